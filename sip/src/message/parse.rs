@@ -1,0 +1,695 @@
+//! The strict parser. One pass splits the header block into lines (unfolding continuation
+//! lines), a second validates the headers the transaction layer relies on. Every error says
+//! what was expected, and where: 1-based line and column and byte offset in the message.
+//!
+//! When a request fails validation after its headers were split, the error carries a
+//! [`Salvage`] with those headers so that a UAS can still answer 400 (or 505, 416 ...).
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::header::{Header, HeaderName, Headers, split_list};
+use super::typed::{CSeq, NameAddr, ValueError, Via};
+use super::{Message, Method, Request, Response};
+use crate::uri::Uri;
+
+/// What kind of problem a [`ParseError`] is; it decides the status a UAS answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// Malformed start line, header line or header value: 400.
+    Syntax,
+    /// `SIP/x.y` other than 2.0: 505.
+    UnsupportedVersion,
+    /// A mandatory header (Via, From, To, Call-ID, CSeq) is missing, or one that must be single
+    /// appears twice: 400.
+    MissingOrRepeatedHeader,
+    /// The CSeq method differs from the request method: 400.
+    MethodMismatch,
+    /// Content-Length disagrees with the bytes present: 400.
+    BodyLength,
+    /// The header block is not UTF-8: 400.
+    NotUtf8,
+    /// No empty line ends the header block (the message is incomplete).
+    Incomplete,
+}
+
+/// A parse failure with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Kind of failure.
+    pub kind: ParseErrorKind,
+    /// 1-based line in the message.
+    pub line: u32,
+    /// 1-based column (byte) in that line.
+    pub column: u32,
+    /// Byte offset in the message.
+    pub offset: usize,
+    /// The header involved, when there is one.
+    pub header: Option<String>,
+    /// What was expected or what is wrong.
+    pub message: String,
+    /// What could be read of a request before the failure, to answer it.
+    pub salvage: Option<Box<Salvage>>,
+}
+
+/// The readable parts of a message that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Salvage {
+    /// The method, when the start line was a request line.
+    pub method: Option<Method>,
+    /// The header lines as split (unvalidated).
+    pub headers: Headers,
+}
+
+impl std::error::Error for ParseError {}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)?;
+        if let Some(h) = &self.header {
+            write!(f, " ({h})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl ParseError {
+    /// The status a UAS should answer a request that failed this way with.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            ParseErrorKind::UnsupportedVersion => 505,
+            _ => 400,
+        }
+    }
+}
+
+/// Line bookkeeping for positions.
+struct Lines<'a> {
+    text: &'a str,
+}
+
+impl<'a> Lines<'a> {
+    fn position(&self, offset: usize) -> (u32, u32) {
+        let before = &self.text.as_bytes()[..offset.min(self.text.len())];
+        let line = memchr::memchr_iter(b'\n', before).count() + 1;
+        let col = offset
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        (line as u32, col as u32)
+    }
+}
+
+struct Ctx<'a> {
+    lines: Lines<'a>,
+}
+
+impl Ctx<'_> {
+    fn err(
+        &self,
+        kind: ParseErrorKind,
+        offset: usize,
+        header: Option<&str>,
+        message: impl Into<String>,
+    ) -> ParseError {
+        let (line, column) = self.lines.position(offset);
+        ParseError {
+            kind,
+            line,
+            column,
+            offset,
+            header: header.map(str::to_owned),
+            message: message.into(),
+            salvage: None,
+        }
+    }
+}
+
+impl Message {
+    /// Parses exactly one message. Leading CRLFs are skipped. When a Content-Length is present
+    /// the body is that many bytes (bytes after it are ignored, as on a datagram; fewer is an
+    /// error); without one the body is everything after the header block.
+    pub fn parse(input: &[u8]) -> Result<Message, ParseError> {
+        Message::parse_bytes(Bytes::copy_from_slice(input))
+    }
+
+    /// Like [`Message::parse`] but shares the body with `input` instead of copying it.
+    pub fn parse_bytes(input: Bytes) -> Result<Message, ParseError> {
+        let skip = input
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(input.len());
+        let data = &input[skip..];
+        let (head_len, body_start) = find_head_end(data).ok_or_else(|| ParseError {
+            kind: ParseErrorKind::Incomplete,
+            line: 1,
+            column: 1,
+            offset: skip,
+            header: None,
+            message: "expected an empty line ending the header block".into(),
+            salvage: None,
+        })?;
+        let head = match std::str::from_utf8(&data[..head_len]) {
+            Ok(h) => h,
+            Err(e) => {
+                let valid = std::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or("");
+                let ctx = Ctx {
+                    lines: Lines { text: valid },
+                };
+                let mut err = ctx.err(
+                    ParseErrorKind::NotUtf8,
+                    e.valid_up_to(),
+                    None,
+                    "invalid UTF-8 in the header block",
+                );
+                err.offset += skip;
+                return Err(err);
+            }
+        };
+        let ctx = Ctx {
+            lines: Lines { text: head },
+        };
+        let mut parsed = parse_head(head, &ctx).map_err(|mut e| {
+            e.offset += skip;
+            e
+        })?;
+        let body_all = input.slice(skip + body_start..);
+        let with_salvage = |e: ParseError, start: &Start, headers: &Headers| -> ParseError {
+            let mut e = e;
+            if let Start::Request { method, .. } = start {
+                e.salvage = Some(Box::new(Salvage {
+                    method: Some(method.clone()),
+                    headers: headers.clone(),
+                }));
+            }
+            e.offset += skip;
+            e
+        };
+        if let Err(e) = validate(&parsed.start, &parsed.headers, &ctx) {
+            return Err(with_salvage(e, &parsed.start, &parsed.headers));
+        }
+        let body = match parsed.content_length {
+            Some((len, _)) if len > body_all.len() => {
+                let line = parsed.content_length.map(|(_, l)| l).unwrap_or(0);
+                let e = ParseError {
+                    kind: ParseErrorKind::BodyLength,
+                    line,
+                    column: 1,
+                    offset: head_len,
+                    header: Some("Content-Length".into()),
+                    message: format!(
+                        "Content-Length is {len} but only {} body bytes follow",
+                        body_all.len()
+                    ),
+                    salvage: None,
+                };
+                return Err(with_salvage(e, &parsed.start, &parsed.headers));
+            }
+            Some((len, _)) => body_all.slice(..len),
+            None => body_all,
+        };
+        let headers = std::mem::take(&mut parsed.headers);
+        Ok(match parsed.start {
+            Start::Request { method, uri } => Message::Request(Request {
+                method,
+                uri,
+                headers,
+                body,
+            }),
+            Start::Response { status, reason } => Message::Response(Response {
+                status,
+                reason,
+                headers,
+                body,
+            }),
+        })
+    }
+}
+
+/// Returns (length of the header block without the blank line, start of the body).
+fn find_head_end(data: &[u8]) -> Option<(usize, usize)> {
+    let crlf = memchr::memmem::find(data, b"\r\n\r\n").map(|i| (i, i + 4));
+    let lf = memchr::memmem::find(data, b"\n\n").map(|i| (i, i + 2));
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+enum Start {
+    Request { method: Method, uri: Uri },
+    Response { status: u16, reason: String },
+}
+
+struct Parsed {
+    start: Start,
+    headers: Headers,
+    content_length: Option<(usize, u32)>,
+}
+
+fn is_sip_version(s: &str) -> Result<(), bool> {
+    // Ok: SIP/2.0. Err(true): a well-formed other version. Err(false): not a version at all.
+    let Some(v) = s
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("SIP/"))
+        .map(|_| &s[4..])
+    else {
+        return Err(false);
+    };
+    if v == "2.0" {
+        return Ok(());
+    }
+    match v.split_once('.') {
+        Some((a, b))
+            if !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit()) =>
+        {
+            Err(true)
+        }
+        _ => Err(false),
+    }
+}
+
+fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
+    use ParseErrorKind::*;
+    if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+        let (version, rest) = line.split_once(' ').ok_or_else(|| {
+            ctx.err(
+                Syntax,
+                line.len(),
+                None,
+                "expected ' ' after the SIP version",
+            )
+        })?;
+        match is_sip_version(version) {
+            Ok(()) => {}
+            Err(true) => {
+                return Err(ctx.err(
+                    UnsupportedVersion,
+                    0,
+                    None,
+                    format!("unsupported version '{version}' (expected SIP/2.0)"),
+                ));
+            }
+            Err(false) => return Err(ctx.err(Syntax, 0, None, "expected 'SIP/2.0'")),
+        }
+        let code_end = rest.find(' ').unwrap_or(rest.len());
+        let code = &rest[..code_end];
+        let at = version.len() + 1;
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ctx.err(Syntax, at, None, "expected a three-digit status code"));
+        }
+        let status: u16 = code
+            .parse()
+            .map_err(|_| ctx.err(Syntax, at, None, "expected a status code"))?;
+        if !(100..=699).contains(&status) {
+            return Err(ctx.err(Syntax, at, None, "status code must be 100..699"));
+        }
+        let reason = rest.get(code_end + 1..).unwrap_or("");
+        if let Some(i) = reason
+            .bytes()
+            .position(|b| b.is_ascii_control() && b != b'\t')
+        {
+            return Err(ctx.err(
+                Syntax,
+                at + code_end + 1 + i,
+                None,
+                "control character in the reason phrase",
+            ));
+        }
+        return Ok(Start::Response {
+            status,
+            reason: reason.to_owned(),
+        });
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version
+    let first = line.find(' ').ok_or_else(|| {
+        ctx.err(
+            Syntax,
+            0,
+            None,
+            "expected 'METHOD SP Request-URI SP SIP/2.0'",
+        )
+    })?;
+    let last = line.rfind(' ').unwrap_or(first);
+    let method_text = &line[..first];
+    let method = Method::parse(method_text)
+        .ok_or_else(|| ctx.err(Syntax, 0, None, "expected a method token"))?;
+    if last == first {
+        return Err(ctx.err(
+            Syntax,
+            line.len(),
+            None,
+            "expected ' SIP/2.0' after the Request-URI",
+        ));
+    }
+    let version = &line[last + 1..];
+    match is_sip_version(version) {
+        Ok(()) => {}
+        Err(true) => {
+            return Err(ctx.err(
+                UnsupportedVersion,
+                last + 1,
+                None,
+                format!("unsupported version '{version}' (expected SIP/2.0)"),
+            ));
+        }
+        Err(false) => {
+            return Err(ctx.err(
+                Syntax,
+                last + 1,
+                None,
+                "expected 'SIP/2.0' at the end of the request line",
+            ));
+        }
+    }
+    let uri_text = &line[first + 1..last];
+    if let Some(i) = uri_text.find(|c: char| c.is_whitespace()) {
+        return Err(ctx.err(
+            Syntax,
+            first + 1 + i,
+            None,
+            "whitespace inside the Request-URI",
+        ));
+    }
+    if uri_text.is_empty() {
+        return Err(ctx.err(Syntax, first + 1, None, "expected a Request-URI"));
+    }
+    let uri = Uri::parse(uri_text).map_err(|e| {
+        ctx.err(
+            Syntax,
+            first + 1 + e.at,
+            None,
+            format!("Request-URI: {}", e.message),
+        )
+    })?;
+    Ok(Start::Request { method, uri })
+}
+
+fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
+    use ParseErrorKind::Syntax;
+    let mut lines = LineIter { text: head, pos: 0 };
+    let (_, start_line) = lines.next().unwrap_or((0, ""));
+    let start = parse_start(start_line, ctx)?;
+    let mut headers = Headers::with_capacity(16);
+    let mut content_length: Option<(usize, u32)> = None;
+    let mut pending: Option<Header> = None;
+    for (line_no, (offset, line)) in (2u32..).zip(lines) {
+        if line.starts_with([' ', '\t']) {
+            let Some(h) = pending.as_mut() else {
+                return Err(ctx.err(Syntax, offset, None, "continuation line before any header"));
+            };
+            let t = line.trim();
+            if !t.is_empty() {
+                if !h.value.is_empty() {
+                    h.value.push(' ');
+                }
+                h.value.push_str(t);
+            }
+            continue;
+        }
+        if let Some(h) = pending.take() {
+            finish_header(h, &mut headers, &mut content_length, ctx)?;
+        }
+        let colon = line.find(':').ok_or_else(|| {
+            ctx.err(
+                Syntax,
+                offset,
+                None,
+                "expected 'Name: value' (no ':' in the header line)",
+            )
+        })?;
+        let name = line[..colon].trim_end_matches([' ', '\t']);
+        if name.is_empty() || !name.bytes().all(crate::uri::is_token_char) {
+            let bad = name
+                .bytes()
+                .position(|b| !crate::uri::is_token_char(b))
+                .unwrap_or(0);
+            return Err(ctx.err(
+                Syntax,
+                offset + bad,
+                None,
+                "expected a header name (token characters) before ':'",
+            ));
+        }
+        let value = line[colon + 1..].trim_matches([' ', '\t']);
+        if let Some(i) = value
+            .bytes()
+            .position(|b| b.is_ascii_control() && b != b'\t')
+        {
+            let vstart = offset
+                + colon
+                + 1
+                + (line[colon + 1..].len()
+                    - line[colon + 1..].trim_start_matches([' ', '\t']).len());
+            return Err(ctx.err(
+                Syntax,
+                vstart + i,
+                Some(name),
+                "control character in the header value",
+            ));
+        }
+        pending = Some(Header {
+            name: HeaderName::parse(name),
+            value: value.to_owned(),
+            line: line_no,
+        });
+    }
+    if let Some(h) = pending.take() {
+        finish_header(h, &mut headers, &mut content_length, ctx)?;
+    }
+    Ok(Parsed {
+        start,
+        headers,
+        content_length,
+    })
+}
+
+fn finish_header(
+    h: Header,
+    headers: &mut Headers,
+    cl: &mut Option<(usize, u32)>,
+    ctx: &Ctx<'_>,
+) -> Result<(), ParseError> {
+    if h.name == HeaderName::ContentLength {
+        let v = h.value.as_str();
+        if v.is_empty() || v.len() > 9 || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(header_err(
+                ctx,
+                &h,
+                ParseErrorKind::Syntax,
+                0,
+                "expected Content-Length digits",
+            ));
+        }
+        let n: usize = v.parse().unwrap_or(usize::MAX);
+        if let Some((prev, _)) = cl
+            && *prev != n
+        {
+            return Err(header_err(
+                ctx,
+                &h,
+                ParseErrorKind::MissingOrRepeatedHeader,
+                0,
+                "more than one Content-Length with different values",
+            ));
+        }
+        *cl = Some((n, h.line));
+    }
+    headers.push_parsed(h);
+    Ok(())
+}
+
+fn header_err(
+    ctx: &Ctx<'_>,
+    h: &Header,
+    kind: ParseErrorKind,
+    at: usize,
+    message: impl Into<String>,
+) -> ParseError {
+    // Position: the header's line; the column points into the value (approximate when folded).
+    let line_start = line_offset(ctx.lines.text, h.line);
+    let line = &ctx.lines.text[line_start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let value_col = line.find(':').map_or(0, |c| {
+        c + 1 + (line[c + 1..].len() - line[c + 1..].trim_start_matches([' ', '\t']).len())
+    });
+    let offset = line_start + (value_col + at).min(line.len());
+    let mut e = ctx.err(kind, offset, Some(h.name.as_str()), message);
+    e.line = h.line;
+    e
+}
+
+fn line_offset(text: &str, line: u32) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    memchr::memchr_iter(b'\n', text.as_bytes())
+        .nth(line as usize - 2)
+        .map_or(text.len(), |p| p + 1)
+}
+
+struct LineIter<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for LineIter<'a> {
+    type Item = (usize, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let start = self.pos;
+        let rest = &self.text.as_bytes()[start..];
+        let (end, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (start + i, start + i + 1),
+            None => (self.text.len(), self.text.len()),
+        };
+        self.pos = next;
+        let line = &self.text[start..end];
+        Some((start, line.strip_suffix('\r').unwrap_or(line)))
+    }
+}
+
+/// Validates the headers the transaction and dialog layers depend on.
+fn validate(start: &Start, headers: &Headers, ctx: &Ctx<'_>) -> Result<(), ParseError> {
+    use ParseErrorKind::*;
+    let is_request = matches!(start, Start::Request { .. });
+    let mut seen = [0u8; 5]; // Via, From, To, Call-ID, CSeq
+    for h in headers.iter() {
+        let value_err = |e: ValueError| header_err(ctx, h, Syntax, e.at, e.message);
+        match &h.name {
+            HeaderName::Via => {
+                seen[0] += 1;
+                let mut any = false;
+                for v in split_list(&h.value) {
+                    any = true;
+                    Via::parse(v).map_err(value_err)?;
+                }
+                if !any {
+                    return Err(header_err(ctx, h, Syntax, 0, "empty Via"));
+                }
+            }
+            HeaderName::From | HeaderName::To => {
+                seen[if h.name == HeaderName::From { 1 } else { 2 }] += 1;
+                NameAddr::parse(&h.value).map_err(value_err)?;
+            }
+            HeaderName::CallId => {
+                seen[3] += 1;
+                let v = h.value.as_str();
+                let ok = !v.is_empty()
+                    && v.split_once('@')
+                        .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
+                    && v.bytes()
+                        .all(|b| crate::uri::is_token_char(b) || b"()<>:\\\"/[]?{}@".contains(&b));
+                if !ok {
+                    return Err(header_err(
+                        ctx,
+                        h,
+                        Syntax,
+                        0,
+                        "expected Call-ID 'word[@word]'",
+                    ));
+                }
+            }
+            HeaderName::CSeq => {
+                seen[4] += 1;
+                let cseq = CSeq::parse(&h.value).map_err(value_err)?;
+                if let Start::Request { method, .. } = start
+                    && cseq.method != *method
+                {
+                    return Err(header_err(
+                        ctx,
+                        h,
+                        MethodMismatch,
+                        0,
+                        format!(
+                            "CSeq method {} does not match request method {method}",
+                            cseq.method
+                        ),
+                    ));
+                }
+            }
+            HeaderName::MaxForwards => {
+                let v = h.value.as_str();
+                if v.is_empty()
+                    || v.len() > 3
+                    || !v.bytes().all(|b| b.is_ascii_digit())
+                    || v.parse::<u16>().unwrap_or(999) > 255
+                {
+                    return Err(header_err(
+                        ctx,
+                        h,
+                        Syntax,
+                        0,
+                        "expected Max-Forwards 0..255",
+                    ));
+                }
+            }
+            HeaderName::Contact if h.value.trim() != "*" => {
+                for v in split_list(&h.value) {
+                    NameAddr::parse(v).map_err(value_err)?;
+                }
+            }
+            HeaderName::Route | HeaderName::RecordRoute | HeaderName::PAssertedIdentity => {
+                for v in split_list(&h.value) {
+                    NameAddr::parse(v).map_err(value_err)?;
+                }
+            }
+            HeaderName::ContentType => {
+                let mt = h.value.split(';').next().unwrap_or("").trim();
+                let ok = mt.split_once('/').is_some_and(|(t, s)| {
+                    !t.trim().is_empty()
+                        && !s.trim().is_empty()
+                        && t.trim().bytes().all(crate::uri::is_token_char)
+                        && s.trim().bytes().all(crate::uri::is_token_char)
+                });
+                if !ok {
+                    return Err(header_err(
+                        ctx,
+                        h,
+                        Syntax,
+                        0,
+                        "expected media type 'type/subtype'",
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    const NAMES: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
+    for (i, n) in seen.iter().enumerate() {
+        if *n == 0 {
+            let what = if is_request { "request" } else { "response" };
+            return Err(ctx.err(
+                MissingOrRepeatedHeader,
+                0,
+                Some(NAMES[i]),
+                format!("the {what} has no {} header", NAMES[i]),
+            ));
+        }
+        if i > 0 && *n > 1 {
+            let h = headers
+                .iter()
+                .filter(|h| h.name.as_str() == NAMES[i])
+                .nth(1)
+                .expect("counted twice");
+            return Err(header_err(
+                ctx,
+                h,
+                MissingOrRepeatedHeader,
+                0,
+                format!("{} appears more than once", NAMES[i]),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Serialization and the small builders every request needs: fresh branches, tags and Call-IDs,
+//! and default reason phrases.
+//!
+//! Encoding writes headers in order with their canonical names and always ends with a
+//! `Content-Length` computed from the body (any stored Content-Length is ignored), so a built
+//! message can never frame wrongly on a stream.
+
+use std::fmt::Write as _;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::header::{HeaderName, Headers};
+use super::{Message, Request, Response};
+
+/// The RFC 3261 magic cookie every branch starts with.
+pub const BRANCH_COOKIE: &str = "z9hG4bK";
+
+/// A fresh Via branch (`z9hG4bK` + 16 random hex digits).
+pub fn new_branch() -> String {
+    format!("{BRANCH_COOKIE}{:016x}", fastrand::u64(..))
+}
+
+/// A fresh From/To tag.
+pub fn new_tag() -> String {
+    format!("{:012x}", fastrand::u64(..) >> 16)
+}
+
+/// A fresh Call-ID at `host`.
+pub fn new_call_id(host: &str) -> String {
+    format!("{:016x}{:08x}@{host}", fastrand::u64(..), fastrand::u32(..))
+}
+
+/// The default reason phrase for a status code.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        180 => "Ringing",
+        181 => "Call Is Being Forwarded",
+        182 => "Queued",
+        183 => "Session Progress",
+        200 => "OK",
+        202 => "Accepted",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Moved Temporarily",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        410 => "Gone",
+        413 => "Request Entity Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
+        421 => "Extension Required",
+        423 => "Interval Too Brief",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        482 => "Loop Detected",
+        483 => "Too Many Hops",
+        484 => "Address Incomplete",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        491 => "Request Pending",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Server Time-out",
+        505 => "Version Not Supported",
+        513 => "Message Too Large",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        604 => "Does Not Exist Anywhere",
+        606 => "Not Acceptable",
+        _ => match status / 100 {
+            1 => "Progress",
+            2 => "Success",
+            3 => "Redirection",
+            4 => "Client Error",
+            5 => "Server Error",
+            _ => "Global Failure",
+        },
+    }
+}
+
+fn write_headers(buf: &mut BytesMut, headers: &Headers, body: &Bytes) {
+    for h in headers.iter() {
+        if h.name == HeaderName::ContentLength {
+            continue;
+        }
+        buf.put_slice(h.name.as_str().as_bytes());
+        buf.put_slice(b": ");
+        buf.put_slice(h.value.as_bytes());
+        buf.put_slice(b"\r\n");
+    }
+    let mut cl = String::with_capacity(24);
+    let _ = write!(cl, "Content-Length: {}\r\n\r\n", body.len());
+    buf.put_slice(cl.as_bytes());
+    buf.put_slice(body);
+}
+
+fn estimate(headers: &Headers, body: &Bytes) -> usize {
+    64 + body.len()
+        + headers
+            .iter()
+            .map(|h| h.name.as_str().len() + h.value.len() + 4)
+            .sum::<usize>()
+}
+
+impl Request {
+    /// Appends the wire form to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        buf.reserve(estimate(&self.headers, &self.body));
+        let mut line = String::with_capacity(96);
+        let _ = write!(line, "{} {} SIP/2.0\r\n", self.method, self.uri);
+        buf.put_slice(line.as_bytes());
+        write_headers(buf, &self.headers, &self.body);
+    }
+
+    /// The wire form.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut b = BytesMut::new();
+        self.encode(&mut b);
+        b.freeze()
+    }
+}
+
+impl Response {
+    /// Appends the wire form to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        buf.reserve(estimate(&self.headers, &self.body));
+        let mut line = String::with_capacity(48);
+        let _ = write!(line, "SIP/2.0 {} {}\r\n", self.status, self.reason);
+        buf.put_slice(line.as_bytes());
+        write_headers(buf, &self.headers, &self.body);
+    }
+
+    /// The wire form.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut b = BytesMut::new();
+        self.encode(&mut b);
+        b.freeze()
+    }
+}
+
+impl Message {
+    /// Appends the wire form to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        match self {
+            Message::Request(r) => r.encode(buf),
+            Message::Response(r) => r.encode(buf),
+        }
+    }
+
+    /// The wire form.
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Message::Request(r) => r.to_bytes(),
+            Message::Response(r) => r.to_bytes(),
+        }
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use crate::uri::Uri;
+
+    fn invite() -> Request {
+        let mut r = Request::new(
+            Method::Invite,
+            Uri::parse("sip:911@gw1.anywhere.e911cloud.com;user=phone").unwrap(),
+        );
+        r.headers.push(
+            HeaderName::Via,
+            format!("SIP/2.0/TLS 127.0.0.1:5061;branch={}", new_branch()),
+        );
+        r.headers.push(HeaderName::MaxForwards, "70");
+        r.headers.push(
+            HeaderName::From,
+            format!("<sip:+13125550100@trunk.example>;tag={}", new_tag()),
+        );
+        r.headers
+            .push(HeaderName::To, "<sip:911@gw1.anywhere.e911cloud.com>");
+        r.headers
+            .push(HeaderName::CallId, new_call_id("trunk.example"));
+        r.headers.push(HeaderName::CSeq, "1 INVITE");
+        r.headers.push(
+            "E911-Organization-ID",
+            "4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b",
+        );
+        r.headers.push(HeaderName::ContentType, "application/sdp");
+        r.body = bytes::Bytes::from_static(b"v=0\r\n");
+        r
+    }
+
+    #[test]
+    fn built_request_round_trips() {
+        let req = invite();
+        let wire = req.to_bytes();
+        let parsed = Message::parse(&wire).unwrap();
+        let Message::Request(mut p) = parsed else {
+            panic!("not a request")
+        };
+        assert_eq!(p.headers.remove(&HeaderName::ContentLength), 1);
+        for h in p.headers.iter() {
+            assert!(h.line > 0);
+        }
+        assert_eq!(p.method, req.method);
+        assert_eq!(p.uri, req.uri);
+        assert_eq!(p.body, req.body);
+        assert_eq!(
+            p.headers
+                .iter()
+                .map(|h| (&h.name, &h.value))
+                .collect::<Vec<_>>(),
+            req.headers
+                .iter()
+                .map(|h| (&h.name, &h.value))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn response_for_request_copies_dialog_headers() {
+        let req = invite();
+        let resp = Response::for_request(&req, 180, Some("gwtag"));
+        assert_eq!(resp.reason, "Ringing");
+        assert_eq!(resp.to_header().unwrap().tag(), Some("gwtag"));
+        assert_eq!(resp.call_id(), req.call_id());
+        assert_eq!(resp.cseq().unwrap().seq, 1);
+        let trying = Response::for_request(&req, 100, Some("gwtag"));
+        assert_eq!(trying.to_header().unwrap().tag(), None);
+        let wire = resp.to_bytes();
+        assert!(Message::parse(&wire).unwrap().as_response().is_some());
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let text = b"INVITE sip:911@gw SIP/2.0\r\nVia: SIP/2.0/TCP host;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:911@gw>\r\nCall-ID: x@y\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n";
+        let e = Message::parse(text).unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::MethodMismatch);
+        assert_eq!(e.line, 6);
+        assert_eq!(e.column, 7);
+        assert_eq!(e.header.as_deref(), Some("CSeq"));
+        assert!(e.salvage.is_some());
+        assert_eq!(e.status(), 400);
+        let v =
+            Message::parse(b"INVITE sip:911@gw SIP/7.0\r\nVia: SIP/2.0/TCP h\r\n\r\n").unwrap_err();
+        assert_eq!(v.status(), 505);
+        assert_eq!((v.line, v.column), (1, 19));
+        let f = Message::parse(b"OPTIONS sip:gw SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n Via-continued\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:gw>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n").unwrap_err();
+        assert_eq!(f.line, 2, "{f}");
+    }
+
+    #[test]
+    fn folded_and_compact_headers() {
+        let text = b"OPTIONS sip:gw SIP/2.0\r\nv: SIP/2.0/TCP h;branch=z9hG4bK1,\r\n SIP/2.0/TLS h2;branch=z9hG4bK2\r\nf: <sip:a@b>;tag=1\r\nt: <sip:gw>\r\ni: x\r\nCSeq: 1 OPTIONS\r\nl: 0\r\n\r\n";
+        let Message::Request(r) = Message::parse(text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.headers.values(&HeaderName::Via).count(), 2);
+        assert_eq!(r.top_via().unwrap().branch(), Some("z9hG4bK1"));
+        assert_eq!(r.call_id(), Some("x"));
+    }
+}
