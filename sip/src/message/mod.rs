@@ -168,13 +168,13 @@ pub trait SipHeaders {
             .and_then(|v| Via::parse(v).ok())
     }
     /// The From header, typed.
-    fn from_header(&self) -> Option<NameAddr> {
+    fn header_from(&self) -> Option<NameAddr> {
         self.headers()
             .get(&HeaderName::From)
             .and_then(|v| NameAddr::parse(v).ok())
     }
     /// The To header, typed.
-    fn to_header(&self) -> Option<NameAddr> {
+    fn header_to(&self) -> Option<NameAddr> {
         self.headers()
             .get(&HeaderName::To)
             .and_then(|v| NameAddr::parse(v).ok())

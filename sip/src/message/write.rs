@@ -238,11 +238,11 @@ mod tests {
         let req = invite();
         let resp = Response::for_request(&req, 180, Some("gwtag"));
         assert_eq!(resp.reason, "Ringing");
-        assert_eq!(resp.to_header().unwrap().tag(), Some("gwtag"));
+        assert_eq!(resp.header_to().unwrap().tag(), Some("gwtag"));
         assert_eq!(resp.call_id(), req.call_id());
         assert_eq!(resp.cseq().unwrap().seq, 1);
         let trying = Response::for_request(&req, 100, Some("gwtag"));
-        assert_eq!(trying.to_header().unwrap().tag(), None);
+        assert_eq!(trying.header_to().unwrap().tag(), None);
         let wire = resp.to_bytes();
         assert!(Message::parse(&wire).unwrap().as_response().is_some());
     }
