@@ -1,0 +1,47 @@
+//! The run report of e911-harness and its writers.
+//!
+//! A [`RunReport`] records what one run did (scenarios, checks, calls, gateway observations)
+//! and what it found (requirements matrix, totals, verdict). The harness fills it, calls
+//! [`RunReport::finish`], and hands it to [`write_all`], which writes `report.json`,
+//! `junit.xml` and `summary.md`; [`render_summary_text`] is the terminal summary.
+//!
+//! # Layout
+//! - [`model`]: the report types (serde + JSON Schema), outcomes and the verdict.
+//! - `matrix`: [`RunReport::finish`] (requirements matrix, totals), [`RunReport::verdict`],
+//!   [`aggregate`] and the natural order of requirement ids ([`natural_cmp`]).
+//! - `json`: `report.json` and its schema, shipped at `reports/schema/report.schema.json`.
+//! - `junit`: `junit.xml` via quick-junit.
+//! - `markdown`: `summary.md`.
+//! - `text`: the terminal summary.
+//! - `write`: atomic file writing and [`WriteError`].
+//!
+//! # Invariants
+//! - Pure: no I/O except in `write`, no clocks, no networking; rendering is deterministic.
+//! - `Fail` means the system under test broke an expectation, `Error` that the harness could
+//!   not judge. A run, scenario or requirement with no judged check is `Error`: it proved nothing.
+//! - Files are replaced atomically (temp file, sync, rename): never half written.
+
+mod describe;
+mod json;
+mod junit;
+mod markdown;
+mod matrix;
+pub mod model;
+#[cfg(test)]
+mod sample;
+mod text;
+mod write;
+
+pub use json::{SCHEMA_FILE, from_json_str, json_schema, json_schema_string, to_json_string};
+pub use junit::{NO_CHECKS_ID, to_junit, to_junit_string};
+pub use markdown::{esc as escape_markdown, to_markdown};
+pub use matrix::{aggregate, natural_cmp};
+pub use model::{
+    Attempt, CallRecord, CheckResult, Outcome, RequirementRow, RunReport, ScenarioReport, TlsInfo,
+    Totals, Verdict,
+};
+pub use text::render_summary_text;
+pub use write::{
+    JSON_FILE, JUNIT_FILE, MARKDOWN_FILE, WriteError, WrittenFiles, write_all, write_atomic,
+    write_json, write_junit, write_markdown,
+};

@@ -1,0 +1,290 @@
+//! The run report model: what one harness run did and what it found.
+//!
+//! Every type here is plain data (serde + schemars), built by the harness and read by the
+//! writers in this crate or by anyone consuming `report.json`. Optional fields are left out of
+//! the JSON when absent and default to `None` when read back.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One harness run: the scenarios it played, their checks, and the aggregated results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunReport {
+    /// Tool name and version, e.g. `e911-harness 0.1.0`.
+    pub tool: String,
+    /// Subcommand that produced the report, e.g. `certify` or `run`.
+    pub command: String,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// Wall-clock length of the whole run, in milliseconds.
+    pub duration_ms: u64,
+    /// Free-text description of what was between the harness and the gateways.
+    pub topology: String,
+    /// One entry per scenario, in the order they ran.
+    pub scenarios: Vec<ScenarioReport>,
+    /// Requirements matrix, computed by [`RunReport::finish`].
+    pub requirements: Vec<RequirementRow>,
+    /// Check counts, computed by [`RunReport::finish`].
+    pub totals: Totals,
+    /// Load-test section, reserved for load runs; omitted when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<serde_json::Value>,
+}
+
+/// One scenario as it ran: its checks, the calls it placed and what the gateways saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioReport {
+    /// Scenario name (unique within a run).
+    pub name: String,
+    /// One-line description from the scenario file.
+    pub description: String,
+    /// Scenario file the scenario came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Requirement ids the scenario as a whole exercises (e.g. `ICD 5.1.9`).
+    pub requirements: Vec<String>,
+    /// Check results, in the order they were judged.
+    pub checks: Vec<CheckResult>,
+    /// Calls placed by the originating side.
+    pub calls: Vec<CallRecord>,
+    /// The gateways' per-request observations, as recorded.
+    pub observations: Vec<serde_json::Value>,
+    /// Wall-clock length of the scenario, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// The result of one named check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckResult {
+    /// Stable check id, e.g. `org-header.present-once`.
+    pub id: String,
+    /// Requirement id this check verifies, if it verifies a specific one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<String>,
+    /// What the check concluded.
+    pub outcome: Outcome,
+    /// What the check expected, in words or as a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// What the check observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    /// Human explanation; for `skipped` the reason it was skipped.
+    pub message: String,
+}
+
+/// Outcome of a check (and, aggregated, of a requirement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The expectation held.
+    Pass,
+    /// The system under test broke an expectation.
+    Fail,
+    /// A harness or infrastructure problem prevented a judgement.
+    Error,
+    /// Not judged, with the reason in the check's message (e.g. a waiver).
+    Skipped,
+}
+
+impl Outcome {
+    /// Upper-case label for tables and terminals: `PASS`, `FAIL`, `ERROR`, `SKIP`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Error => "ERROR",
+            Outcome::Skipped => "SKIP",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Error => "error",
+            Outcome::Skipped => "skipped",
+        })
+    }
+}
+
+/// One call placed by the originating side, across every gateway it tried.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CallRecord {
+    /// SIP Call-ID of the call.
+    pub call_id: String,
+    /// Dialed number (`911`, `933`, ...).
+    pub dial: String,
+    /// Calling number sent as ANI.
+    pub ani: String,
+    /// One entry per gateway tried, in order.
+    pub attempts: Vec<Attempt>,
+    /// Final SIP status the call ended with, if any response arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_status: Option<u16>,
+    /// Reason phrase of the final status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_reason: Option<String>,
+    /// Name of the gateway that answered (200), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
+    /// Why the call ended without a final response (transport failure, timeout...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// INVITE sent to 200 OK received, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_us: Option<u64>,
+    /// Wall-clock length of the call, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// One INVITE attempt towards one gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Attempt {
+    /// Gateway name, e.g. `gw1`.
+    pub gateway: String,
+    /// Address tried, `host:port`.
+    pub target: String,
+    /// Transport used: `tls`, `tcp` or `udp`.
+    pub transport: String,
+    /// Final status of this attempt, if a final response arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Reason phrase of `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Warning header of the response, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// Transport or protocol error that ended the attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Negotiated TLS parameters, when the attempt used TLS and the handshake completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsInfo>,
+    /// INVITE sent to 100 Trying, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_to_100_us: Option<u64>,
+    /// INVITE sent to first 18x (post-dial delay), in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_to_18x_us: Option<u64>,
+    /// INVITE sent to final response, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_to_final_us: Option<u64>,
+}
+
+/// Negotiated TLS session parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TlsInfo {
+    /// Protocol version, e.g. `TLSv1.2`.
+    pub version: String,
+    /// Cipher suite, e.g. `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// Key-exchange group, e.g. `secp384r1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Server name sent in SNI, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+}
+
+/// One row of the requirements matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RequirementRow {
+    /// Requirement id, e.g. `ICD 5.1.9`.
+    pub id: String,
+    /// Requirement title, when the catalogue knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Scenarios that exercised the requirement, in run order.
+    pub scenarios: Vec<String>,
+    /// Aggregated outcome of every check that bears on the requirement.
+    pub outcome: Outcome,
+}
+
+/// Check counts over a whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Totals {
+    /// Number of scenarios.
+    pub scenarios: usize,
+    /// Number of checks, all outcomes.
+    pub checks: usize,
+    /// Checks that passed.
+    pub passed: usize,
+    /// Checks that failed.
+    pub failed: usize,
+    /// Checks that errored.
+    pub errors: usize,
+    /// Checks that were skipped.
+    pub skipped: usize,
+}
+
+impl Totals {
+    /// Counts the given checks (`scenarios` is left at 0).
+    pub fn of_checks<'a>(checks: impl IntoIterator<Item = &'a CheckResult>) -> Totals {
+        let mut t = Totals::default();
+        for c in checks {
+            t.checks += 1;
+            match c.outcome {
+                Outcome::Pass => t.passed += 1,
+                Outcome::Fail => t.failed += 1,
+                Outcome::Error => t.errors += 1,
+                Outcome::Skipped => t.skipped += 1,
+            }
+        }
+        t
+    }
+}
+
+/// The verdict of a run (or of one scenario).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every judged check passed.
+    Passed,
+    /// The system under test broke at least one expectation, and nothing errored.
+    Failed,
+    /// The harness could not judge something, or nothing was judged at all.
+    Error,
+}
+
+impl Verdict {
+    /// Process exit code: 0 passed, 1 failed, 3 error (2 is reserved for CLI usage errors).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Passed => 0,
+            Verdict::Failed => 1,
+            Verdict::Error => 3,
+        }
+    }
+
+    /// Upper-case label: `PASSED`, `FAILED`, `ERROR`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Passed => "PASSED",
+            Verdict::Failed => "FAILED",
+            Verdict::Error => "ERROR",
+        }
+    }
+
+    /// The verdict over a set of counted checks: error if any check errored or if none was
+    /// actually judged (zero checks, or all skipped: the run proved nothing), else failed if any
+    /// failed, else passed.
+    pub fn of_totals(t: &Totals) -> Verdict {
+        if t.errors > 0 || t.passed + t.failed == 0 {
+            Verdict::Error
+        } else if t.failed > 0 {
+            Verdict::Failed
+        } else {
+            Verdict::Passed
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
