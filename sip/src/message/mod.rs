@@ -1,5 +1,6 @@
 //! The SIP message model: [`Request`], [`Response`] and their [`Headers`], the strict parser
-//! ([`Message::parse`], in `parse.rs`) and serialization (in `write.rs`).
+//! ([`Message::parse`], in `parse.rs`), serialization (in `write.rs`) and the UAS pre-checks
+//! for well-formed requests that still need a specific answer ([`uas_precheck`], in `precheck.rs`).
 //!
 //! Header values are stored unfolded and trimmed; typed views (Via, CSeq, name-addr) are parsed
 //! on demand by the accessors and were already validated once by the parser, so on a parsed
@@ -7,6 +8,7 @@
 
 mod header;
 mod parse;
+mod precheck;
 pub mod typed;
 mod write;
 
@@ -16,6 +18,7 @@ use bytes::Bytes;
 
 pub use header::{Header, HeaderName, Headers, split_list};
 pub use parse::{ParseError, ParseErrorKind, Salvage};
+pub use precheck::{Rejection, UasPolicy, uas_precheck, uas_precheck_with};
 pub use typed::{CSeq, NameAddr, ValueError, Via};
 pub use write::{new_branch, new_call_id, new_tag, reason_phrase};
 

@@ -278,7 +278,11 @@ fn is_sip_version(s: &str) -> Result<(), bool> {
 
 fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
     use ParseErrorKind::*;
-    if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+    if line
+        .as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
         let (version, rest) = line.split_once(' ').ok_or_else(|| {
             ctx.err(
@@ -390,86 +394,178 @@ fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
             format!("Request-URI: {}", e.message),
         )
     })?;
+    // RFC 3261 §19.1.1: URI headers are not allowed in a Request-URI (RFC 4475 escruri).
+    if let Uri::Sip(sip) = &uri
+        && !sip.headers.is_empty()
+    {
+        let q = uri_text.find('?').unwrap_or(0);
+        return Err(ctx.err(
+            Syntax,
+            first + 1 + q,
+            None,
+            "URI headers ('?...') are not allowed in a Request-URI",
+        ));
+    }
     Ok(Start::Request { method, uri })
 }
 
+/// Splits the start line and the header lines. On the first error it keeps splitting (skipping
+/// bad lines) so that the error carries every readable header as [`Salvage`] for a request:
+/// a UAS needs Via, From, To, Call-ID and CSeq to answer even a 400 or a 505.
 fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
     use ParseErrorKind::Syntax;
     let mut lines = LineIter { text: head, pos: 0 };
     let (_, start_line) = lines.next().unwrap_or((0, ""));
-    let start = parse_start(start_line, ctx)?;
+    let (start, mut first_err) = match parse_start(start_line, ctx) {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(e)),
+    };
     let mut headers = Headers::with_capacity(16);
     let mut content_length: Option<(usize, u32)> = None;
     let mut pending: Option<Header> = None;
     for (line_no, (offset, line)) in (2u32..).zip(lines) {
         if line.starts_with([' ', '\t']) {
-            let Some(h) = pending.as_mut() else {
-                return Err(ctx.err(Syntax, offset, None, "continuation line before any header"));
-            };
-            let t = line.trim();
-            if !t.is_empty() {
-                if !h.value.is_empty() {
-                    h.value.push(' ');
+            match pending.as_mut() {
+                Some(h) => {
+                    let t = line.trim_matches([' ', '\t']);
+                    if let Some(i) = bad_control_char(t) {
+                        let at = offset + (line.len() - line.trim_start_matches([' ', '\t']).len());
+                        let name = h.name.as_str();
+                        first_err.get_or_insert_with(|| {
+                            ctx.err(
+                                Syntax,
+                                at + i,
+                                Some(name),
+                                "control character in the header value",
+                            )
+                        });
+                    } else if !t.is_empty() {
+                        if !h.value.is_empty() {
+                            h.value.push(' ');
+                        }
+                        h.value.push_str(t);
+                    }
                 }
-                h.value.push_str(t);
+                None => {
+                    first_err.get_or_insert_with(|| {
+                        ctx.err(Syntax, offset, None, "continuation line before any header")
+                    });
+                }
             }
             continue;
         }
-        if let Some(h) = pending.take() {
-            finish_header(h, &mut headers, &mut content_length, ctx)?;
-        }
-        let colon = line.find(':').ok_or_else(|| {
-            ctx.err(
-                Syntax,
-                offset,
-                None,
-                "expected 'Name: value' (no ':' in the header line)",
-            )
-        })?;
-        let name = line[..colon].trim_end_matches([' ', '\t']);
-        if name.is_empty() || !name.bytes().all(crate::uri::is_token_char) {
-            let bad = name
-                .bytes()
-                .position(|b| !crate::uri::is_token_char(b))
-                .unwrap_or(0);
-            return Err(ctx.err(
-                Syntax,
-                offset + bad,
-                None,
-                "expected a header name (token characters) before ':'",
-            ));
-        }
-        let value = line[colon + 1..].trim_matches([' ', '\t']);
-        if let Some(i) = value
-            .bytes()
-            .position(|b| b.is_ascii_control() && b != b'\t')
+        if let Some(h) = pending.take()
+            && let Err(e) = finish_header(h, &mut headers, &mut content_length, ctx)
         {
-            let vstart = offset
-                + colon
-                + 1
-                + (line[colon + 1..].len()
-                    - line[colon + 1..].trim_start_matches([' ', '\t']).len());
-            return Err(ctx.err(
-                Syntax,
-                vstart + i,
-                Some(name),
-                "control character in the header value",
-            ));
+            first_err.get_or_insert(e);
         }
-        pending = Some(Header {
-            name: HeaderName::parse(name),
-            value: value.to_owned(),
-            line: line_no,
-        });
+        match split_header_line(line, offset, line_no, ctx) {
+            Ok(h) => pending = Some(h),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
     }
-    if let Some(h) = pending.take() {
-        finish_header(h, &mut headers, &mut content_length, ctx)?;
+    if let Some(h) = pending.take()
+        && let Err(e) = finish_header(h, &mut headers, &mut content_length, ctx)
+    {
+        first_err.get_or_insert(e);
     }
-    Ok(Parsed {
-        start,
-        headers,
-        content_length,
+    match (start, first_err) {
+        (Some(start), None) => Ok(Parsed {
+            start,
+            headers,
+            content_length,
+        }),
+        (start, Some(mut e)) => {
+            let status_line = start_line
+                .as_bytes()
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"));
+            let method = match start {
+                Some(Start::Request { method, .. }) => Some(method),
+                Some(Start::Response { .. }) => None,
+                None if status_line => None,
+                None => start_line.split(' ').next().and_then(Method::parse),
+            };
+            if !status_line {
+                e.salvage = Some(Box::new(Salvage { method, headers }));
+            }
+            Err(e)
+        }
+        (None, None) => unreachable!("a start-line failure is recorded"),
+    }
+}
+
+/// Splits one header line (`Name: value`, not a continuation) into a [`Header`].
+fn split_header_line(
+    line: &str,
+    offset: usize,
+    line_no: u32,
+    ctx: &Ctx<'_>,
+) -> Result<Header, ParseError> {
+    use ParseErrorKind::Syntax;
+    let colon = memchr::memchr(b':', line.as_bytes()).ok_or_else(|| {
+        ctx.err(
+            Syntax,
+            offset,
+            None,
+            "expected 'Name: value' (no ':' in the header line)",
+        )
+    })?;
+    let name = line[..colon].trim_end_matches([' ', '\t']);
+    if name.is_empty() || !name.bytes().all(crate::uri::is_token_char) {
+        let bad = name
+            .bytes()
+            .position(|b| !crate::uri::is_token_char(b))
+            .unwrap_or(0);
+        return Err(ctx.err(
+            Syntax,
+            offset + bad,
+            None,
+            "expected a header name (token characters) before ':'",
+        ));
+    }
+    let raw = &line[colon + 1..];
+    let value = raw.trim_matches([' ', '\t']);
+    if let Some(i) = bad_control_char(value) {
+        let vstart = offset + colon + 1 + (raw.len() - raw.trim_start_matches([' ', '\t']).len());
+        return Err(ctx.err(
+            Syntax,
+            vstart + i,
+            Some(name),
+            "control character in the header value",
+        ));
+    }
+    Ok(Header {
+        name: HeaderName::parse(name),
+        value: value.to_owned(),
+        line: line_no,
     })
+}
+
+/// The first control character of a header value that is not allowed there: TEXT-UTF8 admits
+/// only HTAB, but a quoted-pair inside a quoted string may escape any byte except CR and LF
+/// (RFC 3261 §25.1: `"BEL:\<0x07>"` in RFC 4475 intmeth is legal).
+fn bad_control_char(value: &str) -> Option<usize> {
+    let b = value.as_bytes();
+    let mut in_quotes = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => in_quotes = !in_quotes,
+            b'\\' if in_quotes && i + 1 < b.len() => {
+                if matches!(b[i + 1], b'\r' | b'\n') {
+                    return Some(i + 1);
+                }
+                i += 1;
+            }
+            c if c.is_ascii_control() && c != b'\t' => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn finish_header(
@@ -478,33 +574,35 @@ fn finish_header(
     cl: &mut Option<(usize, u32)>,
     ctx: &Ctx<'_>,
 ) -> Result<(), ParseError> {
+    let mut result = Ok(());
     if h.name == HeaderName::ContentLength {
         let v = h.value.as_str();
         if v.is_empty() || v.len() > 9 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(header_err(
+            result = Err(header_err(
                 ctx,
                 &h,
                 ParseErrorKind::Syntax,
                 0,
                 "expected Content-Length digits",
             ));
+        } else {
+            let n: usize = v.parse().unwrap_or(usize::MAX);
+            match cl {
+                Some((prev, _)) if *prev != n => {
+                    result = Err(header_err(
+                        ctx,
+                        &h,
+                        ParseErrorKind::MissingOrRepeatedHeader,
+                        0,
+                        "more than one Content-Length with different values",
+                    ));
+                }
+                _ => *cl = Some((n, h.line)),
+            }
         }
-        let n: usize = v.parse().unwrap_or(usize::MAX);
-        if let Some((prev, _)) = cl
-            && *prev != n
-        {
-            return Err(header_err(
-                ctx,
-                &h,
-                ParseErrorKind::MissingOrRepeatedHeader,
-                0,
-                "more than one Content-Length with different values",
-            ));
-        }
-        *cl = Some((n, h.line));
     }
     headers.push_parsed(h);
-    Ok(())
+    result
 }
 
 fn header_err(
@@ -620,10 +718,12 @@ fn validate(start: &Start, headers: &Headers, ctx: &Ctx<'_>) -> Result<(), Parse
             }
             HeaderName::MaxForwards => {
                 let v = h.value.as_str();
+                // 1*DIGIT (leading zeros allowed: `0068` is 68), at most 255.
+                let significant = v.trim_start_matches('0');
                 if v.is_empty()
-                    || v.len() > 3
                     || !v.bytes().all(|b| b.is_ascii_digit())
-                    || v.parse::<u16>().unwrap_or(999) > 255
+                    || significant.len() > 3
+                    || significant.parse::<u16>().unwrap_or(0) > 255
                 {
                     return Err(header_err(
                         ctx,

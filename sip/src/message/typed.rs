@@ -236,6 +236,14 @@ impl NameAddr {
         } else {
             // addr-spec: the URI ends at the first ';' (its parameters belong to the header) or space.
             let end = trimmed.find([';', ' ', '\t']).unwrap_or(trimmed.len());
+            // RFC 3261 §20.10: a URI holding ',', '?' or ';' must be in angle brackets
+            // (RFC 4475 regbadct).
+            if let Some(q) = trimmed[..end].find(['?', ',']) {
+                return Err(ValueError::new(
+                    base + q,
+                    "a URI with headers ('?') must be enclosed in '<>'",
+                ));
+            }
             (None, 0, end, end)
         };
         let uri_text = &trimmed[uri_start..uri_end];
