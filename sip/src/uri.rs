@@ -505,26 +505,53 @@ fn check_escapes_and(
     Ok(())
 }
 
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b)
+/// A 256-entry membership table: alphanumerics plus `extra` (one load per byte instead of a scan).
+const fn class(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
 }
+
+static USER: [bool; 256] = class(b"-_.!~*'()&=+$,;?/");
+static PASSWORD: [bool; 256] = class(b"-_.!~*'()&=+$,");
+static PARAM: [bool; 256] = class(b"-_.!~*'()[]/:&+$");
+static HNV: [bool; 256] = class(b"-_.!~*'()[]/?:+$=");
+static URIC: [bool; 256] = class(b"-_.!~*'();/?:@&=+$,%#[]");
+static TOKEN: [bool; 256] = class(b"-.!%*_+`'~");
+/// `word` (RFC 3261 §25.1), the characters of a Call-ID.
+static WORD: [bool; 256] = class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
+
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || b"&=+$,;?/".contains(&b)
+    USER[b as usize]
 }
 fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || b"&=+$,".contains(&b)
+    PASSWORD[b as usize]
 }
 fn is_param_char(b: u8) -> bool {
-    is_unreserved(b) || b"[]/:&+$".contains(&b)
+    PARAM[b as usize]
 }
 fn is_hnv_char(b: u8) -> bool {
-    is_unreserved(b) || b"[]/?:+$=".contains(&b)
+    HNV[b as usize]
 }
 fn is_uric(b: u8) -> bool {
-    is_unreserved(b) || b";/?:@&=+$,%#[]".contains(&b)
+    URIC[b as usize]
 }
+/// RFC 3261 `token` characters.
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    TOKEN[b as usize]
+}
+/// RFC 3261 `word` characters (Call-ID).
+pub(crate) fn is_word_char(b: u8) -> bool {
+    WORD[b as usize]
 }
 
 /// Decodes `%XX` escapes (invalid escapes are kept as written).

@@ -232,12 +232,19 @@ impl Message {
 
 /// Returns (length of the header block without the blank line, start of the body).
 fn find_head_end(data: &[u8]) -> Option<(usize, usize)> {
-    let crlf = memchr::memmem::find(data, b"\r\n\r\n").map(|i| (i, i + 4));
-    let lf = memchr::memmem::find(data, b"\n\n").map(|i| (i, i + 2));
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
-        (a, b) => a.or(b),
-    }
+    // One pass over the header block only: an LF followed by CRLF or by LF ends it.
+    memchr::memchr_iter(b'\n', data).find_map(|i| match data.get(i + 1) {
+        Some(b'\n') => Some((i, i + 2)),
+        Some(b'\r') if data.get(i + 2) == Some(&b'\n') => Some((
+            if i > 0 && data[i - 1] == b'\r' {
+                i - 1
+            } else {
+                i
+            },
+            i + 3,
+        )),
+        _ => None,
+    })
 }
 
 enum Start {
@@ -549,6 +556,13 @@ fn split_header_line(
 /// (RFC 3261 §25.1: `"BEL:\<0x07>"` in RFC 4475 intmeth is legal).
 fn bad_control_char(value: &str) -> Option<usize> {
     let b = value.as_bytes();
+    // Branch-free fast path (vectorises): most values hold no control character at all.
+    let any = b.iter().fold(false, |acc, &c| {
+        acc | ((c < 0x20) & (c != b'\t')) | (c == 0x7f)
+    });
+    if !any {
+        return None;
+    }
     let mut in_quotes = false;
     let mut i = 0;
     while i < b.len() {
@@ -686,8 +700,7 @@ fn validate(start: &Start, headers: &Headers, ctx: &Ctx<'_>) -> Result<(), Parse
                 let ok = !v.is_empty()
                     && v.split_once('@')
                         .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
-                    && v.bytes()
-                        .all(|b| crate::uri::is_token_char(b) || b"()<>:\\\"/[]?{}@".contains(&b));
+                    && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
                 if !ok {
                     return Err(header_err(
                         ctx,
