@@ -1,1 +1,50 @@
-//! placeholder
+//! The mock E911 gateway (UAS) that the harness certifies against: it answers 911 and 933
+//! INVITEs over TLS (or TCP for debugging) the way the E911 Anywhere gateways do, checks the
+//! `E911-Organization-ID` header and the ANI, reads back the caller on 933, and records an
+//! [`Observation`] per request for the harness to judge. It runs embedded (in-process, for
+//! `certify` and tests) or standalone (`e911-harness gateway`).
+//!
+//! # Layout
+//! - [`config`]: [`GatewayConfig`], the per-scenario [`Policy`] and the [`Limits`].
+//! - [`decide`]: the pure per-request decision ([`decide::decide`]): request and policy in,
+//!   responses and observation out.
+//! - [`org`]: the organization header check ([`check_org`]).
+//! - [`ani`]: ANI extraction ([`extract_ani`]) and the dialled number.
+//! - [`sdp`]: the SDP answer ([`sdp_answer`]): SRTP/SDES, G.711, media port range.
+//! - [`transactions`]: retransmission absorption and CANCEL matching (pure; to be replaced by
+//!   `sip::engine`).
+//! - [`frame`]: stream framing by Content-Length with a size cap (until `sip::codec` lands).
+//! - [`observation`]: what is recorded.
+//! - `server`, `conn`, `record`: the listener and accept loop, the per-connection task, the log.
+//!
+//! # Invariants
+//! - Everything that decides an answer is pure and tested without sockets; the connection task
+//!   only reads, writes, times and records.
+//! - One task per connection owns its socket; nothing shares a socket.
+//! - A peer's malformed or hostile input is answered or dropped and recorded, never a panic:
+//!   parse errors get 400/505 and the connection stays, framing errors get 400/513 and a close,
+//!   stalls past the read timeout are dropped, connections are capped by a semaphore.
+//! - The gateway records; it never judges (verdicts live in `harness`).
+
+pub mod ani;
+pub mod config;
+mod conn;
+pub mod decide;
+pub mod error;
+pub mod frame;
+pub mod observation;
+pub mod org;
+mod record;
+pub mod sdp;
+mod server;
+pub mod transactions;
+
+pub use ani::extract_ani;
+pub use config::{GatewayConfig, Limits, Policy};
+pub use error::{GatewayError, SdpError};
+pub use observation::{
+    AniObservation, MediaObservation, Observation, OrgObservation, ReadbackObservation,
+};
+pub use org::check_org;
+pub use sdp::sdp_answer;
+pub use server::Gateway;

@@ -1,0 +1,89 @@
+//! Gateway configuration: where it listens ([`GatewayConfig`]), what it checks ([`Policy`],
+//! replaceable per scenario while running) and what it tolerates ([`Limits`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scenarios::{AniHeader, GatewaySpec, UnknownOrgPolicy};
+use sip::transport::TransportKind;
+
+/// Everything [`crate::Gateway::start`] needs.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Short name used in observations (`gw1`).
+    pub name: String,
+    /// Host name used in Warning headers and Contact (`gw1.anywhere.e911cloud.com`).
+    pub host: String,
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// TCP (debugging) or TLS.
+    pub transport: TransportKind,
+    /// The TLS server configuration; required for TLS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// What the gateway checks and how it answers.
+    pub policy: Policy,
+    /// Connection and message limits.
+    pub limits: Limits,
+}
+
+/// What the gateway checks on each INVITE and how it answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Organization ids (canonical UUIDs) this gateway serves; compared case-insensitively.
+    pub orgs: Vec<String>,
+    /// Headers searched for the ANI, in order.
+    pub ani_headers: Vec<AniHeader>,
+    /// Whether a call from an unknown (well-formed) org is rejected or sent to the fallback centre.
+    pub unknown_org: UnknownOrgPolicy,
+    /// Time between 180 Ringing and 200 OK; a CANCEL in this window gets 200 and the INVITE 487.
+    pub ring_time: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            orgs: vec![scenarios::DEFAULT_ORG_ID.to_owned()],
+            ani_headers: vec![AniHeader::PAssertedIdentity, AniHeader::From],
+            unknown_org: UnknownOrgPolicy::Reject,
+            ring_time: Duration::ZERO,
+        }
+    }
+}
+
+impl From<&GatewaySpec> for Policy {
+    // `clone` works whether or not the scenario types are `Copy`.
+    #[allow(clippy::clone_on_copy)]
+    fn from(spec: &GatewaySpec) -> Self {
+        Policy {
+            orgs: spec.orgs.clone(),
+            ani_headers: spec.ani_headers.clone(),
+            unknown_org: spec.unknown_org.clone(),
+            ..Policy::default()
+        }
+    }
+}
+
+/// Limits that keep a misbehaving peer from exhausting the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; further ones wait in the accept backlog.
+    pub max_connections: usize,
+    /// Largest message (header block and body) accepted; larger ones get 400 and a close.
+    pub max_message_bytes: usize,
+    /// How long a started message (or a TLS handshake) may take to arrive in full.
+    pub read_timeout: Duration,
+    /// How long a connection may stay silent between messages before it is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            max_message_bytes: 64 * 1024,
+            read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! What the gateway saw, one [`Observation`] per request: the raw facts (headers, peer, TLS
+//! parameters) and the gateway's findings (org header, ANI, dialled number, read-back, media),
+//! with the status it answered. The gateway records; it does not judge (verdicts live in
+//! `harness`).
+
+use serde::{Deserialize, Serialize};
+
+/// One request as the gateway received and answered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Gateway name (`gw1`).
+    pub gateway: String,
+    /// Order of arrival at this gateway, from 1.
+    pub seq: u64,
+    /// Milliseconds since the gateway started.
+    pub at_ms: u64,
+    /// Peer socket address.
+    pub peer: String,
+    /// `TCP` or `TLS`.
+    pub transport: String,
+    /// Negotiated TLS parameters (TLS only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<reports::TlsInfo>,
+    /// Request method (for an unparseable request: the salvaged method, or empty).
+    pub method: String,
+    /// Request-URI as written (empty when it could not be read).
+    pub request_uri: String,
+    /// Call-ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// CSeq value as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cseq: Option<String>,
+    /// Every header line, in order, name as canonical or as written.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The dialled number (Request-URI user, `urn:service:sos` counts as `911`), normalised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialed: Option<String>,
+    /// The `E911-Organization-ID` finding (INVITE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgObservation>,
+    /// The ANI and the header that supplied it (INVITE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ani: Option<AniObservation>,
+    /// The 933 read-back placed in the 200 OK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readback: Option<ReadbackObservation>,
+    /// The final status answered (`None` for ACK and for requests that are not answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<u16>,
+    /// The Warning text sent with the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// Where an answered emergency call went: `psap` or `fallback centre`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<String>,
+    /// Why the request could not be parsed (position and reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
+    /// What the SDP offer asked for and what was answered (INVITE with a body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaObservation>,
+    /// The request repeats one already answered (same transaction) and got the stored answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retransmission: bool,
+}
+
+/// The gateway's finding on the `E911-Organization-ID` header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgObservation {
+    /// The finding.
+    pub finding: scenarios::OrgFinding,
+    /// Every value received (one per header line, comma lists split), as written.
+    pub values: Vec<String>,
+    /// A sentence saying what exactly was found (which parameter, how many lines).
+    pub detail: String,
+}
+
+/// The calling number and the header it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AniObservation {
+    /// The number, visual separators removed (`+13125550100`).
+    pub number: String,
+    /// The header that supplied it (`P-Asserted-Identity`, `Remote-Party-ID`, `From`).
+    pub source: String,
+}
+
+/// The read-back a 933 test call receives in its 200 OK (`E911-Readback`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadbackObservation {
+    /// The number read back.
+    pub number: String,
+    /// The registered address read back, when the gateway knows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// The media negotiation of an INVITE's SDP offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaObservation {
+    /// Transport protocol of the offered audio stream (`RTP/SAVP`, `RTP/AVP`).
+    pub offered_proto: String,
+    /// Whether the offer asked for SRTP with SDES keys (RTP/SAVP and a usable `a=crypto`).
+    pub srtp: bool,
+    /// Offered media port.
+    pub offered_port: u16,
+    /// The codec answered (`PCMU` or `PCMA`), empty when the offer was refused.
+    pub codec: String,
+    /// The SDES crypto suite answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crypto_suite: Option<String>,
+    /// The media port answered (30000-60000).
+    pub answer_port: u16,
+    /// Why the offer could not be answered, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}

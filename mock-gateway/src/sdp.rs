@@ -1,0 +1,371 @@
+//! The SDP answer to an INVITE's offer (RFC 3264 offer/answer, RFC 4568 SDES).
+//!
+//! The gateway accepts the first audio stream, echoes the offer's first G.711 choice (PCMU or
+//! PCMA, by static payload type or by `a=rtpmap` name), keeps `telephone-event` when offered,
+//! mirrors the direction, and for `RTP/SAVP` answers the first offered crypto suite it knows
+//! with a fresh `inline:` key. The media port is an even port in 30000-60000 (ICD 4).
+//!
+//! An offer on plain `RTP/AVP` is answered on `RTP/AVP` (a real gateway interoperates) and the
+//! [`MediaObservation`] says `srtp: false`, so the harness judges it; an `RTP/SAVP` offer
+//! without a usable `a=crypto` line, or without G.711, cannot be answered ([`SdpError`]).
+
+use std::net::IpAddr;
+
+use crate::error::SdpError;
+use crate::observation::MediaObservation;
+
+/// Lowest media port answered (ICD 4).
+pub const MEDIA_PORT_MIN: u16 = 30000;
+/// Highest media port answered (ICD 4).
+pub const MEDIA_PORT_MAX: u16 = 60000;
+
+/// SDES suites the gateway answers, in order of preference when several are offered.
+const SUITES: [&str; 2] = ["AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"];
+
+/// An SDP answer and what it negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The SDP text (CRLF line ends).
+    pub sdp: String,
+    /// What was offered and answered.
+    pub media: MediaObservation,
+}
+
+struct Offer<'a> {
+    port: u16,
+    proto: &'a str,
+    formats: Vec<&'a str>,
+    rtpmap: Vec<(&'a str, &'a str)>,
+    crypto: Vec<(&'a str, &'a str)>,
+    direction: Option<&'a str>,
+    ptime: Option<&'a str>,
+}
+
+/// Parses the first `m=audio` section of an offer.
+fn parse_offer(offer: &str) -> Result<Offer<'_>, SdpError> {
+    let mut lines = offer.lines().map(|l| l.trim_end_matches('\r'));
+    if !lines.clone().next().is_some_and(|l| l.starts_with("v=")) {
+        return Err(SdpError::NotSdp);
+    }
+    let mut audio: Option<Offer<'_>> = None;
+    let mut session_direction = None;
+    for line in lines.by_ref() {
+        if let Some(m) = line.strip_prefix("m=") {
+            if audio.is_some() {
+                break;
+            }
+            let mut parts = m.split_ascii_whitespace();
+            if parts.next() != Some("audio") {
+                continue;
+            }
+            let port = parts
+                .next()
+                .and_then(|p| p.split('/').next())
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or(SdpError::BadMediaLine)?;
+            let proto = parts.next().ok_or(SdpError::BadMediaLine)?;
+            audio = Some(Offer {
+                port,
+                proto,
+                formats: parts.collect(),
+                rtpmap: Vec::new(),
+                crypto: Vec::new(),
+                direction: session_direction,
+                ptime: None,
+            });
+            continue;
+        }
+        let Some(attr) = line.strip_prefix("a=") else {
+            continue;
+        };
+        let dir = matches!(attr, "sendrecv" | "sendonly" | "recvonly" | "inactive");
+        match audio.as_mut() {
+            None if dir => session_direction = Some(attr),
+            None => {}
+            Some(a) if dir => a.direction = Some(attr),
+            Some(a) => {
+                if let Some(v) = attr.strip_prefix("rtpmap:") {
+                    if let Some((pt, enc)) = v.split_once(' ') {
+                        a.rtpmap.push((pt.trim(), enc.trim()));
+                    }
+                } else if let Some(v) = attr.strip_prefix("crypto:") {
+                    let mut p = v.split_ascii_whitespace();
+                    if let (Some(tag), Some(suite)) = (p.next(), p.next()) {
+                        a.crypto.push((tag, suite));
+                    }
+                } else if let Some(v) = attr.strip_prefix("ptime:") {
+                    a.ptime = Some(v.trim());
+                }
+            }
+        }
+    }
+    audio.ok_or(SdpError::NoAudio)
+}
+
+impl Offer<'_> {
+    /// The encoding name of payload type `pt` (`a=rtpmap`, else the RFC 3551 static table).
+    fn encoding(&self, pt: &str) -> Option<String> {
+        if let Some((_, enc)) = self.rtpmap.iter().find(|(p, _)| *p == pt) {
+            return enc.split('/').next().map(str::to_ascii_uppercase);
+        }
+        match pt {
+            "0" => Some("PCMU".into()),
+            "8" => Some("PCMA".into()),
+            _ => None,
+        }
+    }
+}
+
+/// Answers `offer` with media on `local_ip`; see the module docs for the rules.
+pub fn sdp_answer(offer: &str, local_ip: IpAddr) -> Result<String, SdpError> {
+    answer_offer(offer, local_ip).map(|a| a.sdp)
+}
+
+/// Like [`sdp_answer`], also saying what was negotiated.
+pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
+    let o = parse_offer(offer)?;
+    let savp = o.proto.eq_ignore_ascii_case("RTP/SAVP");
+    if !savp && !o.proto.eq_ignore_ascii_case("RTP/AVP") {
+        return Err(SdpError::UnsupportedProto(o.proto.to_owned()));
+    }
+    let (pt, codec) = o
+        .formats
+        .iter()
+        .find_map(|pt| {
+            o.encoding(pt)
+                .filter(|e| e == "PCMU" || e == "PCMA")
+                .map(|e| (*pt, e))
+        })
+        .ok_or(SdpError::NoG711)?;
+    let dtmf = o.formats.iter().copied().find(|pt| {
+        o.encoding(pt)
+            .is_some_and(|e| e.eq_ignore_ascii_case("telephone-event"))
+    });
+    let crypto = if savp {
+        let chosen = SUITES.iter().find_map(|s| {
+            o.crypto
+                .iter()
+                .find(|(_, suite)| suite.eq_ignore_ascii_case(s))
+                .map(|(tag, _)| (*tag, *s))
+        });
+        Some(chosen.ok_or(SdpError::NoCrypto)?)
+    } else {
+        None
+    };
+    let port = media_port();
+    let (net, addr) = match local_ip {
+        IpAddr::V4(a) => ("IP4", a.to_string()),
+        IpAddr::V6(a) => ("IP6", a.to_string()),
+    };
+    let session = fastrand::u32(1..=u32::MAX);
+    let mut fmts = pt.to_owned();
+    if let Some(d) = dtmf {
+        fmts.push(' ');
+        fmts.push_str(d);
+    }
+    let mut sdp = format!(
+        "v=0\r\no=e911-gateway {session} {session} IN {net} {addr}\r\ns=-\r\nc=IN {net} {addr}\r\n\
+         t=0 0\r\nm=audio {port} {} {fmts}\r\na=rtpmap:{pt} {codec}/8000\r\n",
+        if savp { "RTP/SAVP" } else { "RTP/AVP" }
+    );
+    if let Some(d) = dtmf {
+        sdp.push_str(&format!(
+            "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-15\r\n"
+        ));
+    }
+    if let Some(p) = o.ptime {
+        sdp.push_str(&format!("a=ptime:{p}\r\n"));
+    }
+    let direction = match o.direction.unwrap_or("sendrecv") {
+        "sendonly" => "recvonly",
+        "recvonly" => "sendonly",
+        "inactive" => "inactive",
+        _ => "sendrecv",
+    };
+    sdp.push_str(&format!("a={direction}\r\n"));
+    if let Some((tag, suite)) = crypto {
+        sdp.push_str(&format!("a=crypto:{tag} {suite} inline:{}\r\n", sdes_key()));
+    }
+    Ok(Answer {
+        sdp,
+        media: MediaObservation {
+            offered_proto: o.proto.to_owned(),
+            srtp: crypto.is_some(),
+            offered_port: o.port,
+            codec,
+            crypto_suite: crypto.map(|(_, s)| s.to_owned()),
+            answer_port: port,
+            refused: None,
+        },
+    })
+}
+
+/// What a refused offer looked like, for the observation.
+pub fn refused_media(offer: &str, err: &SdpError) -> MediaObservation {
+    let (proto, port) = parse_offer(offer)
+        .map(|o| (o.proto.to_owned(), o.port))
+        .unwrap_or_default();
+    MediaObservation {
+        offered_proto: proto,
+        srtp: false,
+        offered_port: port,
+        codec: String::new(),
+        crypto_suite: None,
+        answer_port: 0,
+        refused: Some(err.to_string()),
+    }
+}
+
+/// An even (RTP) port in [`MEDIA_PORT_MIN`], [`MEDIA_PORT_MAX`].
+fn media_port() -> u16 {
+    fastrand::u16(MEDIA_PORT_MIN / 2..=MEDIA_PORT_MAX / 2) * 2
+}
+
+/// A fresh AES_CM_128 master key and salt (16 + 14 bytes), base64 (RFC 4568 §6.1).
+fn sdes_key() -> String {
+    let mut key = [0u8; 30];
+    fastrand::fill(&mut key);
+    base64(&key)
+}
+
+/// Standard base64 with padding.
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
+
+    fn offer(proto: &str, fmts: &str, extra: &str) -> String {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+             m=audio 40000 {proto} {fmts}\r\n{extra}"
+        )
+    }
+
+    const CRYPTO: &str =
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+
+    #[test]
+    fn answers_savp_with_fresh_sdes_key_and_port_in_range() {
+        let o = offer(
+            "RTP/SAVP",
+            "8 0 101",
+            &format!("a=rtpmap:101 telephone-event/8000\r\n{CRYPTO}"),
+        );
+        let a = answer_offer(&o, LOCAL).unwrap();
+        let m = a.sdp.lines().find(|l| l.starts_with("m=")).unwrap();
+        let parts: Vec<_> = m.split(' ').collect();
+        let port: u16 = parts[1].parse().unwrap();
+        assert!((MEDIA_PORT_MIN..=MEDIA_PORT_MAX).contains(&port) && port.is_multiple_of(2));
+        assert_eq!(&parts[2..], ["RTP/SAVP", "8", "101"]);
+        assert!(a.sdp.contains("a=rtpmap:8 PCMA/8000\r\n"));
+        let crypto = a.sdp.lines().find(|l| l.starts_with("a=crypto:")).unwrap();
+        let key = crypto
+            .strip_prefix("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:")
+            .unwrap();
+        assert_eq!(key.len(), 40);
+        assert!(!o.contains(key), "the answer key must be fresh");
+        assert!(a.sdp.contains("c=IN IP4 127.0.0.1\r\n"));
+        assert_eq!(a.media.codec, "PCMA");
+        assert!(a.media.srtp);
+        assert_eq!(a.media.answer_port, port);
+        let again = answer_offer(&o, LOCAL).unwrap();
+        assert_ne!(again.sdp, a.sdp, "keys and session ids differ per answer");
+    }
+
+    #[test]
+    fn echoes_pcmu_when_offered_first_and_by_rtpmap_name() {
+        let a = answer_offer(&offer("RTP/SAVP", "18 0 8", CRYPTO), LOCAL).unwrap();
+        assert_eq!(a.media.codec, "PCMU");
+        let dynamic = offer(
+            "RTP/SAVP",
+            "96",
+            &format!("a=rtpmap:96 pcma/8000\r\n{CRYPTO}"),
+        );
+        let a = answer_offer(&dynamic, LOCAL).unwrap();
+        assert_eq!(a.media.codec, "PCMA");
+        assert!(a.sdp.contains("m=audio ") && a.sdp.contains(" RTP/SAVP 96\r\n"));
+    }
+
+    #[test]
+    fn picks_a_known_suite_and_keeps_its_tag() {
+        let c = "a=crypto:1 AEAD_AES_256_GCM inline:x\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:y\r\n";
+        let a = answer_offer(&offer("RTP/SAVP", "0", c), LOCAL).unwrap();
+        assert!(a.sdp.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"));
+        assert_eq!(
+            a.media.crypto_suite.as_deref(),
+            Some("AES_CM_128_HMAC_SHA1_32")
+        );
+    }
+
+    #[test]
+    fn plain_rtp_is_answered_but_marked_not_srtp() {
+        let a = answer_offer(&offer("RTP/AVP", "0", ""), LOCAL).unwrap();
+        assert!(!a.media.srtp);
+        assert!(a.sdp.contains(" RTP/AVP 0\r\n"));
+        assert!(!a.sdp.contains("a=crypto"));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_answer() {
+        assert_eq!(
+            answer_offer(&offer("RTP/SAVP", "0", ""), LOCAL).unwrap_err(),
+            SdpError::NoCrypto
+        );
+        assert_eq!(
+            answer_offer(&offer("RTP/SAVP", "18 9", CRYPTO), LOCAL).unwrap_err(),
+            SdpError::NoG711
+        );
+        assert_eq!(answer_offer("hello", LOCAL).unwrap_err(), SdpError::NotSdp);
+        assert_eq!(
+            answer_offer("v=0\r\nm=video 5000 RTP/AVP 96\r\n", LOCAL).unwrap_err(),
+            SdpError::NoAudio
+        );
+        assert!(matches!(
+            answer_offer(&offer("UDP/TLS/RTP/SAVPF", "0", CRYPTO), LOCAL),
+            Err(SdpError::UnsupportedProto(_))
+        ));
+        assert_eq!(
+            answer_offer("v=0\r\nm=audio x RTP/AVP 0\r\n", LOCAL).unwrap_err(),
+            SdpError::BadMediaLine
+        );
+    }
+
+    #[test]
+    fn mirrors_direction_and_uses_ipv6() {
+        let o = offer("RTP/AVP", "0", "a=sendonly\r\n");
+        let a = answer_offer(&o, "::1".parse().unwrap()).unwrap();
+        assert!(a.sdp.contains("a=recvonly\r\n"));
+        assert!(a.sdp.contains("c=IN IP6 ::1\r\n"));
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+}
