@@ -235,12 +235,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                     .await
             }
             Incoming::Retransmission { replay } => {
-                if let Some(wire) = replay {
-                    self.io.write_all(&wire).await?;
-                }
                 let mut obs = observe(&req);
                 obs.retransmission = true;
                 self.record(obs, at);
+                if let Some(wire) = replay {
+                    self.io.write_all(&wire).await?;
+                }
                 Ok(())
             }
             Incoming::AckForFinal => {
@@ -249,19 +249,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             }
             Incoming::CancelPending | Incoming::CancelAnswered => {
                 let ok = Response::for_request(&req, 200, Some(&new_tag()));
-                self.io.write_all(&ok.to_bytes()).await?;
                 let mut obs = observe(&req);
                 obs.response = Some(200);
                 self.record(obs, at);
-                if let Some((invite, terminated)) = self.txs.terminate(&req) {
-                    self.io.write_all(&terminated.to_bytes()).await?;
-                    if let Some(i) = self.ringing.iter().position(|r| r.invite == invite) {
-                        let r = self.ringing.swap_remove(i);
-                        let mut obs = r.observation;
-                        obs.response = Some(487);
-                        obs.routing = None;
-                        self.record(obs, at);
-                    }
+                let terminated = self.txs.terminate(&req);
+                if let Some((invite, _)) = &terminated
+                    && let Some(i) = self.ringing.iter().position(|r| &r.invite == invite)
+                {
+                    let r = self.ringing.swap_remove(i);
+                    let mut obs = r.observation;
+                    obs.response = Some(487);
+                    obs.routing = None;
+                    let invite_at = obs.at_ms;
+                    self.record(obs, invite_at);
+                }
+                self.io.write_all(&ok.to_bytes()).await?;
+                if let Some((_, resp)) = terminated {
+                    self.io.write_all(&resp.to_bytes()).await?;
                 }
                 Ok(())
             }
@@ -276,20 +280,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         at: u64,
     ) -> Result<(), Ended> {
         match plan {
+            // Recorded before the answer goes out, so a peer that has its answer finds the
+            // observation in the log.
             Plan::Respond(rs) => {
+                self.record(obs, at);
                 for r in &rs {
                     self.send(req, r).await?;
                 }
-                self.record(obs, at);
             }
             Plan::Ring { now, answer, after } => {
-                for r in &now {
-                    self.send(req, r).await?;
-                }
                 if after.is_zero() {
-                    self.send(req, &answer).await?;
                     self.record(obs, at);
+                    for r in now.iter().chain([&answer]) {
+                        self.send(req, r).await?;
+                    }
                 } else {
+                    for r in &now {
+                        self.send(req, r).await?;
+                    }
                     let mut observation = obs;
                     observation.at_ms = at;
                     self.ringing.push(Ringing {
@@ -310,11 +318,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         let now = Instant::now();
         while let Some(i) = self.ringing.iter().position(|r| r.due <= now) {
             let r = self.ringing.swap_remove(i);
+            let at = r.observation.at_ms;
+            self.record(r.observation, at);
             if self.txs.is_pending(&r.invite) {
                 self.send(&r.invite, &r.answer).await?;
             }
-            let at = r.observation.at_ms;
-            self.record(r.observation, at);
         }
         Ok(())
     }
@@ -325,12 +333,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         let salvage = e.salvage.as_deref();
         let mut obs = salvage.map_or_else(blank_observation, salvaged_observation);
         obs.parse_error = Some(e.to_string());
-        if let Some(resp) = salvage.and_then(|s| self.salvage_response(s, status, &e.to_string())) {
-            self.io.write_all(&resp.to_bytes()).await?;
+        let resp = salvage.and_then(|s| self.salvage_response(s, status, &e.to_string()));
+        if let Some(resp) = &resp {
             obs.response = Some(status);
             obs.warning = resp.headers.get(&HeaderName::Warning).map(str::to_owned);
         }
         self.record(obs, at);
+        if let Some(resp) = resp {
+            self.io.write_all(&resp.to_bytes()).await?;
+        }
         Ok(())
     }
 
@@ -353,7 +364,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         let mut resp = Response::for_request(&req, status, Some(&new_tag()));
         resp.headers
             .push(HeaderName::Warning, warning(399, &self.shared.host, why));
-        Some(resp)
+        if Message::parse(&resp.to_bytes()).is_ok() {
+            return Some(resp);
+        }
+        // A mirrored header the peer got wrong (typically CSeq) would make the answer as
+        // unparseable as the request; repair CSeq, and send nothing if it is still invalid.
+        resp.headers
+            .set(HeaderName::CSeq, format!("0 {}", req.method));
+        Message::parse(&resp.to_bytes()).is_ok().then_some(resp)
     }
 
     /// Answers a message that cannot be framed (400, or 513 when too large) if its header
@@ -386,16 +404,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             };
             obs = salvaged_observation(&salvage);
             obs.parse_error = Some(e.to_string());
-            if let Some(resp) = self.salvage_response(&salvage, status, &e.to_string())
-                && self.io.write_all(&resp.to_bytes()).await.is_ok()
-            {
-                let _ = self.io.flush().await;
+            if let Some(resp) = self.salvage_response(&salvage, status, &e.to_string()) {
                 obs.response = Some(status);
                 obs.warning = resp.headers.get(&HeaderName::Warning).map(str::to_owned);
+                self.record(obs, at);
+                if self.io.write_all(&resp.to_bytes()).await.is_ok() {
+                    let _ = self.io.flush().await;
+                }
+                let _ = self.io.shutdown().await;
+                return;
             }
         }
-        let _ = self.io.shutdown().await;
         self.record(obs, at);
+        let _ = self.io.shutdown().await;
     }
 }
 
