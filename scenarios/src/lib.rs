@@ -1,0 +1,34 @@
+//! Scenarios for the E911 harness: the model of one scripted emergency call and what must be
+//! observed about it, loading from TOML with compiler-style errors, validation, the requirement
+//! catalogue, and the shipped scenario library.
+//!
+//! A pure leaf crate: no async runtime, no sockets. The format is documented in
+//! `docs/scenario-format.md`.
+//!
+//! # Layout
+//! - [`model`]: [`Scenario`] and its parts ([`CallSpec`], [`GatewaySpec`], [`Expect`]).
+//! - [`requirements`]: the requirement ids a scenario may cite (`ICD 5.1.9`, `RFC 3261`, ...).
+//! - [`error`]: [`LoadError`], a list of [`Problem`]s with file, line, column and dotted field.
+//! - `walk`/`parse` (private): a spanned walk over the TOML document that reports every
+//!   unknown field, wrong type and rule violation at once.
+//! - [`load`]: [`load_str`], [`load_file`], [`load_paths`], [`library_dir`].
+//!
+//! # Invariants
+//! A [`Scenario`] only exists if its file had no problem: defaults are filled in, durations typed,
+//! UUIDs canonical, enumerations closed, and the cross-field rules hold (for example a read-back
+//! is only expected on a 933 call). Loading never stops at the first problem.
+
+pub mod error;
+pub mod load;
+pub mod model;
+mod parse;
+pub mod requirements;
+mod walk;
+
+pub use error::{LoadError, Problem, ProblemKind};
+pub use load::{library_dir, load_file, load_paths, load_str};
+pub use model::{
+    AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
+    GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownName, UnknownOrgPolicy,
+    is_canonical_uuid,
+};

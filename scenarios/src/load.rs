@@ -1,0 +1,165 @@
+//! Loading scenarios from strings, files and directories, and where the shipped library lives.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use toml::de::DeTable;
+
+use crate::error::{LoadError, Problem, ProblemKind};
+use crate::model::Scenario;
+use crate::parse::{self, Parsed};
+use crate::walk::Ctx;
+
+/// Absolute path of the scenario library shipped with this crate.
+pub fn library_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("library")
+}
+
+/// Parses and validates one scenario. `origin` names the text in problems (usually a file name).
+/// The returned scenario has no `source`.
+pub fn load_str(text: &str, origin: &str) -> Result<Scenario, LoadError> {
+    parse_text(text, origin)
+        .map(|p| p.scenario)
+        .map_err(LoadError::new)
+}
+
+/// Reads, parses and validates one scenario file; `source` is set to `path`.
+pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
+    load_one(path).map(|p| p.scenario).map_err(LoadError::new)
+}
+
+/// Loads every scenario named by `paths`, in order. A file is loaded whatever its extension;
+/// a directory contributes its `*.toml` files (not its subdirectories), sorted by file name.
+/// Problems of every file are reported together, as are scenario names used twice.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
+    let mut problems = Vec::new();
+    let mut loaded: Vec<Parsed> = Vec::new();
+    for path in paths {
+        let files = match files_in(path) {
+            Ok(files) => files,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        for file in files {
+            match load_one(&file) {
+                Ok(parsed) => {
+                    if let Some(problem) = duplicate_name(&loaded, &parsed) {
+                        problems.push(problem);
+                    }
+                    loaded.push(parsed);
+                }
+                Err(mut ps) => problems.append(&mut ps),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(loaded.into_iter().map(|p| p.scenario).collect())
+    } else {
+        Err(LoadError::new(problems))
+    }
+}
+
+/// The scenario files `path` stands for.
+fn files_in(path: &Path) -> Result<Vec<PathBuf>, Problem> {
+    let label = path.display().to_string();
+    let meta = fs::metadata(path).map_err(|e| io_problem(&label, "cannot read", &e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let entries =
+        fs::read_dir(path).map_err(|e| io_problem(&label, "cannot list directory", &e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_problem(&label, "cannot list directory", &e))?;
+        let file = entry.path();
+        if file.extension().is_some_and(|x| x == "toml") && file.is_file() {
+            files.push(file);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn io_problem(label: &str, what: &str, e: &std::io::Error) -> Problem {
+    Problem::unpositioned(
+        label,
+        ProblemKind::Io,
+        format!("{what}: {}", lowercase_first(&e.to_string())),
+    )
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn load_one(path: &Path) -> Result<Parsed, Vec<Problem>> {
+    let label = path.display().to_string();
+    let text = fs::read_to_string(path).map_err(|e| vec![io_problem(&label, "cannot read", &e)])?;
+    let mut parsed = parse_text(&text, &label)?;
+    parsed.scenario.source = Some(path.to_owned());
+    Ok(parsed)
+}
+
+fn parse_text(text: &str, origin: &str) -> Result<Parsed, Vec<Problem>> {
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let at = e.span().map_or(0, |s| s.start);
+            return Err(vec![Problem::at(
+                origin,
+                text,
+                at,
+                "",
+                ProblemKind::Syntax,
+                syntax_message(e.message()),
+            )]);
+        }
+    };
+    let mut ctx = Ctx::new(origin, text);
+    match parse::scenario(&mut ctx, &doc) {
+        Some(parsed) if ctx.problems.is_empty() => Ok(parsed),
+        _ => {
+            let mut problems = ctx.problems;
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(problems)
+        }
+    }
+}
+
+/// The TOML parser's message on one line, starting lowercase like ours.
+fn syntax_message(message: &str) -> String {
+    let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("invalid TOML: {}", lowercase_first(&one_line))
+}
+
+fn duplicate_name(loaded: &[Parsed], new: &Parsed) -> Option<Problem> {
+    let first = loaded
+        .iter()
+        .find(|p| p.scenario.name == new.scenario.name)?;
+    let label = |p: &Parsed| {
+        p.scenario
+            .source
+            .as_ref()
+            .map(|s| s.display().to_string())
+            .unwrap_or_default()
+    };
+    let (line, column) = first.name_at;
+    Some(Problem {
+        file: label(new),
+        line: new.name_at.0,
+        column: new.name_at.1,
+        field: "name".to_owned(),
+        kind: ProblemKind::Duplicate,
+        message: format!(
+            "scenario name {:?} is already used by {}:{line}:{column}",
+            new.scenario.name,
+            label(first)
+        ),
+    })
+}

@@ -1,0 +1,325 @@
+//! The scenario model: what a loaded, validated scenario file says.
+//!
+//! Every value here has passed validation (see [`crate::load_str`]): defaults are filled in,
+//! durations are typed, UUIDs are canonical and the cross-field rules hold. Consumers never need
+//! to re-check a [`Scenario`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The E911-Organization-ID sent when a scenario names none, and the one the embedded gateways
+/// accept when a scenario does not configure `gateway.orgs`.
+pub const DEFAULT_ORG_ID: &str = "4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b";
+
+/// The gateway names a scenario may address, in failover order (ICD 5.1.6).
+pub const GATEWAY_NAMES: [&str; 2] = ["gw1", "gw2"];
+
+/// The suite a scenario belongs to when its file names none.
+pub const DEFAULT_SUITE: &str = "certify";
+
+/// One scripted emergency call and what must be observed about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// Unique id, `[a-z0-9][a-z0-9-]*`.
+    pub name: String,
+    /// One human sentence saying what the scenario proves.
+    pub description: String,
+    /// Requirement ids from [`crate::requirements::ALL`] this scenario gives evidence for.
+    pub requirements: Vec<String>,
+    /// Suites the scenario runs in (default `["certify"]`).
+    pub suites: Vec<String>,
+    /// What the originator sends.
+    pub call: CallSpec,
+    /// How the embedded mock gateways are configured for this scenario.
+    pub gateway: GatewaySpec,
+    /// What must be observed; each present field is one check.
+    pub expect: Expect,
+    /// The file the scenario was loaded from, `None` when loaded from a string.
+    pub source: Option<PathBuf>,
+}
+
+/// What the originator (trunk emulation) puts on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSpec {
+    /// User part of the Request-URI and To: digits, optionally with a leading `+`.
+    pub dial: String,
+    /// The calling number (ANI).
+    pub ani: String,
+    /// Headers the ANI is written to, in the order given. Never empty.
+    pub ani_in: Vec<AniPlacement>,
+    /// A number to put in From instead of the ANI (a From/PAI disagreement).
+    pub from_user: Option<String>,
+    /// `E911-Organization-ID` header values, one header line each, exactly as written.
+    /// Resolved: `org_id = X` gives `[X]`, neither field gives `[DEFAULT_ORG_ID]`, `[]` sends none.
+    pub org_headers: Vec<String>,
+    /// Further headers appended to the INVITE as written.
+    pub extra_headers: Vec<ExtraHeader>,
+    /// Time between ACK and BYE on an answered call.
+    pub hold: Duration,
+    /// Bound on the whole call, from the INVITE to the end of the BYE transaction.
+    pub timeout: Duration,
+    /// The gateway the call is sent to first (one of [`GATEWAY_NAMES`]).
+    pub gateway: String,
+}
+
+/// A header where the originator writes the ANI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AniPlacement {
+    /// The user part of the From URI.
+    From,
+    /// A `P-Asserted-Identity` header.
+    Pai,
+    /// A `Remote-Party-ID` header.
+    Rpid,
+}
+
+impl AniPlacement {
+    /// Every placement, in the spelling scenario files use.
+    pub const ALL: [AniPlacement; 3] = [AniPlacement::From, AniPlacement::Pai, AniPlacement::Rpid];
+
+    /// The spelling used in scenario files: `from`, `pai` or `rpid`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AniPlacement::From => "from",
+            AniPlacement::Pai => "pai",
+            AniPlacement::Rpid => "rpid",
+        }
+    }
+
+    /// The SIP header this placement writes.
+    pub fn header(&self) -> AniHeader {
+        match self {
+            AniPlacement::From => AniHeader::From,
+            AniPlacement::Pai => AniHeader::PAssertedIdentity,
+            AniPlacement::Rpid => AniHeader::RemotePartyId,
+        }
+    }
+}
+
+/// One extra header line: `name: value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraHeader {
+    /// Header name, an RFC 3261 token.
+    pub name: String,
+    /// Header value, without CR or LF.
+    pub value: String,
+}
+
+/// How the embedded mock gateways behave in a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySpec {
+    /// Organization ids (canonical UUIDs) the gateways accept. Never empty.
+    pub orgs: Vec<String>,
+    /// Headers the gateway takes the ANI from, first match wins. Never empty.
+    pub ani_headers: Vec<AniHeader>,
+    /// What the gateway does with a well-formed org id it does not serve.
+    pub unknown_org: UnknownOrgPolicy,
+}
+
+impl Default for GatewaySpec {
+    fn default() -> Self {
+        GatewaySpec {
+            orgs: vec![DEFAULT_ORG_ID.to_owned()],
+            ani_headers: vec![AniHeader::PAssertedIdentity, AniHeader::From],
+            unknown_org: UnknownOrgPolicy::Reject,
+        }
+    }
+}
+
+/// A header that can carry the calling number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AniHeader {
+    /// `P-Asserted-Identity` (RFC 3325).
+    #[serde(rename = "P-Asserted-Identity")]
+    PAssertedIdentity,
+    /// `Remote-Party-ID` (draft-ietf-sip-privacy).
+    #[serde(rename = "Remote-Party-ID")]
+    RemotePartyId,
+    /// `From` (RFC 3261).
+    #[serde(rename = "From")]
+    From,
+}
+
+impl AniHeader {
+    /// Every ANI header.
+    pub const ALL: [AniHeader; 3] = [
+        AniHeader::PAssertedIdentity,
+        AniHeader::RemotePartyId,
+        AniHeader::From,
+    ];
+
+    /// The header name as written on the wire and in scenario files.
+    pub fn header_name(&self) -> &'static str {
+        match self {
+            AniHeader::PAssertedIdentity => "P-Asserted-Identity",
+            AniHeader::RemotePartyId => "Remote-Party-ID",
+            AniHeader::From => "From",
+        }
+    }
+}
+
+impl fmt::Display for AniHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.header_name())
+    }
+}
+
+impl FromStr for AniHeader {
+    type Err = UnknownName;
+
+    /// Parses a header name as written in scenario files (exact spelling).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AniHeader::ALL
+            .into_iter()
+            .find(|h| h.header_name() == s)
+            .ok_or_else(|| UnknownName::new("ANI header", s))
+    }
+}
+
+/// What a gateway does with a call whose (well-formed) organization id it does not serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownOrgPolicy {
+    /// Answer 403 Forbidden with a Warning.
+    #[default]
+    Reject,
+    /// Answer the call and route it to the fallback centre.
+    Accept,
+}
+
+impl UnknownOrgPolicy {
+    /// The spelling used in scenario files.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UnknownOrgPolicy::Reject => "reject",
+            UnknownOrgPolicy::Accept => "accept",
+        }
+    }
+}
+
+/// A gateway's finding on the `E911-Organization-ID` header (ICD 5.1.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgFinding {
+    /// Exactly one header with a canonical UUID the gateway serves.
+    Ok,
+    /// No header.
+    Missing,
+    /// More than one value (several lines or a comma list).
+    Duplicated,
+    /// One value that is not a plain canonical UUID (hex-encoded, parameters, garbage).
+    Malformed,
+    /// One canonical UUID the gateway does not serve.
+    Unknown,
+}
+
+impl OrgFinding {
+    /// Every finding.
+    pub const ALL: [OrgFinding; 5] = [
+        OrgFinding::Ok,
+        OrgFinding::Missing,
+        OrgFinding::Duplicated,
+        OrgFinding::Malformed,
+        OrgFinding::Unknown,
+    ];
+
+    /// The lowercase name used in scenario files and reports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrgFinding::Ok => "ok",
+            OrgFinding::Missing => "missing",
+            OrgFinding::Duplicated => "duplicated",
+            OrgFinding::Malformed => "malformed",
+            OrgFinding::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for OrgFinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrgFinding {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrgFinding::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| UnknownName::new("org finding", s))
+    }
+}
+
+/// A name that is not one of an enum's spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{given}`")]
+#[non_exhaustive]
+pub struct UnknownName {
+    /// What kind of name was expected.
+    pub what: &'static str,
+    /// What was given.
+    pub given: String,
+}
+
+impl UnknownName {
+    fn new(what: &'static str, given: &str) -> Self {
+        UnknownName {
+            what,
+            given: given.to_owned(),
+        }
+    }
+}
+
+/// What must be observed about the call. Every field is optional; each present one is a check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// Final SIP status the originator must see.
+    pub status: Option<u16>,
+    /// The gateway that must have produced the final response.
+    pub answered_by: Option<String>,
+    /// The organization id the gateway must have recorded (canonical UUID).
+    pub org_id: Option<String>,
+    /// The gateway's finding on the org header.
+    pub org_finding: Option<OrgFinding>,
+    /// The ANI the gateway must have recorded.
+    pub ani: Option<String>,
+    /// The header that must have supplied the ANI.
+    pub ani_source: Option<AniHeader>,
+    /// What the 933 read-back must contain.
+    pub readback: Option<Readback>,
+    /// A substring (case-insensitive) the final response's Warning header must contain.
+    pub warning_contains: Option<String>,
+}
+
+impl Expect {
+    /// Whether no check is asked for.
+    pub fn is_empty(&self) -> bool {
+        self == &Expect::default()
+    }
+}
+
+/// Fields a 933 read-back must contain. At least one is present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readback {
+    /// The number read back.
+    pub number: Option<String>,
+    /// The registered address read back.
+    pub address: Option<String>,
+}
+
+/// Whether `s` is a canonical UUID: 8-4-4-4-12 hex digits (either case), nothing else.
+pub fn is_canonical_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
