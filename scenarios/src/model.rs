@@ -22,7 +22,10 @@ pub const GATEWAY_NAMES: [&str; 2] = ["gw1", "gw2"];
 pub const DEFAULT_SUITE: &str = "certify";
 
 /// One scripted emergency call and what must be observed about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serializes to the scenario format with every default spelled out, so a resolved scenario
+/// written as TOML loads back to the same value (`source` is not written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Scenario {
     /// Unique id, `[a-z0-9][a-z0-9-]*`.
     pub name: String,
@@ -39,11 +42,12 @@ pub struct Scenario {
     /// What must be observed; each present field is one check.
     pub expect: Expect,
     /// The file the scenario was loaded from, `None` when loaded from a string.
+    #[serde(skip)]
     pub source: Option<PathBuf>,
 }
 
 /// What the originator (trunk emulation) puts on the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallSpec {
     /// User part of the Request-URI and To: digits, optionally with a leading `+`.
     pub dial: String,
@@ -52,6 +56,7 @@ pub struct CallSpec {
     /// Headers the ANI is written to, in the order given. Never empty.
     pub ani_in: Vec<AniPlacement>,
     /// A number to put in From instead of the ANI (a From/PAI disagreement).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_user: Option<String>,
     /// `E911-Organization-ID` header values, one header line each, exactly as written.
     /// Resolved: `org_id = X` gives `[X]`, neither field gives `[DEFAULT_ORG_ID]`, `[]` sends none.
@@ -59,8 +64,10 @@ pub struct CallSpec {
     /// Further headers appended to the INVITE as written.
     pub extra_headers: Vec<ExtraHeader>,
     /// Time between ACK and BYE on an answered call.
+    #[serde(with = "humantime_serde")]
     pub hold: Duration,
     /// Bound on the whole call, from the INVITE to the end of the BYE transaction.
+    #[serde(with = "humantime_serde")]
     pub timeout: Duration,
     /// The gateway the call is sent to first (one of [`GATEWAY_NAMES`]).
     pub gateway: String,
@@ -111,7 +118,7 @@ pub struct ExtraHeader {
 }
 
 /// How the embedded mock gateways behave in a scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GatewaySpec {
     /// Organization ids (canonical UUIDs) the gateways accept. Never empty.
     pub orgs: Vec<String>,
@@ -278,23 +285,31 @@ impl UnknownName {
 }
 
 /// What must be observed about the call. Every field is optional; each present one is a check.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Expect {
     /// Final SIP status the originator must see.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// The gateway that must have produced the final response.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<String>,
     /// The organization id the gateway must have recorded (canonical UUID).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
     /// The gateway's finding on the org header.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub org_finding: Option<OrgFinding>,
     /// The ANI the gateway must have recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ani: Option<String>,
     /// The header that must have supplied the ANI.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ani_source: Option<AniHeader>,
     /// What the 933 read-back must contain.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub readback: Option<Readback>,
     /// A substring (case-insensitive) the final response's Warning header must contain.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warning_contains: Option<String>,
 }
 
@@ -306,11 +321,13 @@ impl Expect {
 }
 
 /// Fields a 933 read-back must contain. At least one is present.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Readback {
     /// The number read back.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
     /// The registered address read back.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
 
