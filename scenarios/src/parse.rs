@@ -335,7 +335,7 @@ fn duration(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Duration> {
         Ok(d) => Some(d),
         Err(e) => {
             let message = format!(
-                "invalid duration {s:?}: {e}; expected a number with a unit, like \"500ms\" or \"8s\""
+                "invalid duration {s:?} ({e}): use a number and a unit, like \"500ms\" or \"8s\""
             );
             ctx.invalid(&field.span(), &field.path, message);
             None
@@ -466,21 +466,25 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> CallOut {
         |f| gateway_name(ctx, &f),
     );
 
-    let spec = if ctx.problems.len() > before {
-        None
-    } else {
+    // Every part is present when nothing was reported; a problem anywhere yields no spec.
+    let clean = ctx.problems.len() == before;
+    let spec = || -> Option<CallSpec> {
         Some(CallSpec {
-            dial: dial.clone().unwrap_or_default(),
-            ani: ani.unwrap_or_default(),
-            ani_in: ani_in.unwrap_or_default(),
-            from_user: from_user.and_then(|(n, _)| n),
-            org_headers: org_headers.unwrap_or_default(),
-            extra_headers: extra_headers.unwrap_or_default(),
-            hold: hold.unwrap_or(DEFAULT_HOLD),
-            timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
-            gateway: gateway.unwrap_or_default(),
+            dial: dial.clone()?,
+            ani: ani?,
+            ani_in: ani_in?,
+            from_user: match from_user {
+                Some((n, _)) => Some(n?),
+                None => None,
+            },
+            org_headers: org_headers?,
+            extra_headers: extra_headers?,
+            hold: hold?,
+            timeout: timeout?,
+            gateway: gateway?,
         })
     };
+    let spec = if clean { spec() } else { None };
     CallOut { spec, dial }
 }
 
