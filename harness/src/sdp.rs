@@ -1,0 +1,397 @@
+//! The trunk's SDP offer and the checks on the gateway's answer (ICD 4: SRTP on 30000-60000).
+//!
+//! The offer is what a Genesys BYOC trunk sends on a TLS trunk with SRTP required: one audio
+//! stream on `RTP/SAVP`, G.711 µ-law and A-law (`0 8`) plus `telephone-event` (`101`), and one
+//! RFC 4568 SDES line `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<key>` whose key is 30 fresh
+//! random bytes (16-byte master key + 14-byte salt) in 40 base64 characters.
+//!
+//! [`check_answer`] is pure and lists every problem of an answer in plain words; an empty list
+//! means the answer satisfies the interface. Nothing here touches a socket or a clock.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// Lowest media port the interface allows (ICD 4).
+pub const MEDIA_PORT_MIN: u16 = 30000;
+/// Highest media port the interface allows (ICD 4).
+pub const MEDIA_PORT_MAX: u16 = 60000;
+/// The SDES suite the trunk offers.
+pub const CRYPTO_SUITE: &str = "AES_CM_128_HMAC_SHA1_80";
+/// Bytes of keying material for AES_CM_128 suites: 16-byte master key + 14-byte master salt.
+pub const KEY_SALT_LEN: usize = 30;
+
+/// A random even media port in [`MEDIA_PORT_MIN`]..=[`MEDIA_PORT_MAX`] (RTP uses the even port,
+/// RTCP the odd one above it).
+pub fn media_port() -> u16 {
+    fastrand::u16(MEDIA_PORT_MIN / 2..=MEDIA_PORT_MAX / 2) * 2
+}
+
+/// A fresh SDES inline key: 30 random bytes, base64 (40 characters).
+pub fn fresh_key() -> String {
+    let mut key = [0u8; KEY_SALT_LEN];
+    fastrand::fill(&mut key);
+    base64_encode(&key)
+}
+
+/// The trunk's SDP offer with media on `local_ip`:`port` and a fresh SDES key (CRLF line ends).
+pub fn offer(local_ip: IpAddr, port: u16) -> String {
+    let family = match local_ip {
+        IpAddr::V4(_) => "IP4",
+        IpAddr::V6(_) => "IP6",
+    };
+    let session = fastrand::u32(1..u32::MAX);
+    let mut s = String::with_capacity(400);
+    let _ = write!(
+        s,
+        "v=0\r\n\
+         o=e911-harness {session} {session} IN {family} {local_ip}\r\n\
+         s=e911-harness\r\n\
+         c=IN {family} {local_ip}\r\n\
+         t=0 0\r\n\
+         m=audio {port} RTP/SAVP 0 8 101\r\n\
+         a=rtpmap:0 PCMU/8000\r\n\
+         a=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\n\
+         a=fmtp:101 0-16\r\n\
+         a=ptime:20\r\n\
+         a=sendrecv\r\n\
+         a=crypto:1 {CRYPTO_SUITE} inline:{key}\r\n",
+        key = fresh_key(),
+    );
+    s
+}
+
+/// The first audio stream of an SDP body, as far as the checks need it.
+#[derive(Debug, Default)]
+struct Audio<'a> {
+    port: Option<u16>,
+    proto: &'a str,
+    formats: Vec<&'a str>,
+    rtpmap: Vec<(&'a str, &'a str)>,
+    crypto: Vec<&'a str>,
+    media_connection: bool,
+}
+
+/// Every problem of the gateway's SDP answer against the interface; empty when it conforms.
+///
+/// Checked: it is SDP (`v=` first); it has an audio stream; that stream is accepted (port not 0)
+/// on a port in 30000-60000; it is `RTP/SAVP`; it carries an `a=crypto` line with a suite the
+/// trunk offered and a 30-byte inline key; it selects G.711 (PCMU or PCMA); it has a connection
+/// address (`c=` at session or media level).
+pub fn check_answer(sdp: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut lines = sdp
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty());
+    if !lines.clone().next().is_some_and(|l| l.starts_with("v=")) {
+        problems.push("answer is not SDP (no v= line first)".to_owned());
+        return problems;
+    }
+    let mut session_connection = false;
+    let mut audio: Option<Audio<'_>> = None;
+    for line in lines.by_ref() {
+        if let Some(m) = line.strip_prefix("m=") {
+            if audio.is_some() {
+                break;
+            }
+            let mut parts = m.split_ascii_whitespace();
+            if parts.next() != Some("audio") {
+                continue;
+            }
+            audio = Some(Audio {
+                port: parts
+                    .next()
+                    .and_then(|p| p.split('/').next())
+                    .and_then(|p| p.parse().ok()),
+                proto: parts.next().unwrap_or(""),
+                formats: parts.collect(),
+                ..Audio::default()
+            });
+            continue;
+        }
+        match audio.as_mut() {
+            None => session_connection |= line.starts_with("c="),
+            Some(a) => {
+                if line.starts_with("c=") {
+                    a.media_connection = true;
+                } else if let Some(v) = line.strip_prefix("a=rtpmap:") {
+                    if let Some((pt, enc)) = v.split_once(' ') {
+                        a.rtpmap.push((pt.trim(), enc.trim()));
+                    }
+                } else if let Some(v) = line.strip_prefix("a=crypto:") {
+                    a.crypto.push(v);
+                }
+            }
+        }
+    }
+    let Some(a) = audio else {
+        problems.push("answer has no m=audio stream".to_owned());
+        return problems;
+    };
+    match a.port {
+        None => problems.push("m=audio line has no valid port".to_owned()),
+        Some(0) => problems.push("audio stream rejected (port 0)".to_owned()),
+        Some(p) if !(MEDIA_PORT_MIN..=MEDIA_PORT_MAX).contains(&p) => problems.push(format!(
+            "media port {p} outside {MEDIA_PORT_MIN}-{MEDIA_PORT_MAX}"
+        )),
+        Some(_) => {}
+    }
+    if a.proto != "RTP/SAVP" {
+        problems.push(format!("media profile is {:?}, not RTP/SAVP", a.proto));
+    }
+    if a.crypto.is_empty() {
+        problems.push("no a=crypto line (SRTP keys missing)".to_owned());
+    } else {
+        let usable = a.crypto.iter().any(|c| crypto_problem(c).is_none());
+        if !usable {
+            for c in &a.crypto {
+                if let Some(p) = crypto_problem(c) {
+                    problems.push(p);
+                }
+            }
+        }
+    }
+    let g711 = a.formats.iter().any(|pt| {
+        let enc = a
+            .rtpmap
+            .iter()
+            .find(|(p, _)| p == pt)
+            .map(|(_, e)| e.split('/').next().unwrap_or("").to_ascii_uppercase());
+        match enc {
+            Some(e) => e == "PCMU" || e == "PCMA",
+            None => *pt == "0" || *pt == "8",
+        }
+    });
+    if !g711 {
+        problems.push(format!(
+            "no G.711 (PCMU/PCMA) in answered formats [{}]",
+            a.formats.join(" ")
+        ));
+    }
+    if !session_connection && !a.media_connection {
+        problems.push("no c= connection address".to_owned());
+    }
+    problems
+}
+
+/// What is wrong with one `a=crypto:` value (after the prefix), if anything.
+fn crypto_problem(value: &str) -> Option<String> {
+    let mut parts = value.split_ascii_whitespace();
+    let (Some(_tag), Some(suite), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Some(format!("malformed a=crypto:{value}"));
+    };
+    if suite != CRYPTO_SUITE && suite != "AES_CM_128_HMAC_SHA1_32" {
+        return Some(format!("a=crypto suite {suite} was not offered"));
+    }
+    let Some(inline) = key.strip_prefix("inline:") else {
+        return Some(format!("a=crypto key {key:?} is not inline:"));
+    };
+    let b64 = inline.split('|').next().unwrap_or("");
+    match base64_decode(b64) {
+        Some(bytes) if bytes.len() == KEY_SALT_LEN => None,
+        Some(bytes) => Some(format!(
+            "a=crypto key is {} bytes, expected {KEY_SALT_LEN}",
+            bytes.len()
+        )),
+        None => Some(format!("a=crypto key {b64:?} is not base64")),
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard base64 (padding optional); `None` on any other character.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = B64.iter().position(|&b| b == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // A single leftover base64 digit cannot encode a byte.
+    (bits < 6).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    const GOOD: &str = "v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=audio 40000 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
+        a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_encode(plain.as_bytes()), enc);
+            assert_eq!(base64_decode(enc).unwrap(), plain.as_bytes());
+        }
+        assert_eq!(base64_decode("Zm9v!"), None);
+        assert_eq!(base64_decode("Z"), None);
+    }
+
+    #[test]
+    fn offer_has_savp_g711_dtmf_and_a_fresh_30_byte_key() {
+        let a = offer(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), 31000);
+        let lines: Vec<&str> = a.split("\r\n").collect();
+        assert_eq!(lines[0], "v=0");
+        assert!(lines.contains(&"c=IN IP4 192.0.2.7"));
+        assert!(lines.contains(&"m=audio 31000 RTP/SAVP 0 8 101"));
+        assert!(lines.contains(&"a=rtpmap:0 PCMU/8000"));
+        assert!(lines.contains(&"a=rtpmap:8 PCMA/8000"));
+        assert!(lines.contains(&"a=rtpmap:101 telephone-event/8000"));
+        assert!(a.ends_with("\r\n"));
+        let crypto = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"))
+            .expect("crypto line");
+        assert_eq!(crypto.len(), 40);
+        assert_eq!(base64_decode(crypto).unwrap().len(), KEY_SALT_LEN);
+        let b = offer(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), 31000);
+        assert_ne!(a, b, "keys and session ids must be fresh per offer");
+        // The offer itself satisfies the answer checks (it is symmetric SDES).
+        assert_eq!(check_answer(&a), Vec::<String>::new());
+    }
+
+    #[test]
+    fn offer_on_ipv6_uses_ip6() {
+        let a = offer(IpAddr::V6(Ipv6Addr::LOCALHOST), 30000);
+        assert!(a.contains("c=IN IP6 ::1\r\n"));
+        assert!(a.contains("IN IP6 ::1\r\n"));
+    }
+
+    #[test]
+    fn media_port_is_even_and_in_range() {
+        for _ in 0..1000 {
+            let p = media_port();
+            assert!((MEDIA_PORT_MIN..=MEDIA_PORT_MAX).contains(&p));
+            assert_eq!(p % 2, 0);
+        }
+    }
+
+    #[test]
+    fn conforming_answer_has_no_problem() {
+        assert!(check_answer(GOOD).is_empty(), "{:?}", check_answer(GOOD));
+        // PCMA by rtpmap name on a dynamic payload type, c= at media level, LF line ends.
+        let dynamic = "v=0\nt=0 0\nm=audio 30000 RTP/SAVP 96\nc=IN IP4 10.0.0.1\n\
+            a=rtpmap:96 pcma/8000\na=crypto:2 AES_CM_128_HMAC_SHA1_32 \
+            inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:32\n";
+        assert!(
+            check_answer(dynamic).is_empty(),
+            "{:?}",
+            check_answer(dynamic)
+        );
+    }
+
+    #[test]
+    fn plain_rtp_without_crypto_is_two_problems() {
+        let sdp = GOOD
+            .replace("RTP/SAVP", "RTP/AVP")
+            .lines()
+            .filter(|l| !l.starts_with("a=crypto"))
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        let p = check_answer(&sdp);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("RTP/AVP"));
+        assert!(p[1].contains("a=crypto"));
+    }
+
+    #[test]
+    fn port_outside_range_and_rejected_stream_are_problems() {
+        let p = check_answer(&GOOD.replace("m=audio 40000", "m=audio 20000"));
+        assert_eq!(p, vec!["media port 20000 outside 30000-60000".to_owned()]);
+        let p = check_answer(&GOOD.replace("m=audio 40000", "m=audio 60001"));
+        assert_eq!(p.len(), 1);
+        let p = check_answer(&GOOD.replace("m=audio 40000", "m=audio 0"));
+        assert_eq!(p, vec!["audio stream rejected (port 0)".to_owned()]);
+        let p = check_answer(&GOOD.replace("m=audio 40000", "m=audio 60000"));
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn no_g711_is_a_problem() {
+        let sdp = GOOD
+            .replace("RTP/SAVP 0 101", "RTP/SAVP 18 101")
+            .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000");
+        let p = check_answer(&sdp);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("no G.711"), "{p:?}");
+        // Payload type 0 remapped to something else by rtpmap is not G.711 either.
+        let sdp = GOOD.replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:0 G722/8000");
+        assert_eq!(check_answer(&sdp).len(), 1);
+    }
+
+    #[test]
+    fn bad_crypto_lines_are_named() {
+        let short = GOOD.replace(
+            "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+            "inline:Zm9vYmFy",
+        );
+        assert_eq!(
+            check_answer(&short),
+            vec!["a=crypto key is 6 bytes, expected 30".to_owned()]
+        );
+        let suite = GOOD.replace("AES_CM_128_HMAC_SHA1_80", "AEAD_AES_256_GCM");
+        assert_eq!(
+            check_answer(&suite),
+            vec!["a=crypto suite AEAD_AES_256_GCM was not offered".to_owned()]
+        );
+        let malformed = GOOD.replace(
+            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+            "a=crypto:1",
+        );
+        assert_eq!(check_answer(&malformed).len(), 1);
+    }
+
+    #[test]
+    fn not_sdp_no_audio_and_no_connection() {
+        assert_eq!(check_answer("").len(), 1);
+        assert_eq!(check_answer("hello").len(), 1);
+        let video = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=video 40000 RTP/SAVP 96\r\n";
+        assert_eq!(
+            check_answer(video),
+            vec!["answer has no m=audio stream".to_owned()]
+        );
+        let no_c = GOOD.replace("c=IN IP4 127.0.0.1\r\n", "");
+        assert_eq!(
+            check_answer(&no_c),
+            vec!["no c= connection address".to_owned()]
+        );
+    }
+}
