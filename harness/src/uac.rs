@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 use reports::{Attempt, CallRecord};
 use rustls::pki_types::ServerName;
 use scenarios::CallSpec;
+use sip::codec::Frame;
 use sip::message::SipHeaders;
-use sip::transport::{self, Connection, Frame, TransportKind};
+use sip::transport::{self, Connection, TransportKind};
 use sip::{HeaderName, Message, Method, Request, Response};
 use tokio::time::timeout_at;
 
