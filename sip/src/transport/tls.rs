@@ -1,0 +1,255 @@
+//! TLS configuration for both ends: trust anchors, server certificates and TLS profiles.
+//!
+//! Every configuration is built on one explicit crypto provider, aws-lc-rs
+//! ([`rustls::crypto::aws_lc_rs::default_provider`]), narrowed by a [`TlsProfile`] (protocol
+//! versions, key-exchange groups, cipher suites) so a gateway or an originator can be made to
+//! speak exactly what a carrier's trunk profile allows.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
+
+use super::{TlsInfo, TransportError};
+
+/// Which TLS parameters an endpoint offers. The default is rustls' own: TLS 1.2 and 1.3, all
+/// aws-lc-rs groups and cipher suites.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsProfile {
+    /// Offer TLS 1.2 only.
+    pub tls12_only: bool,
+    /// Key-exchange groups, in preference order, by IANA name (`"secp384r1"`, `"X25519"`,
+    /// `"secp256r1"`, `"X25519MLKEM768"`; `"P-384"` and `"P-256"` are accepted too).
+    pub groups: Option<Vec<String>>,
+    /// Cipher suites, in preference order, by IANA name (for example
+    /// `"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"` or `"TLS13_AES_128_GCM_SHA256"`).
+    pub cipher_suites: Option<Vec<String>>,
+}
+
+impl TlsProfile {
+    /// The Genesys Cloud BYOC TLS trunk profile (ICD 4): TLS 1.2, ECDHE on secp384r1, and the
+    /// two of its RSA cipher suites rustls implements.
+    pub fn genesys_byoc() -> Self {
+        TlsProfile {
+            tls12_only: true,
+            groups: Some(vec!["secp384r1".to_owned()]),
+            cipher_suites: Some(vec![
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".to_owned(),
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".to_owned(),
+            ]),
+        }
+    }
+
+    fn versions(&self) -> &'static [&'static rustls::SupportedProtocolVersion] {
+        if self.tls12_only {
+            TLS12_ONLY
+        } else {
+            rustls::DEFAULT_VERSIONS
+        }
+    }
+
+    /// The aws-lc-rs provider narrowed to this profile's groups and suites.
+    pub fn provider(&self) -> Result<Arc<CryptoProvider>, TransportError> {
+        let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+        if let Some(wanted) = &self.groups {
+            let all = provider.kx_groups.clone();
+            provider.kx_groups = wanted
+                .iter()
+                .map(|name| {
+                    let canonical = match name.to_ascii_lowercase().as_str() {
+                        "p-256" | "prime256v1" => "secp256r1".to_owned(),
+                        "p-384" => "secp384r1".to_owned(),
+                        other => other.to_owned(),
+                    };
+                    all.iter()
+                        .find(|g| format!("{:?}", g.name()).eq_ignore_ascii_case(&canonical))
+                        .copied()
+                        .ok_or_else(|| TransportError::UnknownTlsName {
+                            kind: "key-exchange group",
+                            name: name.clone(),
+                            known: join(all.iter().map(|g| format!("{:?}", g.name()))),
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(wanted) = &self.cipher_suites {
+            let all = provider.cipher_suites.clone();
+            provider.cipher_suites = wanted
+                .iter()
+                .map(|name| {
+                    all.iter()
+                        .find(|s| format!("{:?}", s.suite()).eq_ignore_ascii_case(name))
+                        .copied()
+                        .ok_or_else(|| TransportError::UnknownTlsName {
+                            kind: "cipher suite",
+                            name: name.clone(),
+                            known: join(all.iter().map(|s| format!("{:?}", s.suite()))),
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(Arc::new(provider))
+    }
+}
+
+static TLS12_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+
+fn join(names: impl Iterator<Item = String>) -> String {
+    names.collect::<Vec<_>>().join(", ")
+}
+
+fn read_certs(
+    pem: &[u8],
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TransportError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TransportError::Pem { what, source })?;
+    if certs.is_empty() {
+        return Err(TransportError::Pem {
+            what,
+            source: rustls::pki_types::pem::Error::NoItemsFound,
+        });
+    }
+    Ok(certs)
+}
+
+/// A client configuration that trusts only the CA certificates in `ca_pem`.
+pub fn client_config(ca_pem: &[u8]) -> Result<Arc<ClientConfig>, TransportError> {
+    client_config_with(ca_pem, &TlsProfile::default())
+}
+
+/// Like [`client_config`], offering only what `profile` allows (to emulate a trunk profile).
+pub fn client_config_with(
+    ca_pem: &[u8],
+    profile: &TlsProfile,
+) -> Result<Arc<ClientConfig>, TransportError> {
+    let mut roots = RootCertStore::empty();
+    for cert in read_certs(ca_pem, "CA certificate")? {
+        roots.add(cert).map_err(|source| TransportError::Tls {
+            context: "adding the CA certificate to the trust store",
+            source,
+        })?;
+    }
+    let config = ClientConfig::builder_with_provider(profile.provider()?)
+        .with_protocol_versions(profile.versions())
+        .map_err(|source| TransportError::Tls {
+            context: "building the tls client configuration",
+            source,
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A client configuration that accepts ANY server certificate: no chain, name or date check.
+///
+/// For pointing the harness at a lab peer whose CA is not at hand; identity is NOT verified, so
+/// reports must say so. The verifier still checks the handshake signature against the presented
+/// certificate's key, so the TLS session itself is sound.
+pub fn insecure_client_config() -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = Arc::new(AcceptAnyCertificate {
+        algorithms: provider.signature_verification_algorithms,
+    });
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .expect("aws-lc-rs default provider supports the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// A server configuration presenting `cert_chain_pem` (leaf first) with `key_pem`.
+pub fn server_config(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+    profile: &TlsProfile,
+) -> Result<Arc<ServerConfig>, TransportError> {
+    let chain = read_certs(cert_chain_pem, "server certificate chain")?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|source| TransportError::Pem {
+        what: "server private key",
+        source,
+    })?;
+    let config = ServerConfig::builder_with_provider(profile.provider()?)
+        .with_protocol_versions(profile.versions())
+        .map_err(|source| TransportError::Tls {
+            context: "building the tls server configuration",
+            source,
+        })?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|source| TransportError::Tls {
+            context: "loading the server certificate and key",
+            source,
+        })?;
+    Ok(Arc::new(config))
+}
+
+/// Accepts every certificate; verifies handshake signatures (see [`insecure_client_config`]).
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The negotiated parameters of an established session.
+pub(crate) fn session_info(common: &rustls::CommonState, sni: Option<String>) -> TlsInfo {
+    let version = match common.protocol_version() {
+        Some(ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
+        Some(ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
+        Some(other) => format!("{other:?}"),
+        None => "none".to_owned(),
+    };
+    TlsInfo {
+        version,
+        cipher: common
+            .negotiated_cipher_suite()
+            .map_or_else(|| "none".to_owned(), |s| format!("{:?}", s.suite())),
+        group: common
+            .negotiated_key_exchange_group()
+            .map(|g| format!("{:?}", g.name())),
+        sni,
+    }
+}
