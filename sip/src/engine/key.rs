@@ -1,0 +1,174 @@
+//! Transaction keys: RFC 3261 §17.2.3 (server) and §17.1.3 (client) matching.
+
+use super::EngineError;
+use crate::message::{SipHeaders, Via};
+use crate::{Method, Request, Response};
+
+/// Identifies one transaction.
+///
+/// With an RFC 3261 branch (`z9hG4bK...`) the key is the top Via's branch and sent-by plus the
+/// method, where an ACK maps to INVITE (it belongs to the INVITE transaction of a non-2xx final)
+/// and a CANCEL keeps its own method (it is its own transaction, §9.2).
+///
+/// Without the cookie (an RFC 2543 peer) `branch` holds a synthetic value built from the
+/// Request-URI, From tag, Call-ID, CSeq number and the whole top Via, which is what §17.2.3
+/// compares for such requests; an INVITE, its retransmissions, its ACK and its CANCEL all give
+/// the same synthetic branch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxKey {
+    /// The top Via branch (or the RFC 2543 synthetic value, starting with `rfc2543|`).
+    pub branch: String,
+    /// The transaction's method: INVITE for INVITE and its ACK, otherwise the request method.
+    pub method: Method,
+    /// The top Via sent-by (`host` or `host:port`, as written).
+    pub sent_by: String,
+}
+
+impl TxKey {
+    /// The key of the server transaction `req` belongs to.
+    pub fn for_request(req: &Request) -> Result<TxKey, EngineError> {
+        let via = req.top_via().ok_or(EngineError::MissingHeader("Via"))?;
+        let method = match req.method {
+            Method::Ack => Method::Invite,
+            ref m => m.clone(),
+        };
+        let sent_by = sent_by(&via);
+        let branch = match via.branch() {
+            Some(b) if is_rfc3261_branch(b) => b.to_owned(),
+            _ => rfc2543_branch(req, &via)?,
+        };
+        Ok(TxKey {
+            branch,
+            method,
+            sent_by,
+        })
+    }
+
+    /// The key of the client transaction `resp` answers: top Via branch and sent-by, and the
+    /// CSeq method.
+    pub fn for_response(resp: &Response) -> Result<TxKey, EngineError> {
+        let via = resp.top_via().ok_or(EngineError::MissingHeader("Via"))?;
+        let cseq = resp.cseq().ok_or(EngineError::MissingHeader("CSeq"))?;
+        Ok(TxKey {
+            branch: via.branch().unwrap_or_default().to_owned(),
+            method: cseq.method,
+            sent_by: sent_by(&via),
+        })
+    }
+
+    /// The key of the client transaction that sends `req`: its top Via branch and sent-by and
+    /// its method as is. A request without a Via gets an empty branch (no response will match).
+    pub fn for_client_request(req: &Request) -> TxKey {
+        match req.top_via() {
+            Some(via) => TxKey {
+                branch: via.branch().unwrap_or_default().to_owned(),
+                method: req.method.clone(),
+                sent_by: sent_by(&via),
+            },
+            None => TxKey {
+                branch: String::new(),
+                method: req.method.clone(),
+                sent_by: String::new(),
+            },
+        }
+    }
+
+    /// Whether the branch carries the RFC 3261 magic cookie.
+    pub fn is_rfc3261(&self) -> bool {
+        is_rfc3261_branch(&self.branch)
+    }
+}
+
+/// The RFC 3261 magic cookie (§8.1.1.7).
+const BRANCH_COOKIE: &str = "z9hG4bK";
+
+/// Whether a branch starts with the RFC 3261 magic cookie `z9hG4bK` (case-sensitive, §8.1.1.7).
+pub(crate) fn is_rfc3261_branch(b: &str) -> bool {
+    b.len() > BRANCH_COOKIE.len() && b.starts_with(BRANCH_COOKIE)
+}
+
+fn sent_by(via: &Via) -> String {
+    match via.port {
+        Some(p) => format!("{}:{p}", via.host),
+        None => via.host.to_string(),
+    }
+}
+
+fn rfc2543_branch(req: &Request, via: &Via) -> Result<String, EngineError> {
+    let call_id = req.call_id().ok_or(EngineError::MissingHeader("Call-ID"))?;
+    let cseq = req.cseq().ok_or(EngineError::MissingHeader("CSeq"))?;
+    let from_tag = req
+        .header_from()
+        .and_then(|f| f.tag().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(format!(
+        "rfc2543|{}|{from_tag}|{call_id}|{}|{via}",
+        req.uri, cseq.seq
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Message;
+
+    fn req(text: &str) -> Request {
+        match Message::parse(text.as_bytes()) {
+            Ok(Message::Request(r)) => r,
+            other => panic!("not a request: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ack_maps_to_invite_and_cancel_keeps_its_method() {
+        let base = "sip:911@gw SIP/2.0\r\nVia: SIP/2.0/UDP h:5060;branch=z9hG4bKabc\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:911@gw>\r\nCall-ID: c1\r\n";
+        let inv = req(&format!("INVITE {base}CSeq: 1 INVITE\r\n\r\n"));
+        let ack = req(&format!("ACK {base}CSeq: 1 ACK\r\n\r\n"));
+        let can = req(&format!("CANCEL {base}CSeq: 1 CANCEL\r\n\r\n"));
+        let ki = TxKey::for_request(&inv).unwrap();
+        assert_eq!(ki, TxKey::for_request(&ack).unwrap());
+        let kc = TxKey::for_request(&can).unwrap();
+        assert_eq!(kc.method, Method::Cancel);
+        assert_eq!(kc.branch, ki.branch);
+        assert_eq!(ki.sent_by, "h:5060");
+        assert!(ki.is_rfc3261());
+    }
+
+    #[test]
+    fn rfc2543_requests_get_a_synthetic_branch() {
+        let base = "sip:911@gw SIP/2.0\r\nVia: SIP/2.0/UDP old.host\r\nFrom: <sip:a@b>;tag=9\r\nCall-ID: c2\r\n";
+        let inv = req(&format!(
+            "INVITE {base}To: <sip:911@gw>\r\nCSeq: 7 INVITE\r\n\r\n"
+        ));
+        let ack = req(&format!(
+            "ACK {base}To: <sip:911@gw>;tag=x\r\nCSeq: 7 ACK\r\n\r\n"
+        ));
+        let other = req(&format!(
+            "INVITE {base}To: <sip:911@gw>\r\nCSeq: 8 INVITE\r\n\r\n"
+        ));
+        let k = TxKey::for_request(&inv).unwrap();
+        assert!(!k.is_rfc3261());
+        assert!(k.branch.starts_with("rfc2543|"));
+        assert_eq!(k, TxKey::for_request(&ack).unwrap());
+        assert_ne!(k, TxKey::for_request(&other).unwrap());
+        // A branch without the cookie is RFC 2543 too.
+        let b = req(
+            "OPTIONS sip:gw SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=1234\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:gw>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+        );
+        assert!(!TxKey::for_request(&b).unwrap().is_rfc3261());
+    }
+
+    #[test]
+    fn request_without_via_is_an_error_not_a_panic() {
+        let mut r = Request::new(Method::Options, crate::Uri::parse("sip:gw").unwrap());
+        assert_eq!(
+            TxKey::for_request(&r),
+            Err(EngineError::MissingHeader("Via"))
+        );
+        r.headers.push("Via", "SIP/2.0/TCP h");
+        assert_eq!(
+            TxKey::for_request(&r),
+            Err(EngineError::MissingHeader("Call-ID"))
+        );
+    }
+}
