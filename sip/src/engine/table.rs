@@ -399,7 +399,10 @@ impl ServerTransactions {
             if let Some(at) = entry.scheduled {
                 self.wheel.remove(&(at, id));
             }
-            if let Some(d) = &entry.dialog {
+            // Only drop the dialog entry if it still points here (a looped INVITE may share it).
+            if let Some(d) = &entry.dialog
+                && self.by_dialog.get(d) == Some(&id)
+            {
                 self.by_dialog.remove(d);
             }
             self.index.remove(&entry.key);
