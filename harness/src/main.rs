@@ -1,1 +1,5 @@
-fn main() {}
+//! The `e911-harness` binary; everything lives in the `harness` library.
+
+fn main() -> std::process::ExitCode {
+    harness::cli::main()
+}

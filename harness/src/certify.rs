@@ -1,0 +1,273 @@
+//! Running scenarios: the embedded topology (two mock gateways over TLS on loopback with
+//! certificates generated at start) or an external target, one scenario at a time, each judged
+//! by [`crate::verdict`] and gathered into a [`reports::RunReport`].
+//!
+//! Scenarios run one after another because each one reconfigures the gateways' policy; a
+//! scenario's observations are matched to its call by Call-ID, so a stray request can never
+//! be judged as part of the wrong call.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
+use reports::{CheckResult, Outcome, RunReport, ScenarioReport};
+use scenarios::Scenario;
+use sip::transport::certs::{Authority, KeyKind, Validity};
+use sip::transport::{self, TlsProfile, TransportKind};
+
+use crate::uac::{self, Target, UacConfig};
+use crate::verdict::{self, Evidence};
+
+/// The host names the embedded gateways present, as in the interface (ICD 5.1.6).
+pub const GATEWAY_HOSTS: [(&str, &str); 2] = [
+    ("gw1", "gw1.anywhere.e911cloud.com"),
+    ("gw2", "gw2.anywhere.e911cloud.com"),
+];
+
+/// The host the originating trunk puts in its own URIs.
+pub const TRUNK_HOST: &str = "trunk.e911-harness.invalid";
+
+/// Something that stopped a run before any scenario could be judged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// Certificate generation failed.
+    #[error("generating test certificates: {0}")]
+    Certs(String),
+    /// TLS configuration failed.
+    #[error("tls configuration: {0}")]
+    Tls(String),
+    /// A gateway could not start.
+    #[error("starting embedded gateway {name}: {reason}")]
+    Gateway {
+        /// Gateway name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Two mock gateways running in this process, and a TLS client configuration that trusts them.
+#[derive(Debug)]
+pub struct Embedded {
+    /// gw1 then gw2.
+    pub gateways: Vec<Gateway>,
+    /// The test CA (PEM).
+    pub ca_pem: String,
+    /// Client configuration trusting only that CA.
+    pub client_tls: Arc<rustls::ClientConfig>,
+    /// Transport the gateways listen on.
+    pub transport: TransportKind,
+}
+
+impl Embedded {
+    /// Generates a CA and one RSA certificate per gateway (the trunk's TLS profile wants RSA),
+    /// and starts gw1 and gw2 on 127.0.0.1 with OS-chosen ports.
+    pub async fn start(transport_kind: TransportKind) -> Result<Embedded, RunError> {
+        let ca = Authority::generate("e911-harness test CA")
+            .map_err(|e| RunError::Certs(e.to_string()))?;
+        let mut gateways = Vec::new();
+        for (name, host) in GATEWAY_HOSTS {
+            let tls = match transport_kind {
+                TransportKind::Tls => {
+                    let names = [host, "localhost", "127.0.0.1"];
+                    let leaf = ca
+                        .issue(&names, KeyKind::Rsa2048, Validity::Current)
+                        .map_err(|e| RunError::Certs(e.to_string()))?;
+                    let cfg = transport::server_config(
+                        leaf.cert_pem.as_bytes(),
+                        leaf.key_pem.as_bytes(),
+                        &TlsProfile::default(),
+                    )
+                    .map_err(|e| RunError::Tls(e.to_string()))?;
+                    Some(cfg)
+                }
+                TransportKind::Tcp => None,
+            };
+            let config = GatewayConfig {
+                name: name.to_owned(),
+                host: host.to_owned(),
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                transport: transport_kind,
+                tls,
+                policy: Policy::default(),
+                limits: Limits::default(),
+            };
+            let gw = Gateway::start(config)
+                .await
+                .map_err(|e| RunError::Gateway {
+                    name: name.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            gateways.push(gw);
+        }
+        let ca_pem = ca.cert_pem();
+        let client_tls = transport::client_config(ca_pem.as_bytes())
+            .map_err(|e| RunError::Tls(e.to_string()))?;
+        Ok(Embedded {
+            gateways,
+            ca_pem,
+            client_tls,
+            transport: transport_kind,
+        })
+    }
+
+    /// The gateways as call targets.
+    pub fn targets(&self) -> Vec<Target> {
+        self.gateways
+            .iter()
+            .zip(GATEWAY_HOSTS)
+            .map(|(gw, (name, host))| Target {
+                name: name.to_owned(),
+                host: host.to_owned(),
+                addr: gw.local_addr(),
+                transport: self.transport,
+            })
+            .collect()
+    }
+
+    /// Stops both gateways.
+    pub async fn shutdown(self) {
+        for gw in self.gateways {
+            gw.shutdown().await;
+        }
+    }
+}
+
+/// Where calls go and who can observe them.
+#[derive(Debug)]
+pub struct RunContext<'a> {
+    /// Named targets; a scenario's `call.gateway` picks one.
+    pub targets: Vec<Target>,
+    /// Originator settings.
+    pub uac: UacConfig,
+    /// The embedded gateways, when the topology has them (their observations feed the verdict).
+    pub gateways: Option<&'a [Gateway]>,
+    /// Human description for the report.
+    pub topology: String,
+}
+
+/// Runs every scenario in order and returns their reports. `interrupted` is polled between
+/// scenarios: once it is true, the remaining scenarios are reported as not run (Error), so an
+/// interrupted run still accounts for every scenario.
+pub async fn run_scenarios(
+    scenarios: &[Scenario],
+    ctx: &RunContext<'_>,
+    interrupted: &dyn Fn() -> bool,
+    mut on_done: impl FnMut(&ScenarioReport),
+) -> Vec<ScenarioReport> {
+    let mut out = Vec::with_capacity(scenarios.len());
+    for sc in scenarios {
+        let report = if interrupted() {
+            not_run(sc, "the run was interrupted before this scenario started")
+        } else {
+            run_one(sc, ctx).await
+        };
+        on_done(&report);
+        out.push(report);
+    }
+    out
+}
+
+fn base_report(sc: &Scenario) -> ScenarioReport {
+    ScenarioReport {
+        name: sc.name.clone(),
+        description: sc.description.clone(),
+        file: sc.source.as_ref().map(|p| p.display().to_string()),
+        requirements: sc.requirements.clone(),
+        checks: Vec::new(),
+        calls: Vec::new(),
+        observations: Vec::new(),
+        duration_ms: 0,
+    }
+}
+
+fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
+    let mut r = base_report(sc);
+    r.checks.push(CheckResult {
+        id: "scenario.run".into(),
+        requirement: None,
+        outcome: Outcome::Error,
+        expected: None,
+        observed: None,
+        message: why.to_owned(),
+    });
+    r
+}
+
+async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
+    let started = Instant::now();
+    let Some(target) = ctx.targets.iter().find(|t| t.name == sc.call.gateway) else {
+        let names: Vec<_> = ctx.targets.iter().map(|t| t.name.as_str()).collect();
+        return not_run(
+            sc,
+            &format!(
+                "scenario sends to gateway '{}' but this run has only {}",
+                sc.call.gateway,
+                names.join(", ")
+            ),
+        );
+    };
+    if let Some(gws) = ctx.gateways {
+        let policy = Policy::from(&sc.gateway);
+        for gw in gws {
+            gw.set_policy(policy.clone());
+            gw.take_observations();
+        }
+    }
+    let outcome = uac::place_call(&sc.call, target, &ctx.uac).await;
+    let observations = ctx.gateways.map(|gws| {
+        let call_id = outcome.record.call_id.as_str();
+        gws.iter()
+            .flat_map(|gw| gw.take_observations())
+            .filter(|o| o.call_id.as_deref() == Some(call_id))
+            .collect::<Vec<_>>()
+    });
+    let checks = verdict::judge(
+        sc,
+        &Evidence {
+            call: &outcome,
+            observations: observations.as_deref(),
+        },
+    );
+    let mut r = base_report(sc);
+    r.checks = checks;
+    r.observations = observations
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| serde_json::to_value(o).ok())
+        .collect();
+    r.calls.push(outcome.record);
+    r.duration_ms = started.elapsed().as_millis() as u64;
+    r
+}
+
+/// Assembles the run report (requirements matrix and totals included).
+pub fn assemble(
+    command: &str,
+    topology: &str,
+    started: SystemTime,
+    elapsed: Duration,
+    scenarios: Vec<ScenarioReport>,
+) -> RunReport {
+    let mut report = RunReport {
+        tool: format!("e911-harness {}", env!("CARGO_PKG_VERSION")),
+        command: command.to_owned(),
+        started_at: humantime::format_rfc3339_seconds(started).to_string(),
+        duration_ms: elapsed.as_millis() as u64,
+        topology: topology.to_owned(),
+        scenarios,
+        requirements: Vec::new(),
+        totals: Default::default(),
+        load: None,
+    };
+    report.finish(&|id| scenarios::requirements::find(id).map(|r| r.title.to_owned()));
+    report
+}
+
+/// Reads a PEM file for `--ca`, with the path in the error.
+pub fn read_pem(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
+}

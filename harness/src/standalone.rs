@@ -1,0 +1,105 @@
+//! `e911-harness gateway`: one mock gateway in the foreground, for a real originator (a lab
+//! trunk or SBC) to call. Every observation is printed to stdout as one JSON line; logs go to
+//! stderr. Without `--cert/--key` a CA and a certificate are generated into `--certs-dir` so the
+//! originator can be given the CA to trust.
+
+use std::io::Write as _;
+
+use anyhow::Context;
+use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
+use scenarios::UnknownOrgPolicy;
+use sip::transport::certs::{self, Authority, KeyKind, Validity};
+use sip::transport::{self, TlsProfile, TransportKind};
+
+use crate::cli::{EXIT_PASSED, EXIT_USAGE, GatewayArgs};
+
+/// Runs the gateway until Ctrl-C or `--duration`.
+pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
+    for org in &a.orgs {
+        if !scenarios::is_canonical_uuid(org) {
+            eprintln!("error: --org {org}: expected a canonical UUID (8-4-4-4-12 hex digits)");
+            return Ok(EXIT_USAGE);
+        }
+    }
+    let tls = match a.transport {
+        TransportKind::Tcp => None,
+        TransportKind::Tls => {
+            let (cert, key) = match (&a.cert, &a.key) {
+                (Some(c), Some(k)) => (
+                    std::fs::read(c).with_context(|| format!("reading --cert {}", c.display()))?,
+                    std::fs::read(k).with_context(|| format!("reading --key {}", k.display()))?,
+                ),
+                _ => {
+                    let ca = Authority::generate("e911-harness gateway CA")?;
+                    let ip = a.listen.ip().to_string();
+                    let names = [a.host.as_str(), "localhost", ip.as_str()];
+                    let leaf = ca.issue(&names, KeyKind::Rsa2048, Validity::Current)?;
+                    let files =
+                        certs::write_bundle(&a.certs_dir, &ca, &[(a.name.as_str(), &leaf)])?;
+                    eprintln!("generated certificates (give the originator ca.pem to trust):");
+                    for f in files {
+                        eprintln!("  {}", f.display());
+                    }
+                    (leaf.cert_pem.into_bytes(), leaf.key_pem.into_bytes())
+                }
+            };
+            Some(
+                transport::server_config(&cert, &key, &TlsProfile::default())
+                    .context("building the TLS server configuration")?,
+            )
+        }
+    };
+    let mut policy = Policy::default();
+    if !a.orgs.is_empty() {
+        policy.orgs = a.orgs.clone();
+    }
+    if a.accept_unknown_org {
+        policy.unknown_org = UnknownOrgPolicy::Accept;
+    }
+    let gw = Gateway::start(GatewayConfig {
+        name: a.name.clone(),
+        host: a.host.clone(),
+        listen: a.listen,
+        transport: a.transport,
+        tls,
+        policy,
+        limits: Limits::default(),
+    })
+    .await
+    .with_context(|| format!("starting the gateway on {}", a.listen))?;
+    eprintln!(
+        "gateway {} listening on {} ({}); observations follow as JSON lines; Ctrl-C stops",
+        a.name,
+        gw.local_addr(),
+        a.transport
+    );
+    let mut rx = gw.subscribe();
+    let stop = async {
+        match a.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(stop);
+    let mut stdout = std::io::stdout().lock();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            obs = rx.recv() => match obs {
+                Ok(o) => {
+                    if let Ok(line) = serde_json::to_string(&o) {
+                        let _ = writeln!(stdout, "{line}");
+                        let _ = stdout.flush();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("warning: {n} observations not printed (output too slow)"),
+                Err(_) => break,
+            }
+        }
+    }
+    drop(stdout);
+    gw.shutdown().await;
+    Ok(EXIT_PASSED)
+}

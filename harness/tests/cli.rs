@@ -1,0 +1,112 @@
+//! The built `e911-harness` binary, as a newcomer and CI use it: exit codes, printed summary,
+//! written reports, and errors that say what and where.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_e911-harness"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn library() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/library")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn certify_passes_on_the_embedded_default_and_writes_every_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("certify");
+    let o = run(&["certify", "--out", out.to_str().expect("utf-8 path")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("PASSED"), "{t}");
+    for f in ["report.json", "junit.xml", "summary.md"] {
+        assert!(out.join(f).is_file(), "{f} written");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("read"))
+            .expect("json");
+    assert_eq!(json["command"], "certify");
+    assert!(
+        json["totals"]["failed"] == 0 && json["totals"]["passed"].as_u64().unwrap_or(0) > 0,
+        "{json}"
+    );
+}
+
+#[test]
+fn a_wrong_expectation_makes_run_exit_1_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = dir.path().join("wrong.toml");
+    std::fs::write(
+        &sc,
+        "name = \"wrong-org-expectation\"\ndescription = \"expects 200 for an unknown org\"\nrequirements = [\"ICD 5.1.9\"]\n\n[call]\ndial = \"911\"\nani = \"+13125550100\"\norg_id = \"00000000-0000-4000-8000-000000000000\"\n\n[expect]\nstatus = 200\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        sc.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("403") && t.contains("FAILED"), "{t}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit");
+    assert!(junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn validate_accepts_the_library_and_names_file_line_and_field_of_mistakes() {
+    let o = run(&["validate", &library()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"bad\"\ndescription = \"x\"\nrequirements = [\"ICD 9.9\"]\n\n[call]\ndial = \"911\"\nani = \"+13125550100\"\nhold = \"soon\"\n").expect("write");
+    let o = run(&["validate", bad.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("bad.toml:3:"),
+        "requirement problem on line 3: {t}"
+    );
+    assert!(t.contains("bad.toml:8:"), "duration problem on line 8: {t}");
+}
+
+#[test]
+fn run_refuses_a_production_gateway_target() {
+    let o = run(&[
+        "run",
+        &library(),
+        "--target",
+        "gw1.anywhere.e911cloud.com:5061",
+        "--insecure",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("production E911 gateway"), "{}", text(&o));
+}
+
+#[test]
+fn certs_writes_a_ca_and_gateway_certificates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = run(&["certs", "--out", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for f in ["ca.pem", "gw1.pem", "gw1.key", "gw2.pem", "gw2.key"] {
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+}

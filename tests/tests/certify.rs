@@ -1,0 +1,155 @@
+//! The certification suite end to end over real TLS on loopback.
+
+use std::time::{Duration, SystemTime};
+
+use e2e::context;
+use harness::certify::{self, Embedded};
+use reports::{Outcome, Verdict};
+use sip::transport::TransportKind;
+
+fn never() -> bool {
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_library_passes_over_tls() {
+    let scenarios =
+        scenarios::load_paths(&[scenarios::library_dir()]).expect("shipped library loads");
+    assert!(
+        scenarios.len() >= 8,
+        "the library ships at least the 8 foundation scenarios"
+    );
+    let embedded = Embedded::start(TransportKind::Tls)
+        .await
+        .expect("embedded gateways start");
+    let ctx = context(&embedded);
+    let reports = certify::run_scenarios(&scenarios, &ctx, &never, |_| {}).await;
+    let report = certify::assemble(
+        "certify",
+        "test",
+        SystemTime::now(),
+        Duration::ZERO,
+        reports,
+    );
+    embedded.shutdown().await;
+    let failures: Vec<String> = report
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.checks
+                .iter()
+                .filter(|c| c.outcome != Outcome::Pass)
+                .map(move |c| format!("{}: {}: {}", s.name, c.id, c.message))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "checks that did not pass:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(report.verdict(), Verdict::Passed);
+    for s in &report.scenarios {
+        assert!(!s.checks.is_empty(), "{} judged nothing", s.name);
+        assert_eq!(s.calls.len(), 1, "{} placed one call", s.name);
+        let tls = s.calls[0].attempts[0]
+            .tls
+            .as_ref()
+            .expect("the call went over TLS");
+        assert!(tls.version.starts_with("TLSv1."), "{tls:?}");
+        assert!(
+            !s.observations.is_empty(),
+            "{}: the gateway recorded the call",
+            s.name
+        );
+    }
+    // The 933 read-back was really checked, not skipped.
+    let rb = report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.checks)
+        .find(|c| c.id == "readback.number")
+        .expect("a read-back check ran");
+    assert_eq!(rb.outcome, Outcome::Pass);
+    // Every requirement a scenario names appears in the matrix.
+    assert!(report.requirements.iter().any(|r| r.id == "ICD 5.1.9"));
+}
+
+const WRONG: &str = r#"
+name = "wrong-expectation"
+description = "A call without an org header, wrongly expected to be answered"
+requirements = ["ICD 5.1.9"]
+
+[call]
+dial = "911"
+ani = "+13125550100"
+org_headers = []
+
+[expect]
+status = 200
+org_finding = "ok"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_expectation_fails_and_says_why() {
+    let sc = scenarios::load_str(WRONG, "wrong.toml").expect("valid scenario");
+    let embedded = Embedded::start(TransportKind::Tls)
+        .await
+        .expect("embedded gateways start");
+    let ctx = context(&embedded);
+    let reports = certify::run_scenarios(std::slice::from_ref(&sc), &ctx, &never, |_| {}).await;
+    embedded.shutdown().await;
+    let checks = &reports[0].checks;
+    let status = checks
+        .iter()
+        .find(|c| c.id == "call.final-status")
+        .expect("status checked");
+    assert_eq!(status.outcome, Outcome::Fail);
+    assert!(status.message.contains("403"), "{}", status.message);
+    let org = checks
+        .iter()
+        .find(|c| c.id == "org-header.finding")
+        .expect("org checked");
+    assert_eq!(org.outcome, Outcome::Fail);
+    assert!(org.message.contains("missing"), "{}", org.message);
+    let report = certify::assemble("run", "test", SystemTime::now(), Duration::ZERO, reports);
+    assert_eq!(report.verdict(), Verdict::Failed);
+    assert_eq!(report.verdict().exit_code(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_gateway_certificate_is_an_error_not_a_pass() {
+    let sc = scenarios::load_paths(&[scenarios::library_dir().join("basic-911.toml")])
+        .expect("basic-911 loads");
+    let embedded = Embedded::start(TransportKind::Tls)
+        .await
+        .expect("embedded gateways start");
+    // A client that trusts a different CA.
+    let other = sip::transport::certs::Authority::generate("some other CA").expect("ca");
+    let mut ctx = context(&embedded);
+    ctx.uac.tls =
+        Some(sip::transport::client_config(other.cert_pem().as_bytes()).expect("client config"));
+    let reports = certify::run_scenarios(&sc, &ctx, &never, |_| {}).await;
+    embedded.shutdown().await;
+    let record = &reports[0].calls[0];
+    let err = record.error.as_deref().expect("the call failed");
+    assert!(err.to_ascii_lowercase().contains("certificate"), "{err}");
+    let report = certify::assemble("run", "test", SystemTime::now(), Duration::ZERO, reports);
+    assert_ne!(report.verdict(), Verdict::Passed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_accounts_for_every_scenario() {
+    let scenarios = scenarios::load_paths(&[scenarios::library_dir()]).expect("library");
+    let embedded = Embedded::start(TransportKind::Tls)
+        .await
+        .expect("embedded gateways start");
+    let ctx = context(&embedded);
+    let stop = || true;
+    let reports = certify::run_scenarios(&scenarios, &ctx, &stop, |_| {}).await;
+    embedded.shutdown().await;
+    assert_eq!(reports.len(), scenarios.len());
+    for r in &reports {
+        assert_eq!(r.checks[0].outcome, Outcome::Error);
+        assert!(r.checks[0].message.contains("interrupted"));
+    }
+}
