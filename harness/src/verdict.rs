@@ -372,3 +372,7 @@ fn judge_gateway_side(scenario: &Scenario, ev: &Evidence<'_>, out: &mut Vec<Chec
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "verdict_tests.rs"]
+mod tests;
