@@ -237,7 +237,10 @@ fn media_answer_problems_fail_the_media_check() {
     let bad = run("status = 200", &bad_call, None);
     let c = outcome_of(&bad, "media.answer");
     assert_eq!(c.outcome, Outcome::Fail);
-    assert!(c.message.contains("RTP/AVP"), "{}", c.message);
+    assert!(
+        c.observed.as_deref().is_some_and(|o| o.contains("RTP/AVP")),
+        "{c:?}"
+    );
     let rejected = run("status = 403", &outcome(Some(403), "Forbidden", ""), None);
     assert!(rejected.iter().all(|c| c.id != "media.answer"));
 }
