@@ -2,6 +2,8 @@
 //! (port 0), certificates generated at test time, the embedded gateways and the originator
 //! running in-process. This library holds the helpers they share.
 
+pub mod peers;
+
 use std::time::Duration;
 
 use harness::certify::{Embedded, RunContext, TRUNK_HOST};

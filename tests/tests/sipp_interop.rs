@@ -6,10 +6,12 @@
 //!
 //! When `sipp` is missing, these tests fail with that message (`.ci/run` installs it).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use e2e::peers::{free_port, tool, wait_bounded, wait_listening};
 
 use harness::uac::{self, Target, UacConfig};
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
@@ -20,60 +22,7 @@ const ORG: &str = scenarios::DEFAULT_ORG_ID;
 
 /// The `sipp` binary, or a panic that says how to get it.
 fn sipp() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("sipp"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "sipp is not installed: these interop tests need SIPp \
-             (Debian/Ubuntu: apt-get install sip-tester; .ci/run installs it)"
-        )
-    })
-}
-
-/// A TCP port that was free a moment ago (SIPp needs a number; it cannot take port 0).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
-/// Waits for `child` to exit within `limit`; kills it and panics with its output otherwise.
-fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> Output {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().expect("collect sipp output"),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("collect sipp output");
-                panic!(
-                    "{what} did not finish within {limit:?}; its screen:\n{}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
-            }
-            Err(e) => panic!("waiting for {what}: {e}"),
-        }
-    }
-}
-
-/// Waits until something accepts TCP connections on `addr` (SIPp's uas after start-up).
-fn wait_listening(addr: SocketAddr, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("sipp exited before listening on {addr} ({status}): is the port taken?");
-        }
-        // SIPp's uas binds its TCP listener before reading the network; a probe that connects
-        // and closes at once is dropped by it without creating a call.
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("sipp uas did not listen on {addr} within 10 s");
+    tool("sipp", &[], "Debian/Ubuntu: apt-get install sip-tester")
 }
 
 fn repo_file(rel: &str) -> PathBuf {
@@ -95,7 +44,7 @@ async fn our_generator_completes_a_call_with_sipp_uas() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start sipp uas");
-    wait_listening(addr, &mut child);
+    wait_listening(addr, &mut child, "sipp uas");
 
     let scenario = scenarios::load_str(
         "name = \"sipp-uas\"\ndescription = \"interop\"\nrequirements = [\"RFC 3261\"]\n\

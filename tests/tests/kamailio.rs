@@ -1,0 +1,240 @@
+//! A real SIP proxy as the system under test: harness -> Kamailio 5.6 (TLS, `deploy/kamailio/
+//! kamailio.cfg`) -> embedded gw1/gw2 (TLS). Kamailio runs in the foreground on a port of its
+//! own with certificates generated here, and is killed when the test ends.
+//!
+//! When kamailio (with its TLS module) is missing, the tests fail with that message.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use e2e::peers::{free_port, tool, wait_listening};
+use harness::certify::{Embedded, TRUNK_HOST};
+use harness::uac::{self, CallOutcome, Target, UacConfig};
+use mock_gateway::Observation;
+use scenarios::OrgFinding;
+use sip::transport::certs::{Authority, KeyKind, Validity};
+use sip::transport::{self, TransportKind};
+
+const SBC_HOST: &str = "sbc.e911-harness.invalid";
+
+/// Kamailio running `deploy/kamailio/kamailio.cfg` towards the given gateways.
+struct Kamailio {
+    child: Child,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl Kamailio {
+    /// Starts Kamailio with a TLS listener (certificate from `sbc`) that forwards to `gateways`
+    /// in order, trusting `gateway_ca_pem` for their certificates.
+    fn start(sbc: &Authority, gateway_ca_pem: &str, gateways: &[SocketAddr]) -> Kamailio {
+        let bin = tool(
+            "kamailio",
+            &["/usr/sbin"],
+            "Debian/Ubuntu: apt-get install kamailio kamailio-tls-modules",
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        let leaf = sbc
+            .issue(
+                &[SBC_HOST, "127.0.0.1"],
+                KeyKind::Rsa2048,
+                Validity::Current,
+            )
+            .expect("issue the SBC certificate");
+        write(d, "sbc.pem", &leaf.cert_pem);
+        write(d, "sbc.key", &leaf.key_pem);
+        write(d, "gateways-ca.pem", gateway_ca_pem);
+        write(
+            d,
+            "tls.cfg",
+            &format!(
+                "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n\
+                 require_certificate = no\ncertificate = {0}/sbc.pem\nprivate_key = {0}/sbc.key\n\n\
+                 [client:default]\nmethod = TLSv1.2+\nverify_certificate = yes\n\
+                 require_certificate = yes\nca_list = {0}/gateways-ca.pem\n",
+                d.display()
+            ),
+        );
+        // Dispatcher list: higher priority first, so gw1 is tried before gw2 (algorithm 8).
+        let list: String = gateways
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("1 sip:{a};transport=tls 0 {}\n", gateways.len() - i))
+            .collect();
+        write(d, "gateways.list", &list);
+        let port = free_port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio/kamailio.cfg");
+        let log = File::create(d.join("kamailio.log")).expect("log file");
+        let mut child = Command::new(bin)
+            .arg("-f")
+            .arg(&cfg)
+            .args(["-DD", "-E", "-m", "128", "-M", "16", "-w"])
+            .arg(d)
+            .args(["-A", &format!("LISTEN_TLS=tls:127.0.0.1:{port}")])
+            .args([
+                "-A",
+                &format!("DISPATCHER_LIST=\"{}/gateways.list\"", d.display()),
+            ])
+            .args(["-A", &format!("TLS_CFG=\"{}/tls.cfg\"", d.display())])
+            .args(["-A", "GW_TIMEOUT_MS=1000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start kamailio");
+        wait_listening(addr, &mut child, "kamailio");
+        Kamailio { child, addr, dir }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("kamailio.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("writing {name}: {e}"));
+}
+
+/// The embedded gateways, Kamailio in front of them, and a trunk that trusts Kamailio.
+async fn topology() -> (Embedded, Kamailio, Target, UacConfig) {
+    let embedded = Embedded::start(TransportKind::Tls)
+        .await
+        .expect("embedded gateways start");
+    let sbc_ca = Authority::generate("e911-harness SBC test CA").expect("SBC CA");
+    let addrs: Vec<_> = embedded.gateways.iter().map(|g| g.local_addr()).collect();
+    let kamailio = Kamailio::start(&sbc_ca, &embedded.ca_pem, &addrs);
+    let client: Arc<rustls::ClientConfig> =
+        transport::client_config(sbc_ca.cert_pem().as_bytes()).expect("client config");
+    let target = Target {
+        name: "sbc".into(),
+        host: SBC_HOST.into(),
+        addr: kamailio.addr,
+        transport: TransportKind::Tls,
+    };
+    let uac = UacConfig {
+        tls: Some(client),
+        local_host: TRUNK_HOST.into(),
+        connect_timeout: Duration::from_secs(3),
+    };
+    (embedded, kamailio, target, uac)
+}
+
+fn call(dial: &str) -> scenarios::CallSpec {
+    let text = format!(
+        "name = \"sbc\"\ndescription = \"through kamailio\"\nrequirements = [\"ICD 5.2\"]\n\
+         [call]\ndial = \"{dial}\"\nani = \"+13125550142\"\nhold = \"20ms\"\ntimeout = \"5s\"\n\
+         [expect]\nstatus = 200\n"
+    );
+    scenarios::load_str(&text, "sbc.toml")
+        .expect("inline scenario loads")
+        .call
+}
+
+/// The INVITEs each gateway saw for this call, by gateway name.
+fn invites(embedded: &Embedded, outcome: &CallOutcome) -> Vec<Observation> {
+    let call_id = outcome.record.call_id.as_str();
+    embedded
+        .gateways
+        .iter()
+        .flat_map(|g| g.take_observations())
+        .filter(|o| o.method == "INVITE" && o.call_id.as_deref() == Some(call_id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_header_and_ani_arrive_intact_through_kamailio() {
+    let (embedded, kamailio, target, uac) = topology().await;
+    for dial in ["911", "933"] {
+        let outcome = uac::place_call(&call(dial), &target, &uac).await;
+        let rec = &outcome.record;
+        assert_eq!(
+            rec.final_status,
+            Some(200),
+            "{dial} through kamailio: {rec:#?}\n{}",
+            kamailio.log()
+        );
+        assert_eq!(
+            rec.attempts[0].error, None,
+            "ACK/BYE through the proxy: {rec:#?}"
+        );
+        let seen = invites(&embedded, &outcome);
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        let o = &seen[0];
+        assert_eq!(o.gateway, "gw1", "the first gateway of the list answers");
+        let org = o.org.as_ref().expect("org checked");
+        assert_eq!(org.finding, OrgFinding::Ok, "{org:?}");
+        assert_eq!(org.values, vec![scenarios::DEFAULT_ORG_ID.to_owned()]);
+        let ani = o.ani.as_ref().expect("ANI");
+        assert_eq!(ani.number, "+13125550142");
+        assert_eq!(ani.source, "P-Asserted-Identity");
+        assert!(
+            o.headers.iter().any(|(n, _)| n == "Record-Route"),
+            "kamailio adds Record-Route: {:?}",
+            o.headers
+        );
+        if dial == "933" {
+            let rb = outcome
+                .final_response
+                .as_ref()
+                .and_then(|r| r.headers.get_str("E911-Readback"))
+                .expect("933 read-back relayed by the proxy");
+            assert!(rb.contains("+13125550142"), "{rb}");
+        }
+    }
+    embedded.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_emergency_number_never_reaches_a_gateway() {
+    let (embedded, _kamailio, target, uac) = topology().await;
+    let outcome = uac::place_call(&call("3125550199"), &target, &uac).await;
+    assert_eq!(
+        outcome.record.final_status,
+        Some(404),
+        "{:#?}",
+        outcome.record
+    );
+    let reached: Vec<_> = embedded
+        .gateways
+        .iter()
+        .flat_map(|g| g.take_observations())
+        .collect();
+    assert!(reached.is_empty(), "a gateway saw {reached:#?}");
+    embedded.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kamailio_fails_over_to_gw2_when_gw1_is_down() {
+    let (mut embedded, kamailio, target, uac) = topology().await;
+    let gw1 = embedded.gateways.remove(0);
+    gw1.shutdown().await;
+    let outcome = uac::place_call(&call("911"), &target, &uac).await;
+    assert_eq!(
+        outcome.record.final_status,
+        Some(200),
+        "{:#?}\n{}",
+        outcome.record,
+        kamailio.log()
+    );
+    let seen = invites(&embedded, &outcome);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].gateway, "gw2");
+    assert_eq!(
+        seen[0].org.as_ref().map(|o| o.finding),
+        Some(OrgFinding::Ok)
+    );
+    embedded.shutdown().await;
+}
