@@ -28,6 +28,7 @@ use reports::{Attempt, CallRecord};
 use rustls::pki_types::ServerName;
 use scenarios::CallSpec;
 use sip::codec::Frame;
+use sip::engine;
 use sip::message::SipHeaders;
 use sip::transport::{self, Connection, TransportKind};
 use sip::{HeaderName, Message, Method, Request, Response};
@@ -318,7 +319,7 @@ impl Leg {
         let deadline = self.sent_at + call.timeout;
         match self.wait(Awaiting::InviteFinal, deadline).await {
             Wait::Final(resp) if resp.status >= 300 => {
-                let ack = dialog::ack_non_2xx(&self.invite, &resp);
+                let ack = engine::ack_for_non_2xx(&self.invite, &resp);
                 if let Err(e) = self.send(&ack).await {
                     self.note(e.to_string());
                 }
@@ -347,11 +348,16 @@ impl Leg {
 
     /// After a 2xx: ACK, hold, BYE.
     async fn answered(&mut self, call: &CallSpec, ok: Response) {
-        let Some(dlg) = dialog::Dialog::from_2xx(&self.invite, &ok) else {
-            self.note("2xx to INVITE lacks a usable Contact; no ACK or BYE can be routed");
-            return;
+        let mut dlg = match engine::Dialog::uac(&self.invite, &ok) {
+            Ok(d) => d,
+            Err(e) => {
+                self.note(format!(
+                    "2xx to INVITE makes no dialog ({e}); no ACK or BYE can be routed"
+                ));
+                return;
+            }
         };
-        let ack = dlg.ack(&self.invite);
+        let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq));
         self.ack = Some(ack.clone());
         if let Err(e) = self.send(&ack).await {
             self.note(e.to_string());
@@ -366,7 +372,8 @@ impl Leg {
                 return;
             }
         }
-        let bye = dlg.bye(&self.invite);
+        let mut bye = dlg.request(Method::Bye);
+        bye.headers.push(HeaderName::UserAgent, trunk::user_agent());
         let branch = bye.top_via().and_then(|v| v.branch().map(str::to_owned));
         if let Err(e) = self.send(&bye).await {
             self.note(e.to_string());
@@ -390,7 +397,7 @@ impl Leg {
 
     /// After the INVITE timed out: CANCEL, wait for the INVITE's 487 (or a racing 2xx).
     async fn cancel(&mut self, call: &CallSpec) {
-        let cancel = dialog::cancel(&self.invite);
+        let cancel = engine::cancel_for(&self.invite);
         if let Err(e) = self.send(&cancel).await {
             self.note(e.to_string());
             return;
@@ -407,7 +414,7 @@ impl Leg {
                         resp.status, resp.reason
                     ));
                 }
-                let ack = dialog::ack_non_2xx(&self.invite, &resp);
+                let ack = engine::ack_for_non_2xx(&self.invite, &resp);
                 if let Err(e) = self.send(&ack).await {
                     self.note(e.to_string());
                 }
@@ -546,232 +553,5 @@ impl Leg {
             self.remote_bye = true;
         }
         ours
-    }
-}
-
-/// ACK, BYE and CANCEL per RFC 3261 (§13.2.2.4, §17.1.1.3, §12.2.1.1, §9.1), kept in one place
-/// so `sip::engine`'s dialog can replace it.
-mod dialog {
-    use sip::message::NameAddr;
-    use sip::message::{SipHeaders, new_branch};
-    use sip::{HeaderName, Method, Request, Response, Uri};
-
-    /// A UAC dialog established by a 2xx.
-    #[derive(Debug, Clone)]
-    pub(super) struct Dialog {
-        /// Remote target: the 2xx's Contact URI.
-        remote_target: Uri,
-        /// Route set: the 2xx's Record-Route values, reversed.
-        route: Vec<String>,
-        /// To with the remote tag, from the 2xx.
-        to: String,
-    }
-
-    impl Dialog {
-        /// The dialog a 2xx to `invite` creates; `None` without a parseable Contact.
-        pub(super) fn from_2xx(_invite: &Request, ok: &Response) -> Option<Dialog> {
-            let contact = NameAddr::parse(ok.headers.values(&HeaderName::Contact).next()?).ok()?;
-            let mut route: Vec<String> = ok
-                .headers
-                .values(&HeaderName::RecordRoute)
-                .map(str::to_owned)
-                .collect();
-            route.reverse();
-            Some(Dialog {
-                remote_target: contact.uri,
-                route,
-                to: ok.headers.get(&HeaderName::To)?.to_owned(),
-            })
-        }
-
-        /// A request in the dialog: new branch, the dialog's target and route.
-        fn request(&self, invite: &Request, method: Method, seq: u32) -> Request {
-            let mut req = Request::new(method.clone(), self.remote_target.clone());
-            let h = &mut req.headers;
-            h.push(HeaderName::Via, via_with_new_branch(invite));
-            h.push(HeaderName::MaxForwards, "70");
-            for r in &self.route {
-                h.push(HeaderName::Route, r.clone());
-            }
-            copy(invite, h, &HeaderName::From);
-            h.push(HeaderName::To, self.to.clone());
-            copy(invite, h, &HeaderName::CallId);
-            h.push(HeaderName::CSeq, format!("{seq} {method}"));
-            req
-        }
-
-        /// The ACK for the 2xx: same CSeq number as the INVITE, a new branch (§13.2.2.4).
-        pub(super) fn ack(&self, invite: &Request) -> Request {
-            self.request(invite, Method::Ack, invite_seq(invite))
-        }
-
-        /// The BYE: the next CSeq number (§15.1.1).
-        pub(super) fn bye(&self, invite: &Request) -> Request {
-            let mut bye = self.request(invite, Method::Bye, invite_seq(invite) + 1);
-            bye.headers
-                .push(HeaderName::UserAgent, crate::trunk::user_agent());
-            bye
-        }
-    }
-
-    /// The ACK for a non-2xx final response: INVITE transaction's branch, R-URI and Route, the
-    /// response's To (§17.1.1.3).
-    pub(super) fn ack_non_2xx(invite: &Request, resp: &Response) -> Request {
-        let mut ack = Request::new(Method::Ack, invite.uri.clone());
-        let h = &mut ack.headers;
-        copy_first(invite, h, &HeaderName::Via);
-        h.push(HeaderName::MaxForwards, "70");
-        copy(invite, h, &HeaderName::Route);
-        copy(invite, h, &HeaderName::From);
-        match resp.headers.get(&HeaderName::To) {
-            Some(to) => h.push(HeaderName::To, to),
-            None => copy(invite, h, &HeaderName::To),
-        }
-        copy(invite, h, &HeaderName::CallId);
-        h.push(HeaderName::CSeq, format!("{} ACK", invite_seq(invite)));
-        ack
-    }
-
-    /// The CANCEL for a pending INVITE: same R-URI, top Via, From, To, Call-ID, Route (§9.1).
-    pub(super) fn cancel(invite: &Request) -> Request {
-        let mut c = Request::new(Method::Cancel, invite.uri.clone());
-        let h = &mut c.headers;
-        copy_first(invite, h, &HeaderName::Via);
-        h.push(HeaderName::MaxForwards, "70");
-        copy(invite, h, &HeaderName::Route);
-        copy(invite, h, &HeaderName::From);
-        copy(invite, h, &HeaderName::To);
-        copy(invite, h, &HeaderName::CallId);
-        h.push(HeaderName::CSeq, format!("{} CANCEL", invite_seq(invite)));
-        c
-    }
-
-    fn invite_seq(invite: &Request) -> u32 {
-        invite.cseq().map_or(1, |c| c.seq)
-    }
-
-    fn copy(from: &Request, to: &mut sip::Headers, name: &HeaderName) {
-        for v in from.headers.get_all(name) {
-            to.push(name.clone(), v);
-        }
-    }
-
-    fn copy_first(from: &Request, to: &mut sip::Headers, name: &HeaderName) {
-        if let Some(v) = from.headers.values(name).next() {
-            to.push(name.clone(), v);
-        }
-    }
-
-    /// The INVITE's top Via with a fresh branch.
-    fn via_with_new_branch(invite: &Request) -> String {
-        let Some(v) = invite.headers.values(&HeaderName::Via).next() else {
-            return String::new();
-        };
-        let fresh = new_branch();
-        match invite
-            .top_via()
-            .and_then(|via| via.branch().map(str::to_owned))
-        {
-            Some(old) => v.replacen(&old, &fresh, 1),
-            None => format!("{v};branch={fresh}"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use sip::message::SipHeaders;
-    use sip::{HeaderName, Message, Method, Request, Response};
-
-    use super::dialog::{self, Dialog};
-
-    fn invite() -> Request {
-        let text = "INVITE sip:911@gw1.example:5061;user=phone;transport=tls SIP/2.0\r\n\
-            Via: SIP/2.0/TLS 127.0.0.1:40000;branch=z9hG4bKinv1;rport\r\n\
-            Max-Forwards: 70\r\nFrom: <sip:+13125550100@trunk.invalid>;tag=ft\r\n\
-            To: <sip:911@gw1.example>\r\nCall-ID: c1@trunk.invalid\r\nCSeq: 7 INVITE\r\n\
-            Contact: <sip:t@127.0.0.1:40000;transport=tls>\r\nContent-Length: 0\r\n\r\n";
-        match Message::parse(text.as_bytes()) {
-            Ok(Message::Request(r)) => r,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn ok(inv: &Request) -> Response {
-        let mut r = Response::for_request(inv, 200, Some("gt"));
-        r.headers.push(
-            HeaderName::RecordRoute,
-            "<sip:p1.example;lr>, <sip:p2.example;lr>",
-        );
-        r.headers
-            .push(HeaderName::RecordRoute, "<sip:p3.example;lr>");
-        r.headers
-            .push(HeaderName::Contact, "<sip:gw@10.0.0.9:5061;transport=tls>");
-        r
-    }
-
-    #[test]
-    fn dialog_requests_follow_contact_and_reversed_record_route() {
-        let inv = invite();
-        let dlg = Dialog::from_2xx(&inv, &ok(&inv)).unwrap();
-        let ack = dlg.ack(&inv);
-        assert_eq!(ack.uri.to_string(), "sip:gw@10.0.0.9:5061;transport=tls");
-        let routes: Vec<&str> = ack
-            .headers
-            .iter()
-            .filter(|h| h.name == HeaderName::Route)
-            .map(|h| h.value.as_str())
-            .collect();
-        assert_eq!(
-            routes,
-            [
-                "<sip:p3.example;lr>",
-                "<sip:p2.example;lr>",
-                "<sip:p1.example;lr>"
-            ]
-        );
-        assert_eq!(ack.cseq().unwrap().seq, 7);
-        assert_eq!(ack.cseq().unwrap().method, Method::Ack);
-        let via = ack.top_via().unwrap();
-        assert_ne!(via.branch(), Some("z9hG4bKinv1"));
-        assert!(via.branch().unwrap().starts_with("z9hG4bK"));
-        assert!(via.params.contains("rport"));
-        assert_eq!(ack.header_to().unwrap().tag(), Some("gt"));
-        let bye = dlg.bye(&inv);
-        assert_eq!(bye.cseq().unwrap().seq, 8);
-        assert_eq!(bye.cseq().unwrap().method, Method::Bye);
-        assert_ne!(bye.top_via().unwrap().branch(), via.branch());
-        // Both serialize to messages the strict parser accepts.
-        for r in [ack, bye] {
-            assert!(Message::parse(&r.to_bytes()).is_ok(), "{r:?}");
-        }
-    }
-
-    #[test]
-    fn a_2xx_without_contact_makes_no_dialog() {
-        let inv = invite();
-        let mut r = ok(&inv);
-        r.headers.remove(&HeaderName::Contact);
-        assert!(Dialog::from_2xx(&inv, &r).is_none());
-    }
-
-    #[test]
-    fn non_2xx_ack_and_cancel_stay_in_the_invite_transaction() {
-        let inv = invite();
-        let resp = Response::for_request(&inv, 486, Some("busy"));
-        let ack = dialog::ack_non_2xx(&inv, &resp);
-        assert_eq!(ack.uri, inv.uri);
-        assert_eq!(ack.top_via(), inv.top_via());
-        assert_eq!(ack.header_to().unwrap().tag(), Some("busy"));
-        assert_eq!(ack.cseq().unwrap().to_string(), "7 ACK");
-        let cancel = dialog::cancel(&inv);
-        assert_eq!(cancel.uri, inv.uri);
-        assert_eq!(cancel.top_via(), inv.top_via());
-        assert_eq!(cancel.header_to(), inv.header_to());
-        assert_eq!(cancel.header_from(), inv.header_from());
-        assert_eq!(cancel.cseq().unwrap().to_string(), "7 CANCEL");
-        for r in [ack, cancel] {
-            assert!(Message::parse(&r.to_bytes()).is_ok(), "{r:?}");
-        }
     }
 }
