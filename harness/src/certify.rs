@@ -14,9 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
 use reports::{CheckResult, Outcome, RunReport, ScenarioReport};
 use scenarios::Scenario;
-use sip::transport::certs::{Authority, KeyKind, Validity};
+use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
+use crate::correlate::{Correlation, correlate};
 use crate::uac::{self, Target, UacConfig};
 use crate::verdict::{self, Evidence};
 
@@ -66,30 +67,43 @@ impl Embedded {
     /// Generates a CA and one RSA certificate per gateway (the trunk's TLS profile wants RSA),
     /// and starts gw1 and gw2 on 127.0.0.1 with OS-chosen ports.
     pub async fn start(transport_kind: TransportKind) -> Result<Embedded, RunError> {
-        let ca = Authority::generate("e911-harness test CA")
-            .map_err(|e| RunError::Certs(e.to_string()))?;
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Embedded::start_on(transport_kind, [any, any], None).await
+    }
+
+    /// Like [`Embedded::start`], with gw1 and gw2 on the given addresses (a system under test
+    /// must know where to send). With `certs_dir`, the gateways use the CA and certificates in
+    /// it (`ca.pem`, `gw1.pem`/`gw1.key`, `gw2.pem`/`gw2.key`, as `e911-harness certs` writes
+    /// them) when `ca.pem` is there, so a system under test configured once keeps trusting
+    /// them; otherwise new ones are generated and written there.
+    pub async fn start_on(
+        transport_kind: TransportKind,
+        listen: [SocketAddr; 2],
+        certs_dir: Option<&Path>,
+    ) -> Result<Embedded, RunError> {
+        let material = match certs_dir {
+            Some(dir) if dir.join("ca.pem").is_file() => GatewayCerts::load(dir)?,
+            _ => GatewayCerts::generate(certs_dir)?,
+        };
         let mut gateways = Vec::new();
-        for (name, host) in GATEWAY_HOSTS {
+        for (((name, host), listen), (cert, key)) in
+            GATEWAY_HOSTS.into_iter().zip(listen).zip(&material.leaves)
+        {
             let tls = match transport_kind {
-                TransportKind::Tls => {
-                    let names = [host, "localhost", "127.0.0.1"];
-                    let leaf = ca
-                        .issue(&names, KeyKind::Rsa2048, Validity::Current)
-                        .map_err(|e| RunError::Certs(e.to_string()))?;
-                    let cfg = transport::server_config(
-                        leaf.cert_pem.as_bytes(),
-                        leaf.key_pem.as_bytes(),
+                TransportKind::Tls => Some(
+                    transport::server_config(
+                        cert.as_bytes(),
+                        key.as_bytes(),
                         &TlsProfile::default(),
                     )
-                    .map_err(|e| RunError::Tls(e.to_string()))?;
-                    Some(cfg)
-                }
+                    .map_err(|e| RunError::Tls(format!("{name}: {e}")))?,
+                ),
                 TransportKind::Tcp => None,
             };
             let config = GatewayConfig {
                 name: name.to_owned(),
                 host: host.to_owned(),
-                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                listen,
                 transport: transport_kind,
                 tls,
                 policy: Policy::default(),
@@ -103,7 +117,7 @@ impl Embedded {
                 })?;
             gateways.push(gw);
         }
-        let ca_pem = ca.cert_pem();
+        let ca_pem = material.ca_pem;
         let client_tls = transport::client_config(ca_pem.as_bytes())
             .map_err(|e| RunError::Tls(e.to_string()))?;
         Ok(Embedded {
@@ -133,6 +147,65 @@ impl Embedded {
         for gw in self.gateways {
             gw.shutdown().await;
         }
+    }
+}
+
+/// Writes a new CA and gw1/gw2 certificates and keys to `dir` (what `e911-harness certs` does,
+/// and what `certify --sut` reuses).
+pub fn write_gateway_certs(dir: &Path) -> Result<(), RunError> {
+    GatewayCerts::generate(Some(dir)).map(|_| ())
+}
+
+/// The CA and the gateways' certificate chains and keys (PEM), gw1 then gw2.
+struct GatewayCerts {
+    ca_pem: String,
+    leaves: Vec<(String, String)>,
+}
+
+impl GatewayCerts {
+    /// A new CA and one RSA certificate per gateway (the trunk's TLS profile wants RSA), with
+    /// the gateway's host name, localhost and 127.0.0.1; written to `write_to` when given.
+    fn generate(write_to: Option<&Path>) -> Result<GatewayCerts, RunError> {
+        let ca = Authority::generate("e911-harness test CA")
+            .map_err(|e| RunError::Certs(e.to_string()))?;
+        let mut issued = Vec::new();
+        for (name, host) in GATEWAY_HOSTS {
+            let names = [host, "localhost", "127.0.0.1", "::1"];
+            let leaf = ca
+                .issue(&names, KeyKind::Rsa2048, Validity::Current)
+                .map_err(|e| RunError::Certs(e.to_string()))?;
+            issued.push((name, leaf));
+        }
+        if let Some(dir) = write_to {
+            let leaves: Vec<_> = issued.iter().map(|(n, i)| (*n, i)).collect();
+            certs::write_bundle(dir, &ca, &leaves).map_err(|e| {
+                RunError::Certs(format!("writing certificates to {}: {e}", dir.display()))
+            })?;
+        }
+        Ok(GatewayCerts {
+            ca_pem: ca.cert_pem(),
+            leaves: issued
+                .into_iter()
+                .map(|(_, i)| (i.cert_pem, i.key_pem))
+                .collect(),
+        })
+    }
+
+    /// The files `e911-harness certs` (or an earlier run) wrote to `dir`.
+    fn load(dir: &Path) -> Result<GatewayCerts, RunError> {
+        let read = |file: &str| {
+            let path = dir.join(file);
+            std::fs::read_to_string(&path)
+                .map_err(|e| RunError::Certs(format!("reading {}: {e}", path.display())))
+        };
+        let mut leaves = Vec::new();
+        for (name, _) in GATEWAY_HOSTS {
+            leaves.push((read(&format!("{name}.pem"))?, read(&format!("{name}.key"))?));
+        }
+        Ok(GatewayCerts {
+            ca_pem: read("ca.pem")?,
+            leaves,
+        })
     }
 }
 
@@ -217,14 +290,24 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
             gw.take_observations();
         }
     }
-    let outcome = uac::place_call(&sc.call, target, &ctx.uac).await;
+    let mut outcome = uac::place_call(&sc.call, target, &ctx.uac).await;
     let observations = ctx.gateways.map(|gws| {
-        let call_id = outcome.record.call_id.as_str();
-        gws.iter()
-            .flat_map(|gw| gw.take_observations())
-            .filter(|o| o.call_id.as_deref() == Some(call_id))
-            .collect::<Vec<_>>()
+        let logged = gws.iter().flat_map(|gw| gw.take_observations()).collect();
+        let (mine, how) = correlate(&outcome.invite, &sc.call.dial, &sc.call.ani, logged);
+        if how == Correlation::None {
+            tracing::debug!(scenario = %sc.name, "{}", how.describe());
+        }
+        mine
     });
+    if let Some(obs) = &observations {
+        // Who answered is what the gateways saw, whatever sits in between (a proxy or SBC).
+        if let Some(gw) = obs
+            .iter()
+            .find(|o| o.method == "INVITE" && o.response.is_some_and(|s| (200..300).contains(&s)))
+        {
+            outcome.record.answered_by = Some(gw.gateway.clone());
+        }
+    }
     let checks = verdict::judge(
         sc,
         &Evidence {

@@ -64,6 +64,34 @@ pub struct CertifyArgs {
     /// Transport between the harness and the embedded gateways.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
+    /// Certify a system under test (SBC or proxy) at HOST:PORT: every call goes to it, and the
+    /// embedded gw1/gw2 (at --gateway-listen) judge what it forwards.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub sut: Option<String>,
+    /// TLS server name of the system under test [default: gw1.anywhere.e911cloud.com].
+    #[arg(long, value_name = "NAME", requires = "sut")]
+    pub sut_name: Option<String>,
+    /// CA certificate (PEM) that signed the system under test's certificate.
+    #[arg(long, value_name = "FILE", requires = "sut")]
+    pub sut_ca: Option<PathBuf>,
+    /// Accept any certificate from the system under test. Explicit on purpose.
+    #[arg(long, requires = "sut", conflicts_with = "sut_ca")]
+    pub insecure: bool,
+    /// Allow a system under test that is not on loopback (a lab SBC). Never a production gateway.
+    #[arg(long, requires = "sut")]
+    pub allow_remote: bool,
+    /// Where gw1 and gw2 listen with --sut (the system under test routes to these).
+    #[arg(
+        long,
+        num_args = 2,
+        value_names = ["GW1", "GW2"],
+        default_values = ["127.0.0.1:15061", "127.0.0.1:15062"]
+    )]
+    pub gateway_listen: Vec<SocketAddr>,
+    /// With --sut: where the gateways' CA and certificates are written for the system under
+    /// test to trust (ca.pem, gw1.pem, gw1.key, gw2.pem, gw2.key).
+    #[arg(long, default_value = "out/certify/gateway-certs")]
+    pub certs_dir: PathBuf,
 }
 
 /// `run` options.
@@ -268,12 +296,15 @@ async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
     let paths = if a.scenarios.is_empty() {
         vec![scenarios::library_dir()]
     } else {
-        a.scenarios
+        a.scenarios.clone()
     };
     let scenarios = match load(&paths) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    if let Some(sut) = &a.sut {
+        return certify_sut(&a, sut, &scenarios).await;
+    }
     let embedded = Embedded::start(a.transport).await?;
     let ctx = RunContext {
         targets: embedded.targets(),
@@ -291,6 +322,96 @@ async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
     let code = execute("certify", &scenarios, &ctx, &a.out).await;
     embedded.shutdown().await;
     code
+}
+
+/// `certify --sut`: harness -> system under test -> embedded gw1/gw2, judged on both sides.
+async fn certify_sut(
+    a: &CertifyArgs,
+    sut: &str,
+    scenarios: &[scenarios::Scenario],
+) -> anyhow::Result<u8> {
+    let addr = resolve_target(sut, a.allow_remote).await?;
+    let Some(tls) = client_tls(a.transport, a.sut_ca.as_deref(), a.insecure, "--sut")? else {
+        return Ok(EXIT_USAGE);
+    };
+    let listen = [a.gateway_listen[0], a.gateway_listen[1]];
+    let embedded = Embedded::start_on(a.transport, listen, Some(&a.certs_dir)).await?;
+    eprintln!(
+        "gateways: gw1 {} and gw2 {} over {}; their CA for the system under test: {}",
+        listen[0],
+        listen[1],
+        a.transport,
+        a.certs_dir.join("ca.pem").display()
+    );
+    let host = a
+        .sut_name
+        .clone()
+        .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
+    let ctx = RunContext {
+        targets: one_target_for_all(scenarios, &host, addr, a.transport),
+        uac: UacConfig {
+            tls,
+            local_host: TRUNK_HOST.to_owned(),
+            connect_timeout: Duration::from_secs(5),
+        },
+        gateways: Some(&embedded.gateways),
+        topology: format!(
+            "through a system under test: harness -> {sut} -> embedded gw1 {}, gw2 {} over {}",
+            listen[0], listen[1], a.transport
+        ),
+    };
+    let code = execute("certify", scenarios, &ctx, &a.out).await;
+    embedded.shutdown().await;
+    code
+}
+
+/// Every gateway a scenario names maps to the one address (a target or a system under test).
+fn one_target_for_all(
+    scenarios: &[scenarios::Scenario],
+    host: &str,
+    addr: SocketAddr,
+    transport: TransportKind,
+) -> Vec<Target> {
+    let mut names: Vec<String> = scenarios.iter().map(|s| s.call.gateway.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| Target {
+            name,
+            host: host.to_owned(),
+            addr,
+            transport,
+        })
+        .collect()
+}
+
+/// The TLS client configuration for an external peer: its CA, or no verification when asked
+/// for explicitly. `Ok(None)` after telling the user what is missing (a usage error);
+/// `Ok(Some(None))` for TCP.
+fn client_tls(
+    transport: TransportKind,
+    ca: Option<&std::path::Path>,
+    insecure: bool,
+    flag: &str,
+) -> anyhow::Result<Option<Option<Arc<rustls::ClientConfig>>>> {
+    Ok(Some(match (transport, ca, insecure) {
+        (TransportKind::Tcp, _, _) => None,
+        (TransportKind::Tls, Some(ca), _) => {
+            let pem = certify::read_pem(ca).map_err(anyhow::Error::msg)?;
+            Some(
+                transport::client_config(&pem)
+                    .with_context(|| format!("loading the CA {}", ca.display()))?,
+            )
+        }
+        (TransportKind::Tls, None, true) => Some(transport::insecure_client_config()),
+        (TransportKind::Tls, None, false) => {
+            eprintln!(
+                "error: {flag} over TLS needs the CA that signed its certificate (--ca / --sut-ca FILE), or --insecure to skip verification explicitly"
+            );
+            return Ok(None);
+        }
+    }))
 }
 
 /// Resolves and vets `--target`: never a production E911 gateway, loopback unless allowed.
@@ -340,40 +461,14 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         return code;
     };
     let addr = resolve_target(target, a.allow_remote).await?;
-    let tls = match (a.transport, &a.ca, a.insecure) {
-        (TransportKind::Tcp, _, _) => None,
-        (TransportKind::Tls, Some(ca), _) => {
-            let pem = certify::read_pem(ca).map_err(anyhow::Error::msg)?;
-            Some(
-                transport::client_config(&pem)
-                    .with_context(|| format!("loading --ca {}", ca.display()))?,
-            )
-        }
-        (TransportKind::Tls, None, true) => Some(transport::insecure_client_config()),
-        (TransportKind::Tls, None, false) => {
-            eprintln!(
-                "error: --target over TLS needs --ca FILE (the CA that signed the target's certificate), or --insecure to skip verification explicitly"
-            );
-            return Ok(EXIT_USAGE);
-        }
+    let Some(tls) = client_tls(a.transport, a.ca.as_deref(), a.insecure, "--target")? else {
+        return Ok(EXIT_USAGE);
     };
     let host = a
         .server_name
         .clone()
         .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
-    // Every scenario's named gateway maps to the one target.
-    let mut names: Vec<String> = scenarios.iter().map(|s| s.call.gateway.clone()).collect();
-    names.sort();
-    names.dedup();
-    let targets = names
-        .into_iter()
-        .map(|name| Target {
-            name,
-            host: host.clone(),
-            addr,
-            transport: a.transport,
-        })
-        .collect();
+    let targets = one_target_for_all(&scenarios, &host, addr, a.transport);
     let ctx = RunContext {
         targets,
         uac: UacConfig {
@@ -396,18 +491,13 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
 }
 
 fn certs_cmd(a: CertsArgs) -> anyhow::Result<u8> {
-    use sip::transport::certs::{self, Authority, KeyKind, Validity};
-    let ca = Authority::generate("e911-harness test CA")?;
-    let mut issued = Vec::new();
-    for (stem, host) in certify::GATEWAY_HOSTS {
-        let names = [host, "localhost", "127.0.0.1", "::1"];
-        issued.push((stem, ca.issue(&names, KeyKind::Rsa2048, Validity::Current)?));
+    certify::write_gateway_certs(&a.out)?;
+    for (name, _) in certify::GATEWAY_HOSTS {
+        for ext in ["pem", "key"] {
+            println!("{}", a.out.join(format!("{name}.{ext}")).display());
+        }
     }
-    let leaves: Vec<_> = issued.iter().map(|(s, i)| (*s, i)).collect();
-    let files = certs::write_bundle(&a.out, &ca, &leaves)?;
-    for f in files {
-        println!("{}", f.display());
-    }
+    println!("{}", a.out.join("ca.pem").display());
     Ok(EXIT_PASSED)
 }
 

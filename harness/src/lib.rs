@@ -19,6 +19,7 @@
 
 pub mod certify;
 pub mod cli;
+pub mod correlate;
 pub mod sdp;
 pub mod standalone;
 pub mod trunk;

@@ -152,6 +152,10 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
     for extra in &call.extra_headers {
         h.push(extra.name.as_str(), extra.value.clone());
     }
+    h.push(
+        crate::correlate::TOKEN_HEADER,
+        crate::correlate::new_token(),
+    );
     h.push(HeaderName::Allow, ALLOW);
     h.push(HeaderName::Supported, SUPPORTED);
     h.push(HeaderName::UserAgent, user_agent());
@@ -302,6 +306,7 @@ mod tests {
                 "P-Asserted-Identity",
                 ORG_HEADER,
                 "X-Test",
+                crate::correlate::TOKEN_HEADER,
                 "Allow",
                 "Supported",
                 "User-Agent",

@@ -1,6 +1,7 @@
 //! A real SIP proxy as the system under test: harness -> Kamailio 5.6 (TLS, `deploy/kamailio/
-//! kamailio.cfg`) -> embedded gw1/gw2 (TLS). Kamailio runs in the foreground on a port of its
-//! own with certificates generated here, and is killed when the test ends.
+//! kamailio.cfg`, started by `deploy/kamailio/start.sh` as a user would) -> embedded gw1/gw2
+//! (TLS). Kamailio runs in the foreground on a port of its own with certificates generated
+//! here, and is killed when the test ends (start.sh execs it, so the child is Kamailio).
 //!
 //! When kamailio (with its TLS module) is missing, the tests fail with that message.
 
@@ -32,7 +33,8 @@ impl Kamailio {
     /// Starts Kamailio with a TLS listener (certificate from `sbc`) that forwards to `gateways`
     /// in order, trusting `gateway_ca_pem` for their certificates.
     fn start(sbc: &Authority, gateway_ca_pem: &str, gateways: &[SocketAddr]) -> Kamailio {
-        let bin = tool(
+        // The same lookup start.sh does, here so a missing kamailio fails with this message.
+        tool(
             "kamailio",
             &["/usr/sbin"],
             "Debian/Ubuntu: apt-get install kamailio kamailio-tls-modules",
@@ -48,46 +50,29 @@ impl Kamailio {
             .expect("issue the SBC certificate");
         write(d, "sbc.pem", &leaf.cert_pem);
         write(d, "sbc.key", &leaf.key_pem);
-        write(d, "gateways-ca.pem", gateway_ca_pem);
-        write(
-            d,
-            "tls.cfg",
-            &format!(
-                "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n\
-                 require_certificate = no\ncertificate = {0}/sbc.pem\nprivate_key = {0}/sbc.key\n\n\
-                 [client:default]\nmethod = TLSv1.2+\nverify_certificate = yes\n\
-                 require_certificate = yes\nca_list = {0}/gateways-ca.pem\n",
-                d.display()
-            ),
-        );
-        // Dispatcher list: higher priority first, so gw1 is tried before gw2 (algorithm 8).
-        let list: String = gateways
-            .iter()
-            .enumerate()
-            .map(|(i, a)| format!("1 sip:{a};transport=tls 0 {}\n", gateways.len() - i))
-            .collect();
-        write(d, "gateways.list", &list);
+        write(d, "ca.pem", gateway_ca_pem);
         let port = free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio/kamailio.cfg");
+        let list: Vec<String> = gateways.iter().map(ToString::to_string).collect();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio/start.sh");
         let log = File::create(d.join("kamailio.log")).expect("log file");
-        let mut child = Command::new(bin)
-            .arg("-f")
-            .arg(&cfg)
-            .args(["-DD", "-E", "-m", "128", "-M", "16", "-w"])
+        let mut child = Command::new("bash")
+            .arg(&script)
+            .arg("--certs")
             .arg(d)
-            .args(["-A", &format!("LISTEN_TLS=tls:127.0.0.1:{port}")])
-            .args([
-                "-A",
-                &format!("DISPATCHER_LIST=\"{}/gateways.list\"", d.display()),
-            ])
-            .args(["-A", &format!("TLS_CFG=\"{}/tls.cfg\"", d.display())])
-            .args(["-A", "GW_TIMEOUT_MS=1000"])
+            .arg("--workdir")
+            .arg(d)
+            .arg("--server-cert")
+            .arg(d.join("sbc.pem"))
+            .arg("--server-key")
+            .arg(d.join("sbc.key"))
+            .args(["--listen", &addr.to_string(), "--gateways", &list.join(",")])
+            .args(["--gw-timeout-ms", "1000", "--shm", "128"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
-            .expect("start kamailio");
+            .expect("start deploy/kamailio/start.sh");
         wait_listening(addr, &mut child, "kamailio");
         Kamailio { child, addr, dir }
     }
@@ -98,7 +83,17 @@ impl Kamailio {
 }
 
 impl Drop for Kamailio {
+    /// SIGTERM first: Kamailio's main process then stops its workers (SIGKILL would orphan them).
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Starts Kamailio (kamailio.cfg beside this script) in the foreground as the SBC between the
+# e911-harness trunk and the E911 gateways, writing its TLS and dispatcher files to a work folder.
+#
+#   deploy/kamailio/start.sh --certs DIR [--listen 127.0.0.1:5071] \
+#       [--gateways 127.0.0.1:15061,127.0.0.1:15062] [--workdir DIR] [--gw-timeout-ms 2000] \
+#       [--server-cert FILE --server-key FILE] [--shm MB]
+#
+# --certs is a folder written by `e911-harness certs` (or `certify --sut`): ca.pem is the CA the
+# gateways' certificates chain to; unless --server-cert/--server-key are given, Kamailio presents
+# gw1.pem/gw1.key (its names include 127.0.0.1 and localhost) to the trunk.
+# Gateways are tried in the order given (dispatcher algorithm 8), failover on 5xx, 408 and
+# unreachable. Stop with Ctrl-C (or kill).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+listen="127.0.0.1:5071"
+gateways="127.0.0.1:15061,127.0.0.1:15062"
+certs=""
+workdir=""
+server_cert=""
+server_key=""
+gw_timeout_ms=2000
+shm=256
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --certs) certs="$2"; shift 2 ;;
+        --listen) listen="$2"; shift 2 ;;
+        --gateways) gateways="$2"; shift 2 ;;
+        --workdir) workdir="$2"; shift 2 ;;
+        --server-cert) server_cert="$2"; shift 2 ;;
+        --server-key) server_key="$2"; shift 2 ;;
+        --gw-timeout-ms) gw_timeout_ms="$2"; shift 2 ;;
+        --shm) shm="$2"; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ -n "$certs" ] || { echo "start.sh: --certs DIR is required (e911-harness certs --out DIR)" >&2; exit 2; }
+certs="$(cd "$certs" && pwd)"
+[ -f "$certs/ca.pem" ] || { echo "start.sh: $certs/ca.pem not found" >&2; exit 2; }
+server_cert="${server_cert:-$certs/gw1.pem}"
+server_key="${server_key:-$certs/gw1.key}"
+workdir="${workdir:-$(mktemp -d -t e911-kamailio.XXXXXX)}"
+mkdir -p "$workdir"
+# Kamailio resolves relative paths against its config's folder, so every path goes in absolute.
+workdir="$(cd "$workdir" && pwd)"
+server_cert="$(realpath "$server_cert")"
+server_key="$(realpath "$server_key")"
+kamailio="$(command -v kamailio || true)"
+[ -n "$kamailio" ] || [ ! -x /usr/sbin/kamailio ] || kamailio=/usr/sbin/kamailio
+[ -n "$kamailio" ] || { echo "start.sh: kamailio is not installed (apt-get install kamailio kamailio-tls-modules)" >&2; exit 3; }
+
+cat > "$workdir/tls.cfg" <<TLS
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+certificate = $server_cert
+private_key = $server_key
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = yes
+require_certificate = yes
+ca_list = $certs/ca.pem
+TLS
+
+# Dispatcher list: set 1, higher priority first, so the first gateway given is tried first.
+IFS=',' read -r -a gws <<< "$gateways"
+: > "$workdir/gateways.list"
+prio=${#gws[@]}
+for gw in "${gws[@]}"; do
+    echo "1 sip:$gw;transport=tls 0 $prio" >> "$workdir/gateways.list"
+    prio=$((prio - 1))
+done
+
+exec "$kamailio" -f "$here/kamailio.cfg" -DD -E -m "$shm" -M 16 -w "$workdir" \
+    -A "LISTEN_TLS=tls:$listen" \
+    -A "DISPATCHER_LIST=\"$workdir/gateways.list\"" \
+    -A "TLS_CFG=\"$workdir/tls.cfg\"" \
+    -A "GW_TIMEOUT_MS=$gw_timeout_ms"
