@@ -233,3 +233,41 @@ async fn kamailio_fails_over_to_gw2_when_gw1_is_down() {
     );
     embedded.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_certification_library_passes_through_kamailio() {
+    let (embedded, kamailio, sbc, uac) = topology().await;
+    let scenarios =
+        scenarios::load_paths(&[scenarios::library_dir()]).expect("shipped library loads");
+    let mut targets: Vec<Target> = scenarios
+        .iter()
+        .map(|s| Target {
+            name: s.call.gateway.clone(),
+            ..sbc.clone()
+        })
+        .collect();
+    targets.dedup();
+    let ctx = harness::certify::RunContext {
+        targets,
+        uac,
+        gateways: Some(&embedded.gateways),
+        topology: "test: through kamailio".into(),
+    };
+    let reports = harness::certify::run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;
+    let failures: Vec<String> = reports
+        .iter()
+        .flat_map(|s| {
+            s.checks
+                .iter()
+                .filter(|c| c.outcome != reports::Outcome::Pass)
+                .map(move |c| format!("{}: {}: {}", s.name, c.id, c.message))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "through kamailio:\n{}\n{}",
+        failures.join("\n"),
+        kamailio.log()
+    );
+    embedded.shutdown().await;
+}
