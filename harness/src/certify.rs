@@ -142,6 +142,20 @@ impl Embedded {
             .collect()
     }
 
+    /// A run context that calls these gateways directly and judges with their observations.
+    pub fn context(&self, topology: String) -> RunContext<'_> {
+        RunContext {
+            targets: self.targets(),
+            uac: UacConfig {
+                tls: Some(self.client_tls.clone()),
+                local_host: TRUNK_HOST.to_owned(),
+                connect_timeout: Duration::from_secs(3),
+            },
+            gateways: Some(&self.gateways),
+            topology,
+        }
+    }
+
     /// Stops both gateways.
     pub async fn shutdown(self) {
         for gw in self.gateways {

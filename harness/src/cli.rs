@@ -306,19 +306,10 @@ async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
         return certify_sut(&a, sut, &scenarios).await;
     }
     let embedded = Embedded::start(a.transport).await?;
-    let ctx = RunContext {
-        targets: embedded.targets(),
-        uac: UacConfig {
-            tls: Some(embedded.client_tls.clone()),
-            local_host: TRUNK_HOST.to_owned(),
-            connect_timeout: Duration::from_secs(3),
-        },
-        gateways: Some(&embedded.gateways),
-        topology: format!(
-            "direct: harness -> embedded gw1, gw2 over {} on 127.0.0.1 (certificates generated at start)",
-            a.transport
-        ),
-    };
+    let ctx = embedded.context(format!(
+        "direct: harness -> embedded gw1, gw2 over {} on 127.0.0.1 (certificates generated at start)",
+        a.transport
+    ));
     let code = execute("certify", &scenarios, &ctx, &a.out).await;
     embedded.shutdown().await;
     code
@@ -446,16 +437,10 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
     };
     let Some(target) = &a.target else {
         let embedded = Embedded::start(a.transport).await?;
-        let ctx = RunContext {
-            targets: embedded.targets(),
-            uac: UacConfig {
-                tls: Some(embedded.client_tls.clone()),
-                local_host: TRUNK_HOST.to_owned(),
-                connect_timeout: Duration::from_secs(3),
-            },
-            gateways: Some(&embedded.gateways),
-            topology: format!("direct: harness -> embedded gw1, gw2 over {}", a.transport),
-        };
+        let ctx = embedded.context(format!(
+            "direct: harness -> embedded gw1, gw2 over {}",
+            a.transport
+        ));
         let code = execute("run", &scenarios, &ctx, &a.out).await;
         embedded.shutdown().await;
         return code;

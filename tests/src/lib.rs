@@ -4,21 +4,9 @@
 
 pub mod peers;
 
-use std::time::Duration;
-
-use harness::certify::{Embedded, RunContext, TRUNK_HOST};
-use harness::uac::UacConfig;
+use harness::certify::{Embedded, RunContext};
 
 /// A run context over the embedded gateways, as `certify` builds it.
 pub fn context(embedded: &Embedded) -> RunContext<'_> {
-    RunContext {
-        targets: embedded.targets(),
-        uac: UacConfig {
-            tls: Some(embedded.client_tls.clone()),
-            local_host: TRUNK_HOST.to_owned(),
-            connect_timeout: Duration::from_secs(3),
-        },
-        gateways: Some(&embedded.gateways),
-        topology: "test: embedded gateways".into(),
-    }
+    embedded.context("test: embedded gateways".into())
 }
