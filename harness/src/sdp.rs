@@ -11,10 +11,11 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-/// Lowest media port the interface allows (ICD 4).
-pub const MEDIA_PORT_MIN: u16 = 30000;
-/// Highest media port the interface allows (ICD 4).
-pub const MEDIA_PORT_MAX: u16 = 60000;
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use sip::sdp::{Crypto, SdpProblem};
+pub use sip::sdp::{MEDIA_PORT_MAX, MEDIA_PORT_MIN};
 /// The SDES suite the trunk offers.
 pub const CRYPTO_SUITE: &str = "AES_CM_128_HMAC_SHA1_80";
 /// Bytes of keying material for AES_CM_128 suites: 16-byte master key + 14-byte master salt.
@@ -30,7 +31,7 @@ pub fn media_port() -> u16 {
 pub fn fresh_key() -> String {
     let mut key = [0u8; KEY_SALT_LEN];
     fastrand::fill(&mut key);
-    base64_encode(&key)
+    B64.encode(key)
 }
 
 /// The trunk's SDP offer with media on `local_ip`:`port` and a fresh SDES key (CRLF line ends).
@@ -61,17 +62,6 @@ pub fn offer(local_ip: IpAddr, port: u16) -> String {
     s
 }
 
-/// The first audio stream of an SDP body, as far as the checks need it.
-#[derive(Debug, Default)]
-struct Audio<'a> {
-    port: Option<u16>,
-    proto: &'a str,
-    formats: Vec<&'a str>,
-    rtpmap: Vec<(&'a str, &'a str)>,
-    crypto: Vec<&'a str>,
-    media_connection: bool,
-}
-
 /// Every problem of the gateway's SDP answer against the interface; empty when it conforms.
 ///
 /// Checked: it is SDP (`v=` first); it has an audio stream; that stream is accepted (port not 0)
@@ -80,54 +70,10 @@ struct Audio<'a> {
 /// address (`c=` at session or media level).
 pub fn check_answer(sdp: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut lines = sdp
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.is_empty());
-    if !lines.clone().next().is_some_and(|l| l.starts_with("v=")) {
-        problems.push("answer is not SDP (no v= line first)".to_owned());
-        return problems;
-    }
-    let mut session_connection = false;
-    let mut audio: Option<Audio<'_>> = None;
-    for line in lines.by_ref() {
-        if let Some(m) = line.strip_prefix("m=") {
-            if audio.is_some() {
-                break;
-            }
-            let mut parts = m.split_ascii_whitespace();
-            if parts.next() != Some("audio") {
-                continue;
-            }
-            audio = Some(Audio {
-                port: parts
-                    .next()
-                    .and_then(|p| p.split('/').next())
-                    .and_then(|p| p.parse().ok()),
-                proto: parts.next().unwrap_or(""),
-                formats: parts.collect(),
-                ..Audio::default()
-            });
-            continue;
-        }
-        match audio.as_mut() {
-            None => session_connection |= line.starts_with("c="),
-            Some(a) => {
-                if line.starts_with("c=") {
-                    a.media_connection = true;
-                } else if let Some(v) = line.strip_prefix("a=rtpmap:") {
-                    if let Some((pt, enc)) = v.split_once(' ') {
-                        a.rtpmap.push((pt.trim(), enc.trim()));
-                    }
-                } else if let Some(v) = line.strip_prefix("a=crypto:") {
-                    a.crypto.push(v);
-                }
-            }
-        }
-    }
-    let Some(a) = audio else {
-        problems.push("answer has no m=audio stream".to_owned());
-        return problems;
+    let a = match sip::sdp::first_audio(sdp) {
+        Ok(a) => a,
+        Err(SdpProblem::NotSdp) => return vec!["answer is not SDP (no v= line first)".to_owned()],
+        Err(SdpProblem::NoAudio) => return vec!["answer has no m=audio stream".to_owned()],
     };
     match a.port {
         None => problems.push("m=audio line has no valid port".to_owned()),
@@ -142,45 +88,27 @@ pub fn check_answer(sdp: &str) -> Vec<String> {
     }
     if a.crypto.is_empty() {
         problems.push("no a=crypto line (SRTP keys missing)".to_owned());
-    } else {
-        let usable = a.crypto.iter().any(|c| crypto_problem(c).is_none());
-        if !usable {
-            for c in &a.crypto {
-                if let Some(p) = crypto_problem(c) {
-                    problems.push(p);
-                }
-            }
-        }
+    } else if !a.crypto.iter().any(|c| crypto_problem(c).is_none()) {
+        problems.extend(a.crypto.iter().filter_map(crypto_problem));
     }
-    let g711 = a.formats.iter().any(|pt| {
-        let enc = a
-            .rtpmap
-            .iter()
-            .find(|(p, _)| p == pt)
-            .map(|(_, e)| e.split('/').next().unwrap_or("").to_ascii_uppercase());
-        match enc {
-            Some(e) => e == "PCMU" || e == "PCMA",
-            None => *pt == "0" || *pt == "8",
-        }
-    });
-    if !g711 {
+    if a.first_g711().is_none() {
         problems.push(format!(
             "no G.711 (PCMU/PCMA) in answered formats [{}]",
             a.formats.join(" ")
         ));
     }
-    if !session_connection && !a.media_connection {
+    if !a.has_connection {
         problems.push("no c= connection address".to_owned());
     }
     problems
 }
 
-/// What is wrong with one `a=crypto:` value (after the prefix), if anything.
-fn crypto_problem(value: &str) -> Option<String> {
-    let mut parts = value.split_ascii_whitespace();
-    let (Some(_tag), Some(suite), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-        return Some(format!("malformed a=crypto:{value}"));
-    };
+/// What is wrong with one `a=crypto:` line, if anything.
+fn crypto_problem(c: &Crypto<'_>) -> Option<String> {
+    let (suite, key) = (c.suite, c.key_params);
+    if suite.is_empty() || key.is_empty() {
+        return Some(format!("malformed a=crypto:{}", c.raw));
+    }
     if suite != CRYPTO_SUITE && suite != "AES_CM_128_HMAC_SHA1_32" {
         return Some(format!("a=crypto suite {suite} was not offered"));
     }
@@ -188,55 +116,21 @@ fn crypto_problem(value: &str) -> Option<String> {
         return Some(format!("a=crypto key {key:?} is not inline:"));
     };
     let b64 = inline.split('|').next().unwrap_or("");
-    match base64_decode(b64) {
-        Some(bytes) if bytes.len() == KEY_SALT_LEN => None,
-        Some(bytes) => Some(format!(
+    match B64.decode(b64) {
+        Ok(bytes) if bytes.len() == KEY_SALT_LEN => None,
+        Ok(bytes) => Some(format!(
             "a=crypto key is {} bytes, expected {KEY_SALT_LEN}",
             bytes.len()
         )),
-        None => Some(format!("a=crypto key {b64:?} is not base64")),
+        Err(_) => Some(format!("a=crypto key {b64:?} is not base64")),
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding (RFC 4648 §4).
-fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes standard base64 (padding optional); `None` on any other character.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = B64.iter().position(|&b| b == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // A single leftover base64 digit cannot encode a byte.
-    (bits < 6).then_some(out)
-}
+/// Standard base64; padding optional on input (SDES keys of 30 bytes have none anyway).
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 #[cfg(test)]
 mod tests {
@@ -246,24 +140,6 @@ mod tests {
     const GOOD: &str = "v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
         m=audio 40000 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
         a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (plain, enc) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64_encode(plain.as_bytes()), enc);
-            assert_eq!(base64_decode(enc).unwrap(), plain.as_bytes());
-        }
-        assert_eq!(base64_decode("Zm9v!"), None);
-        assert_eq!(base64_decode("Z"), None);
-    }
 
     #[test]
     fn offer_has_savp_g711_dtmf_and_a_fresh_30_byte_key() {
@@ -281,7 +157,7 @@ mod tests {
             .find_map(|l| l.strip_prefix("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"))
             .expect("crypto line");
         assert_eq!(crypto.len(), 40);
-        assert_eq!(base64_decode(crypto).unwrap().len(), KEY_SALT_LEN);
+        assert_eq!(B64.decode(crypto).unwrap().len(), KEY_SALT_LEN);
         let b = offer(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), 31000);
         assert_ne!(a, b, "keys and session ids must be fresh per offer");
         // The offer itself satisfies the answer checks (it is symmetric SDES).

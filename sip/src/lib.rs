@@ -11,6 +11,7 @@
 //! - [`transport`]: TCP and TLS connections (tokio-rustls, aws-lc-rs only) and certificate
 //!   generation (rcgen).
 //! - [`engine`]: RFC 3261 transactions as sans-IO state machines driven by a caller's clock.
+//! - [`sdp`]: the audio stream of an SDP offer or answer (RFC 4566, RFC 4568 SDES).
 //!
 //! # Invariants
 //! - Nothing in [`message`], [`uri`], [`codec`] or [`engine`] touches a socket or a clock.
@@ -20,6 +21,7 @@
 pub mod codec;
 pub mod engine;
 pub mod message;
+pub mod sdp;
 pub mod transport;
 pub mod uri;
 
