@@ -195,6 +195,36 @@ async fn wrong_name_is_refused() {
 }
 
 #[tokio::test]
+async fn a_name_matched_only_by_a_wildcard_is_refused_per_rfc_5922() {
+    let ca = Authority::generate("test CA").unwrap();
+    let wild = ca
+        .issue(
+            &["*.anywhere.e911cloud.com"],
+            KeyKind::EcdsaP256,
+            Validity::Current,
+        )
+        .expect("issue wildcard leaf");
+    let (addr, _server) = serve_one(&wild, &TlsProfile::default()).await;
+    let cfg = client_config(ca.cert_pem().as_bytes()).unwrap();
+    let err = dial(addr, cfg, GW1).await.expect_err("wildcard-only name");
+    let msg = err.to_string();
+    assert!(msg.contains("RFC 5922"), "{msg}");
+    assert!(msg.contains("*.anywhere.e911cloud.com"), "{msg}");
+
+    // The same wildcard beside the exact name is fine: the exact name is what matched.
+    let both = ca
+        .issue(
+            &["*.anywhere.e911cloud.com", GW1],
+            KeyKind::EcdsaP256,
+            Validity::Current,
+        )
+        .expect("issue leaf");
+    let (addr, _server) = serve_one(&both, &TlsProfile::default()).await;
+    let cfg = client_config(ca.cert_pem().as_bytes()).unwrap();
+    dial(addr, cfg, GW1).await.expect("exact name present");
+}
+
+#[tokio::test]
 async fn insecure_client_accepts_an_untrusted_certificate() {
     let ca = Authority::generate("unknown CA").unwrap();
     let expired = ca

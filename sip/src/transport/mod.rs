@@ -13,6 +13,7 @@
 
 pub mod certs;
 pub mod conn;
+pub mod identity;
 pub mod tls;
 
 use std::fmt;
@@ -107,7 +108,7 @@ pub enum TransportError {
         after: Duration,
     },
     /// The TLS handshake failed on a TLS-level error (certificate, alert, incompatibility).
-    #[error("tls handshake with {peer} failed: {source}")]
+    #[error("tls handshake with {peer} failed: {}", tls_text(.source))]
     Handshake {
         /// The other end.
         peer: SocketAddr,
@@ -409,6 +410,17 @@ pub async fn accept_tls(
         Stream::TlsServer(Box::new(stream)),
         Limits::default(),
     ))
+}
+
+/// rustls' text for a TLS error, except that a verifier's own reason (such as the RFC 5922
+/// wildcard rule) is shown as its sentence rather than as a debug dump.
+fn tls_text(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            format!("invalid peer certificate: {other}")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// tokio-rustls reports TLS errors as `io::Error`s wrapping a `rustls::Error`; unwrap them so

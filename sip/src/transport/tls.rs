@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
@@ -16,6 +17,7 @@ use rustls::{
     SignatureScheme,
 };
 
+use super::identity::Rfc5922Verifier;
 use super::{TlsInfo, TransportError};
 
 /// Which TLS parameters an endpoint offers. The default is rustls' own: TLS 1.2 and 1.3, all
@@ -120,7 +122,8 @@ fn read_certs(
     Ok(certs)
 }
 
-/// A client configuration that trusts only the CA certificates in `ca_pem`.
+/// A client configuration that trusts only the CA certificates in `ca_pem` and checks the
+/// server's name per RFC 5922 (exact subjectAltName, no wildcards; see [`super::identity`]).
 pub fn client_config(ca_pem: &[u8]) -> Result<Arc<ClientConfig>, TransportError> {
     client_config_with(ca_pem, &TlsProfile::default())
 }
@@ -137,13 +140,21 @@ pub fn client_config_with(
             source,
         })?;
     }
-    let config = ClientConfig::builder_with_provider(profile.provider()?)
+    let provider = profile.provider()?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| TransportError::Tls {
+            context: "building the certificate verifier",
+            source: rustls::Error::General(e.to_string()),
+        })?;
+    let config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(profile.versions())
         .map_err(|source| TransportError::Tls {
             context: "building the tls client configuration",
             source,
         })?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Rfc5922Verifier::new(webpki)))
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
