@@ -17,6 +17,7 @@
 //! - The harness only calls loopback addresses unless told `--allow-remote`, and never a
 //!   production E911 gateway host.
 
+pub mod caller;
 pub mod certify;
 pub mod cli;
 pub mod correlate;
