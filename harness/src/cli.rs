@@ -64,6 +64,9 @@ pub struct CertifyArgs {
     /// Transport between the harness and the embedded gateways.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
+    /// Waiver file: accepted deviations become skipped-with-reason (see README "Waivers").
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     /// Certify a system under test (SBC or proxy) at HOST:PORT: every call goes to it, and the
     /// embedded gw1/gw2 (at --gateway-listen) judge what it forwards.
     #[arg(long, value_name = "HOST:PORT")]
@@ -121,6 +124,9 @@ pub struct RunArgs {
     /// Folder for the reports.
     #[arg(long, default_value = "out/run")]
     pub out: PathBuf,
+    /// Waiver file: accepted deviations become skipped-with-reason (see README "Waivers").
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }
 
 /// `gateway` options.
@@ -262,7 +268,15 @@ async fn execute(
     scenarios: &[scenarios::Scenario],
     ctx: &RunContext<'_>,
     out: &std::path::Path,
+    waivers: Option<&std::path::Path>,
 ) -> anyhow::Result<u8> {
+    let waivers = match waivers.map(crate::waiver::load).transpose() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
     let started = SystemTime::now();
     let t0 = Instant::now();
     let flag = interrupt_flag();
@@ -284,12 +298,26 @@ async fn execute(
         );
     })
     .await;
+    let mut reports = reports;
+    let stale = waivers
+        .as_ref()
+        .map(|w| w.apply(&mut reports))
+        .unwrap_or_default();
     let report = certify::assemble(command, &ctx.topology, started, t0.elapsed(), reports);
     let written = reports::write_all(&report, out)
         .with_context(|| format!("writing reports to {}", out.display()))?;
     print!("{}", reports::render_summary_text(&report));
     println!("reports: {written}");
-    Ok(report.verdict().exit_code() as u8)
+    for e in &stale {
+        eprintln!("error: {e}");
+    }
+    let code = report.verdict().exit_code() as u8;
+    // A stale waiver is bad input to fix, whatever the checks said (a harness error still wins).
+    Ok(if stale.is_empty() || code > EXIT_USAGE {
+        code
+    } else {
+        EXIT_USAGE
+    })
 }
 
 async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
@@ -310,7 +338,7 @@ async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
         "direct: harness -> embedded gw1, gw2 over {} on 127.0.0.1 (certificates generated at start)",
         a.transport
     ));
-    let code = execute("certify", &scenarios, &ctx, &a.out).await;
+    let code = execute("certify", &scenarios, &ctx, &a.out, a.waivers.as_deref()).await;
     embedded.shutdown().await;
     code
 }
@@ -351,7 +379,7 @@ async fn certify_sut(
             listen[0], listen[1], a.transport
         ),
     };
-    let code = execute("certify", scenarios, &ctx, &a.out).await;
+    let code = execute("certify", scenarios, &ctx, &a.out, a.waivers.as_deref()).await;
     embedded.shutdown().await;
     code
 }
@@ -441,7 +469,7 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
             "direct: harness -> embedded gw1, gw2 over {}",
             a.transport
         ));
-        let code = execute("run", &scenarios, &ctx, &a.out).await;
+        let code = execute("run", &scenarios, &ctx, &a.out, a.waivers.as_deref()).await;
         embedded.shutdown().await;
         return code;
     };
@@ -472,7 +500,7 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
             }
         ),
     };
-    execute("run", &scenarios, &ctx, &a.out).await
+    execute("run", &scenarios, &ctx, &a.out, a.waivers.as_deref()).await
 }
 
 fn certs_cmd(a: CertsArgs) -> anyhow::Result<u8> {

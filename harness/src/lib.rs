@@ -26,3 +26,4 @@ pub mod standalone;
 pub mod trunk;
 pub mod uac;
 pub mod verdict;
+pub mod waiver;

@@ -72,6 +72,57 @@ fn a_wrong_expectation_makes_run_exit_1_with_the_reason() {
 }
 
 #[test]
+fn a_waiver_turns_the_known_deviation_into_a_skip_and_a_stale_one_is_an_input_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = dir.path().join("wrong.toml");
+    std::fs::write(
+        &sc,
+        "name = \"wrong-org-expectation\"\ndescription = \"expects 200 for an unknown org\"\nrequirements = [\"ICD 5.1.9\"]\n\n[call]\ndial = \"911\"\nani = \"+13125550100\"\norg_id = \"00000000-0000-4000-8000-000000000000\"\n\n[expect]\nstatus = 200\n",
+    )
+    .expect("write");
+    let waivers = dir.path().join("waivers.toml");
+    std::fs::write(
+        &waivers,
+        "[[waiver]]\ncheck = \"wrong-*/call.final-status\"\nreason = \"CHG-42: lab org not provisioned yet\"\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let args = |w: &Path| {
+        vec![
+            "run".to_owned(),
+            sc.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+            "--waivers".into(),
+            w.display().to_string(),
+        ]
+    };
+    let o = bin().args(args(&waivers)).output().expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit");
+    assert!(
+        junit.contains("waived: CHG-42: lab org not provisioned yet (was FAIL"),
+        "{junit}"
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).expect("summary");
+    assert!(md.contains("(1 waived)"), "{md}");
+
+    let stale = dir.path().join("stale.toml");
+    std::fs::write(
+        &stale,
+        "[[waiver]]\ncheck = \"wrong-*/call.final-status\"\nreason = \"r\"\n\n[[waiver]]\ncheck = \"no-such/*\"\nreason = \"old\"\n",
+    )
+    .expect("write");
+    let o = bin().args(args(&stale)).output().expect("runs");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("stale.toml:6: waiver `no-such/*` matches no check"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn validate_accepts_the_library_and_names_file_line_and_field_of_mistakes() {
     let o = run(&["validate", &library()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -105,7 +105,10 @@ fn matrix(md: &mut String, report: &RunReport) {
             esc(&r.id),
             esc(r.title.as_deref().unwrap_or("")),
             esc(&r.scenarios.join(", ")),
-            r.outcome.label()
+            match r.waived {
+                0 => r.outcome.label().to_owned(),
+                n => format!("{} ({n} waived)", r.outcome.label()),
+            }
         );
     }
     md.push('\n');
@@ -287,7 +290,10 @@ mod tests {
     fn matrix_and_scenario_tables() {
         let md = to_markdown(&sample_report());
         assert!(md.contains("| ICD 5.1.9 | The organization header | 933-readback, failover-gw2-keeps-org-header | FAIL |"), "{md}");
-        assert!(md.contains("| ICD 5.2 |  | 933-readback | PASS |"), "{md}");
+        assert!(
+            md.contains("| ICD 5.2 |  | 933-readback | PASS (1 waived) |"),
+            "{md}"
+        );
         assert!(md.contains("## FAIL failover-gw2-keeps-org-header"), "{md}");
         assert!(
             md.contains(

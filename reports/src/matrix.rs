@@ -76,6 +76,7 @@ pub fn aggregate(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
 struct Acc {
     scenarios: Vec<String>,
     outcomes: Vec<Outcome>,
+    waived: usize,
 }
 
 impl Acc {
@@ -102,6 +103,7 @@ fn requirement_matrix(
             let a = acc.entry(id).or_default();
             a.touch(&s.name);
             a.outcomes.extend(s.checks.iter().map(|c| c.outcome));
+            a.waived += s.checks.iter().filter(|c| c.is_waived()).count();
         }
         for c in &s.checks {
             let Some(id) = c
@@ -119,6 +121,7 @@ fn requirement_matrix(
             let a = acc.entry(id).or_default();
             a.touch(&s.name);
             a.outcomes.push(c.outcome);
+            a.waived += usize::from(c.is_waived());
         }
     }
     let mut rows: Vec<RequirementRow> = acc
@@ -128,6 +131,7 @@ fn requirement_matrix(
             title: titles(id),
             scenarios: a.scenarios,
             outcome: aggregate(a.outcomes),
+            waived: a.waived,
         })
         .collect();
     rows.sort_by(|a, b| natural_cmp(&a.id, &b.id));

@@ -202,6 +202,23 @@ pub struct RequirementRow {
     pub scenarios: Vec<String>,
     /// Aggregated outcome of every check that bears on the requirement.
     pub outcome: Outcome,
+    /// How many of those checks were waived (skipped with a [`WAIVED_PREFIX`] message).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waived: usize,
+}
+
+/// The start of a skipped check's message when a waiver turned it into a skip.
+pub const WAIVED_PREFIX: &str = "waived: ";
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl CheckResult {
+    /// Whether a waiver skipped this check.
+    pub fn is_waived(&self) -> bool {
+        self.outcome == Outcome::Skipped && self.message.starts_with(WAIVED_PREFIX)
+    }
 }
 
 /// Check counts over a whole run.
