@@ -11,6 +11,7 @@ use mock_gateway::Observation;
 use reports::{CheckResult, Outcome};
 use scenarios::Scenario;
 
+use crate::sdp;
 use crate::uac::CallOutcome;
 
 /// The requirement id each check family proves.
@@ -254,9 +255,75 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
         ));
     }
 
-    // 6. What the gateway saw (org header, ANI).
+    // 6. What the gateway saw (org header, ANI), and the media offer as it arrived there.
     judge_gateway_side(scenario, ev, &mut out);
+    judge_offer(ev, &mut out);
     out
+}
+
+/// The SDP offer as it reached the gateway (ICD 4): RTP/SAVP with an SDES key, a media port
+/// in 30000-60000, G.711. Judged at the gateway, so an SBC that rewrites the offer is caught.
+fn judge_offer(ev: &Evidence<'_>, out: &mut Vec<CheckResult>) {
+    let Some(media) = ev
+        .observations
+        .and_then(|obs| {
+            obs.iter()
+                .find(|o| o.method == "INVITE" && !o.retransmission)
+        })
+        .and_then(|o| o.media.as_ref())
+    else {
+        return;
+    };
+    let mut problems = Vec::new();
+    if media.offered_proto != "RTP/SAVP" {
+        problems.push(format!(
+            "profile {} instead of RTP/SAVP",
+            media.offered_proto
+        ));
+    } else if !media.srtp {
+        problems.push("no usable a=crypto (SDES) line".to_owned());
+    }
+    if !(sdp::MEDIA_PORT_MIN..=sdp::MEDIA_PORT_MAX).contains(&media.offered_port) {
+        problems.push(format!(
+            "media port {} outside {}-{}",
+            media.offered_port,
+            sdp::MEDIA_PORT_MIN,
+            sdp::MEDIA_PORT_MAX
+        ));
+    }
+    if media.codec.is_empty() {
+        problems.push("no G.711 (PCMU/PCMA) offered".to_owned());
+    }
+    let observed = format!(
+        "{} port {}{}{}",
+        media.offered_proto,
+        media.offered_port,
+        if media.srtp { ", SDES" } else { "" },
+        if media.codec.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", media.codec)
+        }
+    );
+    out.push(check(
+        "media.offer",
+        Some(req::MEDIA),
+        if problems.is_empty() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
+        Some("RTP/SAVP with a=crypto, port 30000-60000, G.711".into()),
+        Some(observed),
+        if problems.is_empty() {
+            "the offer that reached the gateway fits the interface".to_owned()
+        } else {
+            format!(
+                "the offer that reached the gateway: {}",
+                problems.join("; ")
+            )
+        },
+    ));
 }
 
 fn judge_gateway_side(scenario: &Scenario, ev: &Evidence<'_>, out: &mut Vec<CheckResult>) {

@@ -1,7 +1,7 @@
 //! Every check of [`super::judge`] on its pass side and its fail side, from hand-built
 //! evidence: no sockets, no gateways, no clocks.
 
-use mock_gateway::{AniObservation, Observation, OrgObservation};
+use mock_gateway::{AniObservation, MediaObservation, Observation, OrgObservation};
 use reports::{Attempt, CallRecord, Outcome, TlsInfo};
 use scenarios::OrgFinding;
 use sip::{Message, Request, Response};
@@ -334,4 +334,37 @@ fn helpers_normalise_numbers_and_split_readbacks() {
         )
     );
     assert_eq!(parse_readback("garbage"), (None, None));
+}
+
+#[test]
+fn the_offer_as_it_reached_the_gateway_is_judged() {
+    let call = outcome(Some(200), "OK", "");
+    let mut o = observation(None, None);
+    o.media = Some(MediaObservation {
+        offered_proto: "RTP/SAVP".into(),
+        srtp: true,
+        offered_port: 31000,
+        codec: "PCMU".into(),
+        crypto_suite: Some("AES_CM_128_HMAC_SHA1_80".into()),
+        answer_port: 40000,
+        refused: None,
+    });
+    let ok = run("status = 200", &call, Some(std::slice::from_ref(&o)));
+    assert_eq!(outcome_of(&ok, "media.offer").outcome, Outcome::Pass);
+
+    // An SBC that re-offers plain RTP on port 20000 is caught at the gateway.
+    if let Some(m) = o.media.as_mut() {
+        m.offered_proto = "RTP/AVP".into();
+        m.srtp = false;
+        m.offered_port = 20000;
+    }
+    let bad = run("status = 200", &call, Some(std::slice::from_ref(&o)));
+    let c = outcome_of(&bad, "media.offer");
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(
+        c.message.contains("RTP/AVP instead of RTP/SAVP"),
+        "{}",
+        c.message
+    );
+    assert!(c.message.contains("port 20000 outside"), "{}", c.message);
 }
