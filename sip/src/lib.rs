@@ -21,6 +21,7 @@
 pub mod codec;
 pub mod engine;
 pub mod message;
+pub mod multipart;
 pub mod sdp;
 pub mod transport;
 pub mod uri;
