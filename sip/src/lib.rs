@@ -11,6 +11,7 @@
 //! - [`transport`]: TCP and TLS connections (tokio-rustls, aws-lc-rs only) and certificate
 //!   generation (rcgen).
 //! - [`engine`]: RFC 3261 transactions as sans-IO state machines driven by a caller's clock.
+//! - [`multipart`], [`location`]: RFC 2046 bodies and RFC 6442 location by value (PIDF-LO).
 //! - [`sdp`]: the audio stream of an SDP offer or answer (RFC 4566, RFC 4568 SDES).
 //!
 //! # Invariants
@@ -20,6 +21,7 @@
 
 pub mod codec;
 pub mod engine;
+pub mod location;
 pub mod message;
 pub mod multipart;
 pub mod sdp;
