@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use mock_gateway::frame::{Frame, next_frame};
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use scenarios::{OrgFinding, UnknownOrgPolicy};
+use sip::codec::{Frame, StreamDecoder};
 use sip::message::{SipHeaders, new_branch, new_tag};
 use sip::transport::TransportKind;
 use sip::uri::Uri;
@@ -80,6 +80,7 @@ fn policy() -> Policy {
 struct Uac<S> {
     io: S,
     buf: BytesMut,
+    decoder: StreamDecoder,
     call_id: String,
     from_tag: String,
 }
@@ -102,6 +103,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Uac<S> {
         Uac {
             io,
             buf: BytesMut::new(),
+            decoder: StreamDecoder::new(sip::codec::Limits {
+                max_header_bytes: 1 << 20,
+                max_body_bytes: 1 << 20,
+            }),
             call_id: sip::message::new_call_id("uac.test"),
             from_tag: new_tag(),
         }
@@ -158,7 +163,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Uac<S> {
     async fn recv(&mut self) -> Option<Response> {
         timeout(BOUND, async {
             loop {
-                match next_frame(&mut self.buf, 1 << 20).unwrap() {
+                match self.decoder.decode(&mut self.buf).unwrap() {
                     Some(Frame::Message(m)) => match Message::parse_bytes(m).unwrap() {
                         Message::Response(r) => return Some(r),
                         Message::Request(r) => panic!("unexpected request {}", r.method),
