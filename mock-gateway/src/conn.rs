@@ -108,11 +108,11 @@ pub(crate) async fn serve(
         shared.recorder.record(obs);
         match fault {
             Fault::Close(When::BeforeInvite) => {
-                return close_gracefully(tcp, shared.limits.read_timeout).await;
+                return close_gracefully(tcp, shared.limits.read_timeout, &shared.cancel).await;
             }
             Fault::Reset(When::BeforeInvite) => return reset(&tcp),
             Fault::Tls(TlsFault::ProtocolError) => {
-                return not_tls(tcp, shared.limits.read_timeout).await;
+                return not_tls(tcp, shared.limits.read_timeout, &shared.cancel).await;
             }
             Fault::Tls(t) => {
                 acceptor = shared.fault_tls.as_ref().and_then(|f| f.get(*t)).cloned();
@@ -159,33 +159,40 @@ pub(crate) fn reset(tcp: &TcpStream) {
 
 /// Closes the write side at once (FIN) and reads until the peer closes (bounded), so unread
 /// input does not turn the close into a reset.
-async fn close_gracefully(mut tcp: TcpStream, bound: Duration) {
+async fn close_gracefully(mut tcp: TcpStream, bound: Duration, cancel: &CancellationToken) {
     let _ = tcp.shutdown().await;
-    drain(&mut tcp, bound).await;
+    drain(&mut tcp, bound, cancel).await;
 }
 
-/// Reads and discards until EOF, an error or `bound`.
-pub(crate) async fn drain<S: AsyncRead + Unpin>(io: &mut S, bound: Duration) {
+/// Reads and discards until EOF, an error, `bound` or the gateway's shutdown.
+pub(crate) async fn drain<S: AsyncRead + Unpin>(
+    io: &mut S,
+    bound: Duration,
+    cancel: &CancellationToken,
+) {
     let mut sink = [0u8; 4096];
-    let _ = timeout(bound, async {
+    let reading = async {
         while let Ok(n) = io.read(&mut sink).await {
             if n == 0 {
                 break;
             }
         }
-    })
-    .await;
+    };
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        _ = timeout(bound, reading) => {}
+    }
 }
 
 /// What a TLS client gets instead of a ServerHello: a plain-text SIP line, then a close.
 const NOT_TLS: &[u8] = b"SIP/2.0 400 This Port Speaks Plain Text\r\nContent-Length: 0\r\n\r\n";
 
-async fn not_tls(mut tcp: TcpStream, bound: Duration) {
+async fn not_tls(mut tcp: TcpStream, bound: Duration, cancel: &CancellationToken) {
     // Wait for the ClientHello (or anything) so the answer is read as a reply to it.
     let mut first = [0u8; 512];
     let _ = timeout(bound, tcp.read(&mut first)).await;
     let _ = tcp.write_all(NOT_TLS).await;
-    close_gracefully(tcp, bound).await;
+    close_gracefully(tcp, bound, cancel).await;
 }
 
 /// The negotiated TLS parameters of a server connection.

@@ -423,7 +423,12 @@ impl<'a, S: Socket> Session<'a, S> {
                 self.record(obs, at);
                 self.flush().await?;
                 let _ = self.io.shutdown().await;
-                drain(&mut self.io, self.shared.limits.read_timeout).await;
+                drain(
+                    &mut self.io,
+                    self.shared.limits.read_timeout,
+                    &self.shared.cancel,
+                )
+                .await;
                 return Err(Ended::Fault(label));
             }
             Fault::Reset(_) => {
