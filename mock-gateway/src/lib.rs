@@ -5,17 +5,21 @@
 //! `certify` and tests) or standalone (`e911-harness gateway`).
 //!
 //! # Layout
-//! - [`config`]: [`GatewayConfig`], the per-scenario [`Policy`] and the [`Limits`].
+//! - [`config`]: [`GatewayConfig`], the per-scenario [`Policy`], the [`Limits`] and what is
+//!   retained ([`Retain`]).
+//! - [`fault`]: fault injection ([`FaultPlan`]: rules of [`Fault`] x [`Select`], capacity,
+//!   outage), set with [`Gateway::set_faults`].
+//! - [`stats`]: the gateway's counters ([`Stats`]).
 //! - [`decide`]: the pure per-request decision ([`decide::decide`]): request and policy in,
 //!   responses and observation out.
 //! - [`org`]: the organization header check ([`check_org`]).
 //! - [`ani`]: ANI extraction ([`extract_ani`]) and the dialled number.
 //! - [`sdp`]: the SDP answer ([`sdp_answer`]): SRTP/SDES, G.711, media port range.
-//! - [`transactions`]: retransmission absorption and CANCEL matching (pure; to be replaced by
-//!   `sip::engine`).
-//! - [`frame`]: stream framing by Content-Length with a size cap (until `sip::codec` lands).
 //! - [`observation`]: what is recorded.
-//! - `server`, `conn`, `record`: the listener and accept loop, the per-connection task, the log.
+//! - `server`, `conn`, `session`, `salvage`, `record`: the listener and accept loop (and the
+//!   outage schedule), the per-connection task (framing with `sip::codec`, connection faults),
+//!   the request handling over `sip::engine`'s server transactions (call faults, capacity),
+//!   answers to what cannot be parsed, the log.
 //!
 //! # Invariants
 //! - Everything that decides an answer is pure and tested without sockets; the connection task
@@ -31,20 +35,27 @@ pub mod config;
 mod conn;
 pub mod decide;
 pub mod error;
-pub mod frame;
+pub mod fault;
 pub mod observation;
 pub mod org;
 mod record;
+mod salvage;
 pub mod sdp;
 mod server;
-pub mod transactions;
+mod session;
+pub mod stats;
 
 pub use ani::extract_ani;
-pub use config::{GatewayConfig, Limits, Policy};
+pub use config::{GatewayConfig, Limits, Policy, Retain};
 pub use error::{GatewayError, SdpError};
+pub use fault::{
+    Fault, FaultError, FaultPlan, FaultRule, FaultTlsConfigs, FaultTlsError, Outage, Select,
+    TlsFault, When,
+};
 pub use observation::{
     AniObservation, MediaObservation, Observation, OrgObservation, ReadbackObservation,
 };
 pub use org::check_org;
 pub use sdp::sdp_answer;
 pub use server::Gateway;
+pub use stats::Stats;
