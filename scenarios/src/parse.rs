@@ -133,7 +133,12 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
         dial: call_out.dial.as_deref(),
         gw_ani_headers: gw_ani_headers.as_deref(),
         route: parse_route::RouteKnown {
-            route: route_part.route.as_ref().map(Option::as_ref),
+            // Absent: None; present but invalid: Some(None).
+            route: match &route_part.route {
+                None => Some(None),
+                Some(None) => None,
+                Some(Some(r)) => Some(Some(r)),
+            },
             calls: route_part.run.map(|r| r.calls),
             has_outage: gateway
                 .as_ref()
