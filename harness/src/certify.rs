@@ -198,6 +198,10 @@ fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
 }
 
 async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
+    // A scenario with a [route] places its calls across the gateways (ICD 5.3).
+    if let Some(route) = &sc.route {
+        return crate::route_scenario::run(sc, route, ctx, base_report(sc)).await;
+    }
     let started = Instant::now();
     let Some(target) = ctx.targets.iter().find(|t| t.name == sc.call.gateway) else {
         let names: Vec<_> = ctx.targets.iter().map(|t| t.name.as_str()).collect();
