@@ -119,7 +119,14 @@ impl HealthMonitor {
         }
     }
 
-    /// Stops probing.
+    /// Stops probing without waiting (for a monitor shared behind an `Arc`).
+    pub fn shutdown(&self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+
+    /// Stops probing and waits for the probe tasks to end.
     pub async fn stop(self) {
         for t in &self.tasks {
             t.abort();

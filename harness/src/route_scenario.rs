@@ -4,6 +4,7 @@
 //! [`crate::verdict_route`]). The gateways' faults are cleared when the scenario ends, whatever
 //! happened, so a fault never leaks into the next scenario.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use mock_gateway::{Gateway, Observation, Policy};
@@ -55,24 +56,11 @@ pub async fn run(
         .collect();
     let health = sc
         .health
-        .map(|spec| HealthMonitor::start(spec, &targets, &ctx.uac));
-    let mut router = Router::new(route);
-    let mut calls: Vec<RoutedOutcome> = Vec::with_capacity(sc.run.calls as usize);
-    for _ in 0..sc.run.calls {
-        let order = router.next_order(route);
-        let cfg = RouteCallConfig {
-            uac: &ctx.uac,
-            order: &order,
-            health: health.as_ref(),
-        };
-        calls.push(place_routed_call(&sc.call, route, &ctx.targets, &cfg).await);
-    }
-    let transitions = health
-        .as_ref()
-        .map(HealthMonitor::transitions)
-        .unwrap_or_default();
+        .map(|spec| Arc::new(HealthMonitor::start(spec, &targets, &ctx.uac)));
+    let calls = place_calls(sc, route, ctx, health.clone()).await;
+    let transitions = health.as_ref().map(|h| h.transitions()).unwrap_or_default();
     if let Some(h) = health {
-        h.stop().await;
+        h.shutdown();
     }
     let observations: Option<Vec<Observation>> = ctx.gateways.map(|gws| {
         let ids: std::collections::HashSet<&str> = calls
@@ -103,6 +91,50 @@ pub async fn run(
     report.calls = calls.into_iter().map(|c| c.record).collect();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// Places the scenario's calls in batches of `run.concurrency`, each batch's calls at once.
+async fn place_calls(
+    sc: &Scenario,
+    route: &RouteSpec,
+    ctx: &RunContext<'_>,
+    health: Option<Arc<HealthMonitor>>,
+) -> Vec<RoutedOutcome> {
+    let mut router = Router::new(route);
+    let mut calls: Vec<RoutedOutcome> = Vec::with_capacity(sc.run.calls as usize);
+    let shared = Arc::new((
+        sc.call.clone(),
+        route.clone(),
+        ctx.targets.clone(),
+        ctx.uac.clone(),
+    ));
+    let mut left = sc.run.calls;
+    while left > 0 {
+        let batch = left.min(sc.run.concurrency.max(1));
+        left -= batch;
+        let tasks: Vec<_> = (0..batch)
+            .map(|_| {
+                let order = router.next_order(route);
+                let (shared, health) = (shared.clone(), health.clone());
+                tokio::spawn(async move {
+                    let (call, route, targets, uac) = &*shared;
+                    let cfg = RouteCallConfig {
+                        uac,
+                        order: &order,
+                        health: health.as_deref(),
+                    };
+                    place_routed_call(call, route, targets, &cfg).await
+                })
+            })
+            .collect();
+        for t in tasks {
+            match t.await {
+                Ok(outcome) => calls.push(outcome),
+                Err(e) => tracing::error!("a routed call task failed: {e}"),
+            }
+        }
+    }
+    calls
 }
 
 fn error_check(message: &str) -> CheckResult {

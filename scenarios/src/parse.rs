@@ -159,7 +159,15 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             description: description?,
             requirements: requirements?,
             suites: suites?,
-            call: call_out.spec?,
+            call: {
+                let mut call = call_out.spec?;
+                if let Some(Some(r)) = &route_part.route
+                    && let Some(first) = r.gateways.first()
+                {
+                    call.gateway = first.clone();
+                }
+                call
+            },
             gateway: gateway?,
             route: route_part.route?,
             faults: route_part.faults?,
@@ -205,18 +213,21 @@ fn failover_sections(
             .map(Some),
         None => Some(None),
     };
-    // With a route, the route decides where each call goes first; call.gateway would contradict it.
-    if route.as_ref().is_some_and(Option::is_some)
+    // With a route, the route decides where each call goes first: call.gateway may only
+    // repeat the route's first gateway (as a resolved scenario writes it).
+    if let Some(Some(r)) = &route
         && let Some(cf) = root.get("call")
         && cf.value.get_ref().is_table()
         && let Some(obj) = Obj::of(ctx, &cf)
         && let Some(gf) = obj.get("gateway")
+        && gf.value.get_ref().as_str() != r.gateways.first().map(String::as_str)
     {
+        let first = r.gateways.first().cloned().unwrap_or_default();
         ctx.report(
             &gf.span(),
             &gf.path,
             ProblemKind::Conflict,
-            "call.gateway conflicts with [route]: the route's gateways and distribution decide where a call goes first",
+            format!("call.gateway contradicts [route], whose first gateway is {first}: the route's gateways and distribution decide where a call goes first (leave call.gateway out)"),
         );
     }
     let faults = match root.get("fault") {

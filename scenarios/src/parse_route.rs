@@ -10,8 +10,8 @@ use crate::model::{Expect, GATEWAY_NAMES};
 use crate::parse::{choice, duration, gateway_name, list, position};
 use crate::route::{
     CallSelect, DEFAULT_RETRY_Q850, DEFAULT_RETRY_STATUS, Distribution, FaultKind, FaultSpec,
-    FaultWhen, Fraction, GatewayState, HealthSpec, MAX_CALLS, RandomSplit, RouteSpec, RunSpec,
-    TlsFaultKind, Window, parse_percent,
+    FaultWhen, Fraction, GatewayState, HealthSpec, MAX_CALLS, MAX_CONCURRENCY, RandomSplit,
+    RouteSpec, RunSpec, TlsFaultKind, Window, parse_percent,
 };
 use crate::walk::{Ctx, Field, Obj, array, boolean, deny_duplicates, float, integer, string};
 
@@ -166,12 +166,24 @@ pub(crate) fn health(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<HealthSpec>
 /// `[run]`.
 pub(crate) fn run(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<RunSpec> {
     let before = ctx.problems.len();
-    obj.deny_unknown(ctx, &["calls"]);
+    obj.deny_unknown(ctx, &["calls", "concurrency"]);
     let mut spec = RunSpec::default();
     if let Some(f) = obj.get("calls")
         && let Some(n) = int_in(ctx, &f, 1, i64::from(MAX_CALLS), "a call count")
     {
         spec.calls = n as u32;
+    }
+    if let Some(f) = obj.get("concurrency") {
+        let max = spec.calls.min(MAX_CONCURRENCY);
+        if let Some(n) = int_in(
+            ctx,
+            &f,
+            1,
+            i64::from(max),
+            "a concurrency for this many calls",
+        ) {
+            spec.concurrency = n as u32;
+        }
     }
     (ctx.problems.len() == before).then_some(spec)
 }
@@ -182,7 +194,8 @@ pub(crate) fn gateway_state(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<Gate
     obj.deny_unknown(ctx, &["capacity", "outage"]);
     let mut state = GatewayState::default();
     if let Some(f) = obj.get("capacity") {
-        state.capacity = int_in(ctx, &f, 0, 100_000, "a capacity").map(|n| n as u32);
+        // 0 would refuse every call: that is a `respond` fault, not a capacity.
+        state.capacity = int_in(ctx, &f, 1, 100_000, "a capacity").map(|n| n as u32);
     }
     if let Some(f) = obj.get("outage")
         && let Some(w) = Obj::of(ctx, &f)

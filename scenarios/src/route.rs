@@ -118,15 +118,24 @@ impl Default for HealthSpec {
 /// How many calls the scenario places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RunSpec {
-    /// Calls placed one after another, 1..=[`MAX_CALLS`].
+    /// Calls placed, 1..=[`MAX_CALLS`].
     pub calls: u32,
+    /// Calls in progress at once (placed in batches of this size), 1..=calls and at most
+    /// [`MAX_CONCURRENCY`]; a capacity cap is only met by calls that overlap.
+    pub concurrency: u32,
 }
 
 impl Default for RunSpec {
     fn default() -> Self {
-        RunSpec { calls: 1 }
+        RunSpec {
+            calls: 1,
+            concurrency: 1,
+        }
     }
 }
+
+/// The most calls a scenario keeps in progress at once.
+pub const MAX_CONCURRENCY: u32 = 100;
 
 /// When a connection-level fault strikes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -351,7 +360,7 @@ pub struct RandomSplit {
     /// The gateway counted.
     pub gateway: String,
     /// Two-sided confidence in parts per million (`"99.9%"` is 999000).
-    #[serde(serialize_with = "confidence_text")]
+    #[serde(rename = "within", serialize_with = "confidence_text")]
     pub within_ppm: u32,
 }
 

@@ -142,6 +142,13 @@ fn run_and_health_rules() {
         ProblemKind::InvalidValue,
     );
     ok(&doc("[route]\n[run]\ncalls = 10000", ""));
+    let s = ok(&doc("[route]\n[run]\ncalls = 4\nconcurrency = 4", ""));
+    assert_eq!((s.run.calls, s.run.concurrency), (4, 4));
+    one(
+        &doc("[route]\n[run]\ncalls = 4\nconcurrency = 5", ""),
+        "run.concurrency",
+        ProblemKind::InvalidValue,
+    );
     one(
         &doc("[route]\n[health]\ndown_after = 0", ""),
         "health.down_after",
@@ -357,11 +364,11 @@ fn fault_rules_fail_with_positions() {
 #[test]
 fn capacity_and_outage_per_gateway() {
     let s = ok(&doc(
-        "[route]\n\n[gateway.gw1]\ncapacity = 0\noutage = { from = \"0s\", until = \"2s\" }",
+        "[route]\n\n[gateway.gw1]\ncapacity = 1\noutage = { from = \"0s\", until = \"2s\" }",
         "outage_failed_max = 0",
     ));
     let st = s.gateway.state("gw1");
-    assert_eq!(st.capacity, Some(0));
+    assert_eq!(st.capacity, Some(1));
     let w = st.outage.expect("outage");
     assert_eq!((w.from, w.until), (Duration::ZERO, Duration::from_secs(2)));
     assert_eq!(s.gateway.state("gw2"), Default::default());
@@ -385,7 +392,7 @@ fn capacity_and_outage_per_gateway() {
     );
     assert!(p.message.contains("did you mean `gw1`"), "{}", p.message);
     one(
-        &doc("[route]\n\n[gateway.gw1]\ncapacity = -1", ""),
+        &doc("[route]\n\n[gateway.gw1]\ncapacity = 0", ""),
         "gateway.gw1.capacity",
         ProblemKind::InvalidValue,
     );
