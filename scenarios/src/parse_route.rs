@@ -9,9 +9,9 @@ use crate::error::ProblemKind;
 use crate::model::{Expect, GATEWAY_NAMES};
 use crate::parse::{choice, duration, gateway_name, list, position};
 use crate::route::{
-    CallSelect, DEFAULT_RETRY_Q850, DEFAULT_RETRY_STATUS, Distribution, FaultKind, FaultSpec,
-    FaultWhen, Fraction, GatewayState, HealthSpec, MAX_CALLS, MAX_CONCURRENCY, RandomSplit,
-    RouteSpec, RunSpec, TlsFaultKind, Window, parse_percent,
+    CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,
+    MAX_CALLS, MAX_CONCURRENCY, RandomSplit, RouteSpec, RunSpec, TlsFaultKind, Window,
+    parse_percent,
 };
 use crate::walk::{Ctx, Field, Obj, array, boolean, deny_duplicates, float, integer, string};
 
@@ -84,17 +84,17 @@ pub(crate) fn route(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<RouteSpec> {
         ],
     );
     let mut spec = RouteSpec::default();
-    if let Some(f) = obj.get("gateways") {
-        if let Some(g) = list(
+    if let Some(f) = obj.get("gateways")
+        && let Some(g) = list(
             ctx,
             &f,
             "must name at least one gateway: \"gw1\", \"gw2\"",
             |ctx, f, _| gateway_name(ctx, f),
             |a, b| a == b,
             |g| format!("gateway {g:?}"),
-        ) {
-            spec.gateways = g;
-        }
+        )
+    {
+        spec.gateways = g;
     }
     let dist_field = obj.get("distribution");
     if let Some(f) = &dist_field {
@@ -117,20 +117,16 @@ pub(crate) fn route(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<RouteSpec> {
             );
         }
     }
-    if let Some(f) = obj.get("retry_on_status") {
-        // A 2xx ends the call and a 1xx is never final, so only 300..=699 can be retried.
-        if let Some(c) = codes(ctx, &f, 300, 699, "a final failure status") {
-            spec.retry_on_status = c;
-        }
-    } else {
-        spec.retry_on_status = DEFAULT_RETRY_STATUS.to_vec();
+    // A 2xx ends the call and a 1xx is never final, so only 300..=699 can be retried.
+    if let Some(f) = obj.get("retry_on_status")
+        && let Some(c) = codes(ctx, &f, 300, 699, "a final failure status")
+    {
+        spec.retry_on_status = c;
     }
-    if let Some(f) = obj.get("retry_on_q850") {
-        if let Some(c) = codes(ctx, &f, 1, 127, "a Q.850 cause") {
-            spec.retry_on_q850 = c;
-        }
-    } else {
-        spec.retry_on_q850 = DEFAULT_RETRY_Q850.to_vec();
+    if let Some(f) = obj.get("retry_on_q850")
+        && let Some(c) = codes(ctx, &f, 1, 127, "a Q.850 cause")
+    {
+        spec.retry_on_q850 = c;
     }
     if let Some(f) = obj.get("attempt_timeout")
         && let Some(d) = positive_duration(ctx, &f, MAX_ATTEMPT_TIMEOUT)
