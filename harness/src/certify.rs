@@ -94,6 +94,7 @@ impl Embedded {
                 tls,
                 policy: Policy::default(),
                 limits: Limits::default(),
+                ..GatewayConfig::default()
             };
             let gw = Gateway::start(config)
                 .await

@@ -64,6 +64,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         tls,
         policy,
         limits: Limits::default(),
+        ..GatewayConfig::default()
     })
     .await
     .with_context(|| format!("starting the gateway on {}", a.listen))?;

@@ -8,6 +8,8 @@ use std::time::Duration;
 use scenarios::{AniHeader, GatewaySpec, UnknownOrgPolicy};
 use sip::transport::TransportKind;
 
+use crate::fault::FaultTlsConfigs;
+
 /// Everything [`crate::Gateway::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -25,6 +27,42 @@ pub struct GatewayConfig {
     pub policy: Policy,
     /// Connection and message limits.
     pub limits: Limits,
+    /// The certificates TLS faults present ([`crate::fault::FaultTlsConfigs::issue`]); without
+    /// them a plan with a TLS fault is refused.
+    pub fault_tls: Option<FaultTlsConfigs>,
+    /// How many observations are kept in memory (load runs keep few or none).
+    pub retain: Retain,
+}
+
+impl Default for GatewayConfig {
+    /// `gw1` on 127.0.0.1 port 0 over TCP, default policy and limits, no fault certificates,
+    /// every observation kept.
+    fn default() -> Self {
+        GatewayConfig {
+            name: "gw1".to_owned(),
+            host: "gw1.anywhere.e911cloud.com".to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            transport: TransportKind::Tcp,
+            tls: None,
+            policy: Policy::default(),
+            limits: Limits::default(),
+            fault_tls: None,
+            retain: Retain::All,
+        }
+    }
+}
+
+/// Which observations a gateway keeps for [`crate::Gateway::observations`]. Subscribers see
+/// every observation whatever this says; [`crate::Gateway::stats`] counts them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retain {
+    /// Every one (certification runs).
+    #[default]
+    All,
+    /// The latest n.
+    Last(usize),
+    /// None (load runs): recording costs no lock and no memory.
+    None,
 }
 
 /// What the gateway checks on each INVITE and how it answers.

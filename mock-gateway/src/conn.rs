@@ -34,7 +34,12 @@ struct Meta {
 }
 
 /// Serves one accepted TCP connection until it closes, fails or the gateway shuts down.
-pub(crate) async fn serve(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub(crate) async fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    up: tokio_util::sync::CancellationToken,
+) {
     let _ = tcp.set_nodelay(true);
     let Ok(local) = tcp.local_addr() else {
         return;

@@ -98,6 +98,7 @@ pub fn observe(req: &Request) -> Observation {
         parse_error: None,
         media: None,
         retransmission: false,
+        fault: None,
     }
 }
 

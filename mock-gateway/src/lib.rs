@@ -5,7 +5,11 @@
 //! `certify` and tests) or standalone (`e911-harness gateway`).
 //!
 //! # Layout
-//! - [`config`]: [`GatewayConfig`], the per-scenario [`Policy`] and the [`Limits`].
+//! - [`config`]: [`GatewayConfig`], the per-scenario [`Policy`], the [`Limits`] and what is
+//!   retained ([`Retain`]).
+//! - [`fault`]: fault injection ([`FaultPlan`]: rules of [`Fault`] x [`Select`], capacity,
+//!   outage), set with [`Gateway::set_faults`].
+//! - [`stats`]: the gateway's counters ([`Stats`]).
 //! - [`decide`]: the pure per-request decision ([`decide::decide`]): request and policy in,
 //!   responses and observation out.
 //! - [`org`]: the organization header check ([`check_org`]).
@@ -31,20 +35,27 @@ pub mod config;
 mod conn;
 pub mod decide;
 pub mod error;
+pub mod fault;
 pub mod frame;
 pub mod observation;
 pub mod org;
 mod record;
 pub mod sdp;
 mod server;
+pub mod stats;
 pub mod transactions;
 
 pub use ani::extract_ani;
-pub use config::{GatewayConfig, Limits, Policy};
+pub use config::{GatewayConfig, Limits, Policy, Retain};
 pub use error::{GatewayError, SdpError};
+pub use fault::{
+    Fault, FaultError, FaultPlan, FaultRule, FaultTlsConfigs, FaultTlsError, Outage, Select,
+    TlsFault, When,
+};
 pub use observation::{
     AniObservation, MediaObservation, Observation, OrgObservation, ReadbackObservation,
 };
 pub use org::check_org;
 pub use sdp::sdp_answer;
 pub use server::Gateway;
+pub use stats::Stats;

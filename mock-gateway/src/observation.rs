@@ -64,6 +64,10 @@ pub struct Observation {
     /// The request repeats one already answered (same transaction) and got the stored answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retransmission: bool,
+    /// The injected fault that decided the answer ([`crate::fault::Fault::label`], or
+    /// `capacity 503 q850=34`); `None` when the gateway behaved normally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 /// The gateway's finding on the `E911-Organization-ID` header.

@@ -1,21 +1,29 @@
 //! The running gateway: a listener, an accept loop bounded by a connection semaphore, and one
 //! task per connection ([`crate::conn`]); all tracked for a bounded graceful shutdown.
+//!
+//! The accept loop also runs a fault plan's outage: at its start it closes the listener (so
+//! connect is refused) and cancels the token every live connection holds (so they drop); at its
+//! end it binds the same address again.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sip::transport::TransportKind;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::time::{Instant, sleep_until};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{GatewayConfig, Limits, Policy};
 use crate::error::GatewayError;
+use crate::fault::{Active, FaultError, FaultPlan, TlsFault};
 use crate::observation::Observation;
 use crate::record::Recorder;
+use crate::stats::{Counters, Stats};
 
 /// How long [`Gateway::shutdown`] waits for connection tasks.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -31,6 +39,37 @@ pub(crate) struct Shared {
     pub(crate) policy: RwLock<Arc<Policy>>,
     pub(crate) recorder: Recorder,
     pub(crate) cancel: CancellationToken,
+    /// Acceptors presenting the fault certificates.
+    pub(crate) fault_tls: Option<FaultAcceptors>,
+    /// The fault plan in force (an empty one when none is set).
+    pub(crate) faults: RwLock<Arc<Active>>,
+    /// Wakes the accept loop when the plan changes (outage schedule).
+    pub(crate) plan_changed: Notify,
+    /// Held by every connection; cancelled (and replaced) when an outage starts.
+    pub(crate) up: RwLock<CancellationToken>,
+    /// Live INVITE dialogs, gateway-wide (the capacity fault compares against it).
+    pub(crate) dialogs: AtomicU64,
+    /// Counters for [`Gateway::stats`].
+    pub(crate) counters: Counters,
+}
+
+/// One acceptor per certificate fault.
+#[derive(Clone)]
+pub(crate) struct FaultAcceptors {
+    pub(crate) untrusted: TlsAcceptor,
+    pub(crate) expired: TlsAcceptor,
+    pub(crate) wrong_name: TlsAcceptor,
+}
+
+impl FaultAcceptors {
+    pub(crate) fn get(&self, f: TlsFault) -> Option<&TlsAcceptor> {
+        match f {
+            TlsFault::Untrusted => Some(&self.untrusted),
+            TlsFault::Expired => Some(&self.expired),
+            TlsFault::WrongName => Some(&self.wrong_name),
+            TlsFault::ProtocolError => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -49,6 +88,29 @@ impl Shared {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The fault plan in force.
+    pub(crate) fn faults(&self) -> Arc<Active> {
+        self.faults
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The token that is cancelled when the next outage starts.
+    pub(crate) fn up_token(&self) -> CancellationToken {
+        self.up.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Drops every established connection (an outage starts).
+    fn drop_connections(&self) {
+        let fresh = CancellationToken::new();
+        let old = std::mem::replace(
+            &mut *self.up.write().unwrap_or_else(|p| p.into_inner()),
+            fresh,
+        );
+        old.cancel();
     }
 }
 
@@ -91,17 +153,33 @@ impl Gateway {
             addr: config.listen,
             source,
         })?;
+        let fault_tls = config.fault_tls.map(|f| FaultAcceptors {
+            untrusted: TlsAcceptor::from(f.untrusted),
+            expired: TlsAcceptor::from(f.expired),
+            wrong_name: TlsAcceptor::from(f.wrong_name),
+        });
         let shared = Arc::new(Shared {
             host: config.host,
             transport: config.transport,
             tls,
             limits: config.limits,
             policy: RwLock::new(Arc::new(config.policy)),
-            recorder: Recorder::new(&config.name),
+            recorder: Recorder::new(&config.name, config.retain),
             cancel: CancellationToken::new(),
+            fault_tls,
+            faults: RwLock::new(Arc::new(Active::default())),
+            plan_changed: Notify::new(),
+            up: RwLock::new(CancellationToken::new()),
+            dialogs: AtomicU64::new(0),
+            counters: Counters::default(),
         });
         let tracker = TaskTracker::new();
-        tracker.spawn(accept_loop(listener, shared.clone(), tracker.clone()));
+        tracker.spawn(accept_loop(
+            listener,
+            local_addr,
+            shared.clone(),
+            tracker.clone(),
+        ));
         tracing::info!(gateway = %config.name, %local_addr, "gateway listening");
         Ok(Gateway {
             name: config.name,
@@ -128,6 +206,42 @@ impl Gateway {
             .policy
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(policy);
+    }
+
+    /// Replaces the fault plan (see [`crate::fault`]); call and connection indexes and the
+    /// outage window count from now. A plan the gateway cannot carry out is refused and the
+    /// previous plan stays.
+    pub fn set_faults(&self, plan: FaultPlan) -> Result<(), FaultError> {
+        plan.validate()?;
+        for t in plan.tls_faults() {
+            let ready = self.shared.transport == TransportKind::Tls
+                && (t == TlsFault::ProtocolError || self.shared.fault_tls.is_some());
+            if !ready {
+                return Err(FaultError::NoFaultTls(t.label()));
+            }
+        }
+        self.install(Active::new(plan));
+        Ok(())
+    }
+
+    /// Removes every fault: the gateway answers normally from now on, and a pending outage is
+    /// ended (the listener is bound again at once).
+    pub fn clear_faults(&self) {
+        self.install(Active::default());
+    }
+
+    fn install(&self, active: Active) {
+        *self
+            .shared
+            .faults
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(active);
+        self.shared.plan_changed.notify_one();
+    }
+
+    /// The gateway's counters since it started.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
     }
 
     /// A copy of every observation recorded so far (since the last take).
@@ -158,39 +272,85 @@ impl Gateway {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
+async fn accept_loop(
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+) {
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
+    let mut listener = Some(listener);
     let mut backoff = Duration::from_millis(10);
     loop {
-        let permit = tokio::select! {
-            () = shared.cancel.cancelled() => return,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let accepted = tokio::select! {
-            () = shared.cancel.cancelled() => return,
-            a = listener.accept() => a,
-        };
-        match accepted {
-            Ok((tcp, peer)) => {
-                backoff = Duration::from_millis(10);
-                let shared = shared.clone();
-                tracker.spawn(async move {
-                    crate::conn::serve(tcp, peer, shared).await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                // EMFILE and friends: wait and retry rather than spin.
-                tracing::warn!(error = %e, "accept failed; backing off {backoff:?}");
-                tokio::select! {
-                    () = shared.cancel.cancelled() => return,
-                    () = tokio::time::sleep(backoff) => {}
+        let (down, next_change) = outage_now(&shared.faults());
+        let mut wake = next_change;
+        if down && listener.is_some() {
+            listener = None;
+            shared.drop_connections();
+            tracing::info!(%addr, "outage: listener closed, connections dropped");
+        } else if !down && listener.is_none() {
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    tracing::info!(%addr, "outage over: listening again");
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(1));
+                Err(e) => {
+                    tracing::warn!(%addr, error = %e, "cannot listen again yet; retrying");
+                    let retry = Instant::now() + Duration::from_millis(50);
+                    wake = Some(wake.map_or(retry, |w| w.min(retry)));
+                }
             }
         }
+        let accept = async {
+            let permit = permits.clone().acquire_owned().await;
+            match &listener {
+                Some(l) => (permit, l.accept().await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = shared.plan_changed.notified() => {}
+            () = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
+            (permit, accepted) = accept, if listener.is_some() => {
+                let Ok(permit) = permit else { return };
+                match accepted {
+                    Ok((tcp, peer)) => {
+                        backoff = Duration::from_millis(10);
+                        let shared = shared.clone();
+                        let up = shared.up_token();
+                        tracker.spawn(async move {
+                            crate::conn::serve(tcp, peer, shared, up).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(e) => {
+                        // EMFILE and friends: wait and retry rather than spin.
+                        tracing::warn!(error = %e, "accept failed; backing off {backoff:?}");
+                        tokio::select! {
+                            () = shared.cancel.cancelled() => return,
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether the plan's outage is on now, and when that next changes.
+fn outage_now(active: &Active) -> (bool, Option<Instant>) {
+    let (Some(o), Some(set_at)) = (active.plan.outage, active.set_at) else {
+        return (false, None);
+    };
+    let now = Instant::now();
+    let (from, until) = (set_at + o.from, set_at + o.until);
+    if now < from {
+        (false, Some(from))
+    } else if now < until {
+        (true, Some(until))
+    } else {
+        (false, None)
     }
 }

@@ -62,6 +62,7 @@ async fn start(
         tls: tls.then_some(server),
         policy,
         limits,
+        ..GatewayConfig::default()
     })
     .await
     .unwrap();

@@ -1,0 +1,53 @@
+//! Gateway-wide counters: atomics, bumped from every connection task without a lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a gateway's counters since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// New INVITE transactions (retransmissions not counted).
+    pub invites: u64,
+    /// INVITEs answered 200 OK.
+    pub answered: u64,
+    /// INVITEs answered with a final status >= 300 (487 after CANCEL included).
+    pub rejected: u64,
+    /// BYE requests answered.
+    pub byes: u64,
+    /// OPTIONS requests answered.
+    pub options: u64,
+    /// Faults applied (to calls and to connections, capacity refusals included).
+    pub faults_applied: u64,
+    /// Connections accepted.
+    pub connections: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) invites: AtomicU64,
+    pub(crate) answered: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) byes: AtomicU64,
+    pub(crate) options: AtomicU64,
+    pub(crate) faults_applied: AtomicU64,
+    pub(crate) connections: AtomicU64,
+}
+
+/// Adds one.
+pub(crate) fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            invites: get(&self.invites),
+            answered: get(&self.answered),
+            rejected: get(&self.rejected),
+            byes: get(&self.byes),
+            options: get(&self.options),
+            faults_applied: get(&self.faults_applied),
+            connections: get(&self.connections),
+        }
+    }
+}
