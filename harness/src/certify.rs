@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use mock_gateway::fault::FaultTlsConfigs;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
 use reports::{CheckResult, Outcome, RunReport, ScenarioReport};
 use scenarios::Scenario;
@@ -86,6 +87,19 @@ impl Embedded {
                 }
                 TransportKind::Tcp => None,
             };
+            // Certificates the TLS faults present (untrusted, expired, wrong name).
+            let fault_tls = match transport_kind {
+                TransportKind::Tls => Some(
+                    FaultTlsConfigs::issue(
+                        &ca,
+                        &[host, "localhost", "127.0.0.1"],
+                        KeyKind::Rsa2048,
+                        &TlsProfile::default(),
+                    )
+                    .map_err(|e| RunError::Certs(e.to_string()))?,
+                ),
+                TransportKind::Tcp => None,
+            };
             let config = GatewayConfig {
                 name: name.to_owned(),
                 host: host.to_owned(),
@@ -94,6 +108,7 @@ impl Embedded {
                 tls,
                 policy: Policy::default(),
                 limits: Limits::default(),
+                fault_tls,
                 ..GatewayConfig::default()
             };
             let gw = Gateway::start(config)
