@@ -90,3 +90,44 @@ pub fn clear(gateways: &[Gateway]) {
         gw.clear_faults();
     }
 }
+
+/// After [`clear`]: waits (at most 2 s per gateway) until every gateway that had an outage in
+/// `sc` accepts connections again, so the next scenario does not meet a listener still rebinding.
+pub async fn wait_listening(sc: &Scenario, gateways: &[Gateway]) {
+    for gw in gateways {
+        if sc.gateway.state(gw.name()).outage.is_none() {
+            continue;
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while tokio::net::TcpStream::connect(gw.local_addr())
+            .await
+            .is_err()
+            && std::time::Instant::now() < until
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// After [`apply`]: waits (at most 2 s per gateway) until every gateway whose outage starts at
+/// once refuses connections, so the scenario's first call cannot slip in before the outage.
+pub async fn wait_outages_started(sc: &Scenario, gateways: &[Gateway]) {
+    for gw in gateways {
+        let starts_now = sc
+            .gateway
+            .state(gw.name())
+            .outage
+            .is_some_and(|w| w.from.is_zero());
+        if !starts_now {
+            continue;
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while tokio::net::TcpStream::connect(gw.local_addr())
+            .await
+            .is_ok()
+            && std::time::Instant::now() < until
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}

@@ -38,6 +38,7 @@ pub async fn run(
             )));
             return report;
         }
+        crate::faults::wait_outages_started(sc, gws).await;
     } else if !sc.faults.is_empty() || !sc.gateway.states.is_empty() {
         report.checks.push(CheckResult {
             id: "route.faults".into(),
@@ -73,9 +74,12 @@ pub async fn run(
             .flat_map(Gateway::take_observations)
             .filter(|o| o.call_id.as_deref().is_some_and(|id| ids.contains(id)))
             .collect();
-        crate::faults::clear(gws);
         obs
     });
+    if let Some(gws) = ctx.gateways {
+        crate::faults::clear(gws);
+        crate::faults::wait_listening(sc, gws).await;
+    }
     report.checks.extend(judge(
         sc,
         route,

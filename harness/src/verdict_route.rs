@@ -370,7 +370,8 @@ fn identical_retry(ev: &RouteEvidence<'_>) -> CheckResult {
                     let o = obs.iter().find(|o| {
                         o.method == "INVITE" && o.call_id.as_deref() == Some(a.call_id.as_str())
                     })?;
-                    let orgs = o.org.as_ref().map(|x| x.values.clone()).unwrap_or_default();
+                    // A gateway that faulted before checking the header recorded no finding.
+                    let orgs = o.org.as_ref()?.values.clone();
                     Some((a.gateway.as_str(), orgs))
                 })
                 .collect();
