@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use harness::uac::{CallOutcome, Target, UacConfig, place_call};
-use mock_gateway::frame::{Frame, next_frame};
 use scenarios::{AniPlacement, CallSpec};
+use sip::codec::{Frame, FrameError, Limits, StreamDecoder};
 use sip::message::SipHeaders;
 use sip::transport::TransportKind;
 use sip::{HeaderName, Message, Method, Request, Response};
@@ -19,6 +19,15 @@ use tokio::net::TcpListener;
 /// Bound on every peer read: a test that waits longer has failed.
 const PEER_WAIT: Duration = Duration::from_secs(5);
 const GW_HOST: &str = "gw1.anywhere.e911cloud.com";
+
+/// Takes the next frame off `buf` with a fresh `sip::codec` decoder (it rescans; fine here).
+fn next_frame(buf: &mut BytesMut, limit: usize) -> Result<Option<Frame>, FrameError> {
+    StreamDecoder::new(Limits {
+        max_header_bytes: limit,
+        max_body_bytes: limit,
+    })
+    .decode(buf)
+}
 
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}

@@ -1,45 +1,87 @@
-//! One connection task: it owns its socket (TCP or TLS), frames messages, classifies them
-//! against its transactions, performs the pure decision's plan and records observations.
+//! One connection task: it owns its socket (TCP or TLS), applies a connection-level fault if the
+//! plan picks this connection, frames messages with [`sip::codec::StreamDecoder`] and hands each
+//! one to its [`Session`] (the request handling over `sip::engine`), writing what the session
+//! queued once per batch of input.
 //!
 //! A parse failure is answered (400/505 from the salvaged headers) and the connection stays up;
 //! a framing failure (no or bad Content-Length, over the size cap) is answered when the header
 //! block allows it, then the connection is closed because the stream cannot be resynchronised.
 //! A message that stalls half-way is dropped after `read_timeout`; a silent connection after
-//! `idle_timeout`.
+//! `idle_timeout`. When an outage starts the connection is dropped without a goodbye.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use sip::message::{ParseError, Salvage, new_tag};
+use bytes::BytesMut;
+use sip::codec::{self, Frame, FrameError, StreamDecoder};
 use sip::transport::TransportKind;
-use sip::uri::Uri;
-use sip::{HeaderName, Message, Method, Request, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
 
-use crate::decide::{Context, Plan, decide, observe, warning};
-use crate::frame::{Frame, FrameError, next_frame};
-use crate::observation::Observation;
+use crate::fault::{Fault, TlsFault, When};
+use crate::salvage::{blank_observation, frame_error_head};
 use crate::server::Shared;
-use crate::transactions::{Incoming, Transactions};
+use crate::session::Session;
+use crate::stats::bump;
 
 /// Facts about the connection that go into every observation.
-struct Meta {
-    peer: String,
-    local: SocketAddr,
-    transport: &'static str,
-    tls: Option<reports::TlsInfo>,
+pub(crate) struct Meta {
+    pub(crate) peer: String,
+    pub(crate) local: SocketAddr,
+    pub(crate) transport: &'static str,
+    pub(crate) tls: Option<reports::TlsInfo>,
 }
 
-/// Serves one accepted TCP connection until it closes, fails or the gateway shuts down.
+/// A byte stream over one TCP socket (plain or TLS), so a fault can reset the socket.
+pub(crate) trait Socket: AsyncRead + AsyncWrite + Unpin {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Socket for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Socket for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+/// Why the connection loop stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Ended {
+    #[error("peer closed")]
+    Closed,
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("framing: {0}")]
+    Frame(String),
+    #[error("message stalled mid-way past the read timeout")]
+    Stalled,
+    #[error("idle past the idle timeout")]
+    Idle,
+    #[error("gateway shutting down")]
+    Shutdown,
+    #[error("outage: connection dropped")]
+    Outage,
+    #[error("fault: {0}")]
+    Fault(String),
+}
+
+/// Serves one accepted TCP connection until it closes, fails, the gateway shuts down or an
+/// outage drops it.
 pub(crate) async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    up: tokio_util::sync::CancellationToken,
+    up: CancellationToken,
 ) {
+    bump(&shared.counters.connections);
     let _ = tcp.set_nodelay(true);
     let Ok(local) = tcp.local_addr() else {
         return;
@@ -50,17 +92,46 @@ pub(crate) async fn serve(
         transport: "TCP",
         tls: None,
     };
-    let result = match (&shared.transport, &shared.tls) {
-        (TransportKind::Tls, Some(acceptor)) => {
+    let active = shared.faults();
+    if up.is_cancelled() || active.is_down_now() {
+        return;
+    }
+    let tls = shared.transport == TransportKind::Tls;
+    let mut acceptor = shared.tls.clone();
+    if let Some(fault) = active.next_connection() {
+        bump(&shared.counters.faults_applied);
+        let mut obs = blank_observation();
+        obs.fault = Some(fault.label());
+        obs.peer.clone_from(&meta.peer);
+        obs.transport = if tls { "TLS" } else { "TCP" }.to_owned();
+        obs.at_ms = shared.recorder.now_ms();
+        shared.recorder.record(obs);
+        match fault {
+            Fault::Close(When::BeforeInvite) => {
+                return close_gracefully(tcp, shared.limits.read_timeout, &shared.cancel).await;
+            }
+            Fault::Reset(When::BeforeInvite) => return reset(&tcp),
+            Fault::Tls(TlsFault::ProtocolError) => {
+                return not_tls(tcp, shared.limits.read_timeout, &shared.cancel).await;
+            }
+            Fault::Tls(t) => {
+                acceptor = shared.fault_tls.as_ref().and_then(|f| f.get(*t)).cloned();
+            }
+            _ => {}
+        }
+    }
+    let result = match (tls, acceptor) {
+        (true, Some(acceptor)) => {
             let handshake = tokio::select! {
                 () = shared.cancel.cancelled() => return,
+                () = up.cancelled() => return,
                 r = timeout(shared.limits.read_timeout, acceptor.accept(tcp)) => r,
             };
             match handshake {
                 Ok(Ok(stream)) => {
                     meta.transport = "TLS";
                     meta.tls = Some(tls_info(stream.get_ref().1));
-                    run(stream, &meta, &shared).await
+                    run(stream, &meta, &shared, &up).await
                 }
                 Ok(Err(e)) => {
                     tracing::info!(%peer, error = %e, "TLS handshake failed");
@@ -72,11 +143,56 @@ pub(crate) async fn serve(
                 }
             }
         }
-        _ => run(tcp, &meta, &shared).await,
+        _ => run(tcp, &meta, &shared, &up).await,
     };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
+}
+
+/// Resets the connection: `SO_LINGER` 0, then close, so the kernel sends RST.
+pub(crate) fn reset(tcp: &TcpStream) {
+    if let Err(e) = tcp.set_zero_linger() {
+        tracing::warn!(error = %e, "cannot set SO_LINGER 0; the close will be a FIN");
+    }
+}
+
+/// Closes the write side at once (FIN) and reads until the peer closes (bounded), so unread
+/// input does not turn the close into a reset.
+async fn close_gracefully(mut tcp: TcpStream, bound: Duration, cancel: &CancellationToken) {
+    let _ = tcp.shutdown().await;
+    drain(&mut tcp, bound, cancel).await;
+}
+
+/// Reads and discards until EOF, an error, `bound` or the gateway's shutdown.
+pub(crate) async fn drain<S: AsyncRead + Unpin>(
+    io: &mut S,
+    bound: Duration,
+    cancel: &CancellationToken,
+) {
+    let mut sink = [0u8; 4096];
+    let reading = async {
+        while let Ok(n) = io.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        _ = timeout(bound, reading) => {}
+    }
+}
+
+/// What a TLS client gets instead of a ServerHello: a plain-text SIP line, then a close.
+const NOT_TLS: &[u8] = b"SIP/2.0 400 This Port Speaks Plain Text\r\nContent-Length: 0\r\n\r\n";
+
+async fn not_tls(mut tcp: TcpStream, bound: Duration, cancel: &CancellationToken) {
+    // Wait for the ClientHello (or anything) so the answer is read as a reply to it.
+    let mut first = [0u8; 512];
+    let _ = timeout(bound, tcp.read(&mut first)).await;
+    let _ = tcp.write_all(NOT_TLS).await;
+    close_gracefully(tcp, bound, cancel).await;
 }
 
 /// The negotiated TLS parameters of a server connection.
@@ -100,69 +216,57 @@ fn tls_info(conn: &rustls::ServerConnection) -> reports::TlsInfo {
     }
 }
 
-/// An INVITE that was answered 180 and waits for its 200 OK.
-struct Ringing {
-    due: Instant,
-    invite: Request,
-    answer: Response,
-    observation: Observation,
+/// The codec limits for a gateway cap: the header block and the body may each use it all;
+/// the total is checked per message ([`Session::on_frame`]).
+fn codec_limits(max_message_bytes: usize) -> codec::Limits {
+    codec::Limits {
+        max_header_bytes: max_message_bytes,
+        max_body_bytes: max_message_bytes,
+    }
 }
 
-/// Why the connection loop stopped.
-#[derive(Debug, thiserror::Error)]
-enum Ended {
-    #[error("peer closed")]
-    Closed,
-    #[error("i/o: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("framing: {0}")]
-    Frame(FrameError),
-    #[error("message stalled mid-way past the read timeout")]
-    Stalled,
-    #[error("idle past the idle timeout")]
-    Idle,
-    #[error("gateway shutting down")]
-    Shutdown,
-}
-
-struct Conn<'a, S> {
+async fn run<S: Socket>(
     io: S,
-    meta: &'a Meta,
-    shared: &'a Shared,
-    txs: Transactions,
-    ringing: Vec<Ringing>,
-}
-
-async fn run<S>(io: S, meta: &Meta, shared: &Shared) -> Result<(), Ended>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut c = Conn {
-        io,
-        meta,
-        shared,
-        txs: Transactions::new(),
-        ringing: Vec::new(),
-    };
+    meta: &Meta,
+    shared: &Shared,
+    up: &CancellationToken,
+) -> Result<(), Ended> {
     let limits = shared.limits;
+    let mut s = Session::new(io, meta, shared);
+    let mut decoder = StreamDecoder::new(codec_limits(limits.max_message_bytes));
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut partial_since: Option<Instant> = None;
     let mut idle_since = Instant::now();
-    loop {
-        loop {
-            match next_frame(&mut buf, limits.max_message_bytes) {
-                Ok(Some(Frame::Message(m))) => c.on_message(m).await?,
-                Ok(Some(Frame::Ping)) => c.io.write_all(b"\r\n").await?,
-                Ok(Some(Frame::KeepAlive)) => {}
-                Ok(None) => break,
-                Err(e) => {
-                    c.on_frame_error(&e).await;
-                    return Err(Ended::Frame(e));
+    let result = loop {
+        let step = async {
+            loop {
+                match decoder.decode(&mut buf) {
+                    Ok(Some(Frame::Message(m))) => s.on_frame(m).await?,
+                    Ok(Some(Frame::KeepAlive)) => s.queue_raw(b"\r\n"),
+                    Ok(None) => break,
+                    Err(e) => {
+                        let head = frame_error_head(&buf, &e, limits.max_message_bytes);
+                        let too_large = matches!(
+                            e,
+                            FrameError::HeaderTooLarge { .. } | FrameError::BodyTooLarge { .. }
+                        );
+                        let why = if too_large {
+                            format!("message exceeds {} bytes ({e})", limits.max_message_bytes)
+                        } else {
+                            e.to_string()
+                        };
+                        s.on_frame_error(&why, too_large, &head).await;
+                        return Err(Ended::Frame(why));
+                    }
                 }
             }
+            s.flush().await
+        };
+        if let Err(e) = step.await {
+            break Err(e);
         }
         let now = Instant::now();
-        if buf.is_empty() {
+        if decoder.is_idle(&buf) {
             partial_since = None;
         } else if partial_since.is_none() {
             partial_since = Some(now);
@@ -171,286 +275,25 @@ where
             Some(t) => t + limits.read_timeout,
             None => idle_since + limits.idle_timeout,
         };
-        let ring_due = c.ringing.iter().map(|r| r.due).min();
+        let due = s.next_due();
         tokio::select! {
-            () = shared.cancel.cancelled() => return Err(Ended::Shutdown),
-            () = sleep_until(ring_due.unwrap_or(read_deadline)), if ring_due.is_some() => {
-                c.answer_due().await?;
+            () = shared.cancel.cancelled() => break Err(Ended::Shutdown),
+            () = up.cancelled() => break Err(Ended::Outage),
+            () = sleep_until(due.unwrap_or(read_deadline)), if due.is_some() => {
+                if let Err(e) = s.on_due().await {
+                    break Err(e);
+                }
             }
             () = sleep_until(read_deadline) => {
-                return Err(if partial_since.is_some() { Ended::Stalled } else { Ended::Idle });
+                break Err(if partial_since.is_some() { Ended::Stalled } else { Ended::Idle });
             }
-            n = c.io.read_buf(&mut buf) => {
-                if n? == 0 {
-                    return Err(Ended::Closed);
-                }
-                idle_since = Instant::now();
-            }
-        }
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
-    fn context(&self) -> Context<'_> {
-        Context {
-            host: &self.shared.host,
-            local: self.meta.local,
-            transport: if self.meta.transport == "TLS" {
-                "tls"
-            } else {
-                "tcp"
+            n = s.io().read_buf(&mut buf) => match n {
+                Ok(0) => break Err(Ended::Closed),
+                Ok(_) => idle_since = Instant::now(),
+                Err(e) => break Err(Ended::Io(e)),
             },
         }
-    }
-
-    /// Fills the connection's fields and stores the observation.
-    fn record(&self, mut obs: Observation, at_ms: u64) {
-        obs.at_ms = at_ms;
-        obs.peer.clone_from(&self.meta.peer);
-        self.meta.transport.clone_into(&mut obs.transport);
-        obs.tls.clone_from(&self.meta.tls);
-        self.shared.recorder.record(obs);
-    }
-
-    async fn send(&mut self, req: &Request, resp: &Response) -> Result<(), Ended> {
-        let wire = resp.to_bytes();
-        self.io.write_all(&wire).await?;
-        self.txs.sent(req, resp, wire);
-        Ok(())
-    }
-
-    async fn on_message(&mut self, bytes: Bytes) -> Result<(), Ended> {
-        let at = self.shared.recorder.now_ms();
-        match Message::parse_bytes(bytes) {
-            Ok(Message::Request(req)) => self.on_request(req, at).await,
-            Ok(Message::Response(resp)) => {
-                tracing::debug!(peer = %self.meta.peer, status = resp.status, "stray response ignored");
-                Ok(())
-            }
-            Err(e) => self.on_parse_error(e, at).await,
-        }
-    }
-
-    async fn on_request(&mut self, req: Request, at: u64) -> Result<(), Ended> {
-        match self.txs.on_request(&req) {
-            Incoming::New | Incoming::AckOutsideTransaction => {
-                let policy = self.shared.policy();
-                let decision = decide(&req, &policy, &self.context());
-                self.perform(&req, decision.plan, decision.observation, at)
-                    .await
-            }
-            Incoming::Retransmission { replay } => {
-                let mut obs = observe(&req);
-                obs.retransmission = true;
-                self.record(obs, at);
-                if let Some(wire) = replay {
-                    self.io.write_all(&wire).await?;
-                }
-                Ok(())
-            }
-            Incoming::AckForFinal => {
-                self.record(observe(&req), at);
-                Ok(())
-            }
-            Incoming::CancelPending | Incoming::CancelAnswered => {
-                let ok = Response::for_request(&req, 200, Some(&new_tag()));
-                let mut obs = observe(&req);
-                obs.response = Some(200);
-                self.record(obs, at);
-                let terminated = self.txs.terminate(&req);
-                if let Some((invite, _)) = &terminated
-                    && let Some(i) = self.ringing.iter().position(|r| &r.invite == invite)
-                {
-                    let r = self.ringing.swap_remove(i);
-                    let mut obs = r.observation;
-                    obs.response = Some(487);
-                    obs.routing = None;
-                    let invite_at = obs.at_ms;
-                    self.record(obs, invite_at);
-                }
-                self.io.write_all(&ok.to_bytes()).await?;
-                if let Some((_, resp)) = terminated {
-                    self.io.write_all(&resp.to_bytes()).await?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    async fn perform(
-        &mut self,
-        req: &Request,
-        plan: Plan,
-        obs: Observation,
-        at: u64,
-    ) -> Result<(), Ended> {
-        match plan {
-            // Recorded before the answer goes out, so a peer that has its answer finds the
-            // observation in the log.
-            Plan::Respond(rs) => {
-                self.record(obs, at);
-                for r in &rs {
-                    self.send(req, r).await?;
-                }
-            }
-            Plan::Ring { now, answer, after } => {
-                if after.is_zero() {
-                    self.record(obs, at);
-                    for r in now.iter().chain([&answer]) {
-                        self.send(req, r).await?;
-                    }
-                } else {
-                    for r in &now {
-                        self.send(req, r).await?;
-                    }
-                    let mut observation = obs;
-                    observation.at_ms = at;
-                    self.ringing.push(Ringing {
-                        due: Instant::now() + after,
-                        invite: req.clone(),
-                        answer,
-                        observation,
-                    });
-                }
-            }
-            Plan::Absorb => self.record(obs, at),
-        }
-        Ok(())
-    }
-
-    /// Sends the 200 OK of every ringing INVITE whose time has come.
-    async fn answer_due(&mut self) -> Result<(), Ended> {
-        let now = Instant::now();
-        while let Some(i) = self.ringing.iter().position(|r| r.due <= now) {
-            let r = self.ringing.swap_remove(i);
-            let at = r.observation.at_ms;
-            self.record(r.observation, at);
-            if self.txs.is_pending(&r.invite) {
-                self.send(&r.invite, &r.answer).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn on_parse_error(&mut self, e: ParseError, at: u64) -> Result<(), Ended> {
-        tracing::info!(peer = %self.meta.peer, error = %e, "unparseable message");
-        let status = e.status();
-        let salvage = e.salvage.as_deref();
-        let mut obs = salvage.map_or_else(blank_observation, salvaged_observation);
-        obs.parse_error = Some(e.to_string());
-        let resp = salvage.and_then(|s| self.salvage_response(s, status, &e.to_string()));
-        if let Some(resp) = &resp {
-            obs.response = Some(status);
-            obs.warning = resp.headers.get(&HeaderName::Warning).map(str::to_owned);
-        }
-        self.record(obs, at);
-        if let Some(resp) = resp {
-            self.io.write_all(&resp.to_bytes()).await?;
-        }
-        Ok(())
-    }
-
-    /// A 400/505 to a request that could not be parsed, when its salvaged headers allow one
-    /// (a Via to route it back, and not an ACK).
-    fn salvage_response(&self, s: &Salvage, status: u16, why: &str) -> Option<Response> {
-        let method = s.method.clone()?;
-        if method == Method::Ack || s.headers.get(&HeaderName::Via).is_none() {
-            return None;
-        }
-        let req = Request {
-            method,
-            uri: Uri::Other {
-                scheme: "sip".into(),
-                rest: "invalid".into(),
-            },
-            headers: s.headers.clone(),
-            body: Bytes::new(),
-        };
-        let mut resp = Response::for_request(&req, status, Some(&new_tag()));
-        resp.headers
-            .push(HeaderName::Warning, warning(399, &self.shared.host, why));
-        if Message::parse(&resp.to_bytes()).is_ok() {
-            return Some(resp);
-        }
-        // A mirrored header the peer got wrong (typically CSeq) would make the answer as
-        // unparseable as the request; repair CSeq, and send nothing if it is still invalid.
-        resp.headers
-            .set(HeaderName::CSeq, format!("0 {}", req.method));
-        Message::parse(&resp.to_bytes()).is_ok().then_some(resp)
-    }
-
-    /// Answers a message that cannot be framed (400, or 513 when too large) if its header
-    /// block parses far enough, and records it; the caller closes the connection.
-    async fn on_frame_error(&mut self, e: &FrameError) {
-        let at = self.shared.recorder.now_ms();
-        tracing::info!(peer = %self.meta.peer, error = %e, "framing error; closing");
-        let status = match e {
-            FrameError::TooLarge { .. } => 513,
-            _ => 400,
-        };
-        let mut head = e.head().to_vec();
-        if !head.ends_with(b"\r\n\r\n") {
-            head.extend_from_slice(b"\r\n\r\n");
-        }
-        let parsed = match Message::parse(&head) {
-            Ok(Message::Request(r)) => Some((r.method.clone(), r.headers)),
-            Ok(Message::Response(_)) => None,
-            Err(pe) => pe
-                .salvage
-                .map(|s| (s.method.clone(), s.headers.clone()))
-                .and_then(|(m, h)| m.map(|m| (m, h))),
-        };
-        let mut obs = blank_observation();
-        obs.parse_error = Some(e.to_string());
-        if let Some((method, headers)) = parsed {
-            let salvage = Salvage {
-                method: Some(method),
-                headers,
-            };
-            obs = salvaged_observation(&salvage);
-            obs.parse_error = Some(e.to_string());
-            if let Some(resp) = self.salvage_response(&salvage, status, &e.to_string()) {
-                obs.response = Some(status);
-                obs.warning = resp.headers.get(&HeaderName::Warning).map(str::to_owned);
-                self.record(obs, at);
-                if self.io.write_all(&resp.to_bytes()).await.is_ok() {
-                    let _ = self.io.flush().await;
-                }
-                let _ = self.io.shutdown().await;
-                return;
-            }
-        }
-        self.record(obs, at);
-        let _ = self.io.shutdown().await;
-    }
-}
-
-fn blank_observation() -> Observation {
-    let mut obs = observe(&Request::new(
-        Method::Other(String::new()),
-        Uri::Other {
-            scheme: String::new(),
-            rest: String::new(),
-        },
-    ));
-    obs.method.clear();
-    obs.request_uri.clear();
-    obs
-}
-
-fn salvaged_observation(s: &Salvage) -> Observation {
-    let mut obs = blank_observation();
-    obs.method = s
-        .method
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    obs.call_id = s.headers.get(&HeaderName::CallId).map(str::to_owned);
-    obs.cseq = s.headers.get(&HeaderName::CSeq).map(str::to_owned);
-    obs.headers = s
-        .headers
-        .iter()
-        .map(|h| (h.name.as_str().to_owned(), h.value.clone()))
-        .collect();
-    obs
+    };
+    s.end();
+    result
 }

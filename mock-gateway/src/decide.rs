@@ -131,7 +131,7 @@ fn reject(req: &Request, obs: &mut Observation, status: u16, warn: Option<String
 }
 
 /// Decides the answer to a request that is not a retransmission, CANCEL or ACK of a known
-/// transaction (those belong to [`crate::transactions`]).
+/// transaction (those belong to `sip::engine`, see `session`).
 pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
     let mut obs = observe(req);
     let uas = UasPolicy {

@@ -313,7 +313,7 @@ impl Select {
         match self {
             Select::All => true,
             Select::Calls(v) => v.contains(&index),
-            Select::EveryNth(n) => *n > 0 && index % n == 0,
+            Select::EveryNth(n) => *n > 0 && index.is_multiple_of(*n),
             Select::Fraction { p, seed } => unit(*seed, index) < *p,
         }
     }
@@ -415,11 +415,6 @@ impl Active {
             set_at: Some(tokio::time::Instant::now()),
             ..Active::default()
         }
-    }
-
-    /// Whether the plan is empty (the common case, kept cheap).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.plan.rules.is_empty() && self.plan.capacity.is_none() && self.plan.outage.is_none()
     }
 
     /// Counts a new INVITE and returns the call-level fault for it.

@@ -15,11 +15,11 @@
 //! - [`org`]: the organization header check ([`check_org`]).
 //! - [`ani`]: ANI extraction ([`extract_ani`]) and the dialled number.
 //! - [`sdp`]: the SDP answer ([`sdp_answer`]): SRTP/SDES, G.711, media port range.
-//! - [`transactions`]: retransmission absorption and CANCEL matching (pure; to be replaced by
-//!   `sip::engine`).
-//! - [`frame`]: stream framing by Content-Length with a size cap (until `sip::codec` lands).
 //! - [`observation`]: what is recorded.
-//! - `server`, `conn`, `record`: the listener and accept loop, the per-connection task, the log.
+//! - `server`, `conn`, `session`, `salvage`, `record`: the listener and accept loop (and the
+//!   outage schedule), the per-connection task (framing with `sip::codec`, connection faults),
+//!   the request handling over `sip::engine`'s server transactions (call faults, capacity),
+//!   answers to what cannot be parsed, the log.
 //!
 //! # Invariants
 //! - Everything that decides an answer is pure and tested without sockets; the connection task
@@ -36,14 +36,14 @@ mod conn;
 pub mod decide;
 pub mod error;
 pub mod fault;
-pub mod frame;
 pub mod observation;
 pub mod org;
 mod record;
+mod salvage;
 pub mod sdp;
 mod server;
+mod session;
 pub mod stats;
-pub mod transactions;
 
 pub use ani::extract_ani;
 pub use config::{GatewayConfig, Limits, Policy, Retain};

@@ -2,190 +2,19 @@
 //! hand-written UAC built with the `sip` builder, and the observation log checked after each
 //! exchange. Timeouts only bound a broken test; nothing waits for correctness.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
-use bytes::BytesMut;
-use mock_gateway::frame::{Frame, next_frame};
-use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use mock_gateway::{Limits, Policy};
 use scenarios::{OrgFinding, UnknownOrgPolicy};
-use sip::message::{SipHeaders, new_branch, new_tag};
+use sip::message::SipHeaders;
 use sip::transport::TransportKind;
-use sip::uri::Uri;
-use sip::{HeaderName, Message, Method, Request, Response};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use sip::{HeaderName, Method};
+use support::{BOUND, HOST, ORG, SDP, Uac, connect_tls, policy, start};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-
-const HOST: &str = "gw1.anywhere.e911cloud.com";
-const ORG: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
-const BOUND: Duration = Duration::from_secs(10);
-const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-    m=audio 40000 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n\
-    a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
-
-fn tls_configs() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
-    let ck = rcgen::generate_simple_self_signed(vec![HOST.to_owned()]).unwrap();
-    let cert = ck.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (Arc::new(server), Arc::new(client))
-}
-
-async fn start(
-    transport: TransportKind,
-    policy: Policy,
-    limits: Limits,
-) -> (Gateway, Option<Arc<rustls::ClientConfig>>) {
-    let (server, client) = tls_configs();
-    let tls = matches!(transport, TransportKind::Tls);
-    let gw = Gateway::start(GatewayConfig {
-        name: "gw1".into(),
-        host: HOST.into(),
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        transport,
-        tls: tls.then_some(server),
-        policy,
-        limits,
-        ..GatewayConfig::default()
-    })
-    .await
-    .unwrap();
-    (gw, tls.then_some(client))
-}
-
-fn policy() -> Policy {
-    Policy {
-        orgs: vec![ORG.to_owned()],
-        ..Policy::default()
-    }
-}
-
-/// A scripted UAC on one connection.
-struct Uac<S> {
-    io: S,
-    buf: BytesMut,
-    call_id: String,
-    from_tag: String,
-}
-
-async fn connect_tls(
-    gw: &Gateway,
-    client: Arc<rustls::ClientConfig>,
-) -> Uac<tokio_rustls::client::TlsStream<TcpStream>> {
-    let tcp = TcpStream::connect(gw.local_addr()).await.unwrap();
-    let name = ServerName::try_from(HOST).unwrap();
-    let io = tokio_rustls::TlsConnector::from(client)
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    Uac::new(io)
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Uac<S> {
-    fn new(io: S) -> Self {
-        Uac {
-            io,
-            buf: BytesMut::new(),
-            call_id: sip::message::new_call_id("uac.test"),
-            from_tag: new_tag(),
-        }
-    }
-
-    fn request(&self, method: Method, uri: &str, cseq: u32, to_tag: Option<&str>) -> Request {
-        let mut r = Request::new(method.clone(), Uri::parse(uri).unwrap());
-        r.headers.push(
-            HeaderName::Via,
-            format!("SIP/2.0/TLS 127.0.0.1:5061;branch={}", new_branch()),
-        );
-        r.headers.push(HeaderName::MaxForwards, "70");
-        r.headers.push(
-            HeaderName::From,
-            format!("<sip:+13125550100@trunk.test>;tag={}", self.from_tag),
-        );
-        let to = match to_tag {
-            Some(t) => format!("<{uri}>;tag={t}"),
-            None => format!("<{uri}>"),
-        };
-        r.headers.push(HeaderName::To, to);
-        r.headers.push(HeaderName::CallId, self.call_id.clone());
-        r.headers.push(HeaderName::CSeq, format!("{cseq} {method}"));
-        r
-    }
-
-    fn invite(&self, uri: &str, org: Option<&str>) -> Request {
-        let mut r = self.request(Method::Invite, uri, 1, None);
-        r.headers.push(
-            HeaderName::Contact,
-            "<sip:+13125550100@127.0.0.1;transport=tls>",
-        );
-        r.headers.push(
-            HeaderName::PAssertedIdentity,
-            "<sip:+1-312-555-0142@trunk.test;user=phone>",
-        );
-        if let Some(org) = org {
-            r.headers.push("E911-Organization-ID", org);
-        }
-        r.headers.push(HeaderName::ContentType, "application/sdp");
-        r.body = SDP.into();
-        r
-    }
-
-    async fn send(&mut self, r: &Request) {
-        self.io.write_all(&r.to_bytes()).await.unwrap();
-    }
-
-    async fn send_raw(&mut self, b: &[u8]) {
-        self.io.write_all(b).await.unwrap();
-    }
-
-    /// The next response, or `None` when the gateway closed the connection.
-    async fn recv(&mut self) -> Option<Response> {
-        timeout(BOUND, async {
-            loop {
-                match next_frame(&mut self.buf, 1 << 20).unwrap() {
-                    Some(Frame::Message(m)) => match Message::parse_bytes(m).unwrap() {
-                        Message::Response(r) => return Some(r),
-                        Message::Request(r) => panic!("unexpected request {}", r.method),
-                    },
-                    Some(_) => continue,
-                    None => {}
-                }
-                match self.io.read_buf(&mut self.buf).await {
-                    Ok(0) | Err(_) => return None,
-                    Ok(_) => {}
-                }
-            }
-        })
-        .await
-        .expect("the gateway answered within the bound")
-    }
-
-    async fn expect(&mut self, statuses: &[u16]) -> Vec<Response> {
-        let mut out = Vec::new();
-        for s in statuses {
-            let r = self.recv().await.expect("a response, not a close");
-            assert_eq!(r.status, *s, "{r:?}");
-            out.push(r);
-        }
-        out
-    }
-}
 
 #[tokio::test]
 async fn full_911_call_over_tls_is_answered_and_observed() {
