@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use mock_gateway::fault::FaultTlsConfigs;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
 use reports::{CheckResult, Outcome, RunReport, ScenarioReport};
 use scenarios::Scenario;
@@ -100,6 +101,21 @@ impl Embedded {
                 ),
                 TransportKind::Tcp => None,
             };
+            // Certificates the TLS faults present (untrusted, expired, wrong name), issued by
+            // the gateways' own CA; not available with certificates loaded from a folder
+            // (no CA key there).
+            let fault_tls = match (transport_kind, &material.authority) {
+                (TransportKind::Tls, Some(ca)) => Some(
+                    FaultTlsConfigs::issue(
+                        ca,
+                        &[host, "localhost", "127.0.0.1"],
+                        KeyKind::Rsa2048,
+                        &TlsProfile::default(),
+                    )
+                    .map_err(|e| RunError::Certs(e.to_string()))?,
+                ),
+                _ => None,
+            };
             let config = GatewayConfig {
                 name: name.to_owned(),
                 host: host.to_owned(),
@@ -108,6 +124,7 @@ impl Embedded {
                 tls,
                 policy: Policy::default(),
                 limits: Limits::default(),
+                fault_tls,
                 ..GatewayConfig::default()
             };
             let gw = Gateway::start(config)
@@ -175,6 +192,8 @@ pub fn write_gateway_certs(dir: &Path) -> Result<(), RunError> {
 struct GatewayCerts {
     ca_pem: String,
     leaves: Vec<(String, String)>,
+    /// The CA itself, when it was generated here (loaded folders hold no CA key).
+    authority: Option<Authority>,
 }
 
 impl GatewayCerts {
@@ -203,6 +222,7 @@ impl GatewayCerts {
                 .into_iter()
                 .map(|(_, i)| (i.cert_pem, i.key_pem))
                 .collect(),
+            authority: Some(ca),
         })
     }
 
@@ -220,6 +240,7 @@ impl GatewayCerts {
         Ok(GatewayCerts {
             ca_pem: read("ca.pem")?,
             leaves,
+            authority: None,
         })
     }
 }
@@ -286,6 +307,10 @@ fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
 }
 
 async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
+    // A scenario with a [route] places its calls across the gateways (ICD 5.3).
+    if let Some(route) = &sc.route {
+        return crate::route_scenario::run(sc, route, ctx, base_report(sc)).await;
+    }
     let started = Instant::now();
     let Some(target) = ctx.targets.iter().find(|t| t.name == sc.call.gateway) else {
         let names: Vec<_> = ctx.targets.iter().map(|t| t.name.as_str()).collect();

@@ -8,6 +8,9 @@
 //! - [`sdp`]: the SDP offer and the checks on the gateway's answer (ICD 4).
 //! - [`uac`]: places one call over TCP/TLS and records every timing and response.
 //! - [`verdict`]: pure checks: scenario expectations x originator outcome x gateway observations.
+//! - [`route`]: the outbound route (ICD 5.3): one call across gw1/gw2, Sequential or Random,
+//!   retry on retryable status/Q.850 cause or transport failure; [`health`]: OPTIONS probing.
+//! - [`verdict_route`]: pure route checks (answered-by, attempts, failover time, ...).
 //! - [`certify`]: the embedded topology (gw1, gw2 in-process) and the scenario runner.
 //! - [`standalone`]: `e911-harness gateway`, one mock gateway in the foreground.
 //! - [`cli`]: clap types and subcommand drivers; `main.rs` only calls [`cli::main`].
@@ -21,9 +24,14 @@ pub mod caller;
 pub mod certify;
 pub mod cli;
 pub mod correlate;
+pub mod faults;
+pub mod health;
+pub mod route;
+pub mod route_scenario;
 pub mod sdp;
 pub mod standalone;
 pub mod trunk;
 pub mod uac;
 pub mod verdict;
+pub mod verdict_route;
 pub mod waiver;

@@ -22,7 +22,9 @@ pub mod error;
 pub mod load;
 pub mod model;
 mod parse;
+mod parse_route;
 pub mod requirements;
+pub mod route;
 mod walk;
 
 pub use error::{LoadError, Problem, ProblemKind};
@@ -31,4 +33,8 @@ pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
     GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownName, UnknownOrgPolicy,
     is_canonical_uuid,
+};
+pub use route::{
+    CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,
+    RandomSplit, RouteSpec, RunSpec, TlsFaultKind, Window,
 };

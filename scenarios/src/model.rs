@@ -4,12 +4,15 @@
 //! durations are typed, UUIDs are canonical and the cross-field rules hold. Consumers never need
 //! to re-check a [`Scenario`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::route::{FaultSpec, GatewayState, HealthSpec, RandomSplit, RouteSpec, RunSpec};
 
 /// The E911-Organization-ID sent when a scenario names none, and the one the embedded gateways
 /// accept when a scenario does not configure `gateway.orgs`.
@@ -39,6 +42,17 @@ pub struct Scenario {
     pub call: CallSpec,
     /// How the embedded mock gateways are configured for this scenario.
     pub gateway: GatewaySpec,
+    /// The outbound route across the gateways (ICD 5.3); `None`: one attempt to `call.gateway`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteSpec>,
+    /// Faults the embedded gateways inject (`[[fault]]`), in file order.
+    #[serde(rename = "fault", skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
+    /// OPTIONS probing of the route's gateways; `None`: no probing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSpec>,
+    /// How many calls the scenario places.
+    pub run: RunSpec,
     /// What must be observed; each present field is one check.
     pub expect: Expect,
     /// The file the scenario was loaded from, `None` when loaded from a string.
@@ -126,6 +140,16 @@ pub struct GatewaySpec {
     pub ani_headers: Vec<AniHeader>,
     /// What the gateway does with a well-formed org id it does not serve.
     pub unknown_org: UnknownOrgPolicy,
+    /// Capacity caps and outage windows by gateway name (`[gateway.gw1]`); absent: none.
+    #[serde(flatten, serialize_with = "crate::route::serialize_states")]
+    pub states: BTreeMap<String, GatewayState>,
+}
+
+impl GatewaySpec {
+    /// The capacity and outage of `gateway` (none when the scenario sets none).
+    pub fn state(&self, gateway: &str) -> GatewayState {
+        self.states.get(gateway).copied().unwrap_or_default()
+    }
 }
 
 impl Default for GatewaySpec {
@@ -134,6 +158,7 @@ impl Default for GatewaySpec {
             orgs: vec![DEFAULT_ORG_ID.to_owned()],
             ani_headers: vec![AniHeader::PAssertedIdentity, AniHeader::From],
             unknown_org: UnknownOrgPolicy::Reject,
+            states: BTreeMap::new(),
         }
     }
 }
@@ -311,6 +336,32 @@ pub struct Expect {
     /// A substring (case-insensitive) the final response's Warning header must contain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning_contains: Option<String>,
+    /// Attempts every call must take (1 = answered or rejected by its first gateway).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// Bound on the failover time: first INVITE sent to the INVITE sent to the next gateway.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "humantime_serde"
+    )]
+    pub failover_within: Option<std::time::Duration>,
+    /// `true`: no call may reach a second gateway (the first answer was final).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_retry: Option<bool>,
+    /// The retried INVITE must carry the same org header, ANI headers and SDP offer as the
+    /// first. Resolved to `true` when `attempts` > 1 and the file leaves it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identical_retry: Option<bool>,
+    /// The random distribution's share of first choices must be within a binomial bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub random_split: Option<RandomSplit>,
+    /// At most this many calls may fail (no 2xx) because of the outage windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outage_failed_max: Option<u32>,
+    /// At most this many calls may take the long path (more than one attempt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_path_max: Option<u32>,
 }
 
 impl Expect {

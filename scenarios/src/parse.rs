@@ -14,7 +14,9 @@ use crate::model::{
     GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownOrgPolicy,
     is_canonical_uuid,
 };
+use crate::parse_route;
 use crate::requirements;
+use crate::route::{FaultSpec, GatewayState, HealthSpec, RouteSpec, RunSpec};
 use crate::walk::{Ctx, Field, Obj, array, deny_duplicates, integer, string, strings};
 
 const DEFAULT_HOLD: Duration = Duration::from_millis(200);
@@ -82,6 +84,10 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             "suites",
             "call",
             "gateway",
+            "route",
+            "fault",
+            "health",
+            "run",
             "expect",
         ],
     );
@@ -122,9 +128,22 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             (Some(spec), Some(headers))
         }
     };
+    let route_part = failover_sections(ctx, &root, gateway.as_ref());
     let known = Known {
         dial: call_out.dial.as_deref(),
         gw_ani_headers: gw_ani_headers.as_deref(),
+        route: parse_route::RouteKnown {
+            // Absent: None; present but invalid: Some(None).
+            route: match &route_part.route {
+                None => Some(None),
+                Some(None) => None,
+                Some(Some(r)) => Some(Some(r)),
+            },
+            calls: route_part.run.map(|r| r.calls),
+            has_outage: gateway
+                .as_ref()
+                .is_some_and(|g| g.states.values().any(|s| s.outage.is_some())),
+        },
     };
     let expect = root
         .require(ctx, "expect", "what must be observed")
@@ -140,8 +159,20 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             description: description?,
             requirements: requirements?,
             suites: suites?,
-            call: call_out.spec?,
+            call: {
+                let mut call = call_out.spec?;
+                if let Some(Some(r)) = &route_part.route
+                    && let Some(first) = r.gateways.first()
+                {
+                    call.gateway = first.clone();
+                }
+                call
+            },
             gateway: gateway?,
+            route: route_part.route?,
+            faults: route_part.faults?,
+            health: route_part.health?,
+            run: route_part.run?,
             expect: expect?,
             source: None,
         },
@@ -154,6 +185,93 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
 struct Known<'a> {
     dial: Option<&'a str>,
     gw_ani_headers: Option<&'a [AniHeader]>,
+    route: parse_route::RouteKnown<'a>,
+}
+
+/// The failover sections; each `None` when it had a problem. `route` is `Some(None)` when
+/// there is no `[route]`, as are `health`, and `faults` is empty without `[[fault]]`.
+#[derive(Debug)]
+struct FailoverPart {
+    route: Option<Option<RouteSpec>>,
+    faults: Option<Vec<FaultSpec>>,
+    health: Option<Option<HealthSpec>>,
+    run: Option<RunSpec>,
+}
+
+fn failover_sections(
+    ctx: &mut Ctx<'_>,
+    root: &Obj<'_, '_>,
+    gateway: Option<&GatewaySpec>,
+) -> FailoverPart {
+    let run = match root.get("run") {
+        Some(f) => Obj::of(ctx, &f).and_then(|o| parse_route::run(ctx, &o)),
+        None => Some(RunSpec::default()),
+    };
+    let route = match root.get("route") {
+        Some(f) => Obj::of(ctx, &f)
+            .and_then(|o| parse_route::route(ctx, &o))
+            .map(Some),
+        None => Some(None),
+    };
+    // With a route, the route decides where each call goes first: call.gateway may only
+    // repeat the route's first gateway (as a resolved scenario writes it).
+    if let Some(Some(r)) = &route
+        && let Some(cf) = root.get("call")
+        && cf.value.get_ref().is_table()
+        && let Some(obj) = Obj::of(ctx, &cf)
+        && let Some(gf) = obj.get("gateway")
+        && gf.value.get_ref().as_str() != r.gateways.first().map(String::as_str)
+    {
+        let first = r.gateways.first().cloned().unwrap_or_default();
+        ctx.report(
+            &gf.span(),
+            &gf.path,
+            ProblemKind::Conflict,
+            format!("call.gateway contradicts [route], whose first gateway is {first}: the route's gateways and distribution decide where a call goes first (leave call.gateway out)"),
+        );
+    }
+    let faults = match root.get("fault") {
+        Some(f) => {
+            let route_ref = route.as_ref().and_then(Option::as_ref);
+            let fc = parse_route::FaultContext {
+                route: route_ref,
+                calls: run.map(|r| r.calls),
+            };
+            parse_route::faults(ctx, &f, &fc)
+        }
+        None => Some(Vec::new()),
+    };
+    let health = match root.get("health") {
+        Some(f) => {
+            let h = Obj::of(ctx, &f).and_then(|o| parse_route::health(ctx, &o));
+            if route.as_ref().is_some_and(Option::is_none) {
+                ctx.report(
+                    &f.span(),
+                    &f.path,
+                    ProblemKind::Conflict,
+                    "health probing steers the outbound route, but the scenario has no [route] section",
+                );
+            }
+            h.map(Some)
+        }
+        None => Some(None),
+    };
+    let has_state = gateway.is_some_and(|g| !g.states.is_empty());
+    let has_faults = faults.as_ref().is_some_and(|f| !f.is_empty());
+    if (has_state || has_faults) && route.as_ref().is_some_and(Option::is_none) {
+        ctx.report(
+            &root.span,
+            "route",
+            ProblemKind::MissingField,
+            "the scenario injects gateway faults but has no [route] section to say how calls fail over (add `[route]` for the defaults)",
+        );
+    }
+    FailoverPart {
+        route,
+        faults,
+        health,
+        run,
+    }
 }
 
 fn slug(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, what: &str) -> Option<String> {
@@ -185,7 +303,7 @@ fn slug(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, what: &str) -> Option<String> 
     Some(s.to_owned())
 }
 
-fn non_empty(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
+pub(crate) fn non_empty(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
     let s = string(ctx, field)?;
     if s.trim().is_empty() {
         ctx.invalid(&field.span(), &field.path, "must not be empty");
@@ -195,7 +313,7 @@ fn non_empty(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
 }
 
 /// A non-empty array of strings, each checked by `item`, none twice. `None` if anything is wrong.
-fn list<T>(
+pub(crate) fn list<T>(
     ctx: &mut Ctx<'_>,
     field: &Field<'_, '_>,
     empty_message: &str,
@@ -258,7 +376,7 @@ fn suite_names(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Vec<String>> 
 }
 
 /// A string that must be one of `options` (exact spelling).
-fn choice<T: Copy>(
+pub(crate) fn choice<T: Copy>(
     ctx: &mut Ctx<'_>,
     field: &Field<'_, '_>,
     what: &str,
@@ -268,7 +386,7 @@ fn choice<T: Copy>(
     choose(ctx, field, s, what, options)
 }
 
-fn choose<T: Copy>(
+pub(crate) fn choose<T: Copy>(
     ctx: &mut Ctx<'_>,
     field: &Field<'_, '_>,
     s: &str,
@@ -329,7 +447,7 @@ fn uuid(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, s: &str) -> Option<String> {
     None
 }
 
-fn duration(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Duration> {
+pub(crate) fn duration(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Duration> {
     let s = string(ctx, field)?;
     match humantime::parse_duration(s) {
         Ok(d) => Some(d),
@@ -343,7 +461,7 @@ fn duration(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Duration> {
     }
 }
 
-fn gateway_name(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
+pub(crate) fn gateway_name(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
     let options = GATEWAY_NAMES.map(|n| (n, n));
     choice(ctx, field, "gateway", &options).map(str::to_owned)
 }
@@ -567,7 +685,17 @@ fn header_name(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, s: &str) -> bool {
 
 fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option<Vec<AniHeader>>) {
     let before = ctx.problems.len();
-    obj.deny_unknown(ctx, &["orgs", "ani_headers", "unknown_org"]);
+    obj.deny_unknown(ctx, &["orgs", "ani_headers", "unknown_org", "gw1", "gw2"]);
+    let mut states = std::collections::BTreeMap::new();
+    for name in GATEWAY_NAMES {
+        if let Some(f) = obj.get(name)
+            && let Some(o) = Obj::of(ctx, &f)
+            && let Some(state) = parse_route::gateway_state(ctx, &o)
+            && state != GatewayState::default()
+        {
+            states.insert(name.to_owned(), state);
+        }
+    }
     let defaults = GatewaySpec::default();
     let orgs = match obj.get("orgs") {
         Some(f) => list(
@@ -612,6 +740,7 @@ fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option
                 orgs,
                 ani_headers,
                 unknown_org,
+                states,
             })
         }
         _ => None,
@@ -632,6 +761,13 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
             "ani_source",
             "readback",
             "warning_contains",
+            "attempts",
+            "failover_within",
+            "no_retry",
+            "identical_retry",
+            "random_split",
+            "outage_failed_max",
+            "long_path_max",
         ],
     );
     let mut expect = Expect::default();
@@ -648,7 +784,17 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
     }
     if let Some(f) = obj.get("answered_by") {
         expect.answered_by = gateway_name(ctx, &f);
+        if let (Some(g), Some(Some(route))) = (&expect.answered_by, known.route.route)
+            && !route.gateways.contains(g)
+        {
+            let message = format!(
+                "{g} is not on the route (route.gateways is [{}])",
+                route.gateways.join(", ")
+            );
+            ctx.report(&f.span(), &f.path, ProblemKind::Conflict, message);
+        }
     }
+    parse_route::route_expectations(ctx, obj, &mut expect, &known.route);
     let finding_options = OrgFinding::ALL.map(|f| (f.as_str(), f));
     let finding_field = obj.get("org_finding");
     if let Some(f) = &finding_field {
@@ -742,7 +888,7 @@ fn readback(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<Readback> {
 }
 
 /// `line:column` of a span start, for messages that point at a second place.
-fn position(ctx: &Ctx<'_>, span: &Range<usize>) -> String {
+pub(crate) fn position(ctx: &Ctx<'_>, span: &Range<usize>) -> String {
     let (line, column) = crate::error::line_column(ctx.text, span.start);
     format!("{line}:{column}")
 }

@@ -199,6 +199,36 @@ pub(crate) fn integer(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<i64> {
     }
 }
 
+/// `field` as a number (a TOML float, or an integer read as one); NaN and infinities refused.
+pub(crate) fn float(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<f64> {
+    let parsed = match field.value.get_ref() {
+        DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+        DeValue::Integer(_) => integer(ctx, field).map(|n| n as f64),
+        _ => {
+            ctx.wrong_type(field.value, &field.path, "a number");
+            return None;
+        }
+    };
+    match parsed {
+        Some(x) if x.is_finite() => Some(x),
+        _ => {
+            ctx.invalid(&field.span(), &field.path, "expected a finite number");
+            None
+        }
+    }
+}
+
+/// `field` as a boolean.
+pub(crate) fn boolean(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<bool> {
+    match field.value.get_ref() {
+        DeValue::Boolean(b) => Some(*b),
+        _ => {
+            ctx.wrong_type(field.value, &field.path, "a boolean");
+            None
+        }
+    }
+}
+
 /// `field` as an array; each item is returned with its path `field[i]`.
 pub(crate) fn array<'a, 'i>(
     ctx: &mut Ctx<'_>,

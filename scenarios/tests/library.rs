@@ -95,9 +95,85 @@ fn library_numbers_stay_in_the_fictional_555_01xx_range() {
 fn resolved_scenarios_written_as_toml_load_back_unchanged() {
     for s in load_paths(&[library_dir()]).expect("library loads") {
         let text = toml::to_string(&s).expect("serializes");
-        assert!(text.contains("hold = \"200ms\""), "{text}");
+        assert!(text.contains("hold = \""), "defaults spelled out: {text}");
         let again = scenarios::load_str(&text, "resolved.toml")
             .unwrap_or_else(|e| panic!("{}:\n{e}\n{text}", s.name));
         assert_eq!(again, scenarios::Scenario { source: None, ..s });
+    }
+}
+
+#[test]
+fn library_covers_every_fault_class_and_both_distributions() {
+    use scenarios::{Distribution, FaultKind, FaultWhen, TlsFaultKind};
+    let all = load_paths(&[library_dir()]).expect("library loads");
+    let routed: Vec<_> = all.iter().filter(|s| s.route.is_some()).collect();
+    let has = |pred: &dyn Fn(&FaultKind) -> bool| {
+        routed
+            .iter()
+            .any(|s| s.faults.iter().any(|f| pred(&f.kind)))
+    };
+    assert!(has(&|k| matches!(
+        k,
+        FaultKind::Respond {
+            status: 503,
+            q850: None,
+            ..
+        }
+    )));
+    assert!(has(&|k| matches!(
+        k,
+        FaultKind::Respond {
+            status: 503,
+            q850: Some(34),
+            ..
+        }
+    )));
+    assert!(has(&|k| matches!(
+        k,
+        FaultKind::Respond {
+            status: 486,
+            q850: None,
+            ..
+        }
+    )));
+    assert!(has(&|k| matches!(
+        k,
+        FaultKind::Respond { status: 403, .. }
+    )));
+    assert!(has(&|k| *k == FaultKind::TryingThenSilence));
+    assert!(has(&|k| *k == FaultKind::Silence));
+    assert!(has(&|k| *k == FaultKind::Close(FaultWhen::BeforeInvite)));
+    assert!(has(&|k| *k == FaultKind::Reset(FaultWhen::AfterInvite)));
+    for t in [
+        TlsFaultKind::Untrusted,
+        TlsFaultKind::Expired,
+        TlsFaultKind::WrongName,
+    ] {
+        assert!(has(&|k| *k == FaultKind::Tls(t)), "{t:?}");
+    }
+    let state = |pred: &dyn Fn(&scenarios::GatewayState) -> bool| {
+        routed.iter().any(|s| s.gateway.states.values().any(pred))
+    };
+    assert!(state(&|s| s.outage.is_some()), "outage");
+    assert!(state(&|s| s.capacity.is_some()), "capacity");
+    let random: Vec<_> = routed
+        .iter()
+        .filter(|s| s.route.as_ref().unwrap().distribution == Distribution::Random)
+        .collect();
+    assert!(random.iter().any(|s| s.expect.random_split.is_some()));
+    assert!(
+        random.iter().any(|s| !s.faults.is_empty()),
+        "failover under Random"
+    );
+    assert!(routed.iter().any(|s| s.health.is_some()), "OPTIONS probing");
+    // Certify must stay quick: short attempt timeouts everywhere.
+    for s in &routed {
+        let r = s.route.as_ref().unwrap();
+        assert!(
+            r.attempt_timeout <= std::time::Duration::from_millis(500),
+            "{}: attempt_timeout {:?}",
+            s.name,
+            r.attempt_timeout
+        );
     }
 }

@@ -110,6 +110,7 @@ async fn sipp_uac_calls_are_judged_by_our_gateway() {
         tls: None,
         policy: Policy::default(),
         limits: Limits::default(),
+        ..GatewayConfig::default()
     })
     .await
     .expect("gateway starts");
