@@ -237,8 +237,13 @@ async fn kamailio_fails_over_to_gw2_when_gw1_is_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_certification_library_passes_through_kamailio() {
     let (embedded, kamailio, sbc, uac) = topology().await;
-    let scenarios =
-        scenarios::load_paths(&[scenarios::library_dir()]).expect("shipped library loads");
+    // The conformance scenarios; the [route] ones emulate the trunk's own failover across
+    // gw1/gw2, which through an SBC is the SBC's job (tested separately below).
+    let scenarios: Vec<_> = scenarios::load_paths(&[scenarios::library_dir()])
+        .expect("shipped library loads")
+        .into_iter()
+        .filter(|s| s.route.is_none())
+        .collect();
     let mut targets: Vec<Target> = scenarios
         .iter()
         .map(|s| Target {
@@ -269,5 +274,57 @@ async fn the_certification_library_passes_through_kamailio() {
         failures.join("\n"),
         kamailio.log()
     );
+    embedded.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kamailio_fails_over_to_gw2_when_gw1_answers_503_and_keeps_the_org_header() {
+    use mock_gateway::fault::{Fault, FaultPlan, FaultRule, Select};
+    let (embedded, kamailio, target, uac) = topology().await;
+    embedded.gateways[0]
+        .set_faults(FaultPlan {
+            rules: vec![FaultRule {
+                fault: Fault::Respond {
+                    status: 503,
+                    reason: None,
+                    q850: Some(34),
+                    retry_after: None,
+                },
+                select: Select::All,
+            }],
+            ..FaultPlan::default()
+        })
+        .expect("fault plan");
+    let outcome = uac::place_call(&call("911"), &target, &uac).await;
+    assert_eq!(
+        outcome.record.final_status,
+        Some(200),
+        "{:#?}\n{}",
+        outcome.record,
+        kamailio.log()
+    );
+    let seen = invites(&embedded, &outcome);
+    let at: Vec<(&str, Option<u16>)> = seen
+        .iter()
+        .map(|o| (o.gateway.as_str(), o.response))
+        .collect();
+    assert_eq!(at, [("gw1", Some(503)), ("gw2", Some(200))], "{seen:#?}");
+    for o in &seen {
+        assert_eq!(
+            o.org.as_ref().map(|g| g.finding),
+            Some(OrgFinding::Ok),
+            "the org header survives the SBC's retry: {o:?}"
+        );
+        assert_eq!(
+            o.ani.as_ref().map(|a| a.number.as_str()),
+            Some("+13125550142")
+        );
+    }
+    // Setup through the SBC includes its failover; printed for the closing figures.
+    eprintln!(
+        "setup through kamailio with gw1 503: {} us",
+        outcome.record.setup_us.unwrap_or_default()
+    );
+    embedded.gateways[0].clear_faults();
     embedded.shutdown().await;
 }
