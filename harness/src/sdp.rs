@@ -15,24 +15,11 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use sip::sdp::{Crypto, SdpProblem};
-pub use sip::sdp::{MEDIA_PORT_MAX, MEDIA_PORT_MIN};
+pub use sip::sdp::{MEDIA_PORT_MAX, MEDIA_PORT_MIN, SDES_KEY_LEN as KEY_SALT_LEN};
+pub use sip::sdp::{media_port, sdes_key as fresh_key};
+
 /// The SDES suite the trunk offers.
 pub const CRYPTO_SUITE: &str = "AES_CM_128_HMAC_SHA1_80";
-/// Bytes of keying material for AES_CM_128 suites: 16-byte master key + 14-byte master salt.
-pub const KEY_SALT_LEN: usize = 30;
-
-/// A random even media port in [`MEDIA_PORT_MIN`]..=[`MEDIA_PORT_MAX`] (RTP uses the even port,
-/// RTCP the odd one above it).
-pub fn media_port() -> u16 {
-    fastrand::u16(MEDIA_PORT_MIN / 2..=MEDIA_PORT_MAX / 2) * 2
-}
-
-/// A fresh SDES inline key: 30 random bytes, base64 (40 characters).
-pub fn fresh_key() -> String {
-    let mut key = [0u8; KEY_SALT_LEN];
-    fastrand::fill(&mut key);
-    B64.encode(key)
-}
 
 /// The trunk's SDP offer with media on `local_ip`:`port` and a fresh SDES key (CRLF line ends).
 pub fn offer(local_ip: IpAddr, port: u16) -> String {

@@ -14,10 +14,8 @@ use std::net::IpAddr;
 use crate::error::SdpError;
 use crate::observation::MediaObservation;
 
-/// Lowest media port answered (ICD 4).
-pub const MEDIA_PORT_MIN: u16 = 30000;
-/// Highest media port answered (ICD 4).
-pub const MEDIA_PORT_MAX: u16 = 60000;
+use sip::sdp::{Audio, SdpProblem};
+pub use sip::sdp::{MEDIA_PORT_MAX, MEDIA_PORT_MIN};
 
 /// SDES suites the gateway answers, in order of preference when several are offered.
 const SUITES: [&str; 2] = ["AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"];
@@ -31,89 +29,16 @@ pub struct Answer {
     pub media: MediaObservation,
 }
 
-struct Offer<'a> {
-    port: u16,
-    proto: &'a str,
-    formats: Vec<&'a str>,
-    rtpmap: Vec<(&'a str, &'a str)>,
-    crypto: Vec<(&'a str, &'a str)>,
-    direction: Option<&'a str>,
-    ptime: Option<&'a str>,
-}
-
-/// Parses the first `m=audio` section of an offer.
-fn parse_offer(offer: &str) -> Result<Offer<'_>, SdpError> {
-    let mut lines = offer.lines().map(|l| l.trim_end_matches('\r'));
-    if !lines.clone().next().is_some_and(|l| l.starts_with("v=")) {
-        return Err(SdpError::NotSdp);
+/// The first audio stream of an offer, with a port and a protocol (or the reason why not).
+fn parse_offer(offer: &str) -> Result<Audio<'_>, SdpError> {
+    let a = sip::sdp::first_audio(offer).map_err(|e| match e {
+        SdpProblem::NotSdp => SdpError::NotSdp,
+        SdpProblem::NoAudio => SdpError::NoAudio,
+    })?;
+    if a.port.is_none() || a.proto.is_empty() {
+        return Err(SdpError::BadMediaLine);
     }
-    let mut audio: Option<Offer<'_>> = None;
-    let mut session_direction = None;
-    for line in lines.by_ref() {
-        if let Some(m) = line.strip_prefix("m=") {
-            if audio.is_some() {
-                break;
-            }
-            let mut parts = m.split_ascii_whitespace();
-            if parts.next() != Some("audio") {
-                continue;
-            }
-            let port = parts
-                .next()
-                .and_then(|p| p.split('/').next())
-                .and_then(|p| p.parse::<u16>().ok())
-                .ok_or(SdpError::BadMediaLine)?;
-            let proto = parts.next().ok_or(SdpError::BadMediaLine)?;
-            audio = Some(Offer {
-                port,
-                proto,
-                formats: parts.collect(),
-                rtpmap: Vec::new(),
-                crypto: Vec::new(),
-                direction: session_direction,
-                ptime: None,
-            });
-            continue;
-        }
-        let Some(attr) = line.strip_prefix("a=") else {
-            continue;
-        };
-        let dir = matches!(attr, "sendrecv" | "sendonly" | "recvonly" | "inactive");
-        match audio.as_mut() {
-            None if dir => session_direction = Some(attr),
-            None => {}
-            Some(a) if dir => a.direction = Some(attr),
-            Some(a) => {
-                if let Some(v) = attr.strip_prefix("rtpmap:") {
-                    if let Some((pt, enc)) = v.split_once(' ') {
-                        a.rtpmap.push((pt.trim(), enc.trim()));
-                    }
-                } else if let Some(v) = attr.strip_prefix("crypto:") {
-                    let mut p = v.split_ascii_whitespace();
-                    if let (Some(tag), Some(suite)) = (p.next(), p.next()) {
-                        a.crypto.push((tag, suite));
-                    }
-                } else if let Some(v) = attr.strip_prefix("ptime:") {
-                    a.ptime = Some(v.trim());
-                }
-            }
-        }
-    }
-    audio.ok_or(SdpError::NoAudio)
-}
-
-impl Offer<'_> {
-    /// The encoding name of payload type `pt` (`a=rtpmap`, else the RFC 3551 static table).
-    fn encoding(&self, pt: &str) -> Option<String> {
-        if let Some((_, enc)) = self.rtpmap.iter().find(|(p, _)| *p == pt) {
-            return enc.split('/').next().map(str::to_ascii_uppercase);
-        }
-        match pt {
-            "0" => Some("PCMU".into()),
-            "8" => Some("PCMA".into()),
-            _ => None,
-        }
-    }
+    Ok(a)
 }
 
 /// Answers `offer` with media on `local_ip`; see the module docs for the rules.
@@ -128,15 +53,7 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
     if !savp && !o.proto.eq_ignore_ascii_case("RTP/AVP") {
         return Err(SdpError::UnsupportedProto(o.proto.to_owned()));
     }
-    let (pt, codec) = o
-        .formats
-        .iter()
-        .find_map(|pt| {
-            o.encoding(pt)
-                .filter(|e| e == "PCMU" || e == "PCMA")
-                .map(|e| (*pt, e))
-        })
-        .ok_or(SdpError::NoG711)?;
+    let (pt, codec) = o.first_g711().ok_or(SdpError::NoG711)?;
     let dtmf = o.formats.iter().copied().find(|pt| {
         o.encoding(pt)
             .is_some_and(|e| e.eq_ignore_ascii_case("telephone-event"))
@@ -145,14 +62,14 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
         let chosen = SUITES.iter().find_map(|s| {
             o.crypto
                 .iter()
-                .find(|(_, suite)| suite.eq_ignore_ascii_case(s))
-                .map(|(tag, _)| (*tag, *s))
+                .find(|c| c.suite.eq_ignore_ascii_case(s))
+                .map(|c| (c.tag, *s))
         });
         Some(chosen.ok_or(SdpError::NoCrypto)?)
     } else {
         None
     };
-    let port = media_port();
+    let port = sip::sdp::media_port();
     let (net, addr) = match local_ip {
         IpAddr::V4(a) => ("IP4", a.to_string()),
         IpAddr::V6(a) => ("IP6", a.to_string()),
@@ -184,14 +101,17 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
     };
     sdp.push_str(&format!("a={direction}\r\n"));
     if let Some((tag, suite)) = crypto {
-        sdp.push_str(&format!("a=crypto:{tag} {suite} inline:{}\r\n", sdes_key()));
+        sdp.push_str(&format!(
+            "a=crypto:{tag} {suite} inline:{}\r\n",
+            sip::sdp::sdes_key()
+        ));
     }
     Ok(Answer {
         sdp,
         media: MediaObservation {
             offered_proto: o.proto.to_owned(),
             srtp: crypto.is_some(),
-            offered_port: o.port,
+            offered_port: o.port.unwrap_or_default(),
             codec,
             crypto_suite: crypto.map(|(_, s)| s.to_owned()),
             answer_port: port,
@@ -203,7 +123,7 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
 /// What a refused offer looked like, for the observation.
 pub fn refused_media(offer: &str, err: &SdpError) -> MediaObservation {
     let (proto, port) = parse_offer(offer)
-        .map(|o| (o.proto.to_owned(), o.port))
+        .map(|o| (o.proto.to_owned(), o.port.unwrap_or_default()))
         .unwrap_or_default();
     MediaObservation {
         offered_proto: proto,
@@ -214,40 +134,6 @@ pub fn refused_media(offer: &str, err: &SdpError) -> MediaObservation {
         answer_port: 0,
         refused: Some(err.to_string()),
     }
-}
-
-/// An even (RTP) port in [`MEDIA_PORT_MIN`], [`MEDIA_PORT_MAX`].
-fn media_port() -> u16 {
-    fastrand::u16(MEDIA_PORT_MIN / 2..=MEDIA_PORT_MAX / 2) * 2
-}
-
-/// A fresh AES_CM_128 master key and salt (16 + 14 bytes), base64 (RFC 4568 §6.1).
-fn sdes_key() -> String {
-    let mut key = [0u8; 30];
-    fastrand::fill(&mut key);
-    base64(&key)
-}
-
-/// Standard base64 with padding.
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -358,14 +244,5 @@ mod tests {
         let a = answer_offer(&o, "::1".parse().unwrap()).unwrap();
         assert!(a.sdp.contains("a=recvonly\r\n"));
         assert!(a.sdp.contains("c=IN IP6 ::1\r\n"));
-    }
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     }
 }

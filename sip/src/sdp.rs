@@ -11,6 +11,23 @@ pub const MEDIA_PORT_MIN: u16 = 30000;
 /// Highest RTP port the E911 interface allows (ICD 4).
 pub const MEDIA_PORT_MAX: u16 = 60000;
 
+/// Bytes of SDES keying material for the AES_CM_128 suites: 16-byte master key + 14-byte salt.
+pub const SDES_KEY_LEN: usize = 30;
+
+/// A random even RTP port in [`MEDIA_PORT_MIN`]..=[`MEDIA_PORT_MAX`] (RTCP takes the odd one).
+pub fn media_port() -> u16 {
+    fastrand::u16(MEDIA_PORT_MIN / 2..=MEDIA_PORT_MAX / 2) * 2
+}
+
+/// A fresh SDES `inline:` key (RFC 4568 §6.1): [`SDES_KEY_LEN`] random bytes in standard
+/// base64 (40 characters).
+pub fn sdes_key() -> String {
+    use base64::Engine as _;
+    let mut key = [0u8; SDES_KEY_LEN];
+    fastrand::fill(&mut key);
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
 /// Why no audio stream could be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SdpProblem {
@@ -169,6 +186,20 @@ mod tests {
         a=rtpmap:18 G729/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n\
         a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n\
         a=crypto:2\r\nm=audio 40000 RTP/AVP 0\r\n";
+
+    #[test]
+    fn keys_and_ports_fit_the_interface() {
+        let k = sdes_key();
+        assert_eq!(k.len(), 40);
+        assert_ne!(k, sdes_key(), "fresh every time");
+        for _ in 0..1000 {
+            let p = media_port();
+            assert!(
+                (MEDIA_PORT_MIN..=MEDIA_PORT_MAX).contains(&p) && p.is_multiple_of(2),
+                "{p}"
+            );
+        }
+    }
 
     #[test]
     fn reads_the_first_audio_stream_with_its_attributes() {
