@@ -50,6 +50,8 @@ pub enum Command {
     Certs(CertsArgs),
     /// Lint scenario files (every problem, with file, line and field).
     Validate(ValidateArgs),
+    /// Open-loop load (calls per second) with latency percentiles, SLOs and --find-max.
+    Load(crate::load::LoadArgs),
 }
 
 /// `certify` options.
@@ -182,6 +184,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Gateway(a) => gateway_cmd(a).await,
         Command::Certs(a) => certs_cmd(a),
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
+        Command::Load(a) => crate::load::load_cmd(a).await,
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`verdict`]: pure checks: scenario expectations x originator outcome x gateway observations.
 //! - [`certify`]: the embedded topology (gw1, gw2 in-process) and the scenario runner.
 //! - [`standalone`]: `e911-harness gateway`, one mock gateway in the foreground.
+//! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram metrics, SLOs.
 //! - [`cli`]: clap types and subcommand drivers; `main.rs` only calls [`cli::main`].
 //!
 //! # Invariants
@@ -19,6 +20,7 @@
 
 pub mod certify;
 pub mod cli;
+pub mod load;
 pub mod sdp;
 pub mod standalone;
 pub mod trunk;
