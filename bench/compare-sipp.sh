@@ -7,9 +7,10 @@
 # connection, and a new connection per call). For each pairing it prints the highest rate with
 # zero failed calls and its p50/p99 setup (INVITE sent -> 200 OK), and the harness/SIPp ratios.
 #
-# A step passes when every call was answered and the generator kept the rate: for the harness,
-# its own validity check (generator lag p99 <= 10 ms) and achieved >= 95 % of offered; for SIPp,
-# exit status 0 (no failed call) and a wall time within 115 % of calls/rate + 1 s.
+# A step passes when every call was answered and the offered rate was kept: for the harness,
+# achieved >= 95 % of offered; for SIPp, exit status 0 (no failed call) and a wall time within
+# 115 % of calls/rate + 1 s. The harness also checks its own generator lag (p99 <= 10 ms, its
+# validity rule); SIPp measures nothing like it, so the summary shows both harness figures.
 #
 # Usage: bench/compare-sipp.sh            (from the repository root; builds the release binary)
 # Env:   RATES="500 1000 ..."  STEP_SECS=4  TLS_RATES="..."  PERCALL_RATES="..."  BUDGET_SECS=540
@@ -87,13 +88,14 @@ try:
     l = json.load(open(path))["load"]
 except Exception as e:
     print(f"FAIL 0 0 0 no report (exit {rc}): {e}"); sys.exit()
-c = l["counts"]; m = l["metrics"].get("setup_uncorrected", {})
-ok = rc == 0 and c["answered"] == c["attempted"] and l["validity"]["valid"] \
-     and l["achieved_cps"] >= 0.95 * rate
-why = [] if ok else [f"exit {rc}", f"{c['attempted']-c['answered']} failed",
-                     l["validity"].get("reason") or "valid", f"achieved {l['achieved_cps']}/s"]
+c = l["counts"]; m = l["metrics"].get("setup_uncorrected", {}); v = l["validity"]
+# Same rule as for SIPp: every call answered and the offered rate kept. The harness's own
+# validity (generator lag p99 within its bound) is reported beside it: SIPp measures no lag.
+ok = c["answered"] == c["attempted"] and l["achieved_cps"] >= 0.95 * rate and rc in (0, 3)
+lag = f"lag p99 {v['lag_p99_us']/1000:.2f} ms {'valid' if v['valid'] else 'INVALID'}"
+why = [] if ok else [f"exit {rc}", f"{c['attempted']-c['answered']} failed", f"achieved {l['achieved_cps']}/s"]
 print("ok" if ok else "FAIL", l["achieved_cps"], m.get("p50_us", 0) / 1000, m.get("p99_us", 0) / 1000,
-      "; ".join(why) or f"lag p99 {l['validity']['lag_p99_us']/1000:.2f} ms")
+      "; ".join(why + [lag]))
 PY
 }
 
@@ -128,13 +130,13 @@ print("ok" if ok else "FAIL", round(len(vals) / max(wall - 0.0, 1e-9), 1), q(0.5
 PY
 }
 
-declare -A BEST BEST50 BEST99
+declare -A BEST BEST50 BEST99 VALID
 pairing() { # name, kind (h|s), server (gw|uas)
   local name=$1 kind=$2 server=$3
   echo
   echo "== ($name) $( [[ $kind == h ]] && echo 'harness load' || echo 'sipp uac') -> $( [[ $server == gw ]] && echo 'harness gateway' || echo 'sipp uas') over TCP, ${STEP}s per rate =="
   printf "   %8s  %-4s  %10s  %8s  %8s  %s\n" rate ok "achieved/s" "p50 ms" "p99 ms" detail
-  BEST[$name]=0; BEST50[$name]=-; BEST99[$name]=-
+  BEST[$name]=0; BEST50[$name]=-; BEST99[$name]=-; VALID[$name]=0
   for rate in $RATES; do
     if (( $(left) < STEP + 15 )); then echo "   (time budget spent: stopping this pairing)"; break; fi
     local port
@@ -144,7 +146,10 @@ pairing() { # name, kind (h|s), server (gw|uas)
     if [[ $server == gw ]]; then stop_gateway; else stop_uas; fi
     read -r ok ach p50 p99 detail <<<"$line"
     printf "   %8s  %-4s  %10s  %8s  %8s  %s\n" "$rate" "$ok" "$ach" "$p50" "$p99" "$detail"
-    if [[ $ok == ok ]]; then BEST[$name]=$rate; BEST50[$name]=$p50; BEST99[$name]=$p99; else break; fi
+    if [[ $ok == ok ]]; then
+      BEST[$name]=$rate; BEST50[$name]=$p50; BEST99[$name]=$p99
+      if [[ $detail != *INVALID* ]]; then VALID[$name]=$rate; fi
+    else break; fi
   done
 }
 
@@ -158,7 +163,7 @@ pairing d s gw
 echo
 echo "== harness alone over TLS (embedded gw1+gw2, certificates generated), ${STEP}s per rate =="
 tls_series() { # label, flags, rates
-  local label=$1 flags=$2 rates=$3 best=0 b50=- b99=-
+  local label=$1 flags=$2 rates=$3 best=0 b50=- b99=- valid=0
   for rate in $rates; do
     if (( $(left) < STEP + 15 )); then echo "   (time budget spent)"; break; fi
     local dir="$OUT/tls-$label-$rate" rc=0
@@ -172,17 +177,22 @@ path, rc, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 try: l = json.load(open(path))["load"]
 except Exception as e: print("FAIL 0 0 0 0 no-report"); sys.exit()
 c = l["counts"]; m = l["metrics"].get("setup_uncorrected", {}); h = l["metrics"].get("tls_handshake", {})
-ok = rc == 0 and c["answered"] == c["attempted"] and l["validity"]["valid"] and l["achieved_cps"] >= 0.95 * rate
+v = l["validity"]
+ok = rc in (0, 3) and c["answered"] == c["attempted"] and l["achieved_cps"] >= 0.95 * rate
 print("ok" if ok else "FAIL", l["achieved_cps"], m.get("p50_us", 0) / 1000, m.get("p99_us", 0) / 1000,
-      h.get("p50_us", 0) / 1000, (l["validity"].get("reason") or "valid").replace(" ", "_")[:60])
+      h.get("p50_us", 0) / 1000, f"lag p99 {v['lag_p99_us']/1000:.2f} ms {'valid' if v['valid'] else 'INVALID'}"
+      + ("" if ok else f"; {c['attempted']-c['answered']} failed, achieved {l['achieved_cps']}/s"))
 PY
 )
     read -r ok ach p50 p99 hs detail <<<"$line"
     printf "   %-22s %6s/s  %-4s achieved %8s/s  setup p50 %7s ms  p99 %7s ms  handshake p50 %6s ms  %s\n" \
       "$label" "$rate" "$ok" "$ach" "$p50" "$p99" "$hs" "$detail"
-    if [[ $ok == ok ]]; then best=$rate; b50=$p50; b99=$p99; else break; fi
+    if [[ $ok == ok ]]; then
+      best=$rate; b50=$p50; b99=$p99
+      if [[ $detail != *INVALID* ]]; then valid=$rate; fi
+    else break; fi
   done
-  echo "   => $label: highest zero-failure rate ${best}/s (setup p50 ${b50} ms, p99 ${b99} ms)"
+  echo "   => $label: highest zero-failure rate ${best}/s (setup p50 ${b50} ms, p99 ${b99} ms); highest with generator lag p99 <= 10 ms: ${valid}/s"
 }
 tls_series "tls-reused-connection" "--connections 1" "$TLS_RATES"
 tls_series "tls-new-conn-per-call" "--connection-per-call" "$PERCALL_RATES"
@@ -194,7 +204,9 @@ for p in a b c d; do
     a) d="harness load -> harness gateway";; b) d="sipp uac -> sipp uas";;
     c) d="harness load -> sipp uas";; d) d="sipp uac -> harness gateway";;
   esac
-  printf "   (%s) %-34s %7s/s   setup p50 %7s ms  p99 %7s ms\n" "$p" "$d" "${BEST[$p]}" "${BEST50[$p]}" "${BEST99[$p]}"
+  extra=""
+  if [[ $p == a || $p == c ]]; then extra="  (highest with generator lag p99 <= 10 ms: ${VALID[$p]}/s)"; fi
+  printf "   (%s) %-34s %7s/s   setup p50 %7s ms  p99 %7s ms%s\n" "$p" "$d" "${BEST[$p]}" "${BEST50[$p]}" "${BEST99[$p]}" "$extra"
 done
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}x' if b > 0 else 'n/a')" "$1" "$2"; }
 echo "   ratio (a)/(b) harness pair vs SIPp pair:      $(ratio "${BEST[a]}" "${BEST[b]}")"

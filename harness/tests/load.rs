@@ -27,7 +27,11 @@ fn read_report(dir: &Path) -> reports::RunReport {
 fn assert_files(dir: &Path) {
     for f in ["report.json", "junit.xml", "summary.md", "setup.hlog"] {
         let p = dir.join(f);
-        assert!(p.metadata().map(|m| m.len() > 0).unwrap_or(false), "{} missing", p.display());
+        assert!(
+            p.metadata().map(|m| m.len() > 0).unwrap_or(false),
+            "{} missing",
+            p.display()
+        );
     }
     let hlog = std::fs::read_to_string(dir.join("setup.hlog")).unwrap();
     assert!(hlog.contains("#[StartTime:"), "{hlog}");
@@ -64,14 +68,27 @@ async fn two_hundred_calls_over_tls_are_all_accounted_and_reported() {
     assert_eq!(code, 0, "{:?}", r.scenarios[0].checks);
     assert!(l.metrics.contains_key("setup"));
     assert_eq!(l.slos.len(), 2);
-    let ids: Vec<&str> = r.scenarios[0].checks.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(ids, ["load.accounting", "load.valid", "slo p99_setup<60s", "slo isa<=100%"]);
+    let ids: Vec<&str> = r.scenarios[0]
+        .checks
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "load.accounting",
+            "load.valid",
+            "slo p99_setup<60s",
+            "slo isa<=100%"
+        ]
+    );
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("slo p99_setup&lt;60s"), "{junit}");
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| setup |"), "{md}");
     // Calls went to both gateways.
-    let gws: std::collections::BTreeSet<&str> = l.breakdown.iter().map(|b| b.gateway.as_str()).collect();
+    let gws: std::collections::BTreeSet<&str> =
+        l.breakdown.iter().map(|b| b.gateway.as_str()).collect();
     assert_eq!(gws.into_iter().collect::<Vec<_>>(), ["gw1", "gw2"]);
 }
 
@@ -98,7 +115,10 @@ async fn a_connection_per_call_records_handshakes_and_a_broken_slo_exits_1() {
     let l = read_report(&out).load.unwrap();
     assert_eq!(l.counts.attempted, 30);
     assert!(l.counts.balanced());
-    assert_eq!(l.tls_handshakes, l.counts.attempted - l.errored_by_cause.values().sum::<u64>());
+    assert_eq!(
+        l.tls_handshakes,
+        l.counts.attempted - l.errored_by_cause.values().sum::<u64>()
+    );
     assert!(l.metrics.contains_key("tls_handshake"));
     assert_eq!(code, 1, "setup under 1 us cannot hold");
 }
@@ -118,6 +138,10 @@ async fn bad_input_is_rejected_naming_the_flag() {
         let a = args(&flags);
         let err = load::check(&a).unwrap_err();
         assert!(err.contains(_why), "{flags:?}: {err}");
-        assert_eq!(run_command(Command::Load(a)).await.unwrap(), EXIT_USAGE, "{flags:?}");
+        assert_eq!(
+            run_command(Command::Load(a)).await.unwrap(),
+            EXIT_USAGE,
+            "{flags:?}"
+        );
     }
 }

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use scenarios::CallSpec;
 use sip::codec::Frame;
-use sip::transport::{self, ConnReader, ConnWriter, Connection, TransportError, TransportKind};
 use sip::message::SipHeaders;
+use sip::transport::{self, ConnReader, ConnWriter, Connection, TransportError, TransportKind};
 use sip::{Message, Method, Response};
 use tokio::sync::mpsc;
 
@@ -271,7 +271,10 @@ impl Task {
         let mut bytes = Vec::with_capacity(1400);
         live.templates[d.spec].invite(d.idx, &mut bytes);
         let sent = Instant::now();
-        let (tcp, tls) = self.fresh.take().map_or((None, None), |(a, b)| (Some(a), b));
+        let (tcp, tls) = self
+            .fresh
+            .take()
+            .map_or((None, None), |(a, b)| (Some(a), b));
         let mut r = CallResult::errored(self.s.gateway, intended_us, "");
         r.outcome = Outcome::TimedOut;
         r.lag_us = Some(micros(sent.saturating_duration_since(d.intended)));
@@ -288,8 +291,11 @@ impl Task {
                 r,
             },
         );
-        self.timers
-            .push(Reverse((sent + self.s.timeout, d.idx, Timer::InviteTimeout)));
+        self.timers.push(Reverse((
+            sent + self.s.timeout,
+            d.idx,
+            Timer::InviteTimeout,
+        )));
         self.write(bytes);
     }
 
@@ -326,7 +332,9 @@ impl Task {
                 break;
             }
             self.timers.pop();
-            let Some(c) = self.calls.get_mut(&idx) else { continue };
+            let Some(c) = self.calls.get_mut(&idx) else {
+                continue;
+            };
             match (kind, c.phase) {
                 (Timer::InviteTimeout, Phase::Inviting) => {
                     c.r.outcome = Outcome::TimedOut;
@@ -398,7 +406,11 @@ impl Task {
                         let d = DialogInfo {
                             contact: contact.to_owned(),
                             to: scanned.to.to_owned(),
-                            route: scanned.record_route.iter().map(|r| (*r).to_owned()).collect(),
+                            route: scanned
+                                .record_route
+                                .iter()
+                                .map(|r| (*r).to_owned())
+                                .collect(),
                         };
                         out.reserve(1024);
                         tmpl.in_dialog(idx, "ACK", &d, &mut out);
@@ -406,11 +418,15 @@ impl Task {
                             tmpl.in_dialog(idx, "BYE", &d, &mut out);
                             c.bye_sent = Some(now);
                             c.phase = Phase::Byeing;
-                            self.timers
-                                .push(Reverse((now + self.s.timeout, idx, Timer::ByeTimeout)));
+                            self.timers.push(Reverse((
+                                now + self.s.timeout,
+                                idx,
+                                Timer::ByeTimeout,
+                            )));
                         } else {
                             c.phase = Phase::Up;
-                            self.timers.push(Reverse((now + self.s.hold, idx, Timer::Hold)));
+                            self.timers
+                                .push(Reverse((now + self.s.hold, idx, Timer::Hold)));
                         }
                         c.dialog = Some(d);
                     }
@@ -450,7 +466,9 @@ impl Task {
 
     /// A request from the gateway: a BYE ends its call (answered 200, 481 if unknown).
     fn on_request(&mut self, bytes: &[u8]) {
-        let Ok(Message::Request(req)) = Message::parse(bytes) else { return };
+        let Ok(Message::Request(req)) = Message::parse(bytes) else {
+            return;
+        };
         if req.method != Method::Bye {
             if req.method != Method::Ack {
                 let resp = Response::for_request(&req, 501, None);
@@ -458,9 +476,10 @@ impl Task {
             }
             return;
         }
-        let idx = self.live.as_ref().and_then(|l| {
-            req.call_id().and_then(|cid| l.templates[0].index_of(cid))
-        });
+        let idx = self
+            .live
+            .as_ref()
+            .and_then(|l| req.call_id().and_then(|cid| l.templates[0].index_of(cid)));
         let ours = idx.filter(|i| {
             self.calls
                 .get(i)

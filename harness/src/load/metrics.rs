@@ -336,7 +336,13 @@ impl Recorder {
     /// that timed out (the local equivalent of a 408).
     pub fn rfc6076(&self) -> Rfc6076 {
         let n = self.counts.attempted;
-        let pct = |x: u64| if n == 0 { 0.0 } else { x as f64 * 100.0 / n as f64 };
+        let pct = |x: u64| {
+            if n == 0 {
+                0.0
+            } else {
+                x as f64 * 100.0 / n as f64
+            }
+        };
         let status = |codes: &[u16]| -> u64 {
             codes
                 .iter()
@@ -454,7 +460,10 @@ mod tests {
             r.record(&c);
         }
         let c = r.counts;
-        assert_eq!((c.attempted, c.answered, c.rejected, c.timed_out, c.errored), (204, 201, 1, 1, 1));
+        assert_eq!(
+            (c.attempted, c.answered, c.rejected, c.timed_out, c.errored),
+            (204, 201, 1, 1, 1)
+        );
         assert!(c.balanced());
         assert_eq!(r.rejected_by_status[&503], 1);
         assert_eq!(r.errored_by_cause["connection_closed"], 1);
@@ -462,7 +471,10 @@ mod tests {
         assert_eq!(r.completed, 200);
         let rf = r.rfc6076();
         assert!((rf.ser_pct - 201.0 * 100.0 / 204.0).abs() < 1e-9);
-        assert!((rf.isa_pct - 2.0 * 100.0 / 204.0).abs() < 1e-9, "503 + timeout");
+        assert!(
+            (rf.isa_pct - 2.0 * 100.0 / 204.0).abs() < 1e-9,
+            "503 + timeout"
+        );
         assert!((rf.scr_pct - 200.0 * 100.0 / 204.0).abs() < 1e-9);
     }
 
@@ -496,7 +508,10 @@ mod tests {
         a.add(&b);
         assert_eq!(a.counts, one.counts);
         assert_eq!(a.summary(), one.summary());
-        assert_eq!(a.breakdown(&["gw1".into(), "gw2".into()]), one.breakdown(&["gw1".into(), "gw2".into()]));
+        assert_eq!(
+            a.breakdown(&["gw1".into(), "gw2".into()]),
+            one.breakdown(&["gw1".into(), "gw2".into()])
+        );
         assert_eq!(a.intervals, one.intervals);
         assert_eq!(a.rfc6076(), one.rfc6076());
     }
@@ -513,7 +528,14 @@ mod tests {
             .filter(|x| x.metric == "setup")
             .map(|x| (x.outcome.as_str(), x.gateway.as_str()))
             .collect();
-        assert_eq!(setup_rows, [("answered", "gw1"), ("answered", "gw2"), ("rejected", "gw1")]);
+        assert_eq!(
+            setup_rows,
+            [
+                ("answered", "gw1"),
+                ("answered", "gw2"),
+                ("rejected", "gw1")
+            ]
+        );
         // The rollup of setup is over answered calls only.
         assert_eq!(r.summary()["setup"].count, 201);
     }
@@ -526,7 +548,8 @@ mod tests {
             r.record(&c);
         }
         let mut buf = Vec::new();
-        r.write_interval_log(&mut buf, SystemTime::UNIX_EPOCH).unwrap();
+        r.write_interval_log(&mut buf, SystemTime::UNIX_EPOCH)
+            .unwrap();
         let text = String::from_utf8(buf.clone()).unwrap();
         assert!(text.contains("#[StartTime: 0.000"), "{text}");
         let n = IntervalLogIterator::new(&buf)

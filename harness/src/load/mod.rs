@@ -127,7 +127,10 @@ pub struct Checked {
 pub fn check(a: &LoadArgs) -> Result<Checked, String> {
     let profile: Profile = a.profile.parse().map_err(|e| format!("--profile: {e}"))?;
     if !(a.rate.is_finite() && a.rate > 0.0) {
-        return Err(format!("--rate must be > 0 calls per second, got {}", a.rate));
+        return Err(format!(
+            "--rate must be > 0 calls per second, got {}",
+            a.rate
+        ));
     }
     let schedule = Schedule {
         profile,
@@ -140,7 +143,10 @@ pub fn check(a: &LoadArgs) -> Result<Checked, String> {
         return Err(format!("--connections must be >= 1, got {}", a.connections));
     }
     if a.max_concurrent < 1 {
-        return Err(format!("--max-concurrent must be >= 1, got {}", a.max_concurrent));
+        return Err(format!(
+            "--max-concurrent must be >= 1, got {}",
+            a.max_concurrent
+        ));
     }
     if a.timeout.is_zero() {
         return Err("--timeout must be > 0".into());
@@ -212,7 +218,9 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     let f = flag.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: no new calls; letting calls in progress finish, then writing the reports");
+            eprintln!(
+                "interrupted: no new calls; letting calls in progress finish, then writing the reports"
+            );
             f.store(true, Ordering::SeqCst);
         }
     });
@@ -247,7 +255,9 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
                 }
                 (TransportKind::Tls, None, true) => Some(transport::insecure_client_config()),
                 (TransportKind::Tls, None, false) => {
-                    eprintln!("error: --target over TLS needs --ca FILE, or --insecure to skip verification explicitly");
+                    eprintln!(
+                        "error: --target over TLS needs --ca FILE, or --insecure to skip verification explicitly"
+                    );
                     return Ok(EXIT_USAGE);
                 }
             };
@@ -261,7 +271,12 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
                 addr,
                 transport: a.transport,
             };
-            (vec![target], tls, None, format!("target {t} ({addr}) over {}", a.transport))
+            (
+                vec![target],
+                tls,
+                None,
+                format!("target {t} ({addr}) over {}", a.transport),
+            )
         }
     };
     // The embedded gateways keep every observation; drain them so a long run stays bounded.

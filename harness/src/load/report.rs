@@ -3,6 +3,7 @@
 //! `setup.hlog`) and the exit code: 0 passed, 1 an SLO failed, 3 invalid run or harness error.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -46,7 +47,13 @@ struct Judged {
     why: String,
 }
 
-fn check(id: &str, outcome: Outcome, expected: &str, observed: String, message: String) -> CheckResult {
+fn check(
+    id: &str,
+    outcome: Outcome,
+    expected: &str,
+    observed: String,
+    message: String,
+) -> CheckResult {
     CheckResult {
         id: id.to_owned(),
         requirement: None,
@@ -89,14 +96,22 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
     let rec = &ran.recorder;
     let counts = rec.counts;
     let names: Vec<String> = plan.targets.iter().map(|t| t.name.clone()).collect();
-    let lag = rec.rollup(Metric::Lag).map(|h| percentiles(&h)).unwrap_or_default();
+    let lag = rec
+        .rollup(Metric::Lag)
+        .map(|h| percentiles(&h))
+        .unwrap_or_default();
     let bound = u64::try_from(a.max_lag.as_micros()).unwrap_or(u64::MAX);
     let balanced = counts.balanced() && counts.attempted == ran.issued;
     let mut reason = None;
     if !balanced {
         reason = Some(format!(
             "accounting broken: issued {}, attempted {} = answered {} + rejected {} + timed out {} + errored {}",
-            ran.issued, counts.attempted, counts.answered, counts.rejected, counts.timed_out, counts.errored
+            ran.issued,
+            counts.attempted,
+            counts.answered,
+            counts.rejected,
+            counts.timed_out,
+            counts.errored
         ));
     } else if lag.p99_us > bound {
         reason = Some(format!(
@@ -110,33 +125,64 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
     let mut checks = vec![
         check(
             "load.accounting",
-            if balanced { Outcome::Pass } else { Outcome::Error },
+            if balanced {
+                Outcome::Pass
+            } else {
+                Outcome::Error
+            },
             "issued = attempted = answered + rejected + timed_out + errored",
             format!(
                 "issued {}, attempted {}, answered {}, rejected {}, timed out {}, errored {}",
-                ran.issued, counts.attempted, counts.answered, counts.rejected, counts.timed_out, counts.errored
+                ran.issued,
+                counts.attempted,
+                counts.answered,
+                counts.rejected,
+                counts.timed_out,
+                counts.errored
             ),
             if ran.abandoned > 0 {
-                format!("{} calls unfinished at the drain bound, counted as errored", ran.abandoned)
+                format!(
+                    "{} calls unfinished at the drain bound, counted as errored",
+                    ran.abandoned
+                )
             } else {
                 "every attempted call ended in exactly one outcome".to_owned()
             },
         ),
         check(
             "load.valid",
-            if reason.is_none() { Outcome::Pass } else { Outcome::Error },
+            if reason.is_none() {
+                Outcome::Pass
+            } else {
+                Outcome::Error
+            },
             &format!("generator lag p99 <= {}", ms(bound)),
-            format!("lag p50 {}, p99 {}, max {}", ms(lag.p50_us), ms(lag.p99_us), ms(lag.max_us)),
-            reason.clone().unwrap_or_else(|| "the generator kept to its schedule".into()),
+            format!(
+                "lag p50 {}, p99 {}, max {}",
+                ms(lag.p50_us),
+                ms(lag.p99_us),
+                ms(lag.max_us)
+            ),
+            reason
+                .clone()
+                .unwrap_or_else(|| "the generator kept to its schedule".into()),
         ),
     ];
     for j in &judged {
         checks.push(check(
             &format!("slo {}", j.slo.text),
-            if j.passed { Outcome::Pass } else { Outcome::Fail },
+            if j.passed {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
             &j.slo.text,
             j.observed.clone(),
-            if j.passed { "held".into() } else { format!("broken: observed {}", j.observed) },
+            if j.passed {
+                "held".into()
+            } else {
+                format!("broken: observed {}", j.observed)
+            },
         ));
     }
     let failed = counts.attempted - counts.answered;
@@ -206,7 +252,7 @@ pub async fn single(
     a: &LoadArgs,
     c: &Checked,
     plan: &Plan,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
     where_: &str,
 ) -> anyhow::Result<Done> {
     let ran = run::run(plan, stop).await?;
@@ -224,7 +270,7 @@ pub async fn find_max(
     a: &LoadArgs,
     c: &Checked,
     plan: &Plan,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
     where_: &str,
 ) -> anyhow::Result<Done> {
     let mut search = Search::new(a.rate, a.find_max_steps);
@@ -249,7 +295,11 @@ pub async fn find_max(
             j.load.counts.attempted,
             j.load.counts.answered,
             ms(j.load.metrics.get("setup").map_or(0, |p| p.p99_us)),
-            if j.why.is_empty() { String::new() } else { format!(": {}", j.why) }
+            if j.why.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", j.why)
+            }
         );
         search.record(rate, j.passed && !ran.interrupted);
         steps.push(FindMaxStep {
@@ -263,7 +313,8 @@ pub async fn find_max(
         if !j.passed && search.first_fail() == Some(rate) {
             first_fail_why = j.why.clone();
         }
-        if j.passed && best.as_ref().is_none_or(|b| rate > b.0) && search.last_pass() == Some(rate) {
+        if j.passed && best.as_ref().is_none_or(|b| rate > b.0) && search.last_pass() == Some(rate)
+        {
             best = Some((rate, j, ran.recorder));
         } else {
             last = Some((j, ran.recorder));
@@ -291,12 +342,20 @@ pub async fn find_max(
     };
     j.checks.push(check(
         "find-max.knee",
-        if report.last_pass_cps.is_some() { Outcome::Pass } else { Outcome::Fail },
+        if report.last_pass_cps.is_some() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
         "a rate that meets every SLO",
         format!(
             "last pass {}, first fail {}",
-            report.last_pass_cps.map_or("none".into(), |r| format!("{r:.0}/s")),
-            report.first_fail_cps.map_or("none".into(), |r| format!("{r:.0}/s"))
+            report
+                .last_pass_cps
+                .map_or("none".into(), |r| format!("{r:.0}/s")),
+            report
+                .first_fail_cps
+                .map_or("none".into(), |r| format!("{r:.0}/s"))
         ),
         report.why.clone(),
     ));
@@ -305,15 +364,25 @@ pub async fn find_max(
         load: j.load,
         checks: j.checks,
         recorder,
-        topology: format!("load --find-max: harness -> {where_} (figures of the highest passing step)"),
+        topology: format!(
+            "load --find-max: harness -> {where_} (figures of the highest passing step)"
+        ),
     })
 }
 
 /// Writes every report file, prints the summary, returns the exit code.
-pub fn finish(a: &LoadArgs, done: Done, started: SystemTime, elapsed: Duration) -> anyhow::Result<u8> {
+pub fn finish(
+    a: &LoadArgs,
+    done: Done,
+    started: SystemTime,
+    elapsed: Duration,
+) -> anyhow::Result<u8> {
     let scenario = ScenarioReport {
         name: "load".into(),
-        description: format!("{} for {}", done.load.config.profile, done.load.config.target),
+        description: format!(
+            "{} for {}",
+            done.load.config.profile, done.load.config.target
+        ),
         checks: done.checks,
         duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         ..ScenarioReport::default()
@@ -377,7 +446,11 @@ pub fn summary_text(l: &LoadReport) -> String {
     s.push_str(&format!(
         "  validity: {}{}\n",
         if l.validity.valid { "valid" } else { "INVALID" },
-        l.validity.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+        l.validity
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
     ));
     for slo in &l.slos {
         s.push_str(&format!(
@@ -390,8 +463,10 @@ pub fn summary_text(l: &LoadReport) -> String {
     if let Some(f) = &l.find_max {
         s.push_str(&format!(
             "  find-max: last pass {}, first fail {}: {}\n",
-            f.last_pass_cps.map_or("none".into(), |r| format!("{r:.0}/s")),
-            f.first_fail_cps.map_or("none".into(), |r| format!("{r:.0}/s")),
+            f.last_pass_cps
+                .map_or("none".into(), |r| format!("{r:.0}/s")),
+            f.first_fail_cps
+                .map_or("none".into(), |r| format!("{r:.0}/s")),
             f.why
         ));
     }

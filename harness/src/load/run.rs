@@ -74,7 +74,7 @@ pub struct Ran {
 }
 
 /// Places the calls of `plan`; `stop` ends the schedule early (Ctrl-C).
-pub async fn run(plan: &Plan, stop: &AtomicBool) -> anyhow::Result<Ran> {
+pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
     let (results_tx, results_rx) = mpsc::unbounded_channel::<CallResult>();
     let in_flight = Arc::new(AtomicU64::new(0));
     let run_tag = format!("{:08x}", fastrand::u32(..));
@@ -128,79 +128,25 @@ pub async fn run(plan: &Plan, stop: &AtomicBool) -> anyhow::Result<Ran> {
     let issued = Arc::new(AtomicU64::new(0));
     let (stop_agg, agg) = aggregator(results_rx, plan, issued.clone(), in_flight.clone(), t0);
 
-    let weights: Vec<u32> = plan.mix.iter().map(|m| m.1).collect();
-    let total_weight: u32 = weights.iter().sum::<u32>().max(1);
-    let mut rng = fastrand::Rng::with_seed(0x911);
-    let mut cursor = Cursor::default();
-    let mut max_conc = 0u64;
-    let mut interrupted = false;
-    let mut rr = 0usize;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
-        }
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(t0);
-        for (idx, at) in cursor.due(&plan.schedule, elapsed, 4096) {
-            let intended = t0 + at;
-            let gw = (idx % shared.len() as u64) as usize;
-            issued.fetch_add(1, Ordering::Relaxed);
-            let current = in_flight.load(Ordering::Acquire);
-            if current >= plan.max_concurrent {
-                let intended_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
-                let _ = results_tx.send(CallResult::errored(gw, intended_us, "refused_max_concurrent"));
-                continue;
-            }
-            max_conc = max_conc.max(current + 1);
-            in_flight.fetch_add(1, Ordering::AcqRel);
-            let mut pick = rng.u32(..total_weight);
-            let spec = weights
-                .iter()
-                .position(|w| {
-                    if pick < *w {
-                        true
-                    } else {
-                        pick -= w;
-                        false
-                    }
-                })
-                .unwrap_or(0);
-            let dial = Dial {
-                idx,
-                intended,
-                intended_us: u64::try_from(at.as_micros()).unwrap_or(u64::MAX),
-                spec,
-            };
-            match plan.model {
-                Model::Pool(_) => {
-                    let conns = &pool[gw];
-                    rr = rr.wrapping_add(1);
-                    let tx = &conns[(rr / shared.len()) % conns.len()];
-                    if tx.send(dial).is_err() {
-                        let intended_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
-                        in_flight.fetch_sub(1, Ordering::AcqRel);
-                        let _ = results_tx.send(CallResult::errored(gw, intended_us, "connection_task_gone"));
-                    }
-                }
-                Model::PerCall => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let _ = tx.send(dial);
-                    drop(tx);
-                    tokio::spawn(conn::serve(shared[gw].clone(), rx, None));
-                }
-            }
-        }
-        let Some(next) = cursor.next_at(&plan.schedule) else {
-            break;
-        };
-        // Wake for the next call, or at least every 50 ms to notice Ctrl-C.
-        let wake = (t0 + next).min(Instant::now() + Duration::from_millis(50));
-        tokio::time::sleep_until(wake.into()).await;
-    }
+    let sched = Dispatcher {
+        schedule: plan.schedule.clone(),
+        model: plan.model,
+        max_concurrent: plan.max_concurrent,
+        weights: plan.mix.iter().map(|m| m.1).collect(),
+        shared: shared.clone(),
+        pool,
+        results: results_tx.clone(),
+        in_flight: in_flight.clone(),
+        issued: issued.clone(),
+        stop: stop.clone(),
+        runtime: tokio::runtime::Handle::current(),
+        t0,
+    };
+    // The scheduler runs on its own OS thread with std sleeps (tens of microseconds of jitter,
+    // against the millisecond granularity of tokio's timer), so the runtime's load does not
+    // delay when calls are handed out; connection tasks are woken through their channels.
+    let (max_conc, mut interrupted) = tokio::task::spawn_blocking(move || sched.run()).await?;
     let stopped_at = t0.elapsed();
-    // No more calls: let the pool connections end once their calls are done.
-    drop(pool);
     // Drain in-flight calls, bounded by the longest a call can still take.
     let drain = plan.timeout * 2 + plan.hold + plan.connect_timeout + Duration::from_secs(1);
     let deadline = Instant::now() + drain;
@@ -235,6 +181,105 @@ pub async fn run(plan: &Plan, stop: &AtomicBool) -> anyhow::Result<Ran> {
         max_concurrent: max_conc,
         interrupted,
     })
+}
+
+/// The scheduling loop and what it needs; runs on a dedicated thread.
+struct Dispatcher {
+    schedule: Schedule,
+    model: Model,
+    max_concurrent: u64,
+    weights: Vec<u32>,
+    shared: Vec<Arc<Shared>>,
+    pool: Vec<Vec<mpsc::UnboundedSender<Dial>>>,
+    results: mpsc::UnboundedSender<CallResult>,
+    in_flight: Arc<AtomicU64>,
+    issued: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    runtime: tokio::runtime::Handle,
+    t0: Instant,
+}
+
+impl Dispatcher {
+    /// Hands out every due call until the schedule ends or `stop`; returns (most calls in
+    /// progress at once, interrupted). Dropping `self` at the end closes the pool channels, so
+    /// pool connections end once their calls are done.
+    fn run(self) -> (u64, bool) {
+        let total_weight: u32 = self.weights.iter().sum::<u32>().max(1);
+        let mut rng = fastrand::Rng::with_seed(0x911);
+        let mut cursor = Cursor::default();
+        let mut max_conc = 0u64;
+        let mut rr = 0usize;
+        let gateways = self.shared.len();
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return (max_conc, true);
+            }
+            let elapsed = Instant::now().saturating_duration_since(self.t0);
+            for (idx, at) in cursor.due(&self.schedule, elapsed, 4096) {
+                let gw = (idx % gateways as u64) as usize;
+                let intended_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
+                self.issued.fetch_add(1, Ordering::Relaxed);
+                let current = self.in_flight.load(Ordering::Acquire);
+                if current >= self.max_concurrent {
+                    let _ = self.results.send(CallResult::errored(
+                        gw,
+                        intended_us,
+                        "refused_max_concurrent",
+                    ));
+                    continue;
+                }
+                max_conc = max_conc.max(current + 1);
+                self.in_flight.fetch_add(1, Ordering::AcqRel);
+                let mut pick = rng.u32(..total_weight);
+                let spec = self
+                    .weights
+                    .iter()
+                    .position(|w| {
+                        let hit = pick < *w;
+                        pick = pick.saturating_sub(*w);
+                        hit
+                    })
+                    .unwrap_or(0);
+                let dial = Dial {
+                    idx,
+                    intended: self.t0 + at,
+                    intended_us,
+                    spec,
+                };
+                match self.model {
+                    Model::Pool(_) => {
+                        let conns = &self.pool[gw];
+                        rr = rr.wrapping_add(1);
+                        let tx = &conns[(rr / gateways) % conns.len()];
+                        if tx.send(dial).is_err() {
+                            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                            let _ = self.results.send(CallResult::errored(
+                                gw,
+                                intended_us,
+                                "connection_task_gone",
+                            ));
+                        }
+                    }
+                    Model::PerCall => {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        let _ = tx.send(dial);
+                        drop(tx);
+                        self.runtime
+                            .spawn(conn::serve(self.shared[gw].clone(), rx, None));
+                    }
+                }
+            }
+            let Some(next) = cursor.next_at(&self.schedule) else {
+                return (max_conc, false);
+            };
+            // Sleep to the next call, at most 50 ms at a time to notice Ctrl-C.
+            let now = Instant::now();
+            let wake = (self.t0 + next).min(now + Duration::from_millis(50));
+            if wake > now {
+                std::thread::sleep(wake - now);
+            }
+        }
+    }
 }
 
 /// Folds results into a recorder and shows progress until told to stop; returns the recorder.

@@ -99,9 +99,10 @@ impl Schedule {
             return Err("--calls must be >= 1".into());
         }
         match &self.profile {
-            Profile::Constant if !(self.rate.is_finite() && self.rate > 0.0) => {
-                Err(format!("--rate must be > 0 calls per second, got {}", self.rate))
-            }
+            Profile::Constant if !(self.rate.is_finite() && self.rate > 0.0) => Err(format!(
+                "--rate must be > 0 calls per second, got {}",
+                self.rate
+            )),
             Profile::Ramp { .. } if self.duration.is_zero() => {
                 Err("--profile ramp needs a --duration to ramp over".into())
             }
@@ -288,14 +289,28 @@ mod tests {
 
     #[test]
     fn ramp_places_the_integral_of_the_rate() {
-        let s = sched(Profile::Ramp { from: 100.0, to: 300.0 }, 0.0, 10, None);
+        let s = sched(
+            Profile::Ramp {
+                from: 100.0,
+                to: 300.0,
+            },
+            0.0,
+            10,
+            None,
+        );
         assert!(s.validate().is_ok());
         let calls = drain(&s, Duration::from_millis(10));
         // (100 + 300) / 2 * 10 s = 2000 calls.
         assert!((1999..=2001).contains(&calls.len()), "{}", calls.len());
         // First second at ~100/s, last at ~300/s.
-        let in_first = calls.iter().filter(|c| c.1 < Duration::from_secs(1)).count();
-        let in_last = calls.iter().filter(|c| c.1 >= Duration::from_secs(9)).count();
+        let in_first = calls
+            .iter()
+            .filter(|c| c.1 < Duration::from_secs(1))
+            .count();
+        let in_last = calls
+            .iter()
+            .filter(|c| c.1 >= Duration::from_secs(9))
+            .count();
         assert!((105..=115).contains(&in_first), "{in_first}");
         assert!((285..=295).contains(&in_last), "{in_last}");
         assert!(calls.windows(2).all(|w| w[0].1 <= w[1].1));
@@ -303,10 +318,26 @@ mod tests {
 
     #[test]
     fn falling_ramp_and_flat_ramp() {
-        let s = sched(Profile::Ramp { from: 300.0, to: 100.0 }, 0.0, 10, None);
+        let s = sched(
+            Profile::Ramp {
+                from: 300.0,
+                to: 100.0,
+            },
+            0.0,
+            10,
+            None,
+        );
         let n = drain(&s, Duration::from_millis(10)).len();
         assert!((1999..=2001).contains(&n), "{n}");
-        let s = sched(Profile::Ramp { from: 50.0, to: 50.0 }, 0.0, 2, None);
+        let s = sched(
+            Profile::Ramp {
+                from: 50.0,
+                to: 50.0,
+            },
+            0.0,
+            2,
+            None,
+        );
         assert_eq!(drain(&s, Duration::from_millis(10)).len(), 100);
     }
 
@@ -316,12 +347,7 @@ mod tests {
         let s = sched(p, 0.0, 5, None);
         let calls = drain(&s, Duration::from_millis(1));
         let per_sec: Vec<usize> = (0..5)
-            .map(|k| {
-                calls
-                    .iter()
-                    .filter(|c| c.1.as_secs() == k)
-                    .count()
-            })
+            .map(|k| calls.iter().filter(|c| c.1.as_secs() == k).count())
             .collect();
         assert_eq!(per_sec, [10, 20, 0, 40, 40]);
         assert_eq!(s.rate_at(Duration::from_millis(1500)), 20.0);
@@ -330,13 +356,29 @@ mod tests {
 
     #[test]
     fn bad_profiles_and_bounds_are_rejected() {
-        for bad in ["ramp:1", "ramp:-1..5", "steps:1,2", "steps:1,x@1s", "steps:0@1s", "wave", "steps:1@0s"] {
+        for bad in [
+            "ramp:1",
+            "ramp:-1..5",
+            "steps:1,2",
+            "steps:1,x@1s",
+            "steps:0@1s",
+            "wave",
+            "steps:1@0s",
+        ] {
             assert!(bad.parse::<Profile>().is_err(), "{bad}");
         }
         assert!(sched(Profile::Constant, 0.0, 1, None).validate().is_err());
         assert!(sched(Profile::Constant, -5.0, 1, None).validate().is_err());
         assert!(sched(Profile::Constant, 5.0, 0, None).validate().is_err());
-        assert!(sched(Profile::Constant, 5.0, 1, Some(0)).validate().is_err());
-        assert!(sched(Profile::Ramp { from: 1.0, to: 2.0 }, 0.0, 0, Some(5)).validate().is_err());
+        assert!(
+            sched(Profile::Constant, 5.0, 1, Some(0))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            sched(Profile::Ramp { from: 1.0, to: 2.0 }, 0.0, 0, Some(5))
+                .validate()
+                .is_err()
+        );
     }
 }

@@ -103,7 +103,11 @@ pub struct Judged {
 
 /// Parses a `--slo` list; the error names the bad item and what was expected.
 pub fn parse_list(s: &str) -> Result<Vec<Slo>, String> {
-    let items: Vec<&str> = s.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+    let items: Vec<&str> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .collect();
     if items.is_empty() {
         return Err("--slo: empty; expected e.g. \"p99_setup<50ms,isa<0.1%\"".into());
     }
@@ -136,9 +140,9 @@ fn parse_one(item: &str) -> Result<Slo, String> {
         }
     };
     if RATIOS.contains(&lhs) {
-        let v = value
-            .strip_suffix('%')
-            .ok_or_else(|| format!("{lhs} is a ratio: write the threshold in percent, e.g. {lhs}<0.1%"))?;
+        let v = value.strip_suffix('%').ok_or_else(|| {
+            format!("{lhs} is a ratio: write the threshold in percent, e.g. {lhs}<0.1%")
+        })?;
         return Ok(Slo {
             text: item.to_owned(),
             subject: Subject::Ratio(lhs.to_owned()),
@@ -146,16 +150,23 @@ fn parse_one(item: &str) -> Result<Slo, String> {
             threshold: number(v)?,
         });
     }
-    let (q, metric) = lhs
-        .split_once('_')
-        .ok_or_else(|| format!("unknown subject {lhs:?}; expected pNN_METRIC, max_METRIC or one of {}", RATIOS.join(", ")))?;
+    let (q, metric) = lhs.split_once('_').ok_or_else(|| {
+        format!(
+            "unknown subject {lhs:?}; expected pNN_METRIC, max_METRIC or one of {}",
+            RATIOS.join(", ")
+        )
+    })?;
     let quantile = match q {
         "p50" => 50.0,
         "p90" => 90.0,
         "p99" => 99.0,
         "p999" => 99.9,
         "max" => 100.0,
-        _ => return Err(format!("unknown percentile {q:?}; expected p50, p90, p99, p999 or max")),
+        _ => {
+            return Err(format!(
+                "unknown percentile {q:?}; expected p50, p90, p99, p999 or max"
+            ));
+        }
     };
     if !LATENCY_METRICS.contains(&metric) {
         return Err(format!(
@@ -230,7 +241,10 @@ mod tests {
 
     #[test]
     fn parses_latencies_with_units_and_ratios() {
-        let v = parse_list(" p99_setup<50ms, isa<0.1% ,p999_bye_to_200<=1500us,scr>=99.5%,max_lag<0.01s").unwrap();
+        let v = parse_list(
+            " p99_setup<50ms, isa<0.1% ,p999_bye_to_200<=1500us,scr>=99.5%,max_lag<0.01s",
+        )
+        .unwrap();
         assert_eq!(v.len(), 5);
         assert_eq!(
             v[0].subject,
@@ -268,7 +282,9 @@ mod tests {
 
     #[test]
     fn judging_compares_and_fails_without_samples() {
-        let slos = parse_list("p99_setup<50ms,max_setup<50ms,isa<0.1%,scr>=99.9%,p99_tls_handshake<1s").unwrap();
+        let slos =
+            parse_list("p99_setup<50ms,max_setup<50ms,isa<0.1%,scr>=99.9%,p99_tls_handshake<1s")
+                .unwrap();
         let j = judge(&slos, &Fake);
         let passed: Vec<bool> = j.iter().map(|j| j.passed).collect();
         assert_eq!(passed, [true, false, true, false, false]);

@@ -71,7 +71,10 @@ impl Template {
         ] {
             let hits: Vec<usize> = text.match_indices(needle).map(|m| m.0).collect();
             if hits.len() != 1 {
-                return Err(format!("{hole:?} {needle:?} occurs {} times in the template", hits.len()));
+                return Err(format!(
+                    "{hole:?} {needle:?} occurs {} times in the template",
+                    hits.len()
+                ));
             }
             found.push((hits[0], needle.len(), hole));
         }
@@ -83,14 +86,17 @@ impl Template {
             at = pos + len;
         }
         parts.push(text.as_bytes()[at..].to_vec());
-        let via = req.headers.values(&sip::HeaderName::Via).next().unwrap_or_default();
+        let via = req
+            .headers
+            .values(&sip::HeaderName::Via)
+            .next()
+            .unwrap_or_default();
         let (via_prefix, via_suffix) = via
             .split_once(branch.as_str())
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
             .ok_or("template Via lacks its branch")?;
         let from_value = req.headers.get(&sip::HeaderName::From).unwrap_or_default();
-        let from_untagged = from_value
-            .replacen(&format!(";tag={tag}"), "", 1);
+        let from_untagged = from_value.replacen(&format!(";tag={tag}"), "", 1);
         Ok(Template {
             parts,
             holes: found.iter().map(|f| f.2).collect(),
@@ -98,8 +104,15 @@ impl Template {
             via_prefix,
             via_suffix,
             from: from_untagged,
-            to: req.headers.get(&sip::HeaderName::To).unwrap_or_default().to_owned(),
-            host: call_id.rsplit_once('@').map_or("invalid", |h| h.1).to_owned(),
+            to: req
+                .headers
+                .get(&sip::HeaderName::To)
+                .unwrap_or_default()
+                .to_owned(),
+            host: call_id
+                .rsplit_once('@')
+                .map_or("invalid", |h| h.1)
+                .to_owned(),
             run: run.to_owned(),
         })
     }
@@ -121,7 +134,9 @@ impl Template {
         }
         for (hole, part) in self.holes.iter().zip(parts) {
             let _ = match hole {
-                Hole::CallId => write_bytes(out, format_args!("{idx:x}-{}@{}", self.run, self.host)),
+                Hole::CallId => {
+                    write_bytes(out, format_args!("{idx:x}-{}@{}", self.run, self.host))
+                }
                 Hole::Tag => write_bytes(out, format_args!("{idx:x}")),
                 Hole::Branch => write_bytes(out, format_args!("z9hG4bK{idx:x}i{}", self.run)),
             };
@@ -381,7 +396,10 @@ mod tests {
         assert_eq!(ack.cseq().unwrap().to_string(), "1 ACK");
         assert_eq!(bye.cseq().unwrap().to_string(), "2 BYE");
         assert_eq!(ack.header_to().unwrap().tag(), Some("gt"));
-        assert_ne!(ack.top_via().unwrap().branch(), bye.top_via().unwrap().branch());
+        assert_ne!(
+            ack.top_via().unwrap().branch(),
+            bye.top_via().unwrap().branch()
+        );
         assert!(ack.top_via().unwrap().params.contains("rport"));
         let routes: Vec<&str> = ack.headers.values(&sip::HeaderName::Route).collect();
         assert_eq!(routes, ["<sip:p2;lr>", "<sip:p1;lr>"]);
@@ -402,9 +420,11 @@ mod tests {
         assert_eq!(s.to, "<sip:911@gw>;tag=9");
         assert_eq!(s.contact, Some("sip:gw@1.2.3.4:5061;transport=tls"));
         assert_eq!(s.record_route, ["<sip:a;lr>", "<sip:b;lr>", "<sip:c;lr>"]);
-        let bare = scan_response(b"SIP/2.0 180 Ringing\nCall-ID: x\nCSeq: 1 INVITE\nContact: sip:gw@h;transport=tcp\n\n")
-            .unwrap()
-            .unwrap();
+        let bare = scan_response(
+            b"SIP/2.0 180 Ringing\nCall-ID: x\nCSeq: 1 INVITE\nContact: sip:gw@h;transport=tcp\n\n",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(bare.contact, Some("sip:gw@h"));
         assert_eq!(scan_response(b"BYE sip:x SIP/2.0\r\n\r\n"), Ok(None));
         assert!(scan_response(b"SIP/2.0 20 OK\r\n\r\n").is_err());
@@ -419,7 +439,8 @@ mod tests {
         t.invite(3, &mut inv);
         let inv = parse(inv);
         let mut resp = sip::Response::for_request(&inv, 486, Some("busy"));
-        resp.headers.push(sip::HeaderName::Contact, "<sip:gw@127.0.0.1:5061>");
+        resp.headers
+            .push(sip::HeaderName::Contact, "<sip:gw@127.0.0.1:5061>");
         let bytes = resp.to_bytes();
         let s = scan_response(&bytes).unwrap().unwrap();
         assert_eq!(s.status, 486);
