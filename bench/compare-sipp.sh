@@ -13,7 +13,7 @@
 # validity rule); SIPp measures nothing like it, so the summary shows both harness figures.
 #
 # Usage: bench/compare-sipp.sh            (from the repository root; builds the release binary)
-# Env:   RATES="500 1000 ..."  STEP_SECS=4  TLS_RATES="..."  PERCALL_RATES="..."  BUDGET_SECS=540
+# Env:   RATES="500 1000 ..."  STEP_SECS=4  KNEE_MS=50  TLS_RATES="..."  PERCALL_RATES="..."  BUDGET_SECS=540
 #        OUT=out/bench
 set -euo pipefail
 
@@ -24,6 +24,7 @@ RATES=${RATES:-"500 1000 2000 3000 4000 5000 6000 8000 10000"}
 TLS_RATES=${TLS_RATES:-"1000 2000 4000 6000 8000"}
 PERCALL_RATES=${PERCALL_RATES:-"250 500 1000 1500 2000"}
 STEP=${STEP_SECS:-4}
+KNEE_MS=${KNEE_MS:-50}
 BUDGET=${BUDGET_SECS:-540}
 OUT=${OUT:-"$ROOT/out/bench"}
 GW_PORT=5090
@@ -130,13 +131,13 @@ print("ok" if ok else "FAIL", round(len(vals) / max(wall - 0.0, 1e-9), 1), q(0.5
 PY
 }
 
-declare -A BEST BEST50 BEST99 VALID
+declare -A BEST BEST50 BEST99 VALID KNEE
 pairing() { # name, kind (h|s), server (gw|uas)
   local name=$1 kind=$2 server=$3
   echo
   echo "== ($name) $( [[ $kind == h ]] && echo 'harness load' || echo 'sipp uac') -> $( [[ $server == gw ]] && echo 'harness gateway' || echo 'sipp uas') over TCP, ${STEP}s per rate =="
   printf "   %8s  %-4s  %10s  %8s  %8s  %s\n" rate ok "achieved/s" "p50 ms" "p99 ms" detail
-  BEST[$name]=0; BEST50[$name]=-; BEST99[$name]=-; VALID[$name]=0
+  BEST[$name]=0; BEST50[$name]=-; BEST99[$name]=-; VALID[$name]=0; KNEE[$name]=0
   for rate in $RATES; do
     if (( $(left) < STEP + 15 )); then echo "   (time budget spent: stopping this pairing)"; break; fi
     local port
@@ -149,6 +150,7 @@ pairing() { # name, kind (h|s), server (gw|uas)
     if [[ $ok == ok ]]; then
       BEST[$name]=$rate; BEST50[$name]=$p50; BEST99[$name]=$p99
       if [[ $detail != *INVALID* ]]; then VALID[$name]=$rate; fi
+      if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= $KNEE_MS else 1)" "$p99"; then KNEE[$name]=$rate; fi
     else break; fi
   done
 }
@@ -212,5 +214,9 @@ ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); pri
 echo "   ratio (a)/(b) harness pair vs SIPp pair:      $(ratio "${BEST[a]}" "${BEST[b]}")"
 echo "   ratio (c)/(b) harness generator vs SIPp uac:  $(ratio "${BEST[c]}" "${BEST[b]}")"
 echo "   ratio (d)/(b) harness gateway vs SIPp uas:    $(ratio "${BEST[d]}" "${BEST[b]}")"
+echo
+echo "== summary: highest rate with zero failed calls AND setup p99 <= ${KNEE_MS} ms (the latency knee) =="
+for p in a b c d; do printf "   (%s) %7s/s\n" "$p" "${KNEE[$p]}"; done
+echo "   ratio (a)/(b): $(ratio "${KNEE[a]}" "${KNEE[b]}")   (c)/(b): $(ratio "${KNEE[c]}" "${KNEE[b]}")   (d)/(b): $(ratio "${KNEE[d]}" "${KNEE[b]}")"
 echo "   (a rate list capped at its top means the ceiling was not reached: raise RATES)"
 echo "bench took $(( $(date +%s) - START ))s; raw results in $OUT"

@@ -236,13 +236,31 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     };
-    let (targets, tls, embedded, where_) = match &a.target {
-        None => {
-            let e = Arc::new(Embedded::start(a.transport).await?);
+    // The embedded gateways get a runtime of their own: on a small machine their tasks would
+    // otherwise queue in front of the generator's and show up as generator lag.
+    let gw_rt = match a.target {
+        None => Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("gateway")
+                .enable_all()
+                .build()
+                .context("starting the gateways' runtime")?,
+        ),
+        Some(_) => None,
+    };
+    let (targets, tls, embedded, where_) = match (&a.target, &gw_rt) {
+        (None, Some(rt)) => {
+            let kind = a.transport;
+            let e = Arc::new(
+                rt.spawn(async move { Embedded::start(kind).await })
+                    .await??,
+            );
             let where_ = format!("embedded gw1, gw2 over {} on 127.0.0.1", a.transport);
             (e.targets(), Some(e.client_tls.clone()), Some(e), where_)
         }
-        Some(t) => {
+        (None, None) => anyhow::bail!("no target and no runtime for the embedded gateways"),
+        (Some(t), _) => {
             let addr = crate::cli::resolve_target(t, a.allow_remote).await?;
             let tls = match (a.transport, &a.ca, a.insecure) {
                 (TransportKind::Tcp, _, _) => None,
@@ -280,8 +298,8 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
         }
     };
     // The embedded gateways keep every observation; drain them so a long run stays bounded.
-    let drainer = embedded.clone().map(|e| {
-        tokio::spawn(async move {
+    let drainer = embedded.clone().zip(gw_rt.as_ref()).map(|(e, rt)| {
+        rt.spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 for g in &e.gateways {
@@ -319,8 +337,11 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
         d.abort();
         let _ = d.await;
     }
-    if let Some(e) = embedded.and_then(|e| Arc::try_unwrap(e).ok()) {
-        e.shutdown().await;
+    if let (Some(e), Some(rt)) = (embedded.and_then(|e| Arc::try_unwrap(e).ok()), &gw_rt) {
+        let _ = rt.spawn(async move { e.shutdown().await }).await;
+    }
+    if let Some(rt) = gw_rt {
+        rt.shutdown_background();
     }
     let outcome = match result {
         Ok(o) => o,
