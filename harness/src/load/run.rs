@@ -332,7 +332,7 @@ fn aggregator(
                         .intervals
                         .iter()
                         .rev()
-                        .find(|h| h.len() > 0)
+                        .find(|h| !h.is_empty())
                         .map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1000.0);
                     let msg = format!(
                         "target {:.0}/s offered {offered:.0}/s achieved {achieved:.0}/s in flight {} failed {failed} p99 setup {p99:.2} ms",
@@ -342,7 +342,7 @@ fn aggregator(
                     if let Some(b) = &bar {
                         b.set_position(elapsed.as_secs().min(total.as_secs()));
                         b.set_message(msg);
-                    } else if show && ticks % 5 == 0 {
+                    } else if show && ticks.is_multiple_of(5) {
                         eprintln!("[{:>5.1}s] {msg}", elapsed.as_secs_f64());
                     }
                 }
