@@ -145,3 +145,39 @@ async fn bad_input_is_rejected_naming_the_flag() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_beyond_the_concurrency_cap_are_refused_and_counted_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cap");
+    // Calls 5 ms apart, each held 300 ms: with a cap of 2 the third due call cannot start.
+    let a = args(&[
+        "--transport",
+        "tcp",
+        "--rate",
+        "200",
+        "--calls",
+        "20",
+        "--hold",
+        "300ms",
+        "--max-concurrent",
+        "2",
+        "--max-lag",
+        "60s",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    load::load_cmd(a).await.unwrap();
+    let l = read_report(&out).load.unwrap();
+    assert_eq!(l.counts.attempted, 20);
+    assert!(l.counts.balanced(), "{:?}", l.counts);
+    let refused = l
+        .errored_by_cause
+        .get("refused_max_concurrent")
+        .copied()
+        .unwrap_or(0);
+    assert!(refused >= 1, "{:?}", l.errored_by_cause);
+    assert!(l.max_concurrent <= 2);
+    assert_eq!(l.counts.answered + refused, 20, "{:?}", l.errored_by_cause);
+}
