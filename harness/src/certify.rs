@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use mock_gateway::fault::FaultTlsConfigs;
-use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
+use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
 use reports::{CheckResult, Outcome, RunReport, ScenarioReport};
 use scenarios::Scenario;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
@@ -72,6 +72,13 @@ impl Embedded {
         Embedded::start_on(transport_kind, [any, any], None).await
     }
 
+    /// Like [`Embedded::start`], keeping no observations (load runs: recording then costs no
+    /// lock and no memory; [`Gateway::stats`] still counts).
+    pub async fn start_unrecorded(transport_kind: TransportKind) -> Result<Embedded, RunError> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Embedded::start_with(transport_kind, [any, any], None, Retain::None).await
+    }
+
     /// Like [`Embedded::start`], with gw1 and gw2 on the given addresses (a system under test
     /// must know where to send). With `certs_dir`, the gateways use the CA and certificates in
     /// it (`ca.pem`, `gw1.pem`/`gw1.key`, `gw2.pem`/`gw2.key`, as `e911-harness certs` writes
@@ -81,6 +88,15 @@ impl Embedded {
         transport_kind: TransportKind,
         listen: [SocketAddr; 2],
         certs_dir: Option<&Path>,
+    ) -> Result<Embedded, RunError> {
+        Embedded::start_with(transport_kind, listen, certs_dir, Retain::All).await
+    }
+
+    async fn start_with(
+        transport_kind: TransportKind,
+        listen: [SocketAddr; 2],
+        certs_dir: Option<&Path>,
+        retain: Retain,
     ) -> Result<Embedded, RunError> {
         let material = match certs_dir {
             Some(dir) if dir.join("ca.pem").is_file() => GatewayCerts::load(dir)?,
@@ -125,7 +141,7 @@ impl Embedded {
                 policy: Policy::default(),
                 limits: Limits::default(),
                 fault_tls,
-                ..GatewayConfig::default()
+                retain,
             };
             let gw = Gateway::start(config)
                 .await

@@ -50,6 +50,8 @@ pub enum Command {
     Certs(CertsArgs),
     /// Lint scenario files (every problem, with file, line and field).
     Validate(ValidateArgs),
+    /// Open-loop load (calls per second) with latency percentiles, SLOs and --find-max.
+    Load(crate::load::LoadArgs),
 }
 
 /// `certify` options.
@@ -216,6 +218,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Gateway(a) => gateway_cmd(a).await,
         Command::Certs(a) => certs_cmd(a),
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
+        Command::Load(a) => crate::load::load_cmd(a).await,
     }
 }
 
@@ -408,7 +411,7 @@ fn one_target_for_all(
 /// The TLS client configuration for an external peer: its CA, or no verification when asked
 /// for explicitly. `Ok(None)` after telling the user what is missing (a usage error);
 /// `Ok(Some(None))` for TCP.
-fn client_tls(
+pub(crate) fn client_tls(
     transport: TransportKind,
     ca: Option<&std::path::Path>,
     insecure: bool,

@@ -13,6 +13,7 @@
 //! - [`verdict_route`]: pure route checks (answered-by, attempts, failover time, ...).
 //! - [`certify`]: the embedded topology (gw1, gw2 in-process) and the scenario runner.
 //! - [`standalone`]: `e911-harness gateway`, one mock gateway in the foreground.
+//! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram metrics, SLOs.
 //! - [`cli`]: clap types and subcommand drivers; `main.rs` only calls [`cli::main`].
 //!
 //! # Invariants
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod correlate;
 pub mod faults;
 pub mod health;
+pub mod load;
 pub mod route;
 pub mod route_scenario;
 pub mod sdp;

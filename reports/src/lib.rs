@@ -12,6 +12,7 @@
 //! - `json`: `report.json` and its schema, shipped at `reports/schema/report.schema.json`.
 //! - `junit`: `junit.xml` via quick-junit.
 //! - `markdown`: `summary.md`.
+//! - [`load`]: the `load` section of load runs (counts, percentiles, RFC 6076, SLOs).
 //! - `text`: the terminal summary.
 //! - `write`: atomic file writing and [`WriteError`].
 //!
@@ -24,6 +25,7 @@
 mod describe;
 mod json;
 mod junit;
+pub mod load;
 mod markdown;
 mod matrix;
 pub mod model;
@@ -34,6 +36,7 @@ mod write;
 
 pub use json::{SCHEMA_FILE, from_json_str, json_schema, json_schema_string, to_json_string};
 pub use junit::{NO_CHECKS_ID, to_junit, to_junit_string};
+pub use load::{LoadCounts, LoadReport};
 pub use markdown::{esc as escape_markdown, to_markdown};
 pub use matrix::{aggregate, natural_cmp};
 pub use model::{

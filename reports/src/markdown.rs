@@ -43,6 +43,9 @@ pub fn to_markdown(report: &RunReport) -> String {
         verdict.exit_code()
     );
     what_failed(&mut md, report);
+    if let Some(load) = &report.load {
+        crate::load::markdown(&mut md, load);
+    }
     matrix(&mut md, report);
     for s in &report.scenarios {
         scenario(&mut md, s);

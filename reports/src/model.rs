@@ -26,9 +26,9 @@ pub struct RunReport {
     pub requirements: Vec<RequirementRow>,
     /// Check counts, computed by [`RunReport::finish`].
     pub totals: Totals,
-    /// Load-test section, reserved for load runs; omitted when absent.
+    /// Load-test section of `e911-harness load` runs; omitted when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load: Option<serde_json::Value>,
+    pub load: Option<crate::load::LoadReport>,
 }
 
 /// One scenario as it ran: its checks, the calls it placed and what the gateways saw.

@@ -1,0 +1,452 @@
+//! The load path's wire format, kept cheap: INVITEs from a pre-serialized template with per-call
+//! substitutions, ACK/BYE written straight into bytes, and a response scanner that reads only
+//! the fields the generator needs.
+//!
+//! The template is the trunk's real INVITE ([`crate::trunk::build_invite`]) serialized once per
+//! connection; its random Call-ID, From tag and Via branch are cut out, and each call pastes its
+//! own (`<index hex>-<run tag>@<host>`, so a response maps back to its call by Call-ID alone).
+//! Conformance of the messages is the certify suite's job; this module only has to produce the
+//! same bytes fast and read responses correctly (compact header forms, any case, folded lines
+//! ignored).
+
+use std::fmt::Write as _;
+
+use scenarios::CallSpec;
+use sip::message::SipHeaders;
+
+use crate::trunk::{self, LocalEndpoint};
+use crate::uac::Target;
+
+/// An INVITE with holes for the per-call Call-ID, From tag and branch.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Fixed byte runs; holes sit between them, in the order of `holes`.
+    parts: Vec<Vec<u8>>,
+    holes: Vec<Hole>,
+    /// Request-URI, for the ACK of a non-2xx.
+    pub request_uri: String,
+    /// Via header value up to (not including) the branch value, e.g. `SIP/2.0/TLS 1.2.3.4:5;branch=`.
+    via_prefix: String,
+    /// Via parameters after the branch (e.g. `;rport`).
+    via_suffix: String,
+    /// From header value without its tag.
+    from: String,
+    /// To header value of the INVITE.
+    to: String,
+    /// Host part of the Call-ID.
+    host: String,
+    run: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    CallId,
+    Tag,
+    Branch,
+}
+
+impl Template {
+    /// Builds the template for `call` towards `target` from `local`; `run` is this run's tag
+    /// (alphanumeric), part of every Call-ID and branch.
+    pub fn new(
+        call: &CallSpec,
+        target: &Target,
+        local: &LocalEndpoint,
+        run: &str,
+    ) -> Result<Template, String> {
+        let req = trunk::build_invite(call, target, local);
+        let text = String::from_utf8(req.to_bytes().to_vec()).map_err(|e| e.to_string())?;
+        let call_id = req.call_id().ok_or("template has no Call-ID")?.to_owned();
+        let from = req.header_from().ok_or("template has no From")?;
+        let tag = from.tag().ok_or("template From has no tag")?.to_owned();
+        let branch = req
+            .top_via()
+            .and_then(|v| v.branch().map(str::to_owned))
+            .ok_or("template has no Via branch")?;
+        let mut found: Vec<(usize, usize, Hole)> = Vec::new();
+        for (needle, hole) in [
+            (call_id.as_str(), Hole::CallId),
+            (tag.as_str(), Hole::Tag),
+            (branch.as_str(), Hole::Branch),
+        ] {
+            let hits: Vec<usize> = text.match_indices(needle).map(|m| m.0).collect();
+            if hits.len() != 1 {
+                return Err(format!(
+                    "{hole:?} {needle:?} occurs {} times in the template",
+                    hits.len()
+                ));
+            }
+            found.push((hits[0], needle.len(), hole));
+        }
+        found.sort_by_key(|f| f.0);
+        let mut parts = Vec::new();
+        let mut at = 0;
+        for (pos, len, _) in &found {
+            parts.push(text.as_bytes()[at..*pos].to_vec());
+            at = pos + len;
+        }
+        parts.push(text.as_bytes()[at..].to_vec());
+        let via = req
+            .headers
+            .values(&sip::HeaderName::Via)
+            .next()
+            .unwrap_or_default();
+        let (via_prefix, via_suffix) = via
+            .split_once(branch.as_str())
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .ok_or("template Via lacks its branch")?;
+        let from_value = req.headers.get(&sip::HeaderName::From).unwrap_or_default();
+        let from_untagged = from_value.replacen(&format!(";tag={tag}"), "", 1);
+        Ok(Template {
+            parts,
+            holes: found.iter().map(|f| f.2).collect(),
+            request_uri: req.uri.to_string(),
+            via_prefix,
+            via_suffix,
+            from: from_untagged,
+            to: req
+                .headers
+                .get(&sip::HeaderName::To)
+                .unwrap_or_default()
+                .to_owned(),
+            host: call_id
+                .rsplit_once('@')
+                .map_or("invalid", |h| h.1)
+                .to_owned(),
+            run: run.to_owned(),
+        })
+    }
+
+    /// The Call-ID of call `idx`.
+    pub fn call_id(&self, idx: u64) -> String {
+        format!("{idx:x}-{}@{}", self.run, self.host)
+    }
+
+    fn branch(&self, idx: u64, leg: &str) -> String {
+        format!("z9hG4bK{idx:x}{leg}{}", self.run)
+    }
+
+    /// Appends the INVITE of call `idx` to `out`.
+    pub fn invite(&self, idx: u64, out: &mut Vec<u8>) {
+        let mut parts = self.parts.iter();
+        if let Some(p) = parts.next() {
+            out.extend_from_slice(p);
+        }
+        for (hole, part) in self.holes.iter().zip(parts) {
+            let _ = match hole {
+                Hole::CallId => {
+                    write_bytes(out, format_args!("{idx:x}-{}@{}", self.run, self.host))
+                }
+                Hole::Tag => write_bytes(out, format_args!("{idx:x}")),
+                Hole::Branch => write_bytes(out, format_args!("z9hG4bK{idx:x}i{}", self.run)),
+            };
+            out.extend_from_slice(part);
+        }
+    }
+
+    /// Appends an in-dialog request (ACK with CSeq 1, BYE with CSeq 2) of call `idx` to `out`:
+    /// to the 2xx's Contact, with its Record-Route reversed as Route, its To (with tag).
+    pub fn in_dialog(&self, idx: u64, method: &str, d: &DialogInfo, out: &mut Vec<u8>) {
+        let (seq, leg) = if method == "ACK" { (1, "a") } else { (2, "b") };
+        let mut s = String::with_capacity(400);
+        let _ = write!(
+            s,
+            "{method} {} SIP/2.0\r\nVia: {}{}{}\r\nMax-Forwards: 70\r\n",
+            d.contact,
+            self.via_prefix,
+            self.branch(idx, leg),
+            self.via_suffix
+        );
+        for r in d.route.iter().rev() {
+            let _ = write!(s, "Route: {r}\r\n");
+        }
+        let _ = write!(
+            s,
+            "From: {};tag={idx:x}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {seq} {method}\r\nContent-Length: 0\r\n\r\n",
+            self.from,
+            d.to,
+            self.call_id(idx)
+        );
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    /// Appends the ACK of a non-2xx final response (same branch as the INVITE, §17.1.1.3).
+    pub fn ack_non_2xx(&self, idx: u64, to: &str, out: &mut Vec<u8>) {
+        let mut s = String::with_capacity(300);
+        let _ = write!(
+            s,
+            "ACK {} SIP/2.0\r\nVia: {}{}{}\r\nMax-Forwards: 70\r\nFrom: {};tag={idx:x}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+            self.request_uri,
+            self.via_prefix,
+            self.branch(idx, "i"),
+            self.via_suffix,
+            self.from,
+            if to.is_empty() { &self.to } else { to },
+            self.call_id(idx)
+        );
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    /// The call index of a Call-ID of this run; `None` for anything else.
+    pub fn index_of(&self, call_id: &str) -> Option<u64> {
+        let (hex, rest) = call_id.split_once('-')?;
+        let rest = rest.strip_prefix(self.run.as_str())?;
+        if !rest.starts_with('@') {
+            return None;
+        }
+        u64::from_str_radix(hex, 16).ok()
+    }
+}
+
+fn write_bytes(out: &mut Vec<u8>, args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    std::io::Write::write_fmt(out, args)
+}
+
+/// What a 2xx tells the UAC about the dialog.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DialogInfo {
+    /// Remote target (Contact URI).
+    pub contact: String,
+    /// To, with the remote tag.
+    pub to: String,
+    /// Record-Route values in the order received (reversed when used).
+    pub route: Vec<String>,
+}
+
+/// The fields of a response the generator uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scanned<'a> {
+    /// Status code.
+    pub status: u16,
+    /// Call-ID.
+    pub call_id: &'a str,
+    /// CSeq method.
+    pub method: &'a str,
+    /// To header value.
+    pub to: &'a str,
+    /// First Contact's URI.
+    pub contact: Option<&'a str>,
+    /// Record-Route values, one per URI, in order.
+    pub record_route: Vec<&'a str>,
+}
+
+/// Reads a response's status line and the headers the generator needs. `Err` names what is
+/// missing; `Ok(None)` means the message is a request (the caller parses those fully).
+pub fn scan_response(msg: &[u8]) -> Result<Option<Scanned<'_>>, &'static str> {
+    let text = std::str::from_utf8(msg).map_err(|_| "not UTF-8")?;
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let first = lines.next().ok_or("empty message")?;
+    let Some(rest) = first.strip_prefix("SIP/2.0 ") else {
+        return Ok(None);
+    };
+    let status: u16 = rest
+        .get(..3)
+        .and_then(|s| s.parse().ok())
+        .filter(|s| (100..700).contains(s))
+        .ok_or("bad status line")?;
+    let mut out = Scanned {
+        status,
+        ..Scanned::default()
+    };
+    let (mut have_cid, mut have_cseq) = (false, false);
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            continue; // folded continuation: none of the fields read here are folded in practice
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err("header line without a colon");
+        };
+        let name = name.trim_end();
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("call-id") || name.eq_ignore_ascii_case("i") {
+            out.call_id = value;
+            have_cid = true;
+        } else if name.eq_ignore_ascii_case("cseq") {
+            out.method = value.split_ascii_whitespace().nth(1).ok_or("bad CSeq")?;
+            have_cseq = true;
+        } else if name.eq_ignore_ascii_case("to") || name.eq_ignore_ascii_case("t") {
+            out.to = value;
+        } else if name.eq_ignore_ascii_case("contact") || name.eq_ignore_ascii_case("m") {
+            if out.contact.is_none() {
+                out.contact = Some(uri_of(value));
+            }
+        } else if name.eq_ignore_ascii_case("record-route") {
+            out.record_route
+                .extend(split_uris(value).filter(|v| !v.is_empty()));
+        }
+    }
+    if !have_cid {
+        return Err("no Call-ID");
+    }
+    if !have_cseq {
+        return Err("no CSeq");
+    }
+    Ok(Some(out))
+}
+
+/// The URI of a name-addr (`"x" <sip:a@b>;p`) or addr-spec (`sip:a@b;p`).
+fn uri_of(value: &str) -> &str {
+    if let Some(start) = value.find('<') {
+        let rest = &value[start + 1..];
+        return rest.find('>').map_or(rest, |e| &rest[..e]);
+    }
+    let end = value.find([';', ',']).unwrap_or(value.len());
+    value[..end].trim()
+}
+
+/// Splits a comma-separated list of name-addrs (commas inside `<>` kept).
+fn split_uris(value: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut out = Vec::new();
+    for (i, ch) in value.char_indices() {
+        match ch {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(value[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(value[start..].trim());
+    out.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sip::transport::TransportKind;
+    use sip::{Message, Method};
+
+    use super::*;
+
+    fn call() -> CallSpec {
+        CallSpec {
+            dial: "911".into(),
+            ani: "+13125550100".into(),
+            ani_in: vec![scenarios::AniPlacement::Pai],
+            from_user: None,
+            org_headers: vec![scenarios::DEFAULT_ORG_ID.into()],
+            extra_headers: Vec::new(),
+            hold: Duration::ZERO,
+            timeout: Duration::from_secs(5),
+            gateway: "gw1".into(),
+        }
+    }
+
+    fn template() -> Template {
+        let target = Target {
+            name: "gw1".into(),
+            host: "gw1.anywhere.e911cloud.com".into(),
+            addr: "127.0.0.1:5061".parse().unwrap(),
+            transport: TransportKind::Tls,
+        };
+        let local = LocalEndpoint {
+            host: "trunk.e911-harness.invalid".into(),
+            addr: "127.0.0.1:40000".parse().unwrap(),
+        };
+        Template::new(&call(), &target, &local, "r7").unwrap()
+    }
+
+    fn parse(bytes: Vec<u8>) -> sip::Request {
+        match Message::parse(&bytes) {
+            Ok(Message::Request(r)) => r,
+            other => panic!("{other:?}\n{}", String::from_utf8_lossy(&bytes)),
+        }
+    }
+
+    #[test]
+    fn invites_from_the_template_parse_and_carry_their_own_ids() {
+        let t = template();
+        let mut a = Vec::new();
+        t.invite(0x2a, &mut a);
+        let r = parse(a);
+        assert_eq!(r.method, Method::Invite);
+        assert_eq!(r.call_id(), Some("2a-r7@trunk.e911-harness.invalid"));
+        assert_eq!(r.header_from().unwrap().tag(), Some("2a"));
+        assert_eq!(r.top_via().unwrap().branch(), Some("z9hG4bK2air7"));
+        assert_eq!(t.index_of(r.call_id().unwrap()), Some(0x2a));
+        assert_eq!(t.index_of("2a-r8@trunk.e911-harness.invalid"), None);
+        assert_eq!(t.index_of("zz-r7@x"), None);
+        let mut b = Vec::new();
+        t.invite(0x2b, &mut b);
+        assert_ne!(parse(b).call_id(), Some("2a-r7@trunk.e911-harness.invalid"));
+    }
+
+    #[test]
+    fn in_dialog_requests_follow_the_2xx() {
+        let t = template();
+        let d = DialogInfo {
+            contact: "sip:gw@10.0.0.9:5061;transport=tls".into(),
+            to: "<sip:911@gw1.anywhere.e911cloud.com>;tag=gt".into(),
+            route: vec!["<sip:p1;lr>".into(), "<sip:p2;lr>".into()],
+        };
+        let mut ack = Vec::new();
+        t.in_dialog(7, "ACK", &d, &mut ack);
+        let mut bye = Vec::new();
+        t.in_dialog(7, "BYE", &d, &mut bye);
+        let (ack, bye) = (parse(ack), parse(bye));
+        assert_eq!(ack.uri.to_string(), d.contact);
+        assert_eq!(ack.cseq().unwrap().to_string(), "1 ACK");
+        assert_eq!(bye.cseq().unwrap().to_string(), "2 BYE");
+        assert_eq!(ack.header_to().unwrap().tag(), Some("gt"));
+        assert_ne!(
+            ack.top_via().unwrap().branch(),
+            bye.top_via().unwrap().branch()
+        );
+        assert!(ack.top_via().unwrap().params.contains("rport"));
+        let routes: Vec<&str> = ack.headers.values(&sip::HeaderName::Route).collect();
+        assert_eq!(routes, ["<sip:p2;lr>", "<sip:p1;lr>"]);
+        let mut nack = Vec::new();
+        t.ack_non_2xx(7, "<sip:911@gw1>;tag=x", &mut nack);
+        let nack = parse(nack);
+        assert_eq!(nack.uri.to_string(), t.request_uri);
+        assert_eq!(nack.top_via().unwrap().branch(), Some("z9hG4bK7ir7"));
+    }
+
+    #[test]
+    fn scanner_reads_full_and_compact_forms_in_any_case() {
+        let m = b"SIP/2.0 200 OK\r\nv: SIP/2.0/TLS 1.2.3.4;branch=z9hG4bKx\r\ni: abc@h\r\nCSEQ: 1 INVITE\r\nt: <sip:911@gw>;tag=9\r\nM: \"gw\" <sip:gw@1.2.3.4:5061;transport=tls>;expires=3\r\nRecord-Route: <sip:a;lr>, <sip:b;lr>\r\nRecord-Route: <sip:c;lr>\r\n folded junk\r\nContent-Length: 0\r\n\r\n";
+        let s = scan_response(m).unwrap().unwrap();
+        assert_eq!(s.status, 200);
+        assert_eq!(s.call_id, "abc@h");
+        assert_eq!(s.method, "INVITE");
+        assert_eq!(s.to, "<sip:911@gw>;tag=9");
+        assert_eq!(s.contact, Some("sip:gw@1.2.3.4:5061;transport=tls"));
+        assert_eq!(s.record_route, ["<sip:a;lr>", "<sip:b;lr>", "<sip:c;lr>"]);
+        let bare = scan_response(
+            b"SIP/2.0 180 Ringing\nCall-ID: x\nCSeq: 1 INVITE\nContact: sip:gw@h;transport=tcp\n\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(bare.contact, Some("sip:gw@h"));
+        assert_eq!(scan_response(b"BYE sip:x SIP/2.0\r\n\r\n"), Ok(None));
+        assert!(scan_response(b"SIP/2.0 20 OK\r\n\r\n").is_err());
+        assert!(scan_response(b"SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\n").is_err());
+        assert!(scan_response(b"SIP/2.0 200 OK\r\nCall-ID: a\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn scanner_agrees_with_the_full_parser_on_a_real_response() {
+        let t = template();
+        let mut inv = Vec::new();
+        t.invite(3, &mut inv);
+        let inv = parse(inv);
+        let mut resp = sip::Response::for_request(&inv, 486, Some("busy"));
+        resp.headers
+            .push(sip::HeaderName::Contact, "<sip:gw@127.0.0.1:5061>");
+        let bytes = resp.to_bytes();
+        let s = scan_response(&bytes).unwrap().unwrap();
+        assert_eq!(s.status, 486);
+        assert_eq!(Some(s.call_id), inv.call_id());
+        assert_eq!(s.method, "INVITE");
+        assert_eq!(s.contact, Some("sip:gw@127.0.0.1:5061"));
+        assert!(s.to.ends_with(";tag=busy"), "{}", s.to);
+    }
+}
