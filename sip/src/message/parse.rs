@@ -684,7 +684,7 @@ fn validate(start: &Start, headers: &Headers, ctx: &Ctx<'_>) -> Result<(), Parse
                 let mut any = false;
                 for v in split_list(&h.value) {
                     any = true;
-                    Via::parse(v).map_err(value_err)?;
+                    Via::validate(v).map_err(value_err)?;
                 }
                 if !any {
                     return Err(header_err(ctx, h, Syntax, 0, "empty Via"));
@@ -692,7 +692,7 @@ fn validate(start: &Start, headers: &Headers, ctx: &Ctx<'_>) -> Result<(), Parse
             }
             HeaderName::From | HeaderName::To => {
                 seen[if h.name == HeaderName::From { 1 } else { 2 }] += 1;
-                NameAddr::parse(&h.value).map_err(value_err)?;
+                NameAddr::validate(&h.value).map_err(value_err)?;
             }
             HeaderName::CallId => {
                 seen[3] += 1;
@@ -749,12 +749,12 @@ fn validate(start: &Start, headers: &Headers, ctx: &Ctx<'_>) -> Result<(), Parse
             }
             HeaderName::Contact if h.value.trim() != "*" => {
                 for v in split_list(&h.value) {
-                    NameAddr::parse(v).map_err(value_err)?;
+                    NameAddr::validate(v).map_err(value_err)?;
                 }
             }
             HeaderName::Route | HeaderName::RecordRoute | HeaderName::PAssertedIdentity => {
                 for v in split_list(&h.value) {
-                    NameAddr::parse(v).map_err(value_err)?;
+                    NameAddr::validate(v).map_err(value_err)?;
                 }
             }
             HeaderName::ContentType => {
