@@ -240,6 +240,18 @@ impl NameAddr {
     pub fn tag(&self) -> Option<&str> {
         self.params.value("tag")
     }
+
+    /// The `tag` parameter of a name-addr value, without building it: `Ok(None)` when it
+    /// has none, the error [`NameAddr::parse`] gives when the value is malformed.
+    pub(crate) fn tag_of(v: &str) -> Result<Option<&str>, ValueError> {
+        let mut tag = None;
+        scan_name_addr(v, Uri::validate, |n, val| {
+            if tag.is_none() && n.eq_ignore_ascii_case("tag") {
+                tag = Some(val);
+            }
+        })?;
+        Ok(tag.flatten())
+    }
 }
 
 /// A display name as written: the inside of a quoted string (escapes kept) or tokens.
