@@ -351,7 +351,7 @@ fn scan_sip_rest<'a>(
     while let Some(r) = rest.strip_prefix(';') {
         let end = memchr::memchr2(b';', b'?', r.as_bytes()).unwrap_or(r.len());
         let p = &r[..end];
-        let (n, v) = match p.split_once('=') {
+        let (n, v) = match split_byte(p, b'=') {
             Some((n, v)) => (n, Some(v)),
             None => (p, None),
         };
@@ -404,7 +404,7 @@ fn scan_tel_rest<'a>(
     base: usize,
     param: &mut impl FnMut(&'a str, Option<&'a str>),
 ) -> Result<&'a str, UriError> {
-    let end = s.find(';').unwrap_or(s.len());
+    let end = find_byte(s, b';').unwrap_or(s.len());
     let number = &s[..end];
     let digits = number.strip_prefix('+').unwrap_or(number);
     if digits.is_empty()
@@ -475,8 +475,8 @@ pub(crate) fn scan_hostport(s: &str, base: usize) -> Result<(HostRef<'_>, Option
         };
         (HostRef::V6(addr), port)
     } else {
-        let (h, p) = match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        let (h, p) = match memchr::memrchr(b':', s.as_bytes()) {
+            Some(c) => (&s[..c], Some(&s[c + 1..])),
             None => (s, None),
         };
         (scan_host_name(h, base)?, p)
@@ -490,7 +490,11 @@ pub(crate) fn scan_hostport(s: &str, base: usize) -> Result<(HostRef<'_>, Option
                     message: "expected a port number",
                 });
             }
-            Some(p.parse::<u16>().map_err(|_| UriError {
+            // At most five digits: no overflow in u32.
+            let n = p
+                .bytes()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+            Some(u16::try_from(n).map_err(|_| UriError {
                 at: base + s.len() - p.len(),
                 message: "port number out of range",
             })?)
@@ -500,29 +504,22 @@ pub(crate) fn scan_hostport(s: &str, base: usize) -> Result<(HostRef<'_>, Option
 }
 
 fn scan_host_name(h: &str, base: usize) -> Result<HostRef<'_>, UriError> {
-    if h.is_empty() {
+    let b = h.as_bytes();
+    if b.is_empty() {
         return Err(UriError {
             at: base,
             message: "expected a host",
         });
     }
-    if h.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    if b.iter().all(|&c| c.is_ascii_digit() || c == b'.')
         && let Ok(v4) = h.parse::<Ipv4Addr>()
     {
         return Ok(HostRef::V4(v4));
     }
-    let ok = h
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !h.starts_with(['-', '.'])
-        && !h.contains("..");
-    if !ok {
-        let bad = h
-            .bytes()
-            .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-            .unwrap_or(0);
+    let bad = b.iter().position(|&c| !HOST[c as usize]);
+    if bad.is_some() || matches!(b[0], b'-' | b'.') || b.windows(2).any(|w| w == b"..") {
         return Err(UriError {
-            at: base + bad,
+            at: base + bad.unwrap_or(0),
             message: "invalid character in host name",
         });
     }
@@ -579,6 +576,41 @@ fn check_escapes_and(
     Ok(())
 }
 
+/// The first `byte` in `s`: a plain loop, cheaper than a vectorised search on the short
+/// pieces (parameters, host parts) it is used for.
+pub(crate) fn find_byte(s: &str, byte: u8) -> Option<usize> {
+    s.bytes().position(|b| b == byte)
+}
+
+/// `s` split around its first `byte` (which must be ASCII, so both halves are `str`s).
+pub(crate) fn split_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    find_byte(s, byte).map(|i| (&s[..i], &s[i + 1..]))
+}
+
+/// The first character of `s` for which `stop_ascii` (on an ASCII byte) or `stop` (on any
+/// character) holds: `stop_ascii` must agree with `stop` on ASCII. A byte loop while the text
+/// is ASCII, the `char` search from the first non-ASCII byte on.
+pub(crate) fn find_char(
+    s: &str,
+    stop_ascii: impl Fn(u8) -> bool,
+    stop: impl FnMut(char) -> bool,
+) -> Option<usize> {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x80 {
+            return s[i..].find(stop).map(|j| i + j);
+        }
+        if stop_ascii(b) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// `char::is_whitespace` on an ASCII byte.
+pub(crate) fn is_ascii_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// A 256-entry membership table: alphanumerics plus `extra` (one load per byte instead of a scan).
 const fn class(extra: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
@@ -600,6 +632,8 @@ static PASSWORD: [bool; 256] = class(b"-_.!~*'()&=+$,");
 static PARAM: [bool; 256] = class(b"-_.!~*'()[]/:&+$");
 static HNV: [bool; 256] = class(b"-_.!~*'()[]/?:+$=");
 static URIC: [bool; 256] = class(b"-_.!~*'();/?:@&=+$,%#[]");
+/// Host name characters (a letter or digit, `-`, `.`).
+static HOST: [bool; 256] = class(b"-.");
 static TOKEN: [bool; 256] = class(b"-.!%*_+`'~");
 /// `word` (RFC 3261 §25.1), the characters of a Call-ID.
 static WORD: [bool; 256] = class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
@@ -769,5 +803,35 @@ mod tests {
             unescape("sips%3Auser%40example.com"),
             "sips:user@example.com"
         );
+    }
+
+    #[test]
+    fn byte_searches_agree_with_char_searches() {
+        let ws = |c: char| c == ';' || c.is_whitespace();
+        let ws_ascii = |b: u8| b == b';' || is_ascii_ws(b);
+        for s in [
+            "",
+            "ab",
+            "ab;c",
+            "a b",
+            "a\u{b}b",
+            "\u{e9}t\u{e9};x",
+            "a\u{a0}b;c",
+            "\u{3000}",
+        ] {
+            assert_eq!(find_char(s, ws_ascii, ws), s.find(ws), "{s:?}");
+            assert_eq!(split_byte(s, b';'), s.split_once(';'), "{s:?}");
+        }
+        for b in 0..=127u8 {
+            assert_eq!(is_ascii_ws(b), char::from(b).is_whitespace(), "{b}");
+        }
+        assert!(Uri::parse("sip:a@h..example").is_err());
+        assert!(Uri::parse("sip:a@-h.example").is_err());
+        assert_eq!(
+            Uri::parse("sip:a@h_x.example").unwrap_err().at,
+            "sip:a@h".len()
+        );
+        assert!(Uri::parse("sip:a@192.0.2.1:65535").is_ok());
+        assert!(Uri::parse("sip:a@192.0.2.1:65536").is_err());
     }
 }

@@ -84,22 +84,49 @@ static BY_LEN: [u64; 32] = {
     t
 };
 
+/// Each [`CANON`] entry lowercased, zero-padded to 32 bytes, and a mask with `0x20` where the
+/// entry has a letter: `(byte | mask) == lower` for every byte is a case-insensitive match that
+/// needs no branch per byte (only letters differ by `0x20` between cases).
+static FOLDED: [([u8; 32], [u8; 32]); CANON.len()] = {
+    let mut t = [([0u8; 32], [0u8; 32]); CANON.len()];
+    let mut i = 0;
+    while i < CANON.len() {
+        let c = CANON[i].as_bytes();
+        let mut j = 0;
+        while j < c.len() {
+            t[i].0[j] = c[j].to_ascii_lowercase();
+            if c[j].is_ascii_alphabetic() {
+                t[i].1[j] = 0x20;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
 impl Known {
-    /// Classifies a name as written (any case, compact or long) by its length and first
-    /// byte, then one case-insensitive compare; `None` for a name with no variant.
+    /// Classifies a name as written (any case, compact or long) by its length, then one
+    /// case-insensitive compare per candidate; `None` for a name with no variant.
     pub(crate) fn lookup(name: &str) -> Option<Known> {
         let b = name.as_bytes();
         match b.len() {
             0 => None,
             1 => Known::compact(b[0].to_ascii_lowercase()),
             n if n < BY_LEN.len() => {
-                let first = b[0].to_ascii_lowercase();
+                let mut padded = [0u8; 32];
+                padded[..n].copy_from_slice(b);
                 let mut m = BY_LEN[n];
                 while m != 0 {
                     let i = m.trailing_zeros() as usize;
                     m &= m - 1;
-                    let c = CANON[i].as_bytes();
-                    if c[0].to_ascii_lowercase() == first && c.eq_ignore_ascii_case(b) {
+                    let (lower, mask) = &FOLDED[i];
+                    let diff = padded
+                        .iter()
+                        .zip(lower)
+                        .zip(mask)
+                        .fold(0u8, |acc, ((&x, &l), &k)| acc | ((x | k) ^ l));
+                    if diff == 0 {
                         return Some(ALL[i]);
                     }
                 }

@@ -442,12 +442,12 @@ fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
     let mut content_length: Option<(usize, u32)> = None;
     let mut pending: Option<Pending> = None;
     for (line_no, (offset, line)) in (2u32..).zip(lines) {
-        if line.starts_with([' ', '\t']) {
+        if matches!(line.as_bytes().first(), Some(b' ' | b'\t')) {
             match pending.as_mut() {
                 Some(p) => {
-                    let t = line.trim_matches([' ', '\t']);
+                    let t = trim_lws(line);
                     if let Some(i) = bad_control_char(t) {
-                        let at = offset + (line.len() - line.trim_start_matches([' ', '\t']).len());
+                        let at = offset + lws_len(line);
                         let name = span_name(&p.span, head);
                         first_err.get_or_insert_with(|| {
                             ctx.err(
@@ -518,6 +518,26 @@ fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
     }
 }
 
+/// How many spaces and tabs `s` starts with.
+fn lws_len(s: &str) -> usize {
+    s.bytes().take_while(|&b| b == b' ' || b == b'\t').count()
+}
+
+/// `s` without trailing spaces and tabs.
+fn trim_lws_end(s: &str) -> &str {
+    let n = s
+        .bytes()
+        .rev()
+        .take_while(|&b| b == b' ' || b == b'\t')
+        .count();
+    &s[..s.len() - n]
+}
+
+/// `s` without leading or trailing spaces and tabs.
+fn trim_lws(s: &str) -> &str {
+    trim_lws_end(&s[lws_len(s)..])
+}
+
 /// A header line being read: continuation lines may still follow.
 struct Pending {
     span: Span,
@@ -550,7 +570,7 @@ fn split_header_line(
             "expected 'Name: value' (no ':' in the header line)",
         )
     })?;
-    let name = line[..colon].trim_end_matches([' ', '\t']);
+    let name = trim_lws_end(&line[..colon]);
     if name.is_empty() || !name.bytes().all(crate::uri::is_token_char) {
         let bad = name
             .bytes()
@@ -564,8 +584,8 @@ fn split_header_line(
         ));
     }
     let raw = &line[colon + 1..];
-    let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
-    let value = raw[lead..].trim_end_matches([' ', '\t']);
+    let lead = lws_len(raw);
+    let value = trim_lws_end(&raw[lead..]);
     let vstart = offset + colon + 1 + lead;
     if let Some(i) = bad_control_char(value) {
         return Err(ctx.err(

@@ -86,9 +86,12 @@ fn scan_via<'a, R>(
     for (i, part) in parts.iter_mut().enumerate() {
         let trimmed = rest.trim_start();
         off += rest.len() - trimmed.len();
-        let end = trimmed
-            .find(|c: char| c == '/' || c.is_whitespace())
-            .unwrap_or(trimmed.len());
+        let end = uri::find_char(
+            trimmed,
+            |b| b == b'/' || uri::is_ascii_ws(b),
+            |c: char| c == '/' || c.is_whitespace(),
+        )
+        .unwrap_or(trimmed.len());
         *part = &trimmed[..end];
         if part.is_empty() || !part.bytes().all(uri::is_token_char) {
             return Err(ValueError::new(
@@ -116,7 +119,7 @@ fn scan_via<'a, R>(
     }
     off += rest.len() - t.len();
     rest = t;
-    let end = rest.find(';').unwrap_or(rest.len());
+    let end = uri::find_byte(rest, b';').unwrap_or(rest.len());
     let sent_by = rest[..end].trim_end();
     let sent_by = compact_colon(sent_by);
     let built = uri::scan_hostport(&sent_by, off)
@@ -275,7 +278,7 @@ fn scan_name_addr<'a, U>(
             .ok_or_else(|| ValueError::new(base, "unterminated quoted display name"))?;
         let display = Display::Quoted(&trimmed[1..close]);
         let rest = &trimmed[close + 1..];
-        let lt = rest.find('<').ok_or_else(|| {
+        let lt = uri::find_byte(rest, b'<').ok_or_else(|| {
             ValueError::new(base + close + 1, "expected '<' after the display name")
         })?;
         if !rest[..lt].trim().is_empty() {
@@ -285,11 +288,10 @@ fn scan_name_addr<'a, U>(
             ));
         }
         let start = close + 1 + lt + 1;
-        let gt = trimmed[start..]
-            .find('>')
+        let gt = uri::find_byte(&trimmed[start..], b'>')
             .ok_or_else(|| ValueError::new(base + start, "expected '>' closing the URI"))?;
         (Some(display), start, start + gt, start + gt + 1)
-    } else if let Some(lt) = trimmed.find('<') {
+    } else if let Some(lt) = uri::find_byte(trimmed, b'<') {
         let name = trimmed[..lt].trim();
         if !name
             .split_whitespace()
@@ -301,17 +303,19 @@ fn scan_name_addr<'a, U>(
             ));
         }
         let start = lt + 1;
-        let gt = trimmed[start..]
-            .find('>')
+        let gt = uri::find_byte(&trimmed[start..], b'>')
             .ok_or_else(|| ValueError::new(base + start, "expected '>' closing the URI"))?;
         let display = (!name.is_empty()).then_some(Display::Tokens(name));
         (display, start, start + gt, start + gt + 1)
     } else {
         // addr-spec: the URI ends at the first ';' (its parameters belong to the header) or space.
-        let end = trimmed.find([';', ' ', '\t']).unwrap_or(trimmed.len());
+        let end = trimmed
+            .bytes()
+            .position(|b| matches!(b, b';' | b' ' | b'\t'))
+            .unwrap_or(trimmed.len());
         // RFC 3261 §20.10: a URI holding ',', '?' or ';' must be in angle brackets
         // (RFC 4475 regbadct).
-        if let Some(q) = trimmed[..end].find(['?', ',']) {
+        if let Some(q) = trimmed[..end].bytes().position(|b| b == b'?' || b == b',') {
             return Err(ValueError::new(
                 base + q,
                 "a URI with headers ('?') must be enclosed in '<>'",
@@ -397,9 +401,12 @@ fn scan_params<'a>(
         at += 1;
         let r2 = r.trim_start();
         at += r.len() - r2.len();
-        let name_end = r2
-            .find(|c: char| c == '=' || c == ';' || c.is_whitespace())
-            .unwrap_or(r2.len());
+        let name_end = uri::find_char(
+            r2,
+            |b| b == b'=' || b == b';' || uri::is_ascii_ws(b),
+            |c: char| c == '=' || c == ';' || c.is_whitespace(),
+        )
+        .unwrap_or(r2.len());
         let name = &r2[..name_end];
         if name.is_empty() || !name.bytes().all(uri::is_token_char) {
             return Err(ValueError::new(at, "expected a parameter name (token)"));
@@ -416,9 +423,12 @@ fn scan_params<'a>(
                 value = Some(&v[..=close]);
                 r3 = &v[close + 1..];
             } else {
-                let end = v
-                    .find(|c: char| c == ';' || c.is_whitespace())
-                    .unwrap_or(v.len());
+                let end = uri::find_char(
+                    v,
+                    |b| b == b';' || uri::is_ascii_ws(b),
+                    |c: char| c == ';' || c.is_whitespace(),
+                )
+                .unwrap_or(v.len());
                 let val = &v[..end];
                 if val.is_empty()
                     || !val

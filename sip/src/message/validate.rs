@@ -54,7 +54,7 @@ pub(super) fn validate(
             Known::CallId => {
                 let v = h.value;
                 let ok = !v.is_empty()
-                    && v.split_once('@')
+                    && crate::uri::split_byte(v, b'@')
                         .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
                     && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
                 if !ok {
