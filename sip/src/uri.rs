@@ -638,13 +638,13 @@ static TOKEN: [bool; 256] = class(b"-.!%*_+`'~");
 /// `word` (RFC 3261 §25.1), the characters of a Call-ID.
 static WORD: [bool; 256] = class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
 
-fn is_user_char(b: u8) -> bool {
+pub(crate) fn is_user_char(b: u8) -> bool {
     USER[b as usize]
 }
 fn is_password_char(b: u8) -> bool {
     PASSWORD[b as usize]
 }
-fn is_param_char(b: u8) -> bool {
+pub(crate) fn is_param_char(b: u8) -> bool {
     PARAM[b as usize]
 }
 fn is_hnv_char(b: u8) -> bool {
@@ -652,6 +652,10 @@ fn is_hnv_char(b: u8) -> bool {
 }
 fn is_uric(b: u8) -> bool {
     URIC[b as usize]
+}
+/// Host name characters (a letter or digit, `-`, `.`).
+pub(crate) fn is_host_char(b: u8) -> bool {
+    HOST[b as usize]
 }
 /// RFC 3261 `token` characters.
 pub(crate) fn is_token_char(b: u8) -> bool {

@@ -6,6 +6,7 @@
 //! on demand by the accessors and were already validated once by the parser, so on a parsed
 //! message they do not fail.
 
+mod fast;
 mod header;
 mod parse;
 mod precheck;

@@ -5,10 +5,10 @@
 //! Values are checked in place by the same scanners the typed views use, without building
 //! them, so a message that passes here has typed views that do not fail.
 
-use super::Method;
 use super::header::{Headers, Known, View, split_list};
 use super::parse::{Ctx, ParseError, ParseErrorKind, header_err};
 use super::typed::{CSeq, NameAddr, ValueError, Via};
+use super::{Method, fast};
 
 /// Validates the headers of a message (`method` is `None` for a response).
 pub(super) fn validate(
@@ -42,13 +42,15 @@ pub(super) fn validate(
                 let mut any = false;
                 for v in split_list(h.value) {
                     any = true;
-                    Via::validate(v).map_err(value_err)?;
+                    if !fast::via(v) {
+                        Via::validate(v).map_err(value_err)?;
+                    }
                 }
                 if !any {
                     return Err(err(Syntax, 0, "empty Via".into()));
                 }
             }
-            Known::From | Known::To => {
+            Known::From | Known::To if !fast::name_addr(h.value) => {
                 NameAddr::validate(h.value).map_err(value_err)?;
             }
             Known::CallId => {
@@ -91,7 +93,9 @@ pub(super) fn validate(
             Known::Contact if h.value.trim() == "*" => {}
             Known::Contact | Known::Route | Known::RecordRoute | Known::PAssertedIdentity => {
                 for v in split_list(h.value) {
-                    NameAddr::validate(v).map_err(value_err)?;
+                    if !fast::name_addr(v) {
+                        NameAddr::validate(v).map_err(value_err)?;
+                    }
                 }
             }
             Known::ContentType => {
