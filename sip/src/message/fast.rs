@@ -27,12 +27,12 @@ impl Cur<'_> {
     }
 
     /// Skips bytes in the class; how many.
-    fn run(&mut self, class: fn(u8) -> bool) -> usize {
-        let start = self.i;
-        while self.peek().is_some_and(class) {
-            self.i += 1;
-        }
-        self.i - start
+    #[inline(always)]
+    fn run(&mut self, class: impl Fn(u8) -> bool) -> usize {
+        let rest = self.b.get(self.i..).unwrap_or_default();
+        let n = rest.iter().position(|&b| !class(b)).unwrap_or(rest.len());
+        self.i += n;
+        n
     }
 
     fn at_end(&self) -> bool {

@@ -562,7 +562,8 @@ fn split_header_line(
     ctx: &Ctx<'_>,
 ) -> Result<Span, ParseError> {
     use ParseErrorKind::Syntax;
-    let colon = memchr::memchr(b':', line.as_bytes()).ok_or_else(|| {
+    // Names are short: a byte loop beats a vectorised search here.
+    let colon = line.bytes().position(|b| b == b':').ok_or_else(|| {
         ctx.err(
             Syntax,
             offset,
