@@ -808,34 +808,4 @@ mod tests {
             "sips:user@example.com"
         );
     }
-
-    #[test]
-    fn byte_searches_agree_with_char_searches() {
-        let ws = |c: char| c == ';' || c.is_whitespace();
-        let ws_ascii = |b: u8| b == b';' || is_ascii_ws(b);
-        for s in [
-            "",
-            "ab",
-            "ab;c",
-            "a b",
-            "a\u{b}b",
-            "\u{e9}t\u{e9};x",
-            "a\u{a0}b;c",
-            "\u{3000}",
-        ] {
-            assert_eq!(find_char(s, ws_ascii, ws), s.find(ws), "{s:?}");
-            assert_eq!(split_byte(s, b';'), s.split_once(';'), "{s:?}");
-        }
-        for b in 0..=127u8 {
-            assert_eq!(is_ascii_ws(b), char::from(b).is_whitespace(), "{b}");
-        }
-        assert!(Uri::parse("sip:a@h..example").is_err());
-        assert!(Uri::parse("sip:a@-h.example").is_err());
-        assert_eq!(
-            Uri::parse("sip:a@h_x.example").unwrap_err().at,
-            "sip:a@h".len()
-        );
-        assert!(Uri::parse("sip:a@192.0.2.1:65535").is_ok());
-        assert!(Uri::parse("sip:a@192.0.2.1:65536").is_err());
-    }
 }
