@@ -124,65 +124,78 @@ impl Params {
     }
 }
 
+/// A host as scanned, borrowing the text of a domain name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostRef<'a> {
+    Domain(&'a str),
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+}
+
+impl HostRef<'_> {
+    pub(crate) fn to_host(self) -> Host {
+        match self {
+            HostRef::Domain(d) => Host::Domain(d.to_owned()),
+            HostRef::V4(a) => Host::V4(a),
+            HostRef::V6(a) => Host::V6(a),
+        }
+    }
+}
+
+/// The parts of a `sip:`/`sips:` URI after the scheme, borrowed from the text.
+struct SipParts<'a> {
+    user: Option<&'a str>,
+    password: Option<&'a str>,
+    host: HostRef<'a>,
+    port: Option<u16>,
+}
+
+/// The parts of a URI as scanned; parameters and URI headers went to the caller's sinks.
+enum UriParts<'a> {
+    Sip(SipParts<'a>, bool),
+    Tel(&'a str),
+    Urn(&'a str, &'a str),
+    Other(&'a str, &'a str),
+}
+
 impl Uri {
     /// Parses a URI. The text must be exactly the URI (no surrounding `<>` or spaces).
     pub fn parse(s: &str) -> Result<Uri, UriError> {
-        let colon = s.find(':').ok_or(UriError {
-            at: 0,
-            message: "expected a URI scheme followed by ':'",
-        })?;
-        let scheme = &s[..colon];
-        if scheme.is_empty()
-            || !scheme.as_bytes()[0].is_ascii_alphabetic()
-            || !scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        {
-            return Err(UriError {
-                at: 0,
-                message: "expected a URI scheme (a letter, then letters, digits, '+', '-' or '.')",
-            });
-        }
-        let rest = &s[colon + 1..];
-        let base = colon + 1;
-        if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") {
-            SipUri::parse_rest(rest, base, scheme.len() == 4).map(Uri::Sip)
-        } else if scheme.eq_ignore_ascii_case("tel") {
-            TelUri::parse_rest(rest, base).map(Uri::Tel)
-        } else if scheme.eq_ignore_ascii_case("urn") {
-            let (nid, nss) = rest.split_once(':').ok_or(UriError {
-                at: base,
-                message: "expected 'urn:<nid>:<nss>'",
-            })?;
-            if nid.is_empty() || nss.is_empty() || !nid.bytes().all(is_token_char) {
-                return Err(UriError {
-                    at: base,
-                    message: "expected 'urn:<nid>:<nss>'",
-                });
-            }
-            check_chars(
-                nss,
-                base + nid.len() + 1,
-                is_uric,
-                "invalid character in URN",
-            )?;
-            Ok(Uri::Urn(UrnUri {
+        let mut params = Params::default();
+        let mut headers = Vec::new();
+        let parts = scan(
+            s,
+            |n, v| params.push(n, v.map(str::to_owned)),
+            |n, v| headers.push((n.to_owned(), v.to_owned())),
+        )?;
+        Ok(match parts {
+            UriParts::Sip(p, secure) => Uri::Sip(SipUri {
+                secure,
+                user: p.user.map(str::to_owned),
+                password: p.password.map(str::to_owned),
+                host: p.host.to_host(),
+                port: p.port,
+                params,
+                headers,
+            }),
+            UriParts::Tel(number) => Uri::Tel(TelUri {
+                number: number.to_owned(),
+                params,
+            }),
+            UriParts::Urn(nid, nss) => Uri::Urn(UrnUri {
                 nid: nid.to_owned(),
                 nss: nss.to_owned(),
-            }))
-        } else {
-            if rest.is_empty() {
-                return Err(UriError {
-                    at: base,
-                    message: "expected something after the URI scheme",
-                });
-            }
-            check_chars(rest, base, is_uric, "invalid character in URI")?;
-            Ok(Uri::Other {
+            }),
+            UriParts::Other(scheme, rest) => Uri::Other {
                 scheme: scheme.to_owned(),
                 rest: rest.to_owned(),
-            })
-        }
+            },
+        })
+    }
+
+    /// Checks a URI exactly as [`Uri::parse`] does (same errors), without building it.
+    pub(crate) fn validate(s: &str) -> Result<(), UriError> {
+        scan(s, |_, _| {}, |_, _| {}).map(|_| ())
     }
 
     /// The SIP URI, if this is one.
@@ -227,147 +240,9 @@ impl SipUri {
             headers: Vec::new(),
         }
     }
-
-    fn parse_rest(s: &str, base: usize, secure: bool) -> Result<SipUri, UriError> {
-        // userinfo ends at the first '@' (neither user nor password may hold an unescaped '@').
-        let (user, password, hostpart, hbase) = match s.find('@') {
-            Some(at) => {
-                let info = &s[..at];
-                let (user, password) = match info.find(':') {
-                    Some(c) => (&info[..c], Some(&info[c + 1..])),
-                    None => (info, None),
-                };
-                if user.is_empty() {
-                    return Err(UriError {
-                        at: base,
-                        message: "empty user part before '@'",
-                    });
-                }
-                check_escapes_and(user, base, is_user_char, "invalid character in user part")?;
-                if let Some(p) = password {
-                    check_escapes_and(
-                        p,
-                        base + user.len() + 1,
-                        is_password_char,
-                        "invalid character in password",
-                    )?;
-                }
-                (
-                    Some(user.to_owned()),
-                    password.map(str::to_owned),
-                    &s[at + 1..],
-                    base + at + 1,
-                )
-            }
-            None => (None, None, s, base),
-        };
-        let hp_end = hostpart.find([';', '?']).unwrap_or(hostpart.len());
-        let (host, port) = parse_hostport(&hostpart[..hp_end], hbase)?;
-        let mut rest = &hostpart[hp_end..];
-        let mut at = hbase + hp_end;
-        let mut params = Params::default();
-        while let Some(r) = rest.strip_prefix(';') {
-            let end = r.find([';', '?']).unwrap_or(r.len());
-            let p = &r[..end];
-            let (n, v) = match p.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (p, None),
-            };
-            if n.is_empty() {
-                return Err(UriError {
-                    at: at + 1,
-                    message: "empty URI parameter name",
-                });
-            }
-            check_escapes_and(
-                n,
-                at + 1,
-                is_param_char,
-                "invalid character in URI parameter",
-            )?;
-            if let Some(v) = v {
-                check_escapes_and(
-                    v,
-                    at + 2 + n.len(),
-                    is_param_char,
-                    "invalid character in URI parameter value",
-                )?;
-            }
-            params.push(n, v.map(str::to_owned));
-            rest = &r[end..];
-            at += 1 + end;
-        }
-        let mut headers = Vec::new();
-        if let Some(h) = rest.strip_prefix('?') {
-            at += 1;
-            for pair in h.split('&') {
-                let (n, v) = pair.split_once('=').ok_or(UriError {
-                    at,
-                    message: "expected 'name=value' in URI headers",
-                })?;
-                check_escapes_and(pair, at, is_hnv_char, "invalid character in URI header")?;
-                headers.push((n.to_owned(), v.to_owned()));
-                at += pair.len() + 1;
-            }
-        }
-        Ok(SipUri {
-            secure,
-            user,
-            password,
-            host,
-            port,
-            params,
-            headers,
-        })
-    }
 }
 
 impl TelUri {
-    fn parse_rest(s: &str, base: usize) -> Result<TelUri, UriError> {
-        let end = s.find(';').unwrap_or(s.len());
-        let number = &s[..end];
-        let digits = number.strip_prefix('+').unwrap_or(number);
-        if digits.is_empty()
-            || !digits
-                .bytes()
-                .any(|b| b.is_ascii_hexdigit() || b == b'*' || b == b'#')
-            || !digits
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b"*#-.()".contains(&b))
-        {
-            return Err(UriError {
-                at: base,
-                message: "expected a telephone number (digits with optional leading '+')",
-            });
-        }
-        let mut params = Params::default();
-        let mut at = base + end;
-        for p in s[end..].split(';').skip(1) {
-            let (n, v) = match p.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (p, None),
-            };
-            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(UriError {
-                    at: at + 1,
-                    message: "invalid tel URI parameter name",
-                });
-            }
-            params.push(n, v.map(str::to_owned));
-            at += 1 + p.len();
-        }
-        if !number.starts_with('+') && !params.contains("phone-context") {
-            return Err(UriError {
-                at: base,
-                message: "a local tel number needs a phone-context parameter",
-            });
-        }
-        Ok(TelUri {
-            number: number.to_owned(),
-            params,
-        })
-    }
-
     /// The digits of the number without visual separators (`+13125550100`).
     pub fn digits(&self) -> String {
         self.number
@@ -377,8 +252,207 @@ impl TelUri {
     }
 }
 
+/// The scanner behind [`Uri::parse`] and [`Uri::validate`]: one grammar, one set of errors.
+/// Parameters (sip and tel) go to `param`, URI headers to `header`.
+fn scan<'a>(
+    s: &'a str,
+    mut param: impl FnMut(&'a str, Option<&'a str>),
+    header: impl FnMut(&'a str, &'a str),
+) -> Result<UriParts<'a>, UriError> {
+    let colon = memchr::memchr(b':', s.as_bytes()).ok_or(UriError {
+        at: 0,
+        message: "expected a URI scheme followed by ':'",
+    })?;
+    let scheme = &s[..colon];
+    if scheme.is_empty()
+        || !scheme.as_bytes()[0].is_ascii_alphabetic()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return Err(UriError {
+            at: 0,
+            message: "expected a URI scheme (a letter, then letters, digits, '+', '-' or '.')",
+        });
+    }
+    let rest = &s[colon + 1..];
+    let base = colon + 1;
+    if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") {
+        scan_sip_rest(rest, base, param, header).map(|p| UriParts::Sip(p, scheme.len() == 4))
+    } else if scheme.eq_ignore_ascii_case("tel") {
+        scan_tel_rest(rest, base, &mut param).map(UriParts::Tel)
+    } else if scheme.eq_ignore_ascii_case("urn") {
+        let (nid, nss) = rest.split_once(':').ok_or(UriError {
+            at: base,
+            message: "expected 'urn:<nid>:<nss>'",
+        })?;
+        if nid.is_empty() || nss.is_empty() || !nid.bytes().all(is_token_char) {
+            return Err(UriError {
+                at: base,
+                message: "expected 'urn:<nid>:<nss>'",
+            });
+        }
+        check_chars(
+            nss,
+            base + nid.len() + 1,
+            is_uric,
+            "invalid character in URN",
+        )?;
+        Ok(UriParts::Urn(nid, nss))
+    } else {
+        if rest.is_empty() {
+            return Err(UriError {
+                at: base,
+                message: "expected something after the URI scheme",
+            });
+        }
+        check_chars(rest, base, is_uric, "invalid character in URI")?;
+        Ok(UriParts::Other(scheme, rest))
+    }
+}
+
+fn scan_sip_rest<'a>(
+    s: &'a str,
+    base: usize,
+    mut param: impl FnMut(&'a str, Option<&'a str>),
+    mut header: impl FnMut(&'a str, &'a str),
+) -> Result<SipParts<'a>, UriError> {
+    // userinfo ends at the first '@' (neither user nor password may hold an unescaped '@').
+    let (user, password, hostpart, hbase) = match memchr::memchr(b'@', s.as_bytes()) {
+        Some(at) => {
+            let info = &s[..at];
+            let (user, password) = match memchr::memchr(b':', info.as_bytes()) {
+                Some(c) => (&info[..c], Some(&info[c + 1..])),
+                None => (info, None),
+            };
+            if user.is_empty() {
+                return Err(UriError {
+                    at: base,
+                    message: "empty user part before '@'",
+                });
+            }
+            check_escapes_and(user, base, is_user_char, "invalid character in user part")?;
+            if let Some(p) = password {
+                check_escapes_and(
+                    p,
+                    base + user.len() + 1,
+                    is_password_char,
+                    "invalid character in password",
+                )?;
+            }
+            (Some(user), password, &s[at + 1..], base + at + 1)
+        }
+        None => (None, None, s, base),
+    };
+    let hp_end = memchr::memchr2(b';', b'?', hostpart.as_bytes()).unwrap_or(hostpart.len());
+    let (host, port) = scan_hostport(&hostpart[..hp_end], hbase)?;
+    let mut rest = &hostpart[hp_end..];
+    let mut at = hbase + hp_end;
+    while let Some(r) = rest.strip_prefix(';') {
+        let end = memchr::memchr2(b';', b'?', r.as_bytes()).unwrap_or(r.len());
+        let p = &r[..end];
+        let (n, v) = match split_byte(p, b'=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (p, None),
+        };
+        if n.is_empty() {
+            return Err(UriError {
+                at: at + 1,
+                message: "empty URI parameter name",
+            });
+        }
+        check_escapes_and(
+            n,
+            at + 1,
+            is_param_char,
+            "invalid character in URI parameter",
+        )?;
+        if let Some(v) = v {
+            check_escapes_and(
+                v,
+                at + 2 + n.len(),
+                is_param_char,
+                "invalid character in URI parameter value",
+            )?;
+        }
+        param(n, v);
+        rest = &r[end..];
+        at += 1 + end;
+    }
+    if let Some(h) = rest.strip_prefix('?') {
+        at += 1;
+        for pair in h.split('&') {
+            let (n, v) = pair.split_once('=').ok_or(UriError {
+                at,
+                message: "expected 'name=value' in URI headers",
+            })?;
+            check_escapes_and(pair, at, is_hnv_char, "invalid character in URI header")?;
+            header(n, v);
+            at += pair.len() + 1;
+        }
+    }
+    Ok(SipParts {
+        user,
+        password,
+        host,
+        port,
+    })
+}
+
+fn scan_tel_rest<'a>(
+    s: &'a str,
+    base: usize,
+    param: &mut impl FnMut(&'a str, Option<&'a str>),
+) -> Result<&'a str, UriError> {
+    let end = find_byte(s, b';').unwrap_or(s.len());
+    let number = &s[..end];
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    if digits.is_empty()
+        || !digits
+            .bytes()
+            .any(|b| b.is_ascii_hexdigit() || b == b'*' || b == b'#')
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b"*#-.()".contains(&b))
+    {
+        return Err(UriError {
+            at: base,
+            message: "expected a telephone number (digits with optional leading '+')",
+        });
+    }
+    let mut phone_context = false;
+    let mut at = base + end;
+    for p in s[end..].split(';').skip(1) {
+        let (n, v) = match p.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (p, None),
+        };
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(UriError {
+                at: at + 1,
+                message: "invalid tel URI parameter name",
+            });
+        }
+        phone_context |= n.eq_ignore_ascii_case("phone-context");
+        param(n, v);
+        at += 1 + p.len();
+    }
+    if !number.starts_with('+') && !phone_context {
+        return Err(UriError {
+            at: base,
+            message: "a local tel number needs a phone-context parameter",
+        });
+    }
+    Ok(number)
+}
+
 /// Parses `host[:port]` (host may be an IPv6 reference) starting at byte `base` of the URI.
 pub fn parse_hostport(s: &str, base: usize) -> Result<(Host, Option<u16>), UriError> {
+    scan_hostport(s, base).map(|(h, p)| (h.to_host(), p))
+}
+
+/// [`parse_hostport`] without building the host.
+pub(crate) fn scan_hostport(s: &str, base: usize) -> Result<(HostRef<'_>, Option<u16>), UriError> {
     let (host, port_str) = if let Some(r) = s.strip_prefix('[') {
         let close = r.find(']').ok_or(UriError {
             at: base,
@@ -399,13 +473,13 @@ pub fn parse_hostport(s: &str, base: usize) -> Result<(Host, Option<u16>), UriEr
                 });
             }
         };
-        (Host::V6(addr), port)
+        (HostRef::V6(addr), port)
     } else {
-        let (h, p) = match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        let (h, p) = match memchr::memrchr(b':', s.as_bytes()) {
+            Some(c) => (&s[..c], Some(&s[c + 1..])),
             None => (s, None),
         };
-        (parse_host_name(h, base)?, p)
+        (scan_host_name(h, base)?, p)
     };
     let port = match port_str {
         None => None,
@@ -416,7 +490,11 @@ pub fn parse_hostport(s: &str, base: usize) -> Result<(Host, Option<u16>), UriEr
                     message: "expected a port number",
                 });
             }
-            Some(p.parse::<u16>().map_err(|_| UriError {
+            // At most five digits: no overflow in u32.
+            let n = p
+                .bytes()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+            Some(u16::try_from(n).map_err(|_| UriError {
                 at: base + s.len() - p.len(),
                 message: "port number out of range",
             })?)
@@ -425,34 +503,27 @@ pub fn parse_hostport(s: &str, base: usize) -> Result<(Host, Option<u16>), UriEr
     Ok((host, port))
 }
 
-fn parse_host_name(h: &str, base: usize) -> Result<Host, UriError> {
-    if h.is_empty() {
+fn scan_host_name(h: &str, base: usize) -> Result<HostRef<'_>, UriError> {
+    let b = h.as_bytes();
+    if b.is_empty() {
         return Err(UriError {
             at: base,
             message: "expected a host",
         });
     }
-    if h.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    if b.iter().all(|&c| c.is_ascii_digit() || c == b'.')
         && let Ok(v4) = h.parse::<Ipv4Addr>()
     {
-        return Ok(Host::V4(v4));
+        return Ok(HostRef::V4(v4));
     }
-    let ok = h
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !h.starts_with(['-', '.'])
-        && !h.contains("..");
-    if !ok {
-        let bad = h
-            .bytes()
-            .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-            .unwrap_or(0);
+    let bad = b.iter().position(|&c| !HOST[c as usize]);
+    if bad.is_some() || matches!(b[0], b'-' | b'.') || b.windows(2).any(|w| w == b"..") {
         return Err(UriError {
-            at: base + bad,
+            at: base + bad.unwrap_or(0),
             message: "invalid character in host name",
         });
     }
-    Ok(Host::Domain(h.to_owned()))
+    Ok(HostRef::Domain(h))
 }
 
 fn check_chars(
@@ -505,6 +576,41 @@ fn check_escapes_and(
     Ok(())
 }
 
+/// The first `byte` in `s`: a plain loop, cheaper than a vectorised search on the short
+/// pieces (parameters, host parts) it is used for.
+pub(crate) fn find_byte(s: &str, byte: u8) -> Option<usize> {
+    s.bytes().position(|b| b == byte)
+}
+
+/// `s` split around its first `byte` (which must be ASCII, so both halves are `str`s).
+pub(crate) fn split_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    find_byte(s, byte).map(|i| (&s[..i], &s[i + 1..]))
+}
+
+/// The first character of `s` for which `stop_ascii` (on an ASCII byte) or `stop` (on any
+/// character) holds: `stop_ascii` must agree with `stop` on ASCII. A byte loop while the text
+/// is ASCII, the `char` search from the first non-ASCII byte on.
+pub(crate) fn find_char(
+    s: &str,
+    stop_ascii: impl Fn(u8) -> bool,
+    stop: impl FnMut(char) -> bool,
+) -> Option<usize> {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x80 {
+            return s[i..].find(stop).map(|j| i + j);
+        }
+        if stop_ascii(b) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// `char::is_whitespace` on an ASCII byte.
+pub(crate) fn is_ascii_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// A 256-entry membership table: alphanumerics plus `extra` (one load per byte instead of a scan).
 const fn class(extra: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
@@ -526,17 +632,19 @@ static PASSWORD: [bool; 256] = class(b"-_.!~*'()&=+$,");
 static PARAM: [bool; 256] = class(b"-_.!~*'()[]/:&+$");
 static HNV: [bool; 256] = class(b"-_.!~*'()[]/?:+$=");
 static URIC: [bool; 256] = class(b"-_.!~*'();/?:@&=+$,%#[]");
+/// Host name characters (a letter or digit, `-`, `.`).
+static HOST: [bool; 256] = class(b"-.");
 static TOKEN: [bool; 256] = class(b"-.!%*_+`'~");
 /// `word` (RFC 3261 §25.1), the characters of a Call-ID.
 static WORD: [bool; 256] = class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
 
-fn is_user_char(b: u8) -> bool {
+pub(crate) fn is_user_char(b: u8) -> bool {
     USER[b as usize]
 }
 fn is_password_char(b: u8) -> bool {
     PASSWORD[b as usize]
 }
-fn is_param_char(b: u8) -> bool {
+pub(crate) fn is_param_char(b: u8) -> bool {
     PARAM[b as usize]
 }
 fn is_hnv_char(b: u8) -> bool {
@@ -544,6 +652,10 @@ fn is_hnv_char(b: u8) -> bool {
 }
 fn is_uric(b: u8) -> bool {
     URIC[b as usize]
+}
+/// Host name characters (a letter or digit, `-`, `.`).
+pub(crate) fn is_host_char(b: u8) -> bool {
+    HOST[b as usize]
 }
 /// RFC 3261 `token` characters.
 pub(crate) fn is_token_char(b: u8) -> bool {

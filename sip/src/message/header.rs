@@ -1,6 +1,7 @@
 //! Header names (with RFC 3261 §7.3.3 compact forms) and the ordered header list.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 macro_rules! header_names {
     ($( $variant:ident => $canon:literal $(, $compact:literal)? ;)*) => {
@@ -17,15 +18,47 @@ macro_rules! header_names {
             Other(String),
         }
 
+        /// The known names without data: what a parsed header stores instead of a
+        /// [`HeaderName`], and an index into [`CANON`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Known {
+            $( $variant, )*
+        }
+
+        /// Canonical long forms, in [`Known`] order.
+        const CANON: &[&str] = &[ $( $canon, )* ];
+        /// Every [`Known`], in order.
+        const ALL: &[Known] = &[ $( Known::$variant, )* ];
+
+        impl Known {
+            fn compact(c: u8) -> Option<Known> {
+                $( $( if c == $compact { return Some(Known::$variant); } )? )*
+                None
+            }
+
+            /// The public name.
+            pub(crate) fn name(self) -> HeaderName {
+                match self {
+                    $( Known::$variant => HeaderName::$variant, )*
+                }
+            }
+        }
+
         impl HeaderName {
             /// Maps a name as written on the wire (any case, compact or long) to a `HeaderName`.
             pub fn parse(name: &str) -> HeaderName {
-                if name.len() == 1 {
-                    let c = name.as_bytes()[0].to_ascii_lowercase();
-                    $( $( if c == $compact { return HeaderName::$variant; } )? )*
+                match Known::lookup(name) {
+                    Some(k) => k.name(),
+                    None => HeaderName::Other(name.to_owned()),
                 }
-                $( if name.eq_ignore_ascii_case($canon) { return HeaderName::$variant; } )*
-                HeaderName::Other(name.to_owned())
+            }
+
+            /// The known name without data, `None` for [`HeaderName::Other`].
+            pub(crate) fn known(&self) -> Option<Known> {
+                match self {
+                    $( HeaderName::$variant => Some(Known::$variant), )*
+                    HeaderName::Other(_) => None,
+                }
             }
 
             /// The canonical long form (or the name as written for [`HeaderName::Other`]).
@@ -37,6 +70,76 @@ macro_rules! header_names {
             }
         }
     };
+}
+
+/// For each name length, a bit per [`CANON`] entry of that length (every entry is shorter
+/// than 32 bytes and there are fewer than 64 of them).
+static BY_LEN: [u64; 32] = {
+    let mut t = [0u64; 32];
+    let mut i = 0;
+    while i < CANON.len() {
+        t[CANON[i].len()] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// Each [`CANON`] entry lowercased, zero-padded to 32 bytes, and a mask with `0x20` where the
+/// entry has a letter: `(byte | mask) == lower` for every byte is a case-insensitive match that
+/// needs no branch per byte (only letters differ by `0x20` between cases).
+static FOLDED: [([u8; 32], [u8; 32]); CANON.len()] = {
+    let mut t = [([0u8; 32], [0u8; 32]); CANON.len()];
+    let mut i = 0;
+    while i < CANON.len() {
+        let c = CANON[i].as_bytes();
+        let mut j = 0;
+        while j < c.len() {
+            t[i].0[j] = c[j].to_ascii_lowercase();
+            if c[j].is_ascii_alphabetic() {
+                t[i].1[j] = 0x20;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+impl Known {
+    /// Classifies a name as written (any case, compact or long) by its length, then one
+    /// case-insensitive compare per candidate; `None` for a name with no variant.
+    pub(crate) fn lookup(name: &str) -> Option<Known> {
+        let b = name.as_bytes();
+        match b.len() {
+            0 => None,
+            1 => Known::compact(b[0].to_ascii_lowercase()),
+            n if n < BY_LEN.len() => {
+                let mut padded = [0u8; 32];
+                padded[..n].copy_from_slice(b);
+                let mut m = BY_LEN[n];
+                while m != 0 {
+                    let i = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let (lower, mask) = &FOLDED[i];
+                    let diff = padded
+                        .iter()
+                        .zip(lower)
+                        .zip(mask)
+                        .fold(0u8, |acc, ((&x, &l), &k)| acc | ((x | k) ^ l));
+                    if diff == 0 {
+                        return Some(ALL[i]);
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The canonical long form.
+    pub(crate) fn as_str(self) -> &'static str {
+        CANON[self as usize]
+    }
 }
 
 header_names! {
@@ -118,9 +221,141 @@ pub struct Header {
 }
 
 /// The headers of a message, in wire order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// A parsed message keeps its header block as one string and each header as a span of it
+/// (name, value, line); the value-only accessors ([`Headers::get`], [`Headers::get_all`],
+/// [`Headers::values`], [`Headers::count`]) read those spans directly. [`Header`] values are
+/// built on first use of [`Headers::iter`] or [`Headers::get_header`], and any change turns
+/// the list into owned headers.
+#[derive(Clone)]
 pub struct Headers {
-    items: Vec<Header>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Built(Vec<Header>),
+    Parsed {
+        raw: Raw,
+        cache: OnceLock<Vec<Header>>,
+    },
+}
+
+/// A parsed header block: the text and one span per header.
+#[derive(Debug, Clone)]
+pub(crate) struct Raw {
+    /// The header block as received, then the unfolded values of folded headers.
+    pub(crate) text: String,
+    /// The headers, in order.
+    pub(crate) spans: Vec<Span>,
+}
+
+/// One parsed header: where its name and (unfolded, trimmed) value are in [`Raw::text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    /// The known name, `None` for a name kept as written.
+    pub(crate) known: Option<Known>,
+    pub(crate) name: (usize, usize),
+    pub(crate) value: (usize, usize),
+    /// 1-based line in the message.
+    pub(crate) line: u32,
+}
+
+/// A header as the parser and the accessors see it, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) known: Option<Known>,
+    /// The canonical name for a known header, else the name as written.
+    pub(crate) name: &'a str,
+    pub(crate) value: &'a str,
+    pub(crate) line: u32,
+}
+
+impl View<'_> {
+    fn is(&self, name: &HeaderName) -> bool {
+        match (self.known, name) {
+            (_, HeaderName::Other(o)) => self.known.is_none() && self.name.eq_ignore_ascii_case(o),
+            (Some(k), n) => n.known() == Some(k),
+            (None, _) => false,
+        }
+    }
+
+    fn to_header(self) -> Header {
+        Header {
+            name: match self.known {
+                Some(k) => k.name(),
+                None => HeaderName::Other(self.name.to_owned()),
+            },
+            value: self.value.to_owned(),
+            line: self.line,
+        }
+    }
+}
+
+/// Iterator over [`View`]s.
+pub(crate) enum Views<'a> {
+    Built(std::slice::Iter<'a, Header>),
+    Parsed(&'a str, std::slice::Iter<'a, Span>),
+}
+
+impl<'a> Iterator for Views<'a> {
+    type Item = View<'a>;
+    fn next(&mut self) -> Option<View<'a>> {
+        match self {
+            Views::Built(it) => it.next().map(|h| View {
+                known: h.name.known(),
+                name: h.name.as_str(),
+                value: &h.value,
+                line: h.line,
+            }),
+            Views::Parsed(text, it) => it.next().map(|s| View {
+                known: s.known,
+                name: match s.known {
+                    Some(k) => k.as_str(),
+                    None => text.get(s.name.0..s.name.1).unwrap_or(""),
+                },
+                value: text.get(s.value.0..s.value.1).unwrap_or(""),
+                line: s.line,
+            }),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Views::Built(it) => it.size_hint(),
+            Views::Parsed(_, it) => it.size_hint(),
+        }
+    }
+}
+
+impl Default for Headers {
+    fn default() -> Self {
+        Headers {
+            repr: Repr::Built(Vec::new()),
+        }
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.views().zip(other.views()).all(|(a, b)| {
+                a.known == b.known
+                    && (a.known.is_some() || a.name.eq_ignore_ascii_case(b.name))
+                    && a.value == b.value
+                    && a.line == b.line
+            })
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.views().map(|v| (v.name, v.value, v.line)))
+            .finish()
+    }
 }
 
 impl Headers {
@@ -132,26 +367,63 @@ impl Headers {
     /// An empty list with room for `n` headers.
     pub fn with_capacity(n: usize) -> Self {
         Headers {
-            items: Vec::with_capacity(n),
+            repr: Repr::Built(Vec::with_capacity(n)),
+        }
+    }
+
+    /// The headers of a parsed header block.
+    pub(crate) fn parsed(raw: Raw) -> Self {
+        Headers {
+            repr: Repr::Parsed {
+                raw,
+                cache: OnceLock::new(),
+            },
+        }
+    }
+
+    /// Every header, borrowed, without building [`Header`] values.
+    pub(crate) fn views(&self) -> Views<'_> {
+        match &self.repr {
+            Repr::Built(v) => Views::Built(v.iter()),
+            Repr::Parsed { raw, .. } => Views::Parsed(&raw.text, raw.spans.iter()),
+        }
+    }
+
+    fn items(&self) -> &Vec<Header> {
+        match &self.repr {
+            Repr::Built(v) => v,
+            Repr::Parsed { cache, .. } => {
+                cache.get_or_init(|| self.views().map(View::to_header).collect())
+            }
+        }
+    }
+
+    fn items_mut(&mut self) -> &mut Vec<Header> {
+        if let Repr::Parsed { cache, .. } = &mut self.repr {
+            let v = match cache.take() {
+                Some(v) => v,
+                None => self.views().map(View::to_header).collect(),
+            };
+            self.repr = Repr::Built(v);
+        }
+        match &mut self.repr {
+            Repr::Built(v) => v,
+            Repr::Parsed { .. } => unreachable!("converted to built headers above"),
         }
     }
 
     /// Appends a header.
     pub fn push(&mut self, name: impl Into<HeaderName>, value: impl Into<String>) {
-        self.items.push(Header {
+        self.items_mut().push(Header {
             name: name.into(),
             value: value.into(),
             line: 0,
         });
     }
 
-    pub(crate) fn push_parsed(&mut self, h: Header) {
-        self.items.push(h);
-    }
-
     /// Inserts a header before all others (for a new top Via).
     pub fn push_front(&mut self, name: impl Into<HeaderName>, value: impl Into<String>) {
-        self.items.insert(
+        self.items_mut().insert(
             0,
             Header {
                 name: name.into(),
@@ -163,15 +435,12 @@ impl Headers {
 
     /// The value of the first header with this name.
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|h| &h.name == name)
-            .map(|h| h.value.as_str())
+        self.views().find(|h| h.is(name)).map(|h| h.value)
     }
 
     /// The first header with this name, with its line number.
     pub fn get_header(&self, name: &HeaderName) -> Option<&Header> {
-        self.items.iter().find(|h| &h.name == name)
+        self.items().iter().find(|h| &h.name == name)
     }
 
     /// The value of the first header whose name matches `name` case-insensitively (also compact).
@@ -181,10 +450,7 @@ impl Headers {
 
     /// Every header line with this name, in order.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a str> + 'a {
-        self.items
-            .iter()
-            .filter(move |h| &h.name == name)
-            .map(|h| h.value.as_str())
+        self.views().filter(move |h| h.is(name)).map(|h| h.value)
     }
 
     /// Every comma-separated value of every header line with this name (`Via: a, b` gives two),
@@ -195,27 +461,29 @@ impl Headers {
 
     /// How many header lines have this name.
     pub fn count(&self, name: &HeaderName) -> usize {
-        self.items.iter().filter(|h| &h.name == name).count()
+        self.views().filter(|h| h.is(name)).count()
     }
 
     /// Removes every header with this name; returns how many were removed.
     pub fn remove(&mut self, name: &HeaderName) -> usize {
-        let before = self.items.len();
-        self.items.retain(|h| &h.name != name);
-        before - self.items.len()
+        let items = self.items_mut();
+        let before = items.len();
+        items.retain(|h| &h.name != name);
+        before - items.len()
     }
 
     /// Replaces every header with this name by one with `value` (appended where the first was).
     pub fn set(&mut self, name: impl Into<HeaderName>, value: impl Into<String>) {
         let name = name.into();
         let value = value.into();
-        match self.items.iter().position(|h| h.name == name) {
+        let items = self.items_mut();
+        match items.iter().position(|h| h.name == name) {
             Some(i) => {
-                self.items[i].value = value;
+                items[i].value = value;
                 let mut j = i + 1;
-                while j < self.items.len() {
-                    if self.items[j].name == name {
-                        self.items.remove(j);
+                while j < items.len() {
+                    if items[j].name == name {
+                        items.remove(j);
                     } else {
                         j += 1;
                     }
@@ -227,17 +495,20 @@ impl Headers {
 
     /// All headers, in order.
     pub fn iter(&self) -> std::slice::Iter<'_, Header> {
-        self.items.iter()
+        self.items().iter()
     }
 
     /// Number of header lines.
     pub fn len(&self) -> usize {
-        self.items.len()
+        match &self.repr {
+            Repr::Built(v) => v.len(),
+            Repr::Parsed { raw, .. } => raw.spans.len(),
+        }
     }
 
     /// Whether there are no headers.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
     }
 }
 
@@ -245,7 +516,7 @@ impl<'a> IntoIterator for &'a Headers {
     type Item = &'a Header;
     type IntoIter = std::slice::Iter<'a, Header>;
     fn into_iter(self) -> Self::IntoIter {
-        self.items.iter()
+        self.iter()
     }
 }
 
@@ -257,8 +528,13 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
     let mut i = 0;
     let mut in_quotes = false;
     let mut in_angle = false;
-    let mut done = false;
+    // Most values hold no comma at all: then the value is the only part.
+    let mut done = memchr::memchr(b',', bytes).is_none();
+    let mut single = done.then(|| value.trim()).filter(|p| !p.is_empty());
     std::iter::from_fn(move || {
+        if let Some(p) = single.take() {
+            return Some(p);
+        }
         while !done {
             if i >= bytes.len() {
                 done = true;
@@ -327,5 +603,104 @@ mod tests {
         h.set("ROUTE", "c");
         assert_eq!(h.get_all(&HeaderName::Route).collect::<Vec<_>>(), vec!["c"]);
         assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn every_known_name_is_found_by_length_and_first_byte() {
+        for (i, canon) in CANON.iter().enumerate() {
+            assert_eq!(Known::lookup(canon), Some(ALL[i]), "{canon}");
+            assert_eq!(Known::lookup(&canon.to_ascii_lowercase()), Some(ALL[i]));
+            assert_eq!(Known::lookup(&canon.to_ascii_uppercase()), Some(ALL[i]));
+            assert_eq!(ALL[i].as_str(), *canon);
+            assert_eq!(HeaderName::parse(canon).known(), Some(ALL[i]));
+        }
+        for (c, k) in [
+            ("f", Known::From),
+            ("T", Known::To),
+            ("x", Known::SessionExpires),
+        ] {
+            assert_eq!(Known::lookup(c), Some(k));
+        }
+        for other in [
+            "",
+            "z",
+            "Fro",
+            "Fromm",
+            "X-From",
+            "E911-Organization-ID",
+            "Via-",
+        ] {
+            assert_eq!(Known::lookup(other), None, "{other}");
+        }
+        assert_eq!(Known::lookup(&"a".repeat(300)), None);
+    }
+
+    #[test]
+    fn parsed_headers_read_like_built_ones_and_become_owned_on_change() {
+        let wire = "OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/TCP h;branch=z9hG4bK1, SIP/2.0/TCP g\r\n\
+            X-Note:  first\r\n  folded  \r\nf: <sip:a@b>;tag=1\r\nt: <sip:c@d>\r\n\
+            i: x@y\r\nCSeq: 1 OPTIONS\r\nx-note: second\r\nContent-Length: 0\r\n\r\n";
+        let m = crate::message::Message::parse(wire.as_bytes()).unwrap();
+        let mut h = m.as_request().unwrap().headers.clone();
+        let note = HeaderName::parse("X-NOTE");
+        assert_eq!(h.get(&note), Some("first folded"));
+        assert_eq!(
+            h.get_all(&note).collect::<Vec<_>>(),
+            ["first folded", "second"]
+        );
+        assert_eq!(h.count(&note), 2);
+        assert_eq!(h.values(&HeaderName::Via).count(), 2);
+        assert_eq!(h.get_str("from"), Some("<sip:a@b>;tag=1"));
+        assert_eq!(h.len(), 8);
+        // The owned view agrees with the spans, line numbers included.
+        let owned: Vec<_> = h
+            .iter()
+            .map(|x| (x.name.clone(), x.value.clone(), x.line))
+            .collect();
+        assert_eq!(
+            owned[1],
+            (HeaderName::Other("X-Note".into()), "first folded".into(), 3)
+        );
+        assert_eq!(owned[2], (HeaderName::From, "<sip:a@b>;tag=1".into(), 5));
+        assert_eq!(h.get_header(&HeaderName::CSeq).map(|x| x.line), Some(8));
+        let views: Vec<_> = h
+            .views()
+            .map(|v| (v.name.to_owned(), v.value.to_owned()))
+            .collect();
+        let names: Vec<_> = owned
+            .iter()
+            .map(|o| (o.0.as_str().to_owned(), o.1.clone()))
+            .collect();
+        assert_eq!(views, names);
+        // Equality does not depend on the representation.
+        let mut built = Headers::new();
+        for x in &owned {
+            built.push(x.0.clone(), x.1.clone());
+        }
+        let relined: Vec<_> = built
+            .iter()
+            .map(|x| (x.name.clone(), x.value.clone()))
+            .collect();
+        assert_eq!(
+            relined,
+            owned
+                .iter()
+                .map(|o| (o.0.clone(), o.1.clone()))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(h, m.as_request().unwrap().headers);
+        assert_eq!(
+            format!("{h:?}"),
+            format!("{:?}", m.as_request().unwrap().headers)
+        );
+        // Changes turn the list into owned headers and keep everything else.
+        assert_eq!(h.remove(&note), 2);
+        h.set(HeaderName::CSeq, "2 OPTIONS");
+        h.push_front(HeaderName::Via, "SIP/2.0/TCP top;branch=z9hG4bK2");
+        assert_eq!(h.len(), 7);
+        assert_eq!(h.get(&HeaderName::CSeq), Some("2 OPTIONS"));
+        assert_eq!(h.values(&HeaderName::Via).count(), 3);
+        assert_eq!(h.get(&HeaderName::CallId), Some("x@y"));
+        assert_ne!(h, m.as_request().unwrap().headers);
     }
 }

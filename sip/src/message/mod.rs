@@ -6,16 +6,19 @@
 //! on demand by the accessors and were already validated once by the parser, so on a parsed
 //! message they do not fail.
 
+mod fast;
 mod header;
 mod parse;
 mod precheck;
 pub mod typed;
+mod validate;
 mod write;
 
 use std::fmt;
 
 use bytes::Bytes;
 
+use header::Known;
 pub use header::{Header, HeaderName, Headers, split_list};
 pub use parse::{ParseError, ParseErrorKind, Salvage};
 pub use precheck::{Rejection, UasPolicy, uas_precheck, uas_precheck_with};
@@ -227,24 +230,23 @@ impl Response {
     /// dialog-creating responses (101-299 to INVITE).
     pub fn for_request(req: &Request, status: u16, to_tag: Option<&str>) -> Response {
         let mut headers = Headers::with_capacity(10);
-        for h in req.headers.iter() {
+        for h in req.headers.views() {
+            let Some(known) = h.known else { continue };
             let copy = matches!(
-                h.name,
-                HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq
-            ) || (h.name == HeaderName::RecordRoute
+                known,
+                Known::Via | Known::From | Known::CallId | Known::CSeq
+            ) || (known == Known::RecordRoute
                 && req.method == Method::Invite
                 && (101..300).contains(&status));
             if copy {
-                headers.push(h.name.clone(), h.value.clone());
-            } else if h.name == HeaderName::To {
-                let has_tag = NameAddr::parse(&h.value)
-                    .map(|n| n.tag().is_some())
-                    .unwrap_or(true);
+                headers.push(known.name(), h.value);
+            } else if known == Known::To {
+                let has_tag = NameAddr::tag_of(h.value).map_or(true, |t| t.is_some());
                 match to_tag {
                     Some(tag) if status > 100 && !has_tag => {
                         headers.push(HeaderName::To, format!("{};tag={tag}", h.value));
                     }
-                    _ => headers.push(HeaderName::To, h.value.clone()),
+                    _ => headers.push(HeaderName::To, h.value),
                 }
             }
         }

@@ -9,8 +9,8 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::header::{Header, HeaderName, Headers, split_list};
-use super::typed::{CSeq, NameAddr, ValueError, Via};
+use super::header::{Headers, Known, Raw, Span};
+use super::validate::validate;
 use super::{Message, Method, Request, Response};
 use crate::uri::Uri;
 
@@ -104,12 +104,12 @@ impl<'a> Lines<'a> {
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     lines: Lines<'a>,
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(super) fn err(
         &self,
         kind: ParseErrorKind,
         offset: usize,
@@ -189,7 +189,11 @@ impl Message {
             e.offset += skip;
             e
         };
-        if let Err(e) = validate(&parsed.start, &parsed.headers, &ctx) {
+        let method = match &parsed.start {
+            Start::Request { method, .. } => Some(method),
+            Start::Response { .. } => None,
+        };
+        if let Err(e) = validate(method, &parsed.headers, &ctx) {
             return Err(with_salvage(e, &parsed.start, &parsed.headers));
         }
         let body = match parsed.content_length {
@@ -419,6 +423,9 @@ fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
 /// Splits the start line and the header lines. On the first error it keeps splitting (skipping
 /// bad lines) so that the error carries every readable header as [`Salvage`] for a request:
 /// a UAS needs Via, From, To, Call-ID and CSeq to answer even a 400 or a 505.
+///
+/// Headers are kept as spans of one copy of the header block; a folded value is unfolded once
+/// and appended to that copy.
 fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
     use ParseErrorKind::Syntax;
     let mut lines = LineIter { text: head, pos: 0 };
@@ -427,17 +434,21 @@ fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
         Ok(s) => (Some(s), None),
         Err(e) => (None, Some(e)),
     };
-    let mut headers = Headers::with_capacity(16);
+    let mut raw = Raw {
+        text: String::with_capacity(head.len()),
+        spans: Vec::with_capacity(24),
+    };
+    raw.text.push_str(head);
     let mut content_length: Option<(usize, u32)> = None;
-    let mut pending: Option<Header> = None;
+    let mut pending: Option<Pending> = None;
     for (line_no, (offset, line)) in (2u32..).zip(lines) {
-        if line.starts_with([' ', '\t']) {
+        if matches!(line.as_bytes().first(), Some(b' ' | b'\t')) {
             match pending.as_mut() {
-                Some(h) => {
-                    let t = line.trim_matches([' ', '\t']);
+                Some(p) => {
+                    let t = trim_lws(line);
                     if let Some(i) = bad_control_char(t) {
-                        let at = offset + (line.len() - line.trim_start_matches([' ', '\t']).len());
-                        let name = h.name.as_str();
+                        let at = offset + lws_len(line);
+                        let name = span_name(&p.span, head);
                         first_err.get_or_insert_with(|| {
                             ctx.err(
                                 Syntax,
@@ -447,10 +458,12 @@ fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
                             )
                         });
                     } else if !t.is_empty() {
-                        if !h.value.is_empty() {
-                            h.value.push(' ');
+                        let (a, b) = p.span.value;
+                        let v = p.folded.get_or_insert_with(|| head[a..b].to_owned());
+                        if !v.is_empty() {
+                            v.push(' ');
                         }
-                        h.value.push_str(t);
+                        v.push_str(t);
                     }
                 }
                 None => {
@@ -461,23 +474,24 @@ fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
             }
             continue;
         }
-        if let Some(h) = pending.take()
-            && let Err(e) = finish_header(h, &mut headers, &mut content_length, ctx)
+        if let Some(p) = pending.take()
+            && let Err(e) = finish_header(p, &mut raw, &mut content_length, ctx)
         {
             first_err.get_or_insert(e);
         }
         match split_header_line(line, offset, line_no, ctx) {
-            Ok(h) => pending = Some(h),
+            Ok(span) => pending = Some(Pending { span, folded: None }),
             Err(e) => {
                 first_err.get_or_insert(e);
             }
         }
     }
-    if let Some(h) = pending.take()
-        && let Err(e) = finish_header(h, &mut headers, &mut content_length, ctx)
+    if let Some(p) = pending.take()
+        && let Err(e) = finish_header(p, &mut raw, &mut content_length, ctx)
     {
         first_err.get_or_insert(e);
     }
+    let headers = Headers::parsed(raw);
     match (start, first_err) {
         (Some(start), None) => Ok(Parsed {
             start,
@@ -504,15 +518,52 @@ fn parse_head(head: &str, ctx: &Ctx<'_>) -> Result<Parsed, ParseError> {
     }
 }
 
-/// Splits one header line (`Name: value`, not a continuation) into a [`Header`].
+/// How many spaces and tabs `s` starts with.
+fn lws_len(s: &str) -> usize {
+    s.bytes().take_while(|&b| b == b' ' || b == b'\t').count()
+}
+
+/// `s` without trailing spaces and tabs.
+fn trim_lws_end(s: &str) -> &str {
+    let n = s
+        .bytes()
+        .rev()
+        .take_while(|&b| b == b' ' || b == b'\t')
+        .count();
+    &s[..s.len() - n]
+}
+
+/// `s` without leading or trailing spaces and tabs.
+fn trim_lws(s: &str) -> &str {
+    trim_lws_end(&s[lws_len(s)..])
+}
+
+/// A header line being read: continuation lines may still follow.
+struct Pending {
+    span: Span,
+    /// The unfolded value, once a continuation line was added.
+    folded: Option<String>,
+}
+
+/// The name of a header for error messages: canonical when known, else as written.
+fn span_name<'a>(span: &Span, text: &'a str) -> &'a str {
+    match span.known {
+        Some(k) => k.as_str(),
+        None => text.get(span.name.0..span.name.1).unwrap_or(""),
+    }
+}
+
+/// Splits one header line (`Name: value`, not a continuation) into a [`Span`] of the header
+/// block (`offset` is where the line starts).
 fn split_header_line(
     line: &str,
     offset: usize,
     line_no: u32,
     ctx: &Ctx<'_>,
-) -> Result<Header, ParseError> {
+) -> Result<Span, ParseError> {
     use ParseErrorKind::Syntax;
-    let colon = memchr::memchr(b':', line.as_bytes()).ok_or_else(|| {
+    // Names are short: a byte loop beats a vectorised search here.
+    let colon = line.bytes().position(|b| b == b':').ok_or_else(|| {
         ctx.err(
             Syntax,
             offset,
@@ -520,7 +571,7 @@ fn split_header_line(
             "expected 'Name: value' (no ':' in the header line)",
         )
     })?;
-    let name = line[..colon].trim_end_matches([' ', '\t']);
+    let name = trim_lws_end(&line[..colon]);
     if name.is_empty() || !name.bytes().all(crate::uri::is_token_char) {
         let bad = name
             .bytes()
@@ -534,9 +585,10 @@ fn split_header_line(
         ));
     }
     let raw = &line[colon + 1..];
-    let value = raw.trim_matches([' ', '\t']);
+    let lead = lws_len(raw);
+    let value = trim_lws_end(&raw[lead..]);
+    let vstart = offset + colon + 1 + lead;
     if let Some(i) = bad_control_char(value) {
-        let vstart = offset + colon + 1 + (raw.len() - raw.trim_start_matches([' ', '\t']).len());
         return Err(ctx.err(
             Syntax,
             vstart + i,
@@ -544,9 +596,10 @@ fn split_header_line(
             "control character in the header value",
         ));
     }
-    Ok(Header {
-        name: HeaderName::parse(name),
-        value: value.to_owned(),
+    Ok(Span {
+        known: Known::lookup(name),
+        name: (offset, offset + name.len()),
+        value: (vstart, vstart + value.len()),
         line: line_no,
     })
 }
@@ -583,59 +636,61 @@ fn bad_control_char(value: &str) -> Option<usize> {
 }
 
 fn finish_header(
-    h: Header,
-    headers: &mut Headers,
+    p: Pending,
+    raw: &mut Raw,
     cl: &mut Option<(usize, u32)>,
     ctx: &Ctx<'_>,
 ) -> Result<(), ParseError> {
-    let mut result = Ok(());
-    if h.name == HeaderName::ContentLength {
-        let v = h.value.as_str();
-        if v.is_empty() || v.len() > 9 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            result = Err(header_err(
-                ctx,
-                &h,
-                ParseErrorKind::Syntax,
-                0,
-                "expected Content-Length digits",
-            ));
-        } else {
-            let n: usize = v.parse().unwrap_or(usize::MAX);
-            match cl {
-                Some((prev, _)) if *prev != n => {
-                    result = Err(header_err(
-                        ctx,
-                        &h,
-                        ParseErrorKind::MissingOrRepeatedHeader,
-                        0,
-                        "more than one Content-Length with different values",
-                    ));
-                }
-                _ => *cl = Some((n, h.line)),
-            }
+    let mut span = p.span;
+    if let Some(v) = p.folded {
+        let start = raw.text.len();
+        raw.text.push_str(&v);
+        span.value = (start, raw.text.len());
+    }
+    raw.spans.push(span);
+    if span.known != Some(Known::ContentLength) {
+        return Ok(());
+    }
+    let v = raw.text.get(span.value.0..span.value.1).unwrap_or("");
+    let err = |kind, message| header_err(ctx, "Content-Length", span.line, kind, 0, message);
+    if v.is_empty() || v.len() > 9 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err(
+            ParseErrorKind::Syntax,
+            "expected Content-Length digits",
+        ));
+    }
+    let n: usize = v.parse().unwrap_or(usize::MAX);
+    match cl {
+        Some((prev, _)) if *prev != n => Err(err(
+            ParseErrorKind::MissingOrRepeatedHeader,
+            "more than one Content-Length with different values",
+        )),
+        _ => {
+            *cl = Some((n, span.line));
+            Ok(())
         }
     }
-    headers.push_parsed(h);
-    result
 }
 
-fn header_err(
+/// An error about the header `name` on `line`, at byte `at` of its value.
+pub(super) fn header_err(
     ctx: &Ctx<'_>,
-    h: &Header,
+    name: &str,
+    line_no: u32,
     kind: ParseErrorKind,
     at: usize,
     message: impl Into<String>,
 ) -> ParseError {
     // Position: the header's line; the column points into the value (approximate when folded).
-    let line_start = line_offset(ctx.lines.text, h.line);
+    let line_start = line_offset(ctx.lines.text, line_no);
     let line = &ctx.lines.text[line_start..];
     let line = &line[..line.find('\n').unwrap_or(line.len())];
     let value_col = line.find(':').map_or(0, |c| {
         c + 1 + (line[c + 1..].len() - line[c + 1..].trim_start_matches([' ', '\t']).len())
     });
     let offset = line_start + (value_col + at).min(line.len());
-    let mut e = ctx.err(kind, offset, Some(h.name.as_str()), message);
-    e.line = h.line;
+    let mut e = ctx.err(kind, offset, Some(name), message);
+    e.line = line_no;
     e
 }
 
@@ -669,140 +724,4 @@ impl<'a> Iterator for LineIter<'a> {
         let line = &self.text[start..end];
         Some((start, line.strip_suffix('\r').unwrap_or(line)))
     }
-}
-
-/// Validates the headers the transaction and dialog layers depend on.
-fn validate(start: &Start, headers: &Headers, ctx: &Ctx<'_>) -> Result<(), ParseError> {
-    use ParseErrorKind::*;
-    let is_request = matches!(start, Start::Request { .. });
-    let mut seen = [0u8; 5]; // Via, From, To, Call-ID, CSeq
-    for h in headers.iter() {
-        let value_err = |e: ValueError| header_err(ctx, h, Syntax, e.at, e.message);
-        match &h.name {
-            HeaderName::Via => {
-                seen[0] += 1;
-                let mut any = false;
-                for v in split_list(&h.value) {
-                    any = true;
-                    Via::parse(v).map_err(value_err)?;
-                }
-                if !any {
-                    return Err(header_err(ctx, h, Syntax, 0, "empty Via"));
-                }
-            }
-            HeaderName::From | HeaderName::To => {
-                seen[if h.name == HeaderName::From { 1 } else { 2 }] += 1;
-                NameAddr::parse(&h.value).map_err(value_err)?;
-            }
-            HeaderName::CallId => {
-                seen[3] += 1;
-                let v = h.value.as_str();
-                let ok = !v.is_empty()
-                    && v.split_once('@')
-                        .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
-                    && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
-                if !ok {
-                    return Err(header_err(
-                        ctx,
-                        h,
-                        Syntax,
-                        0,
-                        "expected Call-ID 'word[@word]'",
-                    ));
-                }
-            }
-            HeaderName::CSeq => {
-                seen[4] += 1;
-                let cseq = CSeq::parse(&h.value).map_err(value_err)?;
-                if let Start::Request { method, .. } = start
-                    && cseq.method != *method
-                {
-                    return Err(header_err(
-                        ctx,
-                        h,
-                        MethodMismatch,
-                        0,
-                        format!(
-                            "CSeq method {} does not match request method {method}",
-                            cseq.method
-                        ),
-                    ));
-                }
-            }
-            HeaderName::MaxForwards => {
-                let v = h.value.as_str();
-                // 1*DIGIT (leading zeros allowed: `0068` is 68), at most 255.
-                let significant = v.trim_start_matches('0');
-                if v.is_empty()
-                    || !v.bytes().all(|b| b.is_ascii_digit())
-                    || significant.len() > 3
-                    || significant.parse::<u16>().unwrap_or(0) > 255
-                {
-                    return Err(header_err(
-                        ctx,
-                        h,
-                        Syntax,
-                        0,
-                        "expected Max-Forwards 0..255",
-                    ));
-                }
-            }
-            HeaderName::Contact if h.value.trim() != "*" => {
-                for v in split_list(&h.value) {
-                    NameAddr::parse(v).map_err(value_err)?;
-                }
-            }
-            HeaderName::Route | HeaderName::RecordRoute | HeaderName::PAssertedIdentity => {
-                for v in split_list(&h.value) {
-                    NameAddr::parse(v).map_err(value_err)?;
-                }
-            }
-            HeaderName::ContentType => {
-                let mt = h.value.split(';').next().unwrap_or("").trim();
-                let ok = mt.split_once('/').is_some_and(|(t, s)| {
-                    !t.trim().is_empty()
-                        && !s.trim().is_empty()
-                        && t.trim().bytes().all(crate::uri::is_token_char)
-                        && s.trim().bytes().all(crate::uri::is_token_char)
-                });
-                if !ok {
-                    return Err(header_err(
-                        ctx,
-                        h,
-                        Syntax,
-                        0,
-                        "expected media type 'type/subtype'",
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    const NAMES: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
-    for (i, n) in seen.iter().enumerate() {
-        if *n == 0 {
-            let what = if is_request { "request" } else { "response" };
-            return Err(ctx.err(
-                MissingOrRepeatedHeader,
-                0,
-                Some(NAMES[i]),
-                format!("the {what} has no {} header", NAMES[i]),
-            ));
-        }
-        if i > 0 && *n > 1 {
-            let h = headers
-                .iter()
-                .filter(|h| h.name.as_str() == NAMES[i])
-                .nth(1)
-                .expect("counted twice");
-            return Err(header_err(
-                ctx,
-                h,
-                MissingOrRepeatedHeader,
-                0,
-                format!("{} appears more than once", NAMES[i]),
-            ));
-        }
-    }
-    Ok(())
 }

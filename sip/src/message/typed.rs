@@ -47,61 +47,86 @@ pub struct Via {
 impl Via {
     /// Parses one via-parm.
     pub fn parse(v: &str) -> Result<Via, ValueError> {
-        // sent-protocol = name LWS? "/" LWS? version LWS? "/" LWS? transport
-        let mut parts = [""; 3];
-        let mut rest = v;
-        let mut off = 0;
-        for (i, part) in parts.iter_mut().enumerate() {
-            let trimmed = rest.trim_start();
-            off += rest.len() - trimmed.len();
-            let end = trimmed
-                .find(|c: char| c == '/' || c.is_whitespace())
-                .unwrap_or(trimmed.len());
-            *part = &trimmed[..end];
-            if part.is_empty() || !part.bytes().all(uri::is_token_char) {
-                return Err(ValueError::new(
-                    off,
-                    "expected sent-protocol like 'SIP/2.0/TCP'",
-                ));
-            }
-            rest = &trimmed[end..];
-            off += end;
-            if i < 2 {
-                let t = rest.trim_start();
-                off += rest.len() - t.len();
-                rest = t
-                    .strip_prefix('/')
-                    .ok_or_else(|| ValueError::new(off, "expected '/' in sent-protocol"))?;
-                off += 1;
-            }
-        }
-        if !parts[0].eq_ignore_ascii_case("SIP") || parts[1] != "2.0" {
-            return Err(ValueError::new(0, "expected protocol 'SIP/2.0'"));
-        }
-        let t = rest.trim_start();
-        if t.len() == rest.len() {
-            return Err(ValueError::new(off, "expected whitespace before sent-by"));
-        }
-        off += rest.len() - t.len();
-        rest = t;
-        let end = rest.find(';').unwrap_or(rest.len());
-        let sent_by = rest[..end].trim_end();
-        let sent_by = compact_colon(sent_by);
-        let (host, port) =
-            uri::parse_hostport(&sent_by, off).map_err(|e| ValueError::from_uri(0, e))?;
-        let params = parse_params(&rest[end..], off + end)?;
+        let mut params = Params::default();
+        let (transport, (host, port)) = scan_via(
+            v,
+            |h, p| (h.to_host(), p),
+            |n, val| params.push(n, val.map(str::to_owned)),
+        )?;
         Ok(Via {
-            transport: parts[2].to_ascii_uppercase(),
+            transport: transport.to_ascii_uppercase(),
             host,
             port,
             params,
         })
     }
 
+    /// Checks one via-parm exactly as [`Via::parse`] does (same errors), without building it.
+    pub(crate) fn validate(v: &str) -> Result<(), ValueError> {
+        scan_via(v, |_, _| (), |_, _| {}).map(|_| ())
+    }
+
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&str> {
         self.params.value("branch")
     }
+}
+
+/// The scanner behind [`Via::parse`] and [`Via::validate`]: returns the transport as written
+/// and what `host` makes of the sent-by; parameters go to `param`.
+fn scan_via<'a, R>(
+    v: &'a str,
+    host: impl FnOnce(uri::HostRef<'_>, Option<u16>) -> R,
+    param: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(&'a str, R), ValueError> {
+    // sent-protocol = name LWS? "/" LWS? version LWS? "/" LWS? transport
+    let mut parts = [""; 3];
+    let mut rest = v;
+    let mut off = 0;
+    for (i, part) in parts.iter_mut().enumerate() {
+        let trimmed = rest.trim_start();
+        off += rest.len() - trimmed.len();
+        let end = uri::find_char(
+            trimmed,
+            |b| b == b'/' || uri::is_ascii_ws(b),
+            |c: char| c == '/' || c.is_whitespace(),
+        )
+        .unwrap_or(trimmed.len());
+        *part = &trimmed[..end];
+        if part.is_empty() || !part.bytes().all(uri::is_token_char) {
+            return Err(ValueError::new(
+                off,
+                "expected sent-protocol like 'SIP/2.0/TCP'",
+            ));
+        }
+        rest = &trimmed[end..];
+        off += end;
+        if i < 2 {
+            let t = rest.trim_start();
+            off += rest.len() - t.len();
+            rest = t
+                .strip_prefix('/')
+                .ok_or_else(|| ValueError::new(off, "expected '/' in sent-protocol"))?;
+            off += 1;
+        }
+    }
+    if !parts[0].eq_ignore_ascii_case("SIP") || parts[1] != "2.0" {
+        return Err(ValueError::new(0, "expected protocol 'SIP/2.0'"));
+    }
+    let t = rest.trim_start();
+    if t.len() == rest.len() {
+        return Err(ValueError::new(off, "expected whitespace before sent-by"));
+    }
+    off += rest.len() - t.len();
+    rest = t;
+    let end = uri::find_byte(rest, b';').unwrap_or(rest.len());
+    let sent_by = rest[..end].trim_end();
+    let sent_by = compact_colon(sent_by);
+    let built = uri::scan_hostport(&sent_by, off)
+        .map(|(h, p)| host(h, p))
+        .map_err(|e| ValueError::from_uri(0, e))?;
+    scan_params(&rest[end..], off + end, param)?;
+    Ok((parts[2], built))
 }
 
 /// `host : port` may carry LWS around the colon in a Via; remove it.
@@ -194,75 +219,117 @@ pub struct NameAddr {
 impl NameAddr {
     /// Parses one name-addr / addr-spec value.
     pub fn parse(v: &str) -> Result<NameAddr, ValueError> {
-        let trimmed = v.trim_start();
-        let base = v.len() - trimmed.len();
-        let b = trimmed.as_bytes();
-        let (display, uri_start, uri_end, after) = if b.first() == Some(&b'"') {
-            let close = find_quote_end(trimmed)
-                .ok_or_else(|| ValueError::new(base, "unterminated quoted display name"))?;
-            let display = unescape_quoted(&trimmed[1..close]);
-            let rest = &trimmed[close + 1..];
-            let lt = rest.find('<').ok_or_else(|| {
-                ValueError::new(base + close + 1, "expected '<' after the display name")
-            })?;
-            if !rest[..lt].trim().is_empty() {
-                return Err(ValueError::new(
-                    base + close + 1,
-                    "unexpected text between display name and '<'",
-                ));
-            }
-            let start = close + 1 + lt + 1;
-            let gt = trimmed[start..]
-                .find('>')
-                .ok_or_else(|| ValueError::new(base + start, "expected '>' closing the URI"))?;
-            (Some(display), start, start + gt, start + gt + 1)
-        } else if let Some(lt) = trimmed.find('<') {
-            let name = trimmed[..lt].trim();
-            if !name
-                .split_whitespace()
-                .all(|w| w.bytes().all(uri::is_token_char))
-            {
-                return Err(ValueError::new(
-                    base,
-                    "display name must be tokens or a quoted string",
-                ));
-            }
-            let start = lt + 1;
-            let gt = trimmed[start..]
-                .find('>')
-                .ok_or_else(|| ValueError::new(base + start, "expected '>' closing the URI"))?;
-            let display = (!name.is_empty()).then(|| name.to_owned());
-            (display, start, start + gt, start + gt + 1)
-        } else {
-            // addr-spec: the URI ends at the first ';' (its parameters belong to the header) or space.
-            let end = trimmed.find([';', ' ', '\t']).unwrap_or(trimmed.len());
-            // RFC 3261 §20.10: a URI holding ',', '?' or ';' must be in angle brackets
-            // (RFC 4475 regbadct).
-            if let Some(q) = trimmed[..end].find(['?', ',']) {
-                return Err(ValueError::new(
-                    base + q,
-                    "a URI with headers ('?') must be enclosed in '<>'",
-                ));
-            }
-            (None, 0, end, end)
-        };
-        let uri_text = &trimmed[uri_start..uri_end];
-        if uri_text.is_empty() {
-            return Err(ValueError::new(base + uri_start, "expected a URI"));
-        }
-        let uri = Uri::parse(uri_text).map_err(|e| ValueError::from_uri(base + uri_start, e))?;
-        let params = parse_params(trimmed[after..].trim_start(), base + after)?;
+        let mut params = Params::default();
+        let (display, uri) = scan_name_addr(v, Uri::parse, |n, val| {
+            params.push(n, val.map(str::to_owned))
+        })?;
         Ok(NameAddr {
-            display,
+            display: display.map(|d| match d {
+                Display::Quoted(q) => unescape_quoted(q),
+                Display::Tokens(t) => t.to_owned(),
+            }),
             uri,
             params,
         })
+    }
+
+    /// Checks one name-addr / addr-spec exactly as [`NameAddr::parse`] does (same errors),
+    /// without building it.
+    pub(crate) fn validate(v: &str) -> Result<(), ValueError> {
+        scan_name_addr(v, Uri::validate, |_, _| {}).map(|_| ())
     }
 
     /// The `tag` parameter.
     pub fn tag(&self) -> Option<&str> {
         self.params.value("tag")
     }
+
+    /// The `tag` parameter of a name-addr value, without building it: `Ok(None)` when it
+    /// has none, the error [`NameAddr::parse`] gives when the value is malformed.
+    pub(crate) fn tag_of(v: &str) -> Result<Option<&str>, ValueError> {
+        let mut tag = None;
+        scan_name_addr(v, Uri::validate, |n, val| {
+            if tag.is_none() && n.eq_ignore_ascii_case("tag") {
+                tag = Some(val);
+            }
+        })?;
+        Ok(tag.flatten())
+    }
+}
+
+/// A display name as written: the inside of a quoted string (escapes kept) or tokens.
+enum Display<'a> {
+    Quoted(&'a str),
+    Tokens(&'a str),
+}
+
+/// The scanner behind [`NameAddr::parse`] and [`NameAddr::validate`]: `uri` parses or checks
+/// the URI text; parameters go to `param`.
+fn scan_name_addr<'a, U>(
+    v: &'a str,
+    uri: impl FnOnce(&'a str) -> Result<U, UriError>,
+    param: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(Option<Display<'a>>, U), ValueError> {
+    let trimmed = v.trim_start();
+    let base = v.len() - trimmed.len();
+    let b = trimmed.as_bytes();
+    let (display, uri_start, uri_end, after) = if b.first() == Some(&b'"') {
+        let close = find_quote_end(trimmed)
+            .ok_or_else(|| ValueError::new(base, "unterminated quoted display name"))?;
+        let display = Display::Quoted(&trimmed[1..close]);
+        let rest = &trimmed[close + 1..];
+        let lt = uri::find_byte(rest, b'<').ok_or_else(|| {
+            ValueError::new(base + close + 1, "expected '<' after the display name")
+        })?;
+        if !rest[..lt].trim().is_empty() {
+            return Err(ValueError::new(
+                base + close + 1,
+                "unexpected text between display name and '<'",
+            ));
+        }
+        let start = close + 1 + lt + 1;
+        let gt = uri::find_byte(&trimmed[start..], b'>')
+            .ok_or_else(|| ValueError::new(base + start, "expected '>' closing the URI"))?;
+        (Some(display), start, start + gt, start + gt + 1)
+    } else if let Some(lt) = uri::find_byte(trimmed, b'<') {
+        let name = trimmed[..lt].trim();
+        if !name
+            .split_whitespace()
+            .all(|w| w.bytes().all(uri::is_token_char))
+        {
+            return Err(ValueError::new(
+                base,
+                "display name must be tokens or a quoted string",
+            ));
+        }
+        let start = lt + 1;
+        let gt = uri::find_byte(&trimmed[start..], b'>')
+            .ok_or_else(|| ValueError::new(base + start, "expected '>' closing the URI"))?;
+        let display = (!name.is_empty()).then_some(Display::Tokens(name));
+        (display, start, start + gt, start + gt + 1)
+    } else {
+        // addr-spec: the URI ends at the first ';' (its parameters belong to the header) or space.
+        let end = trimmed
+            .bytes()
+            .position(|b| matches!(b, b';' | b' ' | b'\t'))
+            .unwrap_or(trimmed.len());
+        // RFC 3261 §20.10: a URI holding ',', '?' or ';' must be in angle brackets
+        // (RFC 4475 regbadct).
+        if let Some(q) = trimmed[..end].bytes().position(|b| b == b'?' || b == b',') {
+            return Err(ValueError::new(
+                base + q,
+                "a URI with headers ('?') must be enclosed in '<>'",
+            ));
+        }
+        (None, 0, end, end)
+    };
+    let uri_text = &trimmed[uri_start..uri_end];
+    if uri_text.is_empty() {
+        return Err(ValueError::new(base + uri_start, "expected a URI"));
+    }
+    let uri = uri(uri_text).map_err(|e| ValueError::from_uri(base + uri_start, e))?;
+    scan_params(trimmed[after..].trim_start(), base + after, param)?;
+    Ok((display, uri))
 }
 
 impl fmt::Display for NameAddr {
@@ -312,6 +379,17 @@ fn unescape_quoted(s: &str) -> String {
 /// Parses `;name[=value]` header parameters (values may be quoted strings).
 pub fn parse_params(s: &str, base: usize) -> Result<Params, ValueError> {
     let mut params = Params::default();
+    scan_params(s, base, |n, v| params.push(n, v.map(str::to_owned)))?;
+    Ok(params)
+}
+
+/// The scanner behind [`parse_params`]: each parameter goes to `param` (quoted values with
+/// their quotes).
+fn scan_params<'a>(
+    s: &'a str,
+    base: usize,
+    mut param: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(), ValueError> {
     let mut rest = s.trim_end();
     let mut at = base;
     while !rest.is_empty() {
@@ -323,9 +401,12 @@ pub fn parse_params(s: &str, base: usize) -> Result<Params, ValueError> {
         at += 1;
         let r2 = r.trim_start();
         at += r.len() - r2.len();
-        let name_end = r2
-            .find(|c: char| c == '=' || c == ';' || c.is_whitespace())
-            .unwrap_or(r2.len());
+        let name_end = uri::find_char(
+            r2,
+            |b| b == b'=' || b == b';' || uri::is_ascii_ws(b),
+            |c: char| c == '=' || c == ';' || c.is_whitespace(),
+        )
+        .unwrap_or(r2.len());
         let name = &r2[..name_end];
         if name.is_empty() || !name.bytes().all(uri::is_token_char) {
             return Err(ValueError::new(at, "expected a parameter name (token)"));
@@ -339,12 +420,15 @@ pub fn parse_params(s: &str, base: usize) -> Result<Params, ValueError> {
                 let close = find_quote_end(v).ok_or_else(|| {
                     ValueError::new(vstart, "unterminated quoted parameter value")
                 })?;
-                value = Some(v[..=close].to_owned());
+                value = Some(&v[..=close]);
                 r3 = &v[close + 1..];
             } else {
-                let end = v
-                    .find(|c: char| c == ';' || c.is_whitespace())
-                    .unwrap_or(v.len());
+                let end = uri::find_char(
+                    v,
+                    |b| b == b';' || uri::is_ascii_ws(b),
+                    |c: char| c == ';' || c.is_whitespace(),
+                )
+                .unwrap_or(v.len());
                 let val = &v[..end];
                 if val.is_empty()
                     || !val
@@ -353,15 +437,15 @@ pub fn parse_params(s: &str, base: usize) -> Result<Params, ValueError> {
                 {
                     return Err(ValueError::new(vstart, "expected a parameter value"));
                 }
-                value = Some(val.to_owned());
+                value = Some(val);
                 r3 = &v[end..];
             }
         }
-        params.push(name, value);
+        param(name, value);
         at += r2.len() - r3.len();
         rest = r3;
     }
-    Ok(params)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -407,5 +491,20 @@ mod tests {
         assert_eq!(t.display.as_deref(), Some("Alice Smith"));
         assert!(NameAddr::parse("<sip:a@b").is_err());
         assert!(NameAddr::parse("\"open <sip:a@b>").is_err());
+    }
+
+    proptest::proptest! {
+        /// The allocation-free checks the parser runs accept and reject exactly what the
+        /// builders do, with the same error (position and message).
+        #[test]
+        fn validate_agrees_with_parse(
+            v in r#"("[a-zA-Z \\"]{0,6}"|[a-zA-Z ]{0,4})? ?<?(sips?|tel|urn|x):[a-z0-9+@.:;=?&%\[\]-]{0,24}>? ?(;[a-z=" ]{0,6}){0,2}"#,
+            w in r"SIP ?/ ?2\.0 ?/ ?[A-Za-z]{1,4} ?[a-z0-9.:\[\] ]{0,16}(;[a-z=0-9\[\]:]{0,8}){0,2}",
+        ) {
+            proptest::prop_assert_eq!(NameAddr::validate(&v).err(), NameAddr::parse(&v).err());
+            proptest::prop_assert_eq!(Via::validate(&w).err(), Via::parse(&w).err());
+            let u = v.trim_matches(|c| c == '<' || c == '>' || c == ' ');
+            proptest::prop_assert_eq!(Uri::validate(u).err(), Uri::parse(u).err());
+        }
     }
 }

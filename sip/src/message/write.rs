@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::header::{HeaderName, Headers};
+use super::header::{Headers, Known};
 use super::{Message, Request, Response};
 
 /// The RFC 3261 magic cookie every branch starts with.
@@ -90,11 +90,11 @@ pub fn reason_phrase(status: u16) -> &'static str {
 }
 
 fn write_headers(buf: &mut BytesMut, headers: &Headers, body: &Bytes) {
-    for h in headers.iter() {
-        if h.name == HeaderName::ContentLength {
+    for h in headers.views() {
+        if h.known == Some(Known::ContentLength) {
             continue;
         }
-        buf.put_slice(h.name.as_str().as_bytes());
+        buf.put_slice(h.name.as_bytes());
         buf.put_slice(b": ");
         buf.put_slice(h.value.as_bytes());
         buf.put_slice(b"\r\n");
@@ -108,8 +108,8 @@ fn write_headers(buf: &mut BytesMut, headers: &Headers, body: &Bytes) {
 fn estimate(headers: &Headers, body: &Bytes) -> usize {
     64 + body.len()
         + headers
-            .iter()
-            .map(|h| h.name.as_str().len() + h.value.len() + 4)
+            .views()
+            .map(|h| h.name.len() + h.value.len() + 4)
             .sum::<usize>()
 }
 

@@ -1,0 +1,145 @@
+//! The second parser pass: the headers the transaction and dialog layers depend on must be
+//! well formed (Via, From, To, Call-ID, CSeq, Max-Forwards, Contact, Route, Record-Route,
+//! P-Asserted-Identity, Content-Type), and the mandatory ones present exactly once.
+//!
+//! Values are checked in place by the same scanners the typed views use, without building
+//! them, so a message that passes here has typed views that do not fail.
+
+use super::header::{Headers, Known, View, split_list};
+use super::parse::{Ctx, ParseError, ParseErrorKind, header_err};
+use super::typed::{CSeq, NameAddr, ValueError, Via};
+use super::{Method, fast};
+
+/// Validates the headers of a message (`method` is `None` for a response).
+pub(super) fn validate(
+    method: Option<&Method>,
+    headers: &Headers,
+    ctx: &Ctx<'_>,
+) -> Result<(), ParseError> {
+    use ParseErrorKind::*;
+    let mut seen = [0u8; 5]; // Via, From, To, Call-ID, CSeq
+    let mut second: [Option<View<'_>>; 5] = [None; 5];
+    for h in headers.views() {
+        let Some(known) = h.known else { continue };
+        let err = |kind, at, message: String| header_err(ctx, h.name, h.line, kind, at, message);
+        let value_err = |e: ValueError| err(Syntax, e.at, e.message);
+        let slot = match known {
+            Known::Via => Some(0),
+            Known::From => Some(1),
+            Known::To => Some(2),
+            Known::CallId => Some(3),
+            Known::CSeq => Some(4),
+            _ => None,
+        };
+        if let Some(i) = slot {
+            seen[i] = seen[i].saturating_add(1);
+            if seen[i] == 2 {
+                second[i] = Some(h);
+            }
+        }
+        match known {
+            Known::Via => {
+                let mut any = false;
+                for v in split_list(h.value) {
+                    any = true;
+                    if !fast::via(v) {
+                        Via::validate(v).map_err(value_err)?;
+                    }
+                }
+                if !any {
+                    return Err(err(Syntax, 0, "empty Via".into()));
+                }
+            }
+            Known::From | Known::To if !fast::name_addr(h.value) => {
+                NameAddr::validate(h.value).map_err(value_err)?;
+            }
+            Known::CallId => {
+                let v = h.value;
+                let ok = !v.is_empty()
+                    && crate::uri::split_byte(v, b'@')
+                        .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
+                    && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
+                if !ok {
+                    return Err(err(Syntax, 0, "expected Call-ID 'word[@word]'".into()));
+                }
+            }
+            Known::CSeq => {
+                let cseq = CSeq::parse(h.value).map_err(value_err)?;
+                if let Some(method) = method
+                    && cseq.method != *method
+                {
+                    return Err(err(
+                        MethodMismatch,
+                        0,
+                        format!(
+                            "CSeq method {} does not match request method {method}",
+                            cseq.method
+                        ),
+                    ));
+                }
+            }
+            Known::MaxForwards => {
+                let v = h.value;
+                // 1*DIGIT (leading zeros allowed: `0068` is 68), at most 255.
+                let significant = v.trim_start_matches('0');
+                if v.is_empty()
+                    || !v.bytes().all(|b| b.is_ascii_digit())
+                    || significant.len() > 3
+                    || significant.parse::<u16>().unwrap_or(0) > 255
+                {
+                    return Err(err(Syntax, 0, "expected Max-Forwards 0..255".into()));
+                }
+            }
+            Known::Contact if h.value.trim() == "*" => {}
+            Known::Contact | Known::Route | Known::RecordRoute | Known::PAssertedIdentity => {
+                for v in split_list(h.value) {
+                    if !fast::name_addr(v) {
+                        NameAddr::validate(v).map_err(value_err)?;
+                    }
+                }
+            }
+            Known::ContentType => {
+                let mt = h.value.split(';').next().unwrap_or("").trim();
+                let ok = mt.split_once('/').is_some_and(|(t, s)| {
+                    !t.trim().is_empty()
+                        && !s.trim().is_empty()
+                        && t.trim().bytes().all(crate::uri::is_token_char)
+                        && s.trim().bytes().all(crate::uri::is_token_char)
+                });
+                if !ok {
+                    return Err(err(Syntax, 0, "expected media type 'type/subtype'".into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    const NAMES: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
+    for (i, n) in seen.iter().enumerate() {
+        if *n == 0 {
+            let what = if method.is_some() {
+                "request"
+            } else {
+                "response"
+            };
+            return Err(ctx.err(
+                MissingOrRepeatedHeader,
+                0,
+                Some(NAMES[i]),
+                format!("the {what} has no {} header", NAMES[i]),
+            ));
+        }
+        if i > 0
+            && let Some(h) = second[i]
+        {
+            return Err(header_err(
+                ctx,
+                h.name,
+                h.line,
+                MissingOrRepeatedHeader,
+                0,
+                format!("{} appears more than once", NAMES[i]),
+            ));
+        }
+    }
+    Ok(())
+}
