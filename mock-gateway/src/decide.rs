@@ -40,6 +40,9 @@ pub struct Context<'a> {
     pub local: SocketAddr,
     /// `tls` or `tcp`, for the Contact `transport` parameter.
     pub transport: &'a str,
+    /// Whether the observation will be kept or sent anywhere; when not (a load run with
+    /// nothing retained), the copy of every header is skipped.
+    pub record: bool,
 }
 
 /// What to send.
@@ -73,6 +76,18 @@ pub struct Decision {
 /// An observation of `req` with the request fields filled and nothing found yet.
 pub fn observe(req: &Request) -> Observation {
     Observation {
+        headers: req
+            .headers
+            .iter()
+            .map(|h| (h.name.as_str().to_owned(), h.value.clone()))
+            .collect(),
+        ..observe_headless(req)
+    }
+}
+
+/// [`observe`] without the copy of the headers.
+fn observe_headless(req: &Request) -> Observation {
+    Observation {
         gateway: String::new(),
         seq: 0,
         at_ms: 0,
@@ -83,11 +98,7 @@ pub fn observe(req: &Request) -> Observation {
         request_uri: req.uri.to_string(),
         call_id: req.call_id().map(str::to_owned),
         cseq: req.headers.get(&HeaderName::CSeq).map(str::to_owned),
-        headers: req
-            .headers
-            .iter()
-            .map(|h| (h.name.as_str().to_owned(), h.value.clone()))
-            .collect(),
+        headers: Vec::new(),
         dialed: None,
         org: None,
         ani: None,
@@ -133,7 +144,11 @@ fn reject(req: &Request, obs: &mut Observation, status: u16, warn: Option<String
 /// Decides the answer to a request that is not a retransmission, CANCEL or ACK of a known
 /// transaction (those belong to `sip::engine`, see `session`).
 pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
-    let mut obs = observe(req);
+    let mut obs = if ctx.record {
+        observe(req)
+    } else {
+        observe_headless(req)
+    };
     let uas = UasPolicy {
         extensions: &["timer"],
         ..UasPolicy::default()

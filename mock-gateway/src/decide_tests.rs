@@ -14,6 +14,7 @@ fn ctx() -> Context<'static> {
         host: "gw1.anywhere.e911cloud.com",
         local: "127.0.0.1:5061".parse().unwrap(),
         transport: "tls",
+        record: true,
     }
 }
 
@@ -310,4 +311,23 @@ fn session_timer_is_echoed() {
 #[test]
 fn warning_text_is_escaped() {
     assert_eq!(warning(399, "h", r#"a "b" \c"#), r#"399 h "a \"b\" \\c""#);
+}
+
+#[test]
+fn without_recording_the_decision_is_the_same_and_no_header_is_copied() {
+    let req = invite("sip:911@gw1.anywhere.e911cloud.com", &org_line());
+    let full = decide(&req, &policy(), &ctx());
+    let light = decide(
+        &req,
+        &policy(),
+        &Context {
+            record: false,
+            ..ctx()
+        },
+    );
+    assert_eq!(statuses(&full.plan), statuses(&light.plan));
+    assert_eq!(full.observation.org, light.observation.org);
+    assert_eq!(full.observation.ani, light.observation.ani);
+    assert!(!full.observation.headers.is_empty());
+    assert!(light.observation.headers.is_empty());
 }

@@ -166,6 +166,7 @@ impl<'a, S: Socket> Session<'a, S> {
             } else {
                 "tcp"
             },
+            record: self.shared.recorder.wanted(),
         }
     }
 

@@ -10,7 +10,7 @@ use super::server_invite::{AckOutcome, ServerInvite};
 use super::server_non_invite::ServerNonInvite;
 use super::timers::{Reliability, Timers};
 use crate::message::SipHeaders;
-use crate::{Method, Request, Response};
+use crate::{HeaderName, Method, Request, Response};
 
 /// The state of a server transaction (RFC 3261 figures 7 and 8, RFC 6026).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -253,9 +253,7 @@ impl ServerTransactions {
         if resp.cseq().is_some_and(|c| c.method != key.method) {
             return Err(EngineError::ResponseMismatch("CSeq method"));
         }
-        if key.is_rfc3261()
-            && resp.top_via().as_ref().and_then(|v| v.branch()) != Some(key.branch.as_str())
-        {
+        if key.is_rfc3261() && top_via_branch(&resp) != Some(key.branch.as_str()) {
             return Err(EngineError::ResponseMismatch("top Via branch"));
         }
         let id = *self
@@ -272,7 +270,10 @@ impl ServerTransactions {
             return Err(EngineError::UnknownTransaction(String::new()));
         };
         let is_2xx = (200..300).contains(&resp.status);
-        let dialog = dialog_key(&resp);
+        // Only a 2xx to INVITE makes a dialog entry; the other responses skip the From/To parse.
+        let dialog = (is_2xx && matches!(entry.machine, Machine::Invite(_)))
+            .then(|| dialog_key(&resp))
+            .flatten();
         let mut out = std::mem::take(&mut self.scratch);
         let result = match &mut entry.machine {
             Machine::Invite(m) => m.respond(now, resp, &self.timers, self.reliability, &mut out),
@@ -410,6 +411,18 @@ impl ServerTransactions {
                 .push_back(ServerEvent::Terminated { key: entry.key });
         }
     }
+}
+
+/// The `branch` parameter of the top Via, read from the header text without building a typed
+/// Via (the response is our own, built from the request, so its Via is the request's).
+fn top_via_branch(resp: &Response) -> Option<&str> {
+    let top = resp.headers.values(&HeaderName::Via).next()?;
+    top.split(';').skip(1).find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("branch")
+            .then(|| value.trim().split([',', ' ', '\t']).next().unwrap_or(""))
+    })
 }
 
 fn dialog_key(msg: &impl SipHeaders) -> Option<DialogKey> {
