@@ -152,9 +152,7 @@ fn library_covers_every_fault_class_and_both_distributions() {
         assert!(has(&|k| *k == FaultKind::Tls(t)), "{t:?}");
     }
     let state = |pred: &dyn Fn(&scenarios::GatewayState) -> bool| {
-        routed
-            .iter()
-            .any(|s| s.gateway.states.values().any(pred))
+        routed.iter().any(|s| s.gateway.states.values().any(pred))
     };
     assert!(state(&|s| s.outage.is_some()), "outage");
     assert!(state(&|s| s.capacity.is_some()), "capacity");
