@@ -69,12 +69,10 @@ pub async fn run(
             .flat_map(|c| c.attempts.iter().map(|a| a.call_id.as_str()))
             .filter(|id| !id.is_empty())
             .collect();
-        let obs = gws
-            .iter()
+        gws.iter()
             .flat_map(Gateway::take_observations)
             .filter(|o| o.call_id.as_deref().is_some_and(|id| ids.contains(id)))
-            .collect();
-        obs
+            .collect()
     });
     if let Some(gws) = ctx.gateways {
         crate::faults::clear(gws);
