@@ -40,7 +40,8 @@ pub enum Fault {
     /// Hold the INVITE for this long, sending nothing (not even 100 Trying), then answer it
     /// as if no fault applied. A CANCEL meanwhile gets 200 and the INVITE 487.
     Delay(Duration),
-    /// Send 100 Trying, then nothing more for this INVITE.
+    /// Send 100 Trying, then nothing more for this INVITE (a retransmission gets the 100 again,
+    /// a CANCEL for it gets nothing).
     TryingThenSilence,
     /// Never answer the INVITE: it, its retransmissions and a CANCEL for it get nothing. Other
     /// requests on the connection are still answered.

@@ -3,12 +3,13 @@
 //! subscribers (the standalone JSON-lines log). A slow subscriber lags and loses entries; the
 //! log itself never blocks.
 //!
-//! With [`Retain::None`] and no subscriber, recording takes no lock: the sequence number is an
-//! atomic and nothing is stored or sent.
+//! With [`Retain::None`] and no subscriber ever, recording takes no lock: the sequence number
+//! is an atomic and nothing is stored or sent. (Asking the broadcast channel for its receiver
+//! count takes its mutex, so "has anyone subscribed" is a flag set by [`Recorder::subscribe`].)
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use tokio::sync::broadcast;
@@ -26,6 +27,7 @@ pub(crate) struct Recorder {
     started: Instant,
     retain: Retain,
     seq: AtomicU64,
+    subscribed: AtomicBool,
     log: Mutex<VecDeque<Observation>>,
     tx: broadcast::Sender<Observation>,
 }
@@ -37,6 +39,7 @@ impl Recorder {
             started: Instant::now(),
             retain,
             seq: AtomicU64::new(0),
+            subscribed: AtomicBool::new(false),
             log: Mutex::new(VecDeque::new()),
             tx: broadcast::channel(BROADCAST_CAPACITY).0,
         }
@@ -49,13 +52,13 @@ impl Recorder {
 
     /// Whether an observation would be kept or sent anywhere (callers may skip building one).
     pub(crate) fn wanted(&self) -> bool {
-        self.retain != Retain::None || self.tx.receiver_count() > 0
+        self.retain != Retain::None || self.subscribed.load(Ordering::Relaxed)
     }
 
     /// Numbers and stores `obs` (its `at_ms` is kept when already set).
     pub(crate) fn record(&self, mut obs: Observation) {
         obs.gateway.clone_from(&self.name);
-        let subscribed = self.tx.receiver_count() > 0;
+        let subscribed = self.subscribed.load(Ordering::Relaxed);
         match self.retain {
             Retain::None => {
                 obs.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
@@ -103,6 +106,49 @@ impl Recorder {
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Observation> {
+        self.subscribed.store(true, Ordering::Relaxed);
         self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::observe;
+    use sip::{Method, Request, Uri};
+
+    fn obs() -> Observation {
+        observe(&Request::new(
+            Method::Options,
+            Uri::parse("sip:gw1").unwrap(),
+        ))
+    }
+
+    #[test]
+    fn retain_last_keeps_the_newest_and_none_keeps_nothing_but_still_numbers() {
+        let last = Recorder::new("gw1", Retain::Last(2));
+        for _ in 0..5 {
+            last.record(obs());
+        }
+        let seqs: Vec<u64> = last.snapshot().iter().map(|o| o.seq).collect();
+        assert_eq!(seqs, [4, 5]);
+
+        let none = Recorder::new("gw1", Retain::None);
+        assert!(!none.wanted());
+        none.record(obs());
+        assert!(none.snapshot().is_empty());
+        let mut rx = none.subscribe();
+        assert!(none.wanted());
+        none.record(obs());
+        let o = rx.try_recv().unwrap();
+        assert_eq!((o.seq, o.gateway.as_str()), (2, "gw1"));
+        assert!(none.take().is_empty());
+
+        let all = Recorder::new("gw1", Retain::All);
+        for _ in 0..3 {
+            all.record(obs());
+        }
+        assert_eq!(all.take().len(), 3);
+        assert!(all.snapshot().is_empty());
     }
 }

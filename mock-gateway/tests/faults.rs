@@ -330,7 +330,7 @@ async fn outage_refuses_connections_drops_live_ones_then_recovers_on_the_same_po
     gw.set_faults(FaultPlan {
         outage: Some(Outage {
             from: Duration::ZERO,
-            until: Duration::from_millis(500),
+            until: Duration::from_millis(1500),
         }),
         ..FaultPlan::default()
     })
