@@ -31,9 +31,16 @@
 //! handshake); one that never got to send its INVITE records its start instead. The failover
 //! time is the second attempt's `invite_at_us` minus the first's.
 //!
-//! An attempt that reaches `attempt_timeout` without a final response is left to finish in the
-//! background (place_call CANCELs it, and answers a racing 2xx with ACK and BYE) while the next
-//! gateway is tried; its record is collected, bounded, before the routed call returns.
+//! # Timeouts
+//! Each attempt is one `place_call` with the call's timeout set to `attempt_timeout`: no final
+//! response by then, and it CANCELs the INVITE and waits (again at most `attempt_timeout`) for
+//! the 487 before the next gateway is tried. So against a gateway that ignores the CANCEL too
+//! (silence), the failover takes up to twice `attempt_timeout`. The route cannot move on at the
+//! INVITE timeout itself without racing `place_call`: an answered attempt stays inside
+//! `place_call` for its hold, so from outside a call on hold and a call still waiting look alike,
+//! and moving on at a fixed deadline would place a second emergency call while the first is up.
+//! A progress signal from `place_call` (final response or timeout, as it happens) would remove
+//! the CANCEL wait from the failover time.
 
 use std::time::{Duration, Instant};
 
@@ -43,9 +50,6 @@ use sip::{HeaderName, Request, Response};
 
 use crate::health::HealthMonitor;
 use crate::uac::{self, CallOutcome, Target, UacConfig};
-
-/// How long past `attempt_timeout` the route waits for place_call to notice the timeout itself.
-const TIMEOUT_GRACE: Duration = Duration::from_millis(25);
 
 /// Why an attempt failed at the transport level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -483,7 +487,6 @@ pub async fn place_routed_call(
         .health
         .is_some_and(|h| cfg.order.iter().all(|g| !h.is_up(g)));
     let mut attempts: Vec<RouteAttempt> = Vec::new();
-    let mut background = Vec::new();
     for gateway in cfg.order {
         if let Some(h) = cfg.health
             && !all_down
@@ -525,64 +528,30 @@ pub async fn place_routed_call(
             continue;
         };
         let started = Instant::now();
-        let spec = attempt_call.clone();
-        let uac_cfg = cfg.uac.clone();
-        let mut task = tokio::spawn(async move { uac::place_call(&spec, &target, &uac_cfg).await });
-        let deadline = started + route.attempt_timeout + TIMEOUT_GRACE;
-        let finished = tokio::time::timeout_at(deadline.into(), &mut task).await;
-        let ended_us = since(Instant::now());
+        // Awaited to the end: an answered attempt holds its call inside place_call, and only
+        // its return says whether it was answered (see "Timeouts" in the module docs).
+        let outcome = uac::place_call(&attempt_call, &target, cfg.uac).await;
         let started_us = since(started);
+        let (class, q850) = classify(route, &outcome);
         let mut a = RouteAttempt {
             gateway: gateway.clone(),
-            class: AttemptClass::Transport(TransportFailure::Timeout),
+            class,
             status: None,
-            q850: None,
+            q850,
             error: None,
             call_id: String::new(),
             started_us,
             invite_at_us: started_us,
-            ended_us,
+            ended_us: since(Instant::now()),
             invite_sent: false,
             fingerprint: InviteFingerprint::default(),
             outcome: None,
         };
-        match finished {
-            Ok(Ok(outcome)) => {
-                let (class, q850) = classify(route, &outcome);
-                a.class = class;
-                a.q850 = q850;
-                fill(&mut a, outcome);
-            }
-            Ok(Err(join)) => {
-                a.class = AttemptClass::Transport(TransportFailure::Other);
-                a.error = Some(format!("attempt task failed: {join}"));
-            }
-            Err(_) => {
-                a.error = Some(format!(
-                    "no final response within {} (attempt_timeout); trying the next gateway",
-                    humantime::format_duration(route.attempt_timeout)
-                ));
-                background.push((attempts.len(), task));
-            }
-        }
+        fill(&mut a, outcome);
         let stop = !a.class.moves_on();
         attempts.push(a);
         if stop {
             break;
-        }
-    }
-    // Collect attempts left running after their timeout (CANCEL in progress), bounded.
-    for (i, mut task) in background {
-        let bound = Instant::now() + route.attempt_timeout + TIMEOUT_GRACE;
-        match tokio::time::timeout_at(bound.into(), &mut task).await {
-            Ok(Ok(outcome)) => {
-                let keep = attempts[i].error.clone();
-                fill(&mut attempts[i], outcome);
-                if attempts[i].error.is_none() {
-                    attempts[i].error = keep;
-                }
-            }
-            _ => task.abort(),
         }
     }
     finish(attempts, start, call)

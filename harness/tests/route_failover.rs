@@ -156,3 +156,45 @@ async fn the_route_scenario_runner_accounts_for_every_call() {
     );
     e.shutdown().await;
 }
+
+#[tokio::test]
+async fn options_probing_follows_an_outage_fault_down_and_back_up() {
+    use mock_gateway::fault::{FaultPlan, Outage};
+    let e = Embedded::start(TransportKind::Tls).await.expect("gateways");
+    let uac = uac(&e);
+    e.gateways[0]
+        .set_faults(FaultPlan {
+            outage: Some(Outage {
+                from: Duration::ZERO,
+                until: Duration::from_secs(60),
+            }),
+            ..FaultPlan::default()
+        })
+        .expect("outage accepted");
+    let spec = HealthSpec {
+        interval: Duration::from_millis(20),
+        down_after: 2,
+        up_after: 2,
+    };
+    let health = HealthMonitor::start(spec, &e.targets(), &uac);
+    assert!(
+        health.wait_for("gw1", false, Duration::from_secs(10)).await,
+        "the outage is detected"
+    );
+    assert!(health.is_up("gw2"));
+    e.gateways[0].clear_faults();
+    assert!(
+        health.wait_for("gw1", true, Duration::from_secs(10)).await,
+        "gw1 comes back once the outage is cleared"
+    );
+    let t = health.transitions();
+    let gw1: Vec<bool> = t
+        .iter()
+        .filter(|t| t.gateway == "gw1")
+        .map(|t| t.up)
+        .collect();
+    assert_eq!(gw1, [false, true], "{t:?}");
+    assert!(t.iter().all(|t| t.detection_us < 5_000_000), "{t:?}");
+    health.stop().await;
+    e.shutdown().await;
+}

@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //! - [`model`]: [`Scenario`] and its parts ([`CallSpec`], [`GatewaySpec`], [`Expect`]).
+//! - [`route`]: the failover part (ICD 5.3): [`RouteSpec`], [`FaultSpec`], [`GatewayState`],
+//!   [`HealthSpec`], [`RunSpec`] and the route expectations.
 //! - [`requirements`]: the requirement ids a scenario may cite (`ICD 5.1.9`, `RFC 3261`, ...).
 //! - [`error`]: [`LoadError`], a list of [`Problem`]s with file, line, column and dotted field.
 //! - `walk`/`parse` (private): a spanned walk over the TOML document that reports every

@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::parse_route;
 use crate::requirements;
-use crate::route::{FaultSpec, GatewayState, HealthSpec, RouteSpec, RunSpec};
+use crate::route::GatewayState;
 use crate::walk::{Ctx, Field, Obj, array, deny_duplicates, integer, string, strings};
 
 const DEFAULT_HOLD: Duration = Duration::from_millis(200);
@@ -128,7 +128,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             (Some(spec), Some(headers))
         }
     };
-    let route_part = failover_sections(ctx, &root, gateway.as_ref());
+    let route_part = parse_route::failover_sections(ctx, &root, gateway.as_ref());
     let known = Known {
         dial: call_out.dial.as_deref(),
         gw_ani_headers: gw_ani_headers.as_deref(),
@@ -186,92 +186,6 @@ struct Known<'a> {
     dial: Option<&'a str>,
     gw_ani_headers: Option<&'a [AniHeader]>,
     route: parse_route::RouteKnown<'a>,
-}
-
-/// The failover sections; each `None` when it had a problem. `route` is `Some(None)` when
-/// there is no `[route]`, as are `health`, and `faults` is empty without `[[fault]]`.
-#[derive(Debug)]
-struct FailoverPart {
-    route: Option<Option<RouteSpec>>,
-    faults: Option<Vec<FaultSpec>>,
-    health: Option<Option<HealthSpec>>,
-    run: Option<RunSpec>,
-}
-
-fn failover_sections(
-    ctx: &mut Ctx<'_>,
-    root: &Obj<'_, '_>,
-    gateway: Option<&GatewaySpec>,
-) -> FailoverPart {
-    let run = match root.get("run") {
-        Some(f) => Obj::of(ctx, &f).and_then(|o| parse_route::run(ctx, &o)),
-        None => Some(RunSpec::default()),
-    };
-    let route = match root.get("route") {
-        Some(f) => Obj::of(ctx, &f)
-            .and_then(|o| parse_route::route(ctx, &o))
-            .map(Some),
-        None => Some(None),
-    };
-    // With a route, the route decides where each call goes first: call.gateway may only
-    // repeat the route's first gateway (as a resolved scenario writes it).
-    if let Some(Some(r)) = &route
-        && let Some(cf) = root.get("call")
-        && cf.value.get_ref().is_table()
-        && let Some(obj) = Obj::of(ctx, &cf)
-        && let Some(gf) = obj.get("gateway")
-        && gf.value.get_ref().as_str() != r.gateways.first().map(String::as_str)
-    {
-        let first = r.gateways.first().cloned().unwrap_or_default();
-        ctx.report(
-            &gf.span(),
-            &gf.path,
-            ProblemKind::Conflict,
-            format!("call.gateway contradicts [route], whose first gateway is {first}: the route's gateways and distribution decide where a call goes first (leave call.gateway out)"),
-        );
-    }
-    let faults = match root.get("fault") {
-        Some(f) => {
-            let route_ref = route.as_ref().and_then(Option::as_ref);
-            let fc = parse_route::FaultContext {
-                route: route_ref,
-                calls: run.map(|r| r.calls),
-            };
-            parse_route::faults(ctx, &f, &fc)
-        }
-        None => Some(Vec::new()),
-    };
-    let health = match root.get("health") {
-        Some(f) => {
-            let h = Obj::of(ctx, &f).and_then(|o| parse_route::health(ctx, &o));
-            if route.as_ref().is_some_and(Option::is_none) {
-                ctx.report(
-                    &f.span(),
-                    &f.path,
-                    ProblemKind::Conflict,
-                    "health probing steers the outbound route, but the scenario has no [route] section",
-                );
-            }
-            h.map(Some)
-        }
-        None => Some(None),
-    };
-    let has_state = gateway.is_some_and(|g| !g.states.is_empty());
-    let has_faults = faults.as_ref().is_some_and(|f| !f.is_empty());
-    if (has_state || has_faults) && route.as_ref().is_some_and(Option::is_none) {
-        ctx.report(
-            &root.span,
-            "route",
-            ProblemKind::MissingField,
-            "the scenario injects gateway faults but has no [route] section to say how calls fail over (add `[route]` for the defaults)",
-        );
-    }
-    FailoverPart {
-        route,
-        faults,
-        health,
-        run,
-    }
 }
 
 fn slug(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, what: &str) -> Option<String> {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::error::ProblemKind;
-use crate::model::{Expect, GATEWAY_NAMES};
+use crate::model::{Expect, GATEWAY_NAMES, GatewaySpec};
 use crate::parse::{choice, duration, gateway_name, list, position};
 use crate::route::{
     CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,
@@ -21,6 +21,90 @@ const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(32);
 const MAX_FAULT_TIME: Duration = Duration::from_secs(600);
 /// Fewest calls a random split can be judged on.
 pub(crate) const MIN_SPLIT_CALLS: u32 = 20;
+
+/// The failover sections; each `None` when it had a problem. `route` is `Some(None)` when
+/// there is no `[route]`, as are `health`, and `faults` is empty without `[[fault]]`.
+#[derive(Debug)]
+pub(crate) struct FailoverPart {
+    pub route: Option<Option<RouteSpec>>,
+    pub faults: Option<Vec<FaultSpec>>,
+    pub health: Option<Option<HealthSpec>>,
+    pub run: Option<RunSpec>,
+}
+
+pub(crate) fn failover_sections(
+    ctx: &mut Ctx<'_>,
+    root: &Obj<'_, '_>,
+    gateway: Option<&GatewaySpec>,
+) -> FailoverPart {
+    let run = match root.get("run") {
+        Some(f) => Obj::of(ctx, &f).and_then(|o| run(ctx, &o)),
+        None => Some(RunSpec::default()),
+    };
+    let route = match root.get("route") {
+        Some(f) => Obj::of(ctx, &f).and_then(|o| route(ctx, &o)).map(Some),
+        None => Some(None),
+    };
+    // With a route, the route decides where each call goes first: call.gateway may only
+    // repeat the route's first gateway (as a resolved scenario writes it).
+    if let Some(Some(r)) = &route
+        && let Some(cf) = root.get("call")
+        && cf.value.get_ref().is_table()
+        && let Some(obj) = Obj::of(ctx, &cf)
+        && let Some(gf) = obj.get("gateway")
+        && gf.value.get_ref().as_str() != r.gateways.first().map(String::as_str)
+    {
+        let first = r.gateways.first().cloned().unwrap_or_default();
+        ctx.report(
+            &gf.span(),
+            &gf.path,
+            ProblemKind::Conflict,
+            format!("call.gateway contradicts [route], whose first gateway is {first}: the route's gateways and distribution decide where a call goes first (leave call.gateway out)"),
+        );
+    }
+    let faults = match root.get("fault") {
+        Some(f) => {
+            let route_ref = route.as_ref().and_then(Option::as_ref);
+            let fc = FaultContext {
+                route: route_ref,
+                calls: run.map(|r| r.calls),
+            };
+            faults(ctx, &f, &fc)
+        }
+        None => Some(Vec::new()),
+    };
+    let health = match root.get("health") {
+        Some(f) => {
+            let h = Obj::of(ctx, &f).and_then(|o| health(ctx, &o));
+            if route.as_ref().is_some_and(Option::is_none) {
+                ctx.report(
+                    &f.span(),
+                    &f.path,
+                    ProblemKind::Conflict,
+                    "health probing steers the outbound route, but the scenario has no [route] section",
+                );
+            }
+            h.map(Some)
+        }
+        None => Some(None),
+    };
+    let has_state = gateway.is_some_and(|g| !g.states.is_empty());
+    let has_faults = faults.as_ref().is_some_and(|f| !f.is_empty());
+    if (has_state || has_faults) && route.as_ref().is_some_and(Option::is_none) {
+        ctx.report(
+            &root.span,
+            "route",
+            ProblemKind::MissingField,
+            "the scenario injects gateway faults but has no [route] section to say how calls fail over (add `[route]` for the defaults)",
+        );
+    }
+    FailoverPart {
+        route,
+        faults,
+        health,
+        run,
+    }
+}
 
 /// An integer in `lo..=hi`, or a problem saying so.
 fn int_in(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, lo: i64, hi: i64, what: &str) -> Option<i64> {
