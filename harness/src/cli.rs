@@ -387,14 +387,21 @@ async fn certify_sut(
     code
 }
 
-/// Every gateway a scenario names maps to the one address (a target or a system under test).
+/// Every gateway a scenario names (its call's and its route's) maps to the one address (a
+/// target or a system under test).
 fn one_target_for_all(
     scenarios: &[scenarios::Scenario],
     host: &str,
     addr: SocketAddr,
     transport: TransportKind,
 ) -> Vec<Target> {
-    let mut names: Vec<String> = scenarios.iter().map(|s| s.call.gateway.clone()).collect();
+    let mut names: Vec<String> = scenarios
+        .iter()
+        .flat_map(|s| {
+            let route = s.route.iter().flat_map(|r| r.gateways.iter().cloned());
+            std::iter::once(s.call.gateway.clone()).chain(route)
+        })
+        .collect();
     names.sort();
     names.dedup();
     names
