@@ -59,7 +59,7 @@ wait_port() { # wait until something listens on $1 (bounded)
 }
 
 start_gateway() {
-  "$BIN" gateway --transport tcp --listen 127.0.0.1:$GW_PORT --duration $((STEP + 40))s \
+  "$BIN" gateway --transport tcp --quiet --listen 127.0.0.1:$GW_PORT --duration $((STEP + 40))s \
     >/dev/null 2>"$OUT/gateway.err" &
   GW_PID=$!
   PIDS+=("$GW_PID")
@@ -106,8 +106,8 @@ sipp_step() {
   mkdir -p "$dir"
   local rc=0 t0 t1
   t0=$(date +%s.%N)
-  (cd "$dir" && timeout $((STEP + 30)) sipp 127.0.0.1:"$port" -sf "$ROOT/bench/uac-rtd.xml" \
-    -t t1 -i 127.0.0.1 -r "$rate" -m "$n" -timeout $((STEP + 20))s -timeout_error \
+  (cd "$dir" && timeout $((STEP + 30)) sipp 127.0.0.1:"$port" -sf "$ROOT/tests/sipp/uac-e911.xml" \
+    -s 911 -key org 4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b -key ani +13125550100 -t t1 -i 127.0.0.1 -r "$rate" -m "$n" -timeout $((STEP + 20))s -timeout_error \
     -trace_rtt -rtt_freq 1 -nostdin >/dev/null 2>sipp.err) || rc=$?
   t1=$(date +%s.%N)
   python3 - "$dir" "$rc" "$rate" "$n" "$t0" "$t1" <<'PY'

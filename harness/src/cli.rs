@@ -164,6 +164,10 @@ pub struct GatewayArgs {
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Print no observations, only a count of calls every 10 s and at exit (capacity runs: the
+    /// gateway then keeps nothing per call).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `certs` options.

@@ -6,7 +6,7 @@
 use std::io::Write as _;
 
 use anyhow::Context;
-use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
+use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
 use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
@@ -64,17 +64,23 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         tls,
         policy,
         limits: Limits::default(),
+        // Observations stream to stdout as they happen; none is kept in memory.
+        retain: Retain::None,
         ..GatewayConfig::default()
     })
     .await
     .with_context(|| format!("starting the gateway on {}", a.listen))?;
     eprintln!(
-        "gateway {} listening on {} ({}); observations follow as JSON lines; Ctrl-C stops",
+        "gateway {} listening on {} ({}); {}; Ctrl-C stops",
         a.name,
         gw.local_addr(),
-        a.transport
+        a.transport,
+        if a.quiet {
+            "counts every 10 s (--quiet)"
+        } else {
+            "observations follow as JSON lines"
+        }
     );
-    let mut rx = gw.subscribe();
     let stop = async {
         match a.duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -84,7 +90,21 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         }
     };
     tokio::pin!(stop);
-    let mut stdout = std::io::stdout().lock();
+    if a.quiet {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tick.tick() => eprintln!("{}", counts(&gw.stats())),
+            }
+        }
+        eprintln!("{}", counts(&gw.stats()));
+        gw.shutdown().await;
+        return Ok(EXIT_PASSED);
+    }
+    let mut rx = gw.subscribe();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -92,6 +112,9 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                 Ok(o) => {
                     if let Ok(line) = serde_json::to_string(&o) {
                         let _ = writeln!(stdout, "{line}");
+                    }
+                    // Flush when nothing else is waiting: whole lines, without a syscall each.
+                    if rx.is_empty() {
                         let _ = stdout.flush();
                     }
                 }
@@ -100,7 +123,15 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    let _ = stdout.flush();
     drop(stdout);
     gw.shutdown().await;
     Ok(EXIT_PASSED)
+}
+
+fn counts(s: &mock_gateway::Stats) -> String {
+    format!(
+        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections",
+        s.invites, s.answered, s.rejected, s.byes, s.options, s.connections
+    )
 }
