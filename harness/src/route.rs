@@ -32,15 +32,12 @@
 //! time is the second attempt's `invite_at_us` minus the first's.
 //!
 //! # Timeouts
-//! Each attempt is one `place_call` with the call's timeout set to `attempt_timeout`: no final
-//! response by then, and it CANCELs the INVITE and waits (again at most `attempt_timeout`) for
-//! the 487 before the next gateway is tried. So against a gateway that ignores the CANCEL too
-//! (silence), the failover takes up to twice `attempt_timeout`. The route cannot move on at the
-//! INVITE timeout itself without racing `place_call`: an answered attempt stays inside
-//! `place_call` for its hold, so from outside a call on hold and a call still waiting look alike,
-//! and moving on at a fixed deadline would place a second emergency call while the first is up.
-//! A progress signal from `place_call` (final response or timeout, as it happens) would remove
-//! the CANCEL wait from the failover time.
+//! Each attempt is one `place_call` with the call's timeout set to `attempt_timeout`. When its
+//! INVITE gets no final response by then, the route moves on to the next gateway at once and
+//! the timed-out attempt CANCELs in the background (its record is completed when that ends),
+//! as a trunk does at Timer B; so a silent gateway costs `attempt_timeout` of failover time.
+//! Every other ending is awaited: an answered attempt holds its call inside `place_call`, and a
+//! call on hold must never look like a silent gateway (a second emergency call would be placed).
 
 use std::time::{Duration, Instant};
 
@@ -487,6 +484,7 @@ pub async fn place_routed_call(
         .health
         .is_some_and(|h| cfg.order.iter().all(|g| !h.is_up(g)));
     let mut attempts: Vec<RouteAttempt> = Vec::new();
+    let mut cancelling = Vec::new();
     for gateway in cfg.order {
         if let Some(h) = cfg.health
             && !all_down
@@ -528,10 +526,56 @@ pub async fn place_routed_call(
             continue;
         };
         let started = Instant::now();
-        // Awaited to the end: an answered attempt holds its call inside place_call, and only
-        // its return says whether it was answered (see "Timeouts" in the module docs).
-        let outcome = uac::place_call(&attempt_call, &target, cfg.uac).await;
+        // The attempt runs as its own task and says when its INVITE timed out: the route moves
+        // on right then, while the attempt CANCELs in the background (as a trunk does at Timer
+        // B). Any other ending (answered and held, rejected, transport failure) is awaited to
+        // the end, so a call on hold is never mistaken for a silent gateway.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = {
+            let (c, t, u) = (attempt_call.clone(), target.clone(), cfg.uac.clone());
+            tokio::spawn(async move { uac::place_call_reporting(&c, &t, &u, Some(tx)).await })
+        };
         let started_us = since(started);
+        if rx.await.is_ok() {
+            let now = since(Instant::now());
+            attempts.push(RouteAttempt {
+                gateway: gateway.clone(),
+                class: AttemptClass::Transport(TransportFailure::Timeout),
+                status: None,
+                q850: None,
+                error: None,
+                call_id: String::new(),
+                started_us,
+                invite_at_us: started_us,
+                ended_us: now,
+                invite_sent: false,
+                fingerprint: InviteFingerprint::default(),
+                outcome: None,
+            });
+            cancelling.push((attempts.len() - 1, task));
+            continue;
+        }
+        let outcome = match task.await {
+            Ok(o) => o,
+            Err(e) => {
+                let now = since(Instant::now());
+                attempts.push(RouteAttempt {
+                    gateway: gateway.clone(),
+                    class: AttemptClass::Transport(TransportFailure::Other),
+                    status: None,
+                    q850: None,
+                    error: Some(format!("the attempt's task ended abnormally: {e}")),
+                    call_id: String::new(),
+                    started_us,
+                    invite_at_us: started_us,
+                    ended_us: now,
+                    invite_sent: false,
+                    fingerprint: InviteFingerprint::default(),
+                    outcome: None,
+                });
+                continue;
+            }
+        };
         let (class, q850) = classify(route, &outcome);
         let mut a = RouteAttempt {
             gateway: gateway.clone(),
@@ -552,6 +596,14 @@ pub async fn place_routed_call(
         attempts.push(a);
         if stop {
             break;
+        }
+    }
+    // The timed-out attempts finish their CANCEL; their records then say what the gateway did.
+    for (i, task) in cancelling {
+        if let Ok(outcome) = task.await {
+            let a = &mut attempts[i];
+            fill(a, outcome);
+            a.ended_us = since(Instant::now());
         }
     }
     finish(attempts, start, call)

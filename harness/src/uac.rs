@@ -123,6 +123,23 @@ pub enum CallError {
 /// Places `call` towards `target`; see the module docs. Never panics, never fails: every
 /// problem is recorded in the returned outcome.
 pub async fn place_call(call: &CallSpec, target: &Target, cfg: &UacConfig) -> CallOutcome {
+    place_call_reporting(call, target, cfg, None).await
+}
+
+/// The INVITE got no final response within the call's timeout: the call now CANCELs it and
+/// waits for the 487 (or a racing 2xx), which a trunk does not wait for before trying the next
+/// gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut;
+
+/// [`place_call`], telling `timed_out` the moment the INVITE times out (before the CANCEL). The
+/// sender is dropped unsent when the call ends any other way, so a receiver wakes either way.
+pub async fn place_call_reporting(
+    call: &CallSpec,
+    target: &Target,
+    cfg: &UacConfig,
+    timed_out: Option<tokio::sync::oneshot::Sender<TimedOut>>,
+) -> CallOutcome {
     let started = Instant::now();
     let attempt = Attempt {
         gateway: target.name.clone(),
@@ -163,7 +180,9 @@ pub async fn place_call(call: &CallSpec, target: &Target, cfg: &UacConfig) -> Ca
                 host: cfg.local_host.clone(),
                 addr: conn.local_addr(),
             };
-            Leg::new(conn, trunk::build_invite(call, target, &local), attempt)
+            let mut leg = Leg::new(conn, trunk::build_invite(call, target, &local), attempt);
+            leg.timed_out = timed_out;
+            leg
         }
         Err(e) => {
             let unsent = LocalEndpoint {
@@ -279,6 +298,8 @@ struct Leg {
     ack: Option<Request>,
     /// The gateway hung up (sent BYE) while the call was up.
     remote_bye: bool,
+    /// Told when the INVITE times out ([`place_call_reporting`]).
+    timed_out: Option<tokio::sync::oneshot::Sender<TimedOut>>,
 }
 
 impl Leg {
@@ -297,6 +318,7 @@ impl Leg {
             final_response: None,
             ack: None,
             remote_bye: false,
+            timed_out: None,
         }
     }
 
@@ -335,6 +357,9 @@ impl Leg {
                     humantime::format_duration(call.timeout)
                 );
                 self.note(error.clone());
+                if let Some(tx) = self.timed_out.take() {
+                    let _ = tx.send(TimedOut);
+                }
                 self.cancel(call).await;
                 Some(error)
             }
