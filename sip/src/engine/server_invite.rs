@@ -83,6 +83,10 @@ impl ServerInvite {
             ServerState::Accepted => {
                 self.timer_g = None;
                 self.timer_h = None;
+                // The 2xx is acknowledged: nothing will re-send it (RFC 6026 §7.1 absorbs
+                // retransmitted INVITEs in Accepted), so its copy is freed now rather than at
+                // Timer L, 32 s later; a gateway holding tens of thousands of calls feels that.
+                self.last = None;
                 AckOutcome::For2xx
             }
             _ => AckOutcome::Absorbed,
