@@ -232,7 +232,17 @@ fn load(paths: &[PathBuf]) -> Result<Vec<scenarios::Scenario>, u8> {
             );
             Err(EXIT_USAGE)
         }
-        Ok(s) => Ok(s),
+        Ok(s) => {
+            let problems = crate::conformance::caller_problems(&s);
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            if problems.is_empty() {
+                Ok(s)
+            } else {
+                Err(EXIT_USAGE)
+            }
+        }
         Err(e) => {
             eprintln!("{e}");
             Err(EXIT_USAGE)

@@ -257,6 +257,7 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
 
     // 6. What the gateway saw (org header, ANI), and the media offer as it arrived there.
     judge_gateway_side(scenario, ev, &mut out);
+    out.extend(crate::verdict_conformance::judge_caller(scenario, ev));
     judge_offer(ev, &mut out);
     out
 }

@@ -55,6 +55,9 @@ pub struct Scenario {
     pub run: RunSpec,
     /// What must be observed; each present field is one check.
     pub expect: Expect,
+    /// Who is calling (ICD 5.1.7 `[caller]`): the harness selects the ANI from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<crate::conformance::CallerSpec>,
     /// The file the scenario was loaded from, `None` when loaded from a string.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -65,7 +68,8 @@ pub struct Scenario {
 pub struct CallSpec {
     /// User part of the Request-URI and To: digits, optionally with a leading `+`.
     pub dial: String,
-    /// The calling number (ANI).
+    /// The calling number (ANI). Empty when `[caller]` chooses it and the harness has not yet.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub ani: String,
     /// Headers the ANI is written to, in the order given. Never empty.
     pub ani_in: Vec<AniPlacement>,

@@ -89,6 +89,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             "health",
             "run",
             "expect",
+            "caller",
         ],
     );
 
@@ -112,11 +113,17 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
         Some(f) => suite_names(ctx, &f),
         None => Some(vec![DEFAULT_SUITE.to_owned()]),
     };
+    let caller = match root.get("caller") {
+        Some(f) => Obj::of(ctx, &f)
+            .and_then(|o| crate::parse_conformance::caller(ctx, &o))
+            .map(Some),
+        None => Some(None),
+    };
     let call_out = match root
         .require(ctx, "call", "what the originator sends")
         .and_then(|f| Obj::of(ctx, &f))
     {
-        Some(obj) => call(ctx, &obj),
+        Some(obj) => call(ctx, &obj, root.get("caller").is_some()),
         None => CallOut::default(),
     };
     let (gateway, gw_ani_headers) = match root.get("gateway").map(|f| Obj::of(ctx, &f)) {
@@ -174,6 +181,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             health: route_part.health?,
             run: route_part.run?,
             expect: expect?,
+            caller: caller?,
             source: None,
         },
         name_at: crate::error::line_column(ctx.text, name_field?.span().start),
@@ -415,7 +423,7 @@ pub(crate) fn choose<T: Copy>(
 }
 
 /// A telephone number: optional leading `+`, then 1 to 20 digits.
-fn number(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
+pub(crate) fn number(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
     let s = string(ctx, field)?;
     check_number(ctx, field, s).then(|| s.to_owned())
 }
@@ -485,7 +493,7 @@ struct CallOut {
     dial: Option<String>,
 }
 
-fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> CallOut {
+fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
     let before = ctx.problems.len();
     obj.deny_unknown(
         ctx,
@@ -505,9 +513,13 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> CallOut {
     let dial = obj
         .require(ctx, "dial", "the number called, like \"911\"")
         .and_then(|f| number(ctx, &f));
-    let ani = obj
-        .require(ctx, "ani", "the calling number")
-        .and_then(|f| number(ctx, &f));
+    // With [caller] the harness chooses the ANI (ICD 5.1.7); empty until it does.
+    let ani = match obj.get("ani") {
+        None if has_caller => Some(String::new()),
+        _ => obj
+            .require(ctx, "ani", "the calling number")
+            .and_then(|f| number(ctx, &f)),
+    };
     let from_user = obj.get("from_user").map(|f| (number(ctx, &f), f));
     let ani_in_field = obj.get("ani_in");
     let ani_in = match &ani_in_field {

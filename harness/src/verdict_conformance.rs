@@ -1,0 +1,95 @@
+//! Pure verdicts for the E911 conformance sections (issue 3): which caller-selection step
+//! supplied the ANI (ICD 5.1.7).
+
+use reports::{CheckResult, Outcome};
+use scenarios::Scenario;
+
+use crate::conformance;
+use crate::verdict::{Evidence, normalize_number};
+
+const ANI: &str = "ICD 5.1.7";
+
+fn result(
+    id: &str,
+    requirement: &str,
+    pass: bool,
+    expected: String,
+    observed: String,
+    message: String,
+) -> CheckResult {
+    CheckResult {
+        id: id.to_owned(),
+        requirement: Some(requirement.to_owned()),
+        outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+        expected: Some(expected),
+        observed: Some(observed),
+        message,
+    }
+}
+
+/// `caller.selection` (the step that supplied the ANI, and that the trunk sent it), and, when
+/// `expect.ani` is not given, `ani.number` against the selected ANI at the gateway.
+pub fn judge_caller(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
+    let Some(sel) = conformance::selection(scenario) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let sent = &scenario.call.ani;
+    let (pass, message) = match conformance::caller_problem(scenario) {
+        None => (true, sel.explain()),
+        Some(p) => (false, p),
+    };
+    out.push(result(
+        "caller.selection",
+        ANI,
+        pass,
+        sel.ani.clone().unwrap_or_else(|| "(no number)".into()),
+        if sent.is_empty() {
+            "(no ANI sent)".into()
+        } else {
+            sent.clone()
+        },
+        message,
+    ));
+    if let (None, Some(selected)) = (&scenario.expect.ani, &sel.ani) {
+        let Some(observations) = ev.observations else {
+            out.push(CheckResult {
+                id: "ani.number".into(),
+                requirement: Some(ANI.into()),
+                outcome: Outcome::Skipped,
+                expected: Some(selected.clone()),
+                observed: None,
+                message: "no gateway observations in this topology".into(),
+            });
+            return out;
+        };
+        let observed = observations
+            .iter()
+            .find(|o| o.method == "INVITE")
+            .and_then(|o| o.ani.as_ref())
+            .map(|a| normalize_number(&a.number));
+        let expected = normalize_number(selected);
+        let pass = observed.as_deref() == Some(expected.as_str());
+        out.push(result(
+            "ani.number",
+            ANI,
+            pass,
+            expected.clone(),
+            observed.clone().unwrap_or_else(|| "(none)".into()),
+            match (&observed, pass) {
+                (_, true) => format!("the ANI at the gateway is the selected {expected}"),
+                (Some(o), false) => format!(
+                    "the ANI at the gateway is {o}, but caller selection chose {expected} (ICD 5.1.7)"
+                ),
+                (None, false) => format!(
+                    "no ANI was observed at the gateway; caller selection chose {expected} (ICD 5.1.7)"
+                ),
+            },
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "verdict_conformance_tests.rs"]
+mod tests;
