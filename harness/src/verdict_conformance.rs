@@ -1,5 +1,5 @@
 //! Pure verdicts for the E911 conformance sections (issue 3): which caller-selection step
-//! supplied the ANI (ICD 5.1.7).
+//! supplied the ANI (ICD 5.1.7), where the location table routed the call (ICD 5.2).
 
 use reports::{CheckResult, Outcome};
 use scenarios::Scenario;
@@ -8,6 +8,7 @@ use crate::conformance;
 use crate::verdict::{Evidence, normalize_number};
 
 const ANI: &str = "ICD 5.1.7";
+const NUMBER_PLAN: &str = "ICD 5.2";
 
 fn result(
     id: &str,
@@ -88,6 +89,44 @@ pub fn judge_caller(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> 
         ));
     }
     out
+}
+
+/// `location.routing` (ICD 5.2): where the gateway routed the call, by its location table: a
+/// PSAP id, or `"fallback"` for the fallback centre.
+pub fn judge_routing(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
+    let Some(expected) = &scenario.expect.routing else {
+        return Vec::new();
+    };
+    let Some(observations) = ev.observations else {
+        return vec![CheckResult {
+            id: "location.routing".into(),
+            requirement: Some(NUMBER_PLAN.into()),
+            outcome: Outcome::Skipped,
+            expected: Some(expected.clone()),
+            observed: None,
+            message: "no gateway observations in this topology".into(),
+        }];
+    };
+    let observed = observations
+        .iter()
+        .find(|o| o.method == "INVITE" && o.routing.is_some())
+        .and_then(|o| o.routing.clone());
+    let pass = observed
+        .as_deref()
+        .is_some_and(|o| o == expected || (expected == "fallback" && o == "fallback centre"));
+    let shown = observed.unwrap_or_else(|| "(not routed)".into());
+    vec![result(
+        "location.routing",
+        NUMBER_PLAN,
+        pass,
+        expected.clone(),
+        shown.clone(),
+        if pass {
+            format!("the gateway routed the call to {shown}")
+        } else {
+            format!("the gateway routed the call to {shown}, expected {expected} (ICD 5.2)")
+        },
+    )]
 }
 
 #[cfg(test)]

@@ -137,3 +137,60 @@ fn no_caller_no_checks() {
     let sc = scenarios::load_str(text, "t.toml").expect("loads");
     assert!(judge(&sc, None).is_empty());
 }
+
+fn routed(routing: Option<&str>) -> Observation {
+    let mut o = observed("+13125550140");
+    o.routing = routing.map(str::to_owned);
+    o
+}
+
+fn routing_scenario(expected: &str) -> scenarios::Scenario {
+    let text = format!(
+        "name = \"t\"\ndescription = \"u.\"\nrequirements = [\"ICD 5.2\"]\n\
+         [call]\ndial = \"911\"\nani = \"+13125550140\"\n[expect]\nrouting = \"{expected}\"\n"
+    );
+    scenarios::load_str(&text, "t.toml").expect("loads")
+}
+
+fn judge_routing(sc: &scenarios::Scenario, obs: Option<&[Observation]>) -> reports::CheckResult {
+    let call = outcome();
+    let mut checks = super::judge_routing(
+        sc,
+        &Evidence {
+            call: &call,
+            observations: obs,
+        },
+    );
+    assert_eq!(checks.len(), 1);
+    checks.remove(0)
+}
+
+#[test]
+fn routing_passes_on_the_psap_and_on_the_fallback_centre() {
+    let c = judge_routing(
+        &routing_scenario("chicago-oemc"),
+        Some(&[routed(Some("chicago-oemc"))]),
+    );
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+    let c = judge_routing(
+        &routing_scenario("fallback"),
+        Some(&[routed(Some("fallback centre"))]),
+    );
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+}
+
+#[test]
+fn routing_fails_elsewhere_and_names_icd_5_2() {
+    let c = judge_routing(
+        &routing_scenario("chicago-oemc"),
+        Some(&[routed(Some("fallback centre"))]),
+    );
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(c.message.contains("ICD 5.2"), "{}", c.message);
+    let c = judge_routing(&routing_scenario("fallback"), Some(&[routed(None)]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert_eq!(
+        judge_routing(&routing_scenario("x"), None).outcome,
+        Outcome::Skipped
+    );
+}

@@ -217,6 +217,24 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
             return reject(req, obs, 403, Some(w));
         }
     };
+    let located = crate::location::route(
+        &policy.location,
+        policy.unknown_ani,
+        obs.ani.as_ref().map(|a| a.number.as_str()),
+    );
+    let (routing, address) = match located {
+        None => (routing.to_owned(), None),
+        Some(crate::location::Route::Psap { psap, civic }) => (psap, Some(civic.one_line())),
+        Some(crate::location::Route::Fallback) => ("fallback centre".to_owned(), None),
+        Some(crate::location::Route::Reject(code)) => {
+            let w = warning(
+                399,
+                ctx.host,
+                "no registered location for this ANI (ICD 5.2)",
+            );
+            return reject(req, obs, code, Some(w));
+        }
+    };
     let offer = match sdp_offer(req) {
         Ok(o) => o,
         Err(why) => {
@@ -238,7 +256,7 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
         }
     };
     obs.media = Some(answer.media);
-    obs.routing = Some(routing.to_owned());
+    obs.routing = Some(routing);
     obs.response = Some(200);
     let tag = new_tag();
     let trying = Response::for_request(req, 100, None);
@@ -273,14 +291,12 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
             .ani
             .as_ref()
             .map_or_else(|| "unknown".to_owned(), |a| a.number.clone());
-        ok.headers.push(
-            HeaderName::parse(READBACK_HEADER),
-            format!("number={number}"),
-        );
-        obs.readback = Some(ReadbackObservation {
-            number,
-            address: None,
-        });
+        let value = match &address {
+            Some(a) => format!("number={number};address=\"{}\"", a.replace('"', "'")),
+            None => format!("number={number}"),
+        };
+        ok.headers.push(HeaderName::parse(READBACK_HEADER), value);
+        obs.readback = Some(ReadbackObservation { number, address });
     }
     ok.headers.push(HeaderName::ContentType, "application/sdp");
     ok.body = answer.sdp.into();

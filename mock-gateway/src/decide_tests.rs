@@ -311,3 +311,62 @@ fn session_timer_is_echoed() {
 fn warning_text_is_escaped() {
     assert_eq!(warning(399, "h", r#"a "b" \c"#), r#"399 h "a \"b\" \\c""#);
 }
+
+fn located() -> Policy {
+    Policy {
+        location: vec![scenarios::LocationEntry {
+            ani: "+13125550177".into(),
+            country: "US".into(),
+            a1: "IL".into(),
+            a3: "Chicago".into(),
+            rd: "Wacker".into(),
+            sts: "Dr".into(),
+            hno: "233".into(),
+            flr: "12".into(),
+            pc: "60606".into(),
+            psap: "chicago-oemc".into(),
+            ..Default::default()
+        }],
+        ..policy()
+    }
+}
+
+#[test]
+fn the_location_table_routes_and_the_933_reads_back_the_address() {
+    let extra = format!("{}P-Asserted-Identity: <tel:+13125550177>\r\n", org_line());
+    let d = decide(&invite("sip:933@gw1", &extra), &located(), &ctx());
+    let ok = final_response(&d.plan);
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.headers.get_str("e911-readback"),
+        Some("number=+13125550177;address=\"233 Wacker Dr, Floor 12, Chicago, IL 60606, US\"")
+    );
+    assert_eq!(d.observation.routing.as_deref(), Some("chicago-oemc"));
+    assert_eq!(
+        d.observation.readback.unwrap().address.as_deref(),
+        Some("233 Wacker Dr, Floor 12, Chicago, IL 60606, US")
+    );
+}
+
+#[test]
+fn an_unknown_ani_goes_to_the_fallback_centre_or_is_rejected() {
+    let extra = format!("{}P-Asserted-Identity: <tel:+13125550178>\r\n", org_line());
+    let d = decide(&invite("sip:933@gw1", &extra), &located(), &ctx());
+    assert_eq!(final_response(&d.plan).status, 200);
+    assert_eq!(d.observation.routing.as_deref(), Some("fallback centre"));
+    assert_eq!(d.observation.readback.unwrap().address, None);
+    let strict = Policy {
+        unknown_ani: scenarios::UnknownAniPolicy::Reject(404),
+        ..located()
+    };
+    let d = decide(&invite("sip:911@gw1", &extra), &strict, &ctx());
+    let r = final_response(&d.plan);
+    assert_eq!(r.status, 404);
+    assert!(
+        r.headers
+            .get_str("warning")
+            .unwrap_or("")
+            .contains("no registered location"),
+        "{r:?}"
+    );
+}

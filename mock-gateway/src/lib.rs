@@ -36,6 +36,7 @@ mod conn;
 pub mod decide;
 pub mod error;
 pub mod fault;
+pub mod location;
 pub mod observation;
 pub mod org;
 mod record;

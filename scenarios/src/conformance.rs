@@ -67,3 +67,54 @@ impl Serialize for CallerOrder {
         }
     }
 }
+
+/// One row of a gateway's location table (ICD 5.2): a caller's number (ANI or alternate id),
+/// its registered civic address (RFC 5139 element names) and the PSAP that serves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LocationEntry {
+    /// The ANI or alternate id the gateway looks up.
+    pub ani: String,
+    /// `country` (ISO 3166 alpha-2).
+    pub country: String,
+    /// `A1`: state or province.
+    pub a1: String,
+    /// `A3`: city.
+    pub a3: String,
+    /// `RD`: road.
+    pub rd: String,
+    /// `STS`: street suffix.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub sts: String,
+    /// `HNO`: house number.
+    pub hno: String,
+    /// `FLR`: floor.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub flr: String,
+    /// `ROOM`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub room: String,
+    /// `PC`: postal code.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub pc: String,
+    /// The PSAP the address routes to.
+    pub psap: String,
+}
+
+/// What a gateway with a location table does with an ANI it has no row for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownAniPolicy {
+    /// Answer and route to the fallback centre (the default).
+    #[default]
+    Fallback,
+    /// Refuse the call with this status.
+    Reject(u16),
+}
+
+impl Serialize for UnknownAniPolicy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            UnknownAniPolicy::Fallback => s.serialize_str("fallback"),
+            UnknownAniPolicy::Reject(code) => s.serialize_str(&format!("reject {code}")),
+        }
+    }
+}

@@ -29,7 +29,7 @@ pub mod requirements;
 pub mod route;
 mod walk;
 
-pub use conformance::{CALLER_SOURCES, CallerOrder, CallerSpec};
+pub use conformance::{CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, UnknownAniPolicy};
 pub use error::{LoadError, Problem, ProblemKind};
 pub use load::{library_dir, load_file, load_paths, load_str};
 pub use model::{

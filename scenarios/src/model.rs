@@ -144,6 +144,13 @@ pub struct GatewaySpec {
     pub ani_headers: Vec<AniHeader>,
     /// What the gateway does with a well-formed org id it does not serve.
     pub unknown_org: UnknownOrgPolicy,
+    /// With a location table: what the gateway does with an ANI it has no row for.
+    /// `None`: the default, route to the fallback centre.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_ani: Option<crate::conformance::UnknownAniPolicy>,
+    /// The location table (`[[gateway.location]]`, ICD 5.2); empty: no table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub location: Vec<crate::conformance::LocationEntry>,
     /// Capacity caps and outage windows by gateway name (`[gateway.gw1]`); absent: none.
     #[serde(flatten, serialize_with = "crate::route::serialize_states")]
     pub states: BTreeMap<String, GatewayState>,
@@ -162,6 +169,8 @@ impl Default for GatewaySpec {
             orgs: vec![DEFAULT_ORG_ID.to_owned()],
             ani_headers: vec![AniHeader::PAssertedIdentity, AniHeader::From],
             unknown_org: UnknownOrgPolicy::Reject,
+            unknown_ani: None,
+            location: Vec::new(),
             states: BTreeMap::new(),
         }
     }
@@ -366,6 +375,10 @@ pub struct Expect {
     /// At most this many calls may take the long path (more than one attempt).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub long_path_max: Option<u32>,
+    /// Where the gateway routed the call (ICD 5.2): a PSAP id of its location table, or
+    /// `"fallback"` for the fallback centre.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<String>,
 }
 
 impl Expect {

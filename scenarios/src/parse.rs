@@ -697,7 +697,24 @@ fn header_name(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, s: &str) -> bool {
 
 fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option<Vec<AniHeader>>) {
     let before = ctx.problems.len();
-    obj.deny_unknown(ctx, &["orgs", "ani_headers", "unknown_org", "gw1", "gw2"]);
+    obj.deny_unknown(
+        ctx,
+        &[
+            "orgs",
+            "ani_headers",
+            "unknown_org",
+            "gw1",
+            "gw2",
+            "location",
+            "unknown_ani",
+        ],
+    );
+    let location = obj.get("location").map_or(Some(Vec::new()), |f| {
+        crate::parse_conformance::locations(ctx, &f)
+    });
+    let unknown_ani = obj
+        .get("unknown_ani")
+        .map(|f| crate::parse_conformance::unknown_ani(ctx, &f));
     let mut states = std::collections::BTreeMap::new();
     for name in GATEWAY_NAMES {
         if let Some(f) = obj.get(name)
@@ -752,6 +769,8 @@ fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option
                 orgs,
                 ani_headers,
                 unknown_org,
+                unknown_ani: unknown_ani.flatten(),
+                location: location.unwrap_or_default(),
                 states,
             })
         }
@@ -780,9 +799,13 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
             "random_split",
             "outage_failed_max",
             "long_path_max",
+            "routing",
         ],
     );
     let mut expect = Expect::default();
+    if let Some(f) = obj.get("routing") {
+        expect.routing = non_empty(ctx, &f);
+    }
     let status_field = obj.get("status");
     if let Some(f) = &status_field {
         expect.status = integer(ctx, f).and_then(|n| match u16::try_from(n) {

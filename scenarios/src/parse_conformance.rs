@@ -1,8 +1,12 @@
-//! Reads the conformance sections of a scenario: `[caller]` (ICD 5.1.7).
+//! Reads the conformance sections of a scenario: `[caller]` (ICD 5.1.7) and the gateway's
+//! location table (ICD 5.2).
 
-use crate::conformance::{CALLER_SOURCES, CallerOrder, CallerSpec};
-use crate::parse::{choose, list, number};
-use crate::walk::{Ctx, Field, Obj, boolean, string};
+use crate::conformance::{
+    CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, UnknownAniPolicy,
+};
+use crate::error::ProblemKind;
+use crate::parse::{choose, list, non_empty, number};
+use crate::walk::{Ctx, Field, Obj, array, boolean, string};
 
 /// `[caller]`; `None` when it had a problem.
 pub(crate) fn caller(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<CallerSpec> {
@@ -88,4 +92,83 @@ fn order(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<CallerOrder> {
         |s| format!("\"{s}\""),
     )
     .map(CallerOrder::Custom)
+}
+
+/// `[[gateway.location]]` rows; `None` when one had a problem.
+pub(crate) fn locations(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Vec<LocationEntry>> {
+    let before = ctx.problems.len();
+    let mut out: Vec<LocationEntry> = Vec::new();
+    for item in array(ctx, field)? {
+        let Some(obj) = Obj::of(ctx, &item) else {
+            continue;
+        };
+        obj.deny_unknown(ctx, &LOCATION_KEYS);
+        let mut e = LocationEntry::default();
+        if let Some(f) = obj.require(ctx, "ani", "the caller's number or alternate id")
+            && let Some(n) = number(ctx, &f)
+        {
+            if out.iter().any(|o| o.ani == n) {
+                ctx.report(
+                    &f.span(),
+                    &f.path,
+                    ProblemKind::Duplicate,
+                    format!("{n:?} has two rows in the location table"),
+                );
+            }
+            e.ani = n;
+        }
+        for key in &LOCATION_KEYS[1..] {
+            let required = matches!(*key, "country" | "a1" | "a3" | "rd" | "hno" | "psap");
+            let f = if required {
+                obj.require(ctx, key, "a dispatchable address needs it")
+            } else {
+                obj.get(key)
+            };
+            let Some(v) = f.and_then(|f| non_empty(ctx, &f)) else {
+                continue;
+            };
+            let slot = match *key {
+                "country" => &mut e.country,
+                "a1" => &mut e.a1,
+                "a3" => &mut e.a3,
+                "rd" => &mut e.rd,
+                "sts" => &mut e.sts,
+                "hno" => &mut e.hno,
+                "flr" => &mut e.flr,
+                "room" => &mut e.room,
+                "pc" => &mut e.pc,
+                _ => &mut e.psap,
+            };
+            *slot = v;
+        }
+        out.push(e);
+    }
+    (ctx.problems.len() == before).then_some(out)
+}
+
+const LOCATION_KEYS: [&str; 11] = [
+    "ani", "country", "a1", "a3", "rd", "sts", "hno", "flr", "room", "pc", "psap",
+];
+
+/// `gateway.unknown_ani`: `"fallback"`, `"reject"` (404) or `"reject NNN"`.
+pub(crate) fn unknown_ani(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<UnknownAniPolicy> {
+    let s = string(ctx, field)?;
+    let policy = match s.split_once(' ') {
+        None if s == "fallback" => Some(UnknownAniPolicy::Fallback),
+        None if s == "reject" => Some(UnknownAniPolicy::Reject(404)),
+        Some(("reject", code)) => code
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (400..=699).contains(c))
+            .map(UnknownAniPolicy::Reject),
+        _ => None,
+    };
+    if policy.is_none() {
+        ctx.invalid(
+            &field.span(),
+            &field.path,
+            format!("unknown ANI policy {s:?}: expected \"fallback\", \"reject\" (404) or \"reject NNN\" with a status 400 to 699"),
+        );
+    }
+    policy
 }

@@ -1,0 +1,67 @@
+//! `[[gateway.location]]`, `gateway.unknown_ani` and `expect.routing` (ICD 5.2).
+
+mod support;
+
+use scenarios::{ProblemKind, UnknownAniPolicy};
+use support::{HEAD, ok, one, problems};
+
+const ROW: &str = "[[gateway.location]]\nani = \"+13125550140\"\ncountry = \"US\"\na1 = \"IL\"\n\
+                   a3 = \"Chicago\"\nrd = \"Wacker\"\nhno = \"233\"\npsap = \"chicago-oemc\"\n";
+
+fn doc(gateway: &str, rows: &str) -> String {
+    format!(
+        "{HEAD}\n[call]\ndial = \"911\"\nani = \"+13125550140\"\n\n[gateway]\n{gateway}\n{rows}\n\
+         [expect]\nrouting = \"chicago-oemc\"\n"
+    )
+}
+
+#[test]
+fn a_location_table_and_the_routing_expectation_are_read() {
+    let s = ok(&doc("", ROW));
+    assert_eq!(s.gateway.location.len(), 1);
+    assert_eq!(s.gateway.location[0].psap, "chicago-oemc");
+    assert_eq!(s.gateway.unknown_ani, None);
+    assert_eq!(s.expect.routing.as_deref(), Some("chicago-oemc"));
+    let s = ok(&doc("unknown_ani = \"reject 480\"", ROW));
+    assert_eq!(s.gateway.unknown_ani, Some(UnknownAniPolicy::Reject(480)));
+    let s = ok(&doc("unknown_ani = \"reject\"", ROW));
+    assert_eq!(s.gateway.unknown_ani, Some(UnknownAniPolicy::Reject(404)));
+}
+
+#[test]
+fn bad_rows_are_reported_at_their_position() {
+    let bad = ROW.replace("hno = \"233\"\n", "").replace("US", "") + "floor = \"2\"\n";
+    let ps = problems(&doc("", &bad));
+    let got: Vec<_> = ps.iter().map(|p| (p.field.as_str(), p.kind)).collect();
+    assert!(
+        got.contains(&("gateway.location[0].country", ProblemKind::InvalidValue)),
+        "{ps:#?}"
+    );
+    assert!(
+        got.contains(&("gateway.location[0].hno", ProblemKind::MissingField)),
+        "{ps:#?}"
+    );
+    assert!(
+        got.contains(&("gateway.location[0].floor", ProblemKind::UnknownField)),
+        "{ps:#?}"
+    );
+    let twice = format!("{ROW}{ROW}");
+    one(
+        &doc("", &twice),
+        "gateway.location[1].ani",
+        ProblemKind::Duplicate,
+    );
+    let p = one(
+        &doc("unknown_ani = \"reject 200\"", ROW),
+        "gateway.unknown_ani",
+        ProblemKind::InvalidValue,
+    );
+    assert!(p.message.contains("\"fallback\""), "{p:?}");
+}
+
+#[test]
+fn a_resolved_location_scenario_round_trips() {
+    let s = ok(&doc("unknown_ani = \"reject 404\"", ROW));
+    let text = toml::to_string(&s).expect("serializes");
+    assert_eq!(ok(&text), s, "{text}");
+}
