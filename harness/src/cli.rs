@@ -144,6 +144,10 @@ pub struct GatewayArgs {
     /// Accept calls with an unknown org (recorded as routed to the fallback centre) instead of 403.
     #[arg(long)]
     pub accept_unknown_org: bool,
+    /// Location table (TOML: `unknown_ani` and `[[location]]` rows, ICD 5.2): routes each ANI to
+    /// its PSAP and makes a 933 read back the registered address.
+    #[arg(long, value_name = "FILE")]
+    pub locations: Option<PathBuf>,
     /// Certificate chain (PEM). Without --cert/--key, a CA and certificate are generated.
     #[arg(long, requires = "key")]
     pub cert: Option<PathBuf>,

@@ -118,3 +118,12 @@ impl Serialize for UnknownAniPolicy {
         }
     }
 }
+
+/// A location table loaded from its own file ([`crate::load_location_table`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationTable {
+    /// The rows, in file order.
+    pub entries: Vec<LocationEntry>,
+    /// What an ANI without a row gets.
+    pub unknown_ani: UnknownAniPolicy,
+}

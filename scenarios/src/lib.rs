@@ -29,9 +29,11 @@ pub mod requirements;
 pub mod route;
 mod walk;
 
-pub use conformance::{CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, UnknownAniPolicy};
+pub use conformance::{
+    CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, LocationTable, UnknownAniPolicy,
+};
 pub use error::{LoadError, Problem, ProblemKind};
-pub use load::{library_dir, load_file, load_paths, load_str};
+pub use load::{library_dir, load_file, load_location_table, load_paths, load_str};
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
     GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownName, UnknownOrgPolicy,

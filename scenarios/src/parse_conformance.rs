@@ -2,7 +2,7 @@
 //! location table (ICD 5.2).
 
 use crate::conformance::{
-    CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, UnknownAniPolicy,
+    CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, LocationTable, UnknownAniPolicy,
 };
 use crate::error::ProblemKind;
 use crate::parse::{choose, list, non_empty, number};
@@ -171,4 +171,23 @@ pub(crate) fn unknown_ani(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Un
         );
     }
     policy
+}
+
+/// A location-table file: `unknown_ani = "..."` (optional) and `[[location]]` rows, read with
+/// the same rules and positioned problems as `[[gateway.location]]`.
+pub(crate) fn location_file(
+    ctx: &mut Ctx<'_>,
+    doc: &toml::Spanned<toml::de::DeTable<'_>>,
+) -> Option<LocationTable> {
+    let before = ctx.problems.len();
+    let root = Obj::root(doc);
+    root.deny_unknown(ctx, &["location", "unknown_ani"]);
+    let entries = root
+        .require(ctx, "location", "the table's rows, as [[location]] tables")
+        .and_then(|f| locations(ctx, &f));
+    let unknown_ani = root.get("unknown_ani").map(|f| unknown_ani(ctx, &f));
+    (ctx.problems.len() == before).then(|| LocationTable {
+        entries: entries.unwrap_or_default(),
+        unknown_ani: unknown_ani.flatten().unwrap_or_default(),
+    })
 }

@@ -65,3 +65,41 @@ fn a_resolved_location_scenario_round_trips() {
     let text = toml::to_string(&s).expect("serializes");
     assert_eq!(ok(&text), s, "{text}");
 }
+
+#[test]
+fn a_location_file_loads_or_reports_positions() {
+    let dir = std::env::temp_dir().join(format!("loc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        format!(
+            "unknown_ani = \"reject 480\"\n{}",
+            ROW.replace("gateway.", "")
+        ),
+    )
+    .expect("write");
+    let t = scenarios::load_location_table(&good).expect("loads");
+    assert_eq!(t.entries.len(), 1);
+    assert_eq!(t.unknown_ani, UnknownAniPolicy::Reject(480));
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, ROW.replace("gateway.", "").replace("\"IL\"", "\"\"")).expect("write");
+    let e = scenarios::load_location_table(&bad).expect_err("empty a1");
+    let line = e.to_string();
+    assert!(
+        line.starts_with(&format!(
+            "{}:4:6: location[0].a1: must not be empty",
+            bad.display()
+        )),
+        "{line}"
+    );
+    let shipped =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/locations/example.toml");
+    assert_eq!(
+        scenarios::load_location_table(&shipped)
+            .expect("example")
+            .entries
+            .len(),
+        1
+    );
+}
