@@ -99,6 +99,7 @@ pub fn observe(req: &Request) -> Observation {
         media: None,
         retransmission: false,
         fault: None,
+        location: None,
     }
 }
 
@@ -235,6 +236,7 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
             return reject(req, obs, code, Some(w));
         }
     };
+    obs.location = location_by_value(req);
     let offer = match sdp_offer(req) {
         Ok(o) => o,
         Err(why) => {
@@ -330,36 +332,30 @@ pub fn sdp_offer(req: &Request) -> Result<&str, &'static str> {
     if !media.to_ascii_lowercase().starts_with("multipart/") {
         return Err("the INVITE body is neither SDP nor multipart");
     }
-    let boundary = ctype
-        .split(';')
-        .skip(1)
-        .find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("boundary")
-                .then(|| v.trim().trim_matches('"'))
-        })
-        .ok_or("multipart body without a boundary parameter")?;
-    let delimiter = format!("--{boundary}");
-    for part in body.split(delimiter.as_str()).skip(1) {
-        if part.starts_with("--") {
-            break;
-        }
-        let part = part.strip_prefix("\r\n").unwrap_or(part);
-        let Some((head, content)) = part.split_once("\r\n\r\n") else {
-            continue;
-        };
-        let is_sdp = head.lines().any(|l| {
-            l.split_once(':').is_some_and(|(n, v)| {
-                (n.trim().eq_ignore_ascii_case("content-type") || n.trim() == "c")
-                    && v.trim().to_ascii_lowercase().starts_with("application/sdp")
-            })
-        });
-        if is_sdp {
-            return Ok(content.strip_suffix("\r\n").unwrap_or(content));
-        }
+    let boundary =
+        sip::multipart::boundary(ctype).ok_or("multipart body without a boundary parameter")?;
+    let parts = sip::multipart::parse(&req.body, boundary)
+        .map_err(|_| "the multipart body is malformed (RFC 2046)")?;
+    if let Some(part) = parts.iter().find(|p| p.media_type() == "application/sdp") {
+        return std::str::from_utf8(part.body).map_err(|_| "the SDP part is not UTF-8");
     }
     Err("the multipart body has no application/sdp part")
+}
+
+/// Location by value (RFC 6442), checked when the INVITE has a Geolocation header.
+fn location_by_value(req: &Request) -> Option<crate::observation::LocationObservation> {
+    let geolocation = req.headers.get_str("Geolocation")?;
+    let c = sip::location::check(
+        Some(geolocation),
+        req.headers.get_str("Geolocation-Routing"),
+        req.content_type(),
+        &req.body,
+    );
+    Some(crate::observation::LocationObservation {
+        civic: c.civic.map(|civic| civic.one_line()),
+        routing: c.routing,
+        findings: c.findings,
+    })
 }
 
 #[cfg(test)]

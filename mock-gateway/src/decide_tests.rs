@@ -370,3 +370,71 @@ fn an_unknown_ani_goes_to_the_fallback_centre_or_is_rejected() {
         "{r:?}"
     );
 }
+
+#[test]
+fn location_by_value_is_checked_and_recorded() {
+    let civic = sip::location::Civic {
+        country: "US".into(),
+        a1: "IL".into(),
+        a3: "Chicago".into(),
+        rd: "Wacker".into(),
+        sts: "Dr".into(),
+        hno: "233".into(),
+        ..Default::default()
+    };
+    let pidf = sip::location::pidf_lo("pres:+13125550100@trunk", &civic);
+    let body = sip::multipart::build(
+        "b2",
+        &[
+            (&[("Content-Type", "application/sdp")], SDP.as_bytes()),
+            (
+                &[
+                    ("Content-Type", "application/pidf+xml"),
+                    ("Content-ID", "<loc1@trunk>"),
+                ],
+                pidf.as_bytes(),
+            ),
+        ],
+    );
+    let body = String::from_utf8(body).expect("utf-8");
+    let extra = format!(
+        "{}Geolocation: <cid:loc1@trunk>\r\nGeolocation-Routing: yes\r\n",
+        org_line()
+    );
+    let r = request(
+        "INVITE",
+        "sip:911@gw1",
+        &extra,
+        "multipart/mixed;boundary=b2",
+        &body,
+    );
+    assert_eq!(sdp_offer(&r).unwrap(), SDP);
+    let d = decide(&r, &policy(), &ctx());
+    assert_eq!(final_response(&d.plan).status, 200);
+    let loc = d.observation.location.expect("location observed");
+    assert!(loc.findings.is_empty(), "{loc:?}");
+    assert_eq!(loc.civic.as_deref(), Some("233 Wacker Dr, Chicago, IL, US"));
+    assert_eq!(loc.routing.as_deref(), Some("yes"));
+
+    // A Geolocation pointing at a part that is not there is a finding, not a crash.
+    let wrong = extra.replace("cid:loc1@trunk", "cid:other@trunk");
+    let r = request(
+        "INVITE",
+        "sip:911@gw1",
+        &wrong,
+        "multipart/mixed;boundary=b2",
+        &body,
+    );
+    let loc = decide(&r, &policy(), &ctx())
+        .observation
+        .location
+        .expect("observed");
+    assert!(!loc.findings.is_empty(), "{loc:?}");
+    // No Geolocation header: nothing recorded.
+    assert_eq!(
+        decide(&invite("sip:911@gw1", &org_line()), &policy(), &ctx())
+            .observation
+            .location,
+        None
+    );
+}

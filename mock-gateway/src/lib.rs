@@ -54,7 +54,8 @@ pub use fault::{
     TlsFault, When,
 };
 pub use observation::{
-    AniObservation, MediaObservation, Observation, OrgObservation, ReadbackObservation,
+    AniObservation, LocationObservation, MediaObservation, Observation, OrgObservation,
+    ReadbackObservation,
 };
 pub use org::check_org;
 pub use sdp::sdp_answer;
