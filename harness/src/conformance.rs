@@ -1,7 +1,10 @@
 //! E911 conformance in depth (issue 3): how a scenario's `[caller]` becomes the ANI the trunk
-//! sends (ICD 5.1.7), using the caller-selection rules of [`crate::caller`].
+//! sends (ICD 5.1.7), using the caller-selection rules of [`crate::caller`]; how the trunk
+//! conveys location by value (RFC 6442).
 
-use scenarios::{CallerSpec, Scenario};
+use scenarios::{CallLocation, CallerSpec, Scenario};
+use sip::location::{Civic, pidf_lo};
+use sip::{HeaderName, Request, multipart};
 
 use crate::caller::{Caller, Selection, Source, select};
 
@@ -79,6 +82,54 @@ pub fn caller_problems(scenarios: &[Scenario]) -> Vec<String> {
         .collect()
 }
 
+/// The civic address of `call.location`.
+pub fn civic_of(l: &CallLocation) -> Civic {
+    Civic {
+        country: l.country.clone(),
+        a1: l.a1.clone(),
+        a3: l.a3.clone(),
+        hno: l.hno.clone(),
+        rd: l.rd.clone(),
+        sts: l.sts.clone(),
+        pc: l.pc.clone(),
+        flr: l.flr.clone(),
+        room: l.room.clone(),
+    }
+}
+
+/// The multipart boundary of an INVITE that conveys location by value.
+pub const LOCATION_BOUNDARY: &str = "e911-harness-location";
+
+/// Turns `req` (whose body is the SDP offer) into location by value (RFC 6442): a
+/// `multipart/mixed` body with the SDP and a PIDF-LO of `location`, `Geolocation: <cid:...>`
+/// pointing at it, and `Geolocation-Routing: yes`.
+pub fn convey_location(req: &mut Request, location: &CallLocation, ani: &str, host: &str) {
+    let cid = format!("location@{host}");
+    let pidf = pidf_lo(&format!("pres:{ani}@{host}"), &civic_of(location));
+    let content_id = format!("<{cid}>");
+    let sdp = req.body.clone();
+    let body = multipart::build(
+        LOCATION_BOUNDARY,
+        &[
+            (&[("Content-Type", "application/sdp")], &sdp),
+            (
+                &[
+                    ("Content-Type", "application/pidf+xml"),
+                    ("Content-ID", content_id.as_str()),
+                ],
+                pidf.as_bytes(),
+            ),
+        ],
+    );
+    req.headers.set("Geolocation", format!("<cid:{cid}>"));
+    req.headers.set("Geolocation-Routing", "yes");
+    req.headers.set(
+        HeaderName::ContentType,
+        format!("multipart/mixed;boundary={LOCATION_BOUNDARY}"),
+    );
+    req.body = body.into();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +178,39 @@ mod tests {
         let (_, order) = caller_of(sc.caller.as_ref().expect("caller"));
         assert_eq!(order, crate::caller::ORDER_WITHOUT_DIDS.to_vec());
         assert_eq!(selection(&sc).and_then(|s| s.ani).as_deref(), Some("4102"));
+    }
+
+    #[test]
+    fn location_by_value_is_a_multipart_the_gateway_check_accepts() {
+        let loc = CallLocation {
+            country: "US".into(),
+            a1: "IL".into(),
+            a3: "Chicago".into(),
+            rd: "Wacker".into(),
+            hno: "233".into(),
+            ..CallLocation::default()
+        };
+        let mut req = Request::new(
+            sip::Method::Invite,
+            sip::uri::Uri::parse("sip:911@gw1.anywhere.e911cloud.com").expect("uri"),
+        );
+        req.headers.set(HeaderName::ContentType, "application/sdp");
+        req.body = b"v=0\r\n".to_vec().into();
+        convey_location(&mut req, &loc, "+13125550143", "trunk.example");
+        assert_eq!(
+            req.headers.get_str("Geolocation"),
+            Some("<cid:location@trunk.example>")
+        );
+        assert_eq!(req.headers.count(&HeaderName::ContentType), 1);
+        let c = sip::location::check(
+            req.headers.get_str("Geolocation"),
+            req.headers.get_str("Geolocation-Routing"),
+            req.headers.get_str("Content-Type"),
+            &req.body,
+        );
+        assert!(c.findings.is_empty(), "{:?}", c.findings);
+        assert_eq!(c.civic, Some(civic_of(&loc)));
+        let parts = multipart::parse(&req.body, LOCATION_BOUNDARY).expect("multipart");
+        assert_eq!(parts[0].body, b"v=0\r\n");
     }
 }

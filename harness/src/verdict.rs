@@ -259,6 +259,9 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
     judge_gateway_side(scenario, ev, &mut out);
     out.extend(crate::verdict_conformance::judge_caller(scenario, ev));
     out.extend(crate::verdict_conformance::judge_routing(scenario, ev));
+    out.extend(crate::verdict_conformance::judge_location_by_value(
+        scenario, ev,
+    ));
     judge_offer(ev, &mut out);
     out
 }

@@ -9,6 +9,7 @@ use crate::verdict::{Evidence, normalize_number};
 
 const ANI: &str = "ICD 5.1.7";
 const NUMBER_PLAN: &str = "ICD 5.2";
+const BY_VALUE: &str = "RFC 6442";
 
 fn result(
     id: &str,
@@ -126,6 +127,66 @@ pub fn judge_routing(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult>
         } else {
             format!("the gateway routed the call to {shown}, expected {expected} (ICD 5.2)")
         },
+    )]
+}
+
+/// `location.by-value` (RFC 6442): with `call.location`, the gateway found the location by
+/// value usable (no findings) and read the address that was sent.
+pub fn judge_location_by_value(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
+    let Some(sent) = &scenario.call.location else {
+        return Vec::new();
+    };
+    let expected = conformance::civic_of(sent).one_line();
+    let Some(observations) = ev.observations else {
+        return vec![CheckResult {
+            id: "location.by-value".into(),
+            requirement: Some(BY_VALUE.into()),
+            outcome: Outcome::Skipped,
+            expected: Some(expected),
+            observed: None,
+            message: "no gateway observations in this topology".into(),
+        }];
+    };
+    let seen = observations
+        .iter()
+        .find(|o| o.method == "INVITE")
+        .and_then(|o| o.location.as_ref());
+    let (pass, observed, message) = match seen {
+        None => (
+            false,
+            "(no location observed)".to_owned(),
+            "no Geolocation reached the gateway (RFC 6442)".to_owned(),
+        ),
+        Some(l) => {
+            let civic = l.civic.clone().unwrap_or_else(|| "(none)".into());
+            if !l.findings.is_empty() {
+                (
+                    false,
+                    civic,
+                    format!("location by value is not usable: {}", l.findings.join("; ")),
+                )
+            } else if civic != expected {
+                (
+                    false,
+                    civic.clone(),
+                    format!("the gateway read the address {civic}, but the trunk sent {expected}"),
+                )
+            } else {
+                (
+                    true,
+                    civic,
+                    format!("the gateway read the address sent by value: {expected}"),
+                )
+            }
+        }
+    };
+    vec![result(
+        "location.by-value",
+        BY_VALUE,
+        pass,
+        expected,
+        observed,
+        message,
     )]
 }
 

@@ -194,3 +194,61 @@ fn routing_fails_elsewhere_and_names_icd_5_2() {
         Outcome::Skipped
     );
 }
+
+fn by_value_scenario() -> scenarios::Scenario {
+    let text = "name = \"t\"\ndescription = \"u.\"\nrequirements = [\"RFC 6442\"]\n\
+                [call]\ndial = \"911\"\nani = \"+13125550140\"\n\
+                location = { country = \"US\", a1 = \"IL\", a3 = \"Chicago\", rd = \"Wacker\", hno = \"233\" }\n\
+                [expect]\nstatus = 200\n";
+    scenarios::load_str(text, "t.toml").expect("loads")
+}
+
+fn with_location(civic: Option<&str>, findings: &[&str]) -> Observation {
+    let mut o = observed("+13125550140");
+    o.location = Some(mock_gateway::LocationObservation {
+        civic: civic.map(str::to_owned),
+        routing: Some("yes".into()),
+        findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+    });
+    o
+}
+
+fn judge_by_value(obs: Option<&[Observation]>) -> reports::CheckResult {
+    let call = outcome();
+    let mut c = super::judge_location_by_value(
+        &by_value_scenario(),
+        &Evidence {
+            call: &call,
+            observations: obs,
+        },
+    );
+    assert_eq!(c.len(), 1);
+    c.remove(0)
+}
+
+#[test]
+fn location_by_value_passes_when_read_as_sent() {
+    let c = judge_by_value(Some(&[with_location(
+        Some("233 Wacker, Chicago, IL, US"),
+        &[],
+    )]));
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+}
+
+#[test]
+fn location_by_value_fails_on_findings_another_address_or_nothing() {
+    let c = judge_by_value(Some(&[with_location(
+        None,
+        &["no Geolocation-Routing header"],
+    )]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(c.message.contains("not usable"), "{}", c.message);
+    let c = judge_by_value(Some(&[with_location(
+        Some("1 Other St, Chicago, IL, US"),
+        &[],
+    )]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    let c = judge_by_value(Some(&[observed("+13125550140")]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert_eq!(judge_by_value(None).outcome, Outcome::Skipped);
+}

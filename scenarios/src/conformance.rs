@@ -127,3 +127,31 @@ pub struct LocationTable {
     /// What an ANI without a row gets.
     pub unknown_ani: UnknownAniPolicy,
 }
+
+/// `call.location`: a civic address the trunk conveys by value (RFC 6442, PIDF-LO in a
+/// `multipart/mixed` body). Element names as in RFC 5139; empty strings are absent elements.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CallLocation {
+    /// `country` (ISO 3166 alpha-2).
+    pub country: String,
+    /// `A1`: state or province.
+    pub a1: String,
+    /// `A3`: city.
+    pub a3: String,
+    /// `RD`: road.
+    pub rd: String,
+    /// `STS`: street suffix.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub sts: String,
+    /// `HNO`: house number.
+    pub hno: String,
+    /// `FLR`: floor.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub flr: String,
+    /// `ROOM`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub room: String,
+    /// `PC`: postal code.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub pc: String,
+}

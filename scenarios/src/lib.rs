@@ -30,7 +30,8 @@ pub mod route;
 mod walk;
 
 pub use conformance::{
-    CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, LocationTable, UnknownAniPolicy,
+    CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
+    UnknownAniPolicy,
 };
 pub use error::{LoadError, Problem, ProblemKind};
 pub use load::{library_dir, load_file, load_location_table, load_paths, load_str};

@@ -89,6 +89,9 @@ pub struct CallSpec {
     pub timeout: Duration,
     /// The gateway the call is sent to first (one of [`GATEWAY_NAMES`]).
     pub gateway: String,
+    /// A civic address conveyed by value (RFC 6442): PIDF-LO beside the SDP offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<crate::conformance::CallLocation>,
 }
 
 /// A header where the originator writes the ANI.

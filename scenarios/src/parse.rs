@@ -508,8 +508,12 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
             "hold",
             "timeout",
             "gateway",
+            "location",
         ],
     );
+    let location = obj
+        .get("location")
+        .map(|f| crate::parse_conformance::call_location(ctx, &f));
     let dial = obj
         .require(ctx, "dial", "the number called, like \"911\"")
         .and_then(|f| number(ctx, &f));
@@ -612,6 +616,7 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
             hold: hold?,
             timeout: timeout?,
             gateway: gateway?,
+            location: location.clone().flatten(),
         })
     };
     let spec = if clean { spec() } else { None };

@@ -2,7 +2,8 @@
 //! location table (ICD 5.2).
 
 use crate::conformance::{
-    CALLER_SOURCES, CallerOrder, CallerSpec, LocationEntry, LocationTable, UnknownAniPolicy,
+    CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
+    UnknownAniPolicy,
 };
 use crate::error::ProblemKind;
 use crate::parse::{choose, list, non_empty, number};
@@ -190,4 +191,35 @@ pub(crate) fn location_file(
         entries: entries.unwrap_or_default(),
         unknown_ani: unknown_ani.flatten().unwrap_or_default(),
     })
+}
+
+/// `call.location` (RFC 6442 by value); `None` when it had a problem.
+pub(crate) fn call_location(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<CallLocation> {
+    let before = ctx.problems.len();
+    let obj = Obj::of(ctx, field)?;
+    obj.deny_unknown(ctx, &LOCATION_KEYS[1..10]);
+    let mut l = CallLocation::default();
+    for key in &LOCATION_KEYS[1..10] {
+        let required = matches!(*key, "country" | "a1" | "a3" | "rd" | "hno");
+        let f = if required {
+            obj.require(ctx, key, "a dispatchable address needs it")
+        } else {
+            obj.get(key)
+        };
+        let Some(v) = f.and_then(|f| non_empty(ctx, &f)) else {
+            continue;
+        };
+        *match *key {
+            "country" => &mut l.country,
+            "a1" => &mut l.a1,
+            "a3" => &mut l.a3,
+            "rd" => &mut l.rd,
+            "sts" => &mut l.sts,
+            "hno" => &mut l.hno,
+            "flr" => &mut l.flr,
+            "room" => &mut l.room,
+            _ => &mut l.pc,
+        } = v;
+    }
+    (ctx.problems.len() == before).then_some(l)
 }

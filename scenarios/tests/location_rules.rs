@@ -103,3 +103,33 @@ fn a_location_file_loads_or_reports_positions() {
         1
     );
 }
+
+#[test]
+fn call_location_is_read_and_checked_with_positions() {
+    let text = format!(
+        "{HEAD}\n[call]\ndial = \"911\"\nani = \"+13125550140\"\n\
+         location = {{ country = \"US\", a1 = \"IL\", a3 = \"Chicago\", rd = \"Wacker\", hno = \"233\" }}\n\
+         [expect]\nstatus = 200\n"
+    );
+    let s = ok(&text);
+    assert_eq!(
+        s.call.location.as_ref().map(|l| l.a3.as_str()),
+        Some("Chicago")
+    );
+    let again = ok(&toml::to_string(&s).expect("serializes"));
+    assert_eq!(again, s);
+    let bad = text.replace("hno = \"233\"", "house = \"233\"");
+    let ps = problems(&bad);
+    let got: Vec<_> = ps
+        .iter()
+        .map(|p| (p.field.as_str(), p.kind, p.line))
+        .collect();
+    assert!(
+        got.contains(&("call.location.house", ProblemKind::UnknownField, 8)),
+        "{ps:#?}"
+    );
+    assert!(
+        got.contains(&("call.location.hno", ProblemKind::MissingField, 8)),
+        "{ps:#?}"
+    );
+}
