@@ -323,6 +323,9 @@ fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
 }
 
 async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
+    // A [caller] chooses the ANI the trunk sends (ICD 5.1.7).
+    let resolved = crate::conformance::with_selected_ani(sc);
+    let sc = resolved.as_ref().unwrap_or(sc);
     // A scenario with a [route] places its calls across the gateways (ICD 5.3).
     if let Some(route) = &sc.route {
         return crate::route_scenario::run(sc, route, ctx, base_report(sc)).await;

@@ -146,6 +146,10 @@ pub struct GatewayArgs {
     /// Accept calls with an unknown org (recorded as routed to the fallback centre) instead of 403.
     #[arg(long)]
     pub accept_unknown_org: bool,
+    /// Location table (TOML: `unknown_ani` and `[[location]]` rows, ICD 5.2): routes each ANI to
+    /// its PSAP and makes a 933 read back the registered address.
+    #[arg(long, value_name = "FILE")]
+    pub locations: Option<PathBuf>,
     /// Certificate chain (PEM). Without --cert/--key, a CA and certificate are generated.
     #[arg(long, requires = "key")]
     pub cert: Option<PathBuf>,
@@ -239,7 +243,17 @@ fn load(paths: &[PathBuf]) -> Result<Vec<scenarios::Scenario>, u8> {
             );
             Err(EXIT_USAGE)
         }
-        Ok(s) => Ok(s),
+        Ok(s) => {
+            let problems = crate::conformance::caller_problems(&s);
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            if problems.is_empty() {
+                Ok(s)
+            } else {
+                Err(EXIT_USAGE)
+            }
+        }
         Err(e) => {
             eprintln!("{e}");
             Err(EXIT_USAGE)

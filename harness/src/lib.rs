@@ -24,6 +24,7 @@
 pub mod caller;
 pub mod certify;
 pub mod cli;
+pub mod conformance;
 pub mod correlate;
 pub mod faults;
 pub mod health;
@@ -35,5 +36,6 @@ pub mod standalone;
 pub mod trunk;
 pub mod uac;
 pub mod verdict;
+pub mod verdict_conformance;
 pub mod verdict_route;
 pub mod waiver;

@@ -56,6 +56,11 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     if a.accept_unknown_org {
         policy.unknown_org = UnknownOrgPolicy::Accept;
     }
+    if let Some(path) = &a.locations {
+        let table = scenarios::load_location_table(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        policy.location = table.entries;
+        policy.unknown_ani = table.unknown_ani;
+    }
     let gw = Gateway::start(GatewayConfig {
         name: a.name.clone(),
         host: a.host.clone(),

@@ -161,6 +161,9 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
     h.push(HeaderName::UserAgent, user_agent());
     h.push(HeaderName::ContentType, "application/sdp");
     req.body = Bytes::from(sdp::offer(local.addr.ip(), sdp::media_port()));
+    if let Some(location) = &call.location {
+        crate::conformance::convey_location(&mut req, location, &call.ani, &local.host);
+    }
     req
 }
 
@@ -187,6 +190,7 @@ mod tests {
             hold: Duration::from_millis(10),
             timeout: Duration::from_secs(8),
             gateway: "gw1".into(),
+            location: None,
         }
     }
 

@@ -212,7 +212,7 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
                 Some(req::NUMBER_PLAN),
                 a,
                 address.as_deref(),
-                "the 933 read-back address",
+                "the 933 read-back address (ICD 5.2: the registered address of the caller)",
             ));
         }
     }
@@ -257,6 +257,11 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
 
     // 6. What the gateway saw (org header, ANI), and the media offer as it arrived there.
     judge_gateway_side(scenario, ev, &mut out);
+    out.extend(crate::verdict_conformance::judge_caller(scenario, ev));
+    out.extend(crate::verdict_conformance::judge_routing(scenario, ev));
+    out.extend(crate::verdict_conformance::judge_location_by_value(
+        scenario, ev,
+    ));
     judge_offer(ev, &mut out);
     out
 }

@@ -112,6 +112,7 @@ fn call(timeout_ms: u64) -> CallSpec {
         hold: Duration::from_millis(20),
         timeout: Duration::from_millis(timeout_ms),
         gateway: "gw1".into(),
+        location: None,
     }
 }
 

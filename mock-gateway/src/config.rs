@@ -76,6 +76,10 @@ pub struct Policy {
     pub unknown_org: UnknownOrgPolicy,
     /// Time between 180 Ringing and 200 OK; a CANCEL in this window gets 200 and the INVITE 487.
     pub ring_time: Duration,
+    /// The location table (ICD 5.2); empty: every answered call goes to "psap".
+    pub location: Vec<scenarios::LocationEntry>,
+    /// With a location table: what an ANI without a row gets.
+    pub unknown_ani: scenarios::UnknownAniPolicy,
 }
 
 impl Default for Policy {
@@ -85,6 +89,8 @@ impl Default for Policy {
             ani_headers: vec![AniHeader::PAssertedIdentity, AniHeader::From],
             unknown_org: UnknownOrgPolicy::Reject,
             ring_time: Duration::ZERO,
+            location: Vec::new(),
+            unknown_ani: scenarios::UnknownAniPolicy::Fallback,
         }
     }
 }
@@ -97,6 +103,8 @@ impl From<&GatewaySpec> for Policy {
             orgs: spec.orgs.clone(),
             ani_headers: spec.ani_headers.clone(),
             unknown_org: spec.unknown_org.clone(),
+            location: spec.location.clone(),
+            unknown_ani: spec.unknown_ani.unwrap_or_default(),
             ..Policy::default()
         }
     }

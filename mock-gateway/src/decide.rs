@@ -110,6 +110,7 @@ fn observe_headless(req: &Request) -> Observation {
         media: None,
         retransmission: false,
         fault: None,
+        location: None,
     }
 }
 
@@ -232,6 +233,25 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
             return reject(req, obs, 403, Some(w));
         }
     };
+    let located = crate::location::route(
+        &policy.location,
+        policy.unknown_ani,
+        obs.ani.as_ref().map(|a| a.number.as_str()),
+    );
+    let (routing, address) = match located {
+        None => (routing.to_owned(), None),
+        Some(crate::location::Route::Psap { psap, civic }) => (psap, Some(civic.one_line())),
+        Some(crate::location::Route::Fallback) => ("fallback centre".to_owned(), None),
+        Some(crate::location::Route::Reject(code)) => {
+            let w = warning(
+                399,
+                ctx.host,
+                "no registered location for this ANI (ICD 5.2)",
+            );
+            return reject(req, obs, code, Some(w));
+        }
+    };
+    obs.location = location_by_value(req);
     let offer = match sdp_offer(req) {
         Ok(o) => o,
         Err(why) => {
@@ -253,7 +273,7 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
         }
     };
     obs.media = Some(answer.media);
-    obs.routing = Some(routing.to_owned());
+    obs.routing = Some(routing);
     obs.response = Some(200);
     let tag = new_tag();
     let trying = Response::for_request(req, 100, None);
@@ -288,14 +308,12 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
             .ani
             .as_ref()
             .map_or_else(|| "unknown".to_owned(), |a| a.number.clone());
-        ok.headers.push(
-            HeaderName::parse(READBACK_HEADER),
-            format!("number={number}"),
-        );
-        obs.readback = Some(ReadbackObservation {
-            number,
-            address: None,
-        });
+        let value = match &address {
+            Some(a) => format!("number={number};address=\"{}\"", a.replace('"', "'")),
+            None => format!("number={number}"),
+        };
+        ok.headers.push(HeaderName::parse(READBACK_HEADER), value);
+        obs.readback = Some(ReadbackObservation { number, address });
     }
     ok.headers.push(HeaderName::ContentType, "application/sdp");
     ok.body = answer.sdp.into();
@@ -329,36 +347,30 @@ pub fn sdp_offer(req: &Request) -> Result<&str, &'static str> {
     if !media.to_ascii_lowercase().starts_with("multipart/") {
         return Err("the INVITE body is neither SDP nor multipart");
     }
-    let boundary = ctype
-        .split(';')
-        .skip(1)
-        .find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("boundary")
-                .then(|| v.trim().trim_matches('"'))
-        })
-        .ok_or("multipart body without a boundary parameter")?;
-    let delimiter = format!("--{boundary}");
-    for part in body.split(delimiter.as_str()).skip(1) {
-        if part.starts_with("--") {
-            break;
-        }
-        let part = part.strip_prefix("\r\n").unwrap_or(part);
-        let Some((head, content)) = part.split_once("\r\n\r\n") else {
-            continue;
-        };
-        let is_sdp = head.lines().any(|l| {
-            l.split_once(':').is_some_and(|(n, v)| {
-                (n.trim().eq_ignore_ascii_case("content-type") || n.trim() == "c")
-                    && v.trim().to_ascii_lowercase().starts_with("application/sdp")
-            })
-        });
-        if is_sdp {
-            return Ok(content.strip_suffix("\r\n").unwrap_or(content));
-        }
+    let boundary =
+        sip::multipart::boundary(ctype).ok_or("multipart body without a boundary parameter")?;
+    let parts = sip::multipart::parse(&req.body, boundary)
+        .map_err(|_| "the multipart body is malformed (RFC 2046)")?;
+    if let Some(part) = parts.iter().find(|p| p.media_type() == "application/sdp") {
+        return std::str::from_utf8(part.body).map_err(|_| "the SDP part is not UTF-8");
     }
     Err("the multipart body has no application/sdp part")
+}
+
+/// Location by value (RFC 6442), checked when the INVITE has a Geolocation header.
+fn location_by_value(req: &Request) -> Option<crate::observation::LocationObservation> {
+    let geolocation = req.headers.get_str("Geolocation")?;
+    let c = sip::location::check(
+        Some(geolocation),
+        req.headers.get_str("Geolocation-Routing"),
+        req.content_type(),
+        &req.body,
+    );
+    Some(crate::observation::LocationObservation {
+        civic: c.civic.map(|civic| civic.one_line()),
+        routing: c.routing,
+        findings: c.findings,
+    })
 }
 
 #[cfg(test)]

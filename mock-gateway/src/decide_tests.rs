@@ -331,3 +331,130 @@ fn without_recording_the_decision_is_the_same_and_no_header_is_copied() {
     assert!(!full.observation.headers.is_empty());
     assert!(light.observation.headers.is_empty());
 }
+
+fn located() -> Policy {
+    Policy {
+        location: vec![scenarios::LocationEntry {
+            ani: "+13125550177".into(),
+            country: "US".into(),
+            a1: "IL".into(),
+            a3: "Chicago".into(),
+            rd: "Wacker".into(),
+            sts: "Dr".into(),
+            hno: "233".into(),
+            flr: "12".into(),
+            pc: "60606".into(),
+            psap: "chicago-oemc".into(),
+            ..Default::default()
+        }],
+        ..policy()
+    }
+}
+
+#[test]
+fn the_location_table_routes_and_the_933_reads_back_the_address() {
+    let extra = format!("{}P-Asserted-Identity: <tel:+13125550177>\r\n", org_line());
+    let d = decide(&invite("sip:933@gw1", &extra), &located(), &ctx());
+    let ok = final_response(&d.plan);
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.headers.get_str("e911-readback"),
+        Some("number=+13125550177;address=\"233 Wacker Dr, Floor 12, Chicago, IL 60606, US\"")
+    );
+    assert_eq!(d.observation.routing.as_deref(), Some("chicago-oemc"));
+    assert_eq!(
+        d.observation.readback.unwrap().address.as_deref(),
+        Some("233 Wacker Dr, Floor 12, Chicago, IL 60606, US")
+    );
+}
+
+#[test]
+fn an_unknown_ani_goes_to_the_fallback_centre_or_is_rejected() {
+    let extra = format!("{}P-Asserted-Identity: <tel:+13125550178>\r\n", org_line());
+    let d = decide(&invite("sip:933@gw1", &extra), &located(), &ctx());
+    assert_eq!(final_response(&d.plan).status, 200);
+    assert_eq!(d.observation.routing.as_deref(), Some("fallback centre"));
+    assert_eq!(d.observation.readback.unwrap().address, None);
+    let strict = Policy {
+        unknown_ani: scenarios::UnknownAniPolicy::Reject(404),
+        ..located()
+    };
+    let d = decide(&invite("sip:911@gw1", &extra), &strict, &ctx());
+    let r = final_response(&d.plan);
+    assert_eq!(r.status, 404);
+    assert!(
+        r.headers
+            .get_str("warning")
+            .unwrap_or("")
+            .contains("no registered location"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn location_by_value_is_checked_and_recorded() {
+    let civic = sip::location::Civic {
+        country: "US".into(),
+        a1: "IL".into(),
+        a3: "Chicago".into(),
+        rd: "Wacker".into(),
+        sts: "Dr".into(),
+        hno: "233".into(),
+        ..Default::default()
+    };
+    let pidf = sip::location::pidf_lo("pres:+13125550100@trunk", &civic);
+    let body = sip::multipart::build(
+        "b2",
+        &[
+            (&[("Content-Type", "application/sdp")], SDP.as_bytes()),
+            (
+                &[
+                    ("Content-Type", "application/pidf+xml"),
+                    ("Content-ID", "<loc1@trunk>"),
+                ],
+                pidf.as_bytes(),
+            ),
+        ],
+    );
+    let body = String::from_utf8(body).expect("utf-8");
+    let extra = format!(
+        "{}Geolocation: <cid:loc1@trunk>\r\nGeolocation-Routing: yes\r\n",
+        org_line()
+    );
+    let r = request(
+        "INVITE",
+        "sip:911@gw1",
+        &extra,
+        "multipart/mixed;boundary=b2",
+        &body,
+    );
+    assert_eq!(sdp_offer(&r).unwrap(), SDP);
+    let d = decide(&r, &policy(), &ctx());
+    assert_eq!(final_response(&d.plan).status, 200);
+    let loc = d.observation.location.expect("location observed");
+    assert!(loc.findings.is_empty(), "{loc:?}");
+    assert_eq!(loc.civic.as_deref(), Some("233 Wacker Dr, Chicago, IL, US"));
+    assert_eq!(loc.routing.as_deref(), Some("yes"));
+
+    // A Geolocation pointing at a part that is not there is a finding, not a crash.
+    let wrong = extra.replace("cid:loc1@trunk", "cid:other@trunk");
+    let r = request(
+        "INVITE",
+        "sip:911@gw1",
+        &wrong,
+        "multipart/mixed;boundary=b2",
+        &body,
+    );
+    let loc = decide(&r, &policy(), &ctx())
+        .observation
+        .location
+        .expect("observed");
+    assert!(!loc.findings.is_empty(), "{loc:?}");
+    // No Geolocation header: nothing recorded.
+    assert_eq!(
+        decide(&invite("sip:911@gw1", &org_line()), &policy(), &ctx())
+            .observation
+            .location,
+        None
+    );
+}

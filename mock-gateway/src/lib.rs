@@ -36,6 +36,7 @@ mod conn;
 pub mod decide;
 pub mod error;
 pub mod fault;
+pub mod location;
 pub mod observation;
 pub mod org;
 mod record;
@@ -53,7 +54,8 @@ pub use fault::{
     TlsFault, When,
 };
 pub use observation::{
-    AniObservation, MediaObservation, Observation, OrgObservation, ReadbackObservation,
+    AniObservation, LocationObservation, MediaObservation, Observation, OrgObservation,
+    ReadbackObservation,
 };
 pub use org::check_org;
 pub use sdp::sdp_answer;

@@ -68,6 +68,23 @@ pub struct Observation {
     /// `capacity 503 q850=34`); `None` when the gateway behaved normally.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// Location by value (RFC 6442), when the INVITE carried a Geolocation header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationObservation>,
+}
+
+/// Location conveyed by value (RFC 6442) in an INVITE, as [`sip::location::check`] read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationObservation {
+    /// The civic address read, on one line ([`sip::location::Civic::one_line`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civic: Option<String>,
+    /// The `Geolocation-Routing` value, lower case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<String>,
+    /// Everything wrong or missing; empty when the location is usable.
+    #[serde(default)]
+    pub findings: Vec<String>,
 }
 
 /// The gateway's finding on the `E911-Organization-ID` header.

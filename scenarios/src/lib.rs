@@ -20,17 +20,23 @@
 //! UUIDs canonical, enumerations closed, and the cross-field rules hold (for example a read-back
 //! is only expected on a 933 call). Loading never stops at the first problem.
 
+pub mod conformance;
 pub mod error;
 pub mod load;
 pub mod model;
 mod parse;
+mod parse_conformance;
 mod parse_route;
 pub mod requirements;
 pub mod route;
 mod walk;
 
+pub use conformance::{
+    CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
+    UnknownAniPolicy,
+};
 pub use error::{LoadError, Problem, ProblemKind};
-pub use load::{library_dir, load_file, load_paths, load_str};
+pub use load::{library_dir, load_file, load_location_table, load_paths, load_str};
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
     GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownName, UnknownOrgPolicy,

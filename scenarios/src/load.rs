@@ -163,3 +163,31 @@ fn duplicate_name(loaded: &[Parsed], new: &Parsed) -> Option<Problem> {
         ),
     })
 }
+
+/// Reads a location-table file (`unknown_ani = "..."` and `[[location]]` rows, the fields of
+/// `[[gateway.location]]`); every problem is reported as `file:line:column: field: message`.
+pub fn load_location_table(path: &Path) -> Result<crate::LocationTable, LoadError> {
+    let label = path.display().to_string();
+    let text = fs::read_to_string(path)
+        .map_err(|e| LoadError::new(vec![io_problem(&label, "cannot read", &e)]))?;
+    let doc = DeTable::parse(&text).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start);
+        LoadError::new(vec![Problem::at(
+            &label,
+            &text,
+            at,
+            "",
+            ProblemKind::Syntax,
+            syntax_message(e.message()),
+        )])
+    })?;
+    let mut ctx = Ctx::new(&label, &text);
+    match crate::parse_conformance::location_file(&mut ctx, &doc) {
+        Some(table) if ctx.problems.is_empty() => Ok(table),
+        _ => {
+            let mut problems = ctx.problems;
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(LoadError::new(problems))
+        }
+    }
+}

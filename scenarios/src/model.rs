@@ -55,6 +55,9 @@ pub struct Scenario {
     pub run: RunSpec,
     /// What must be observed; each present field is one check.
     pub expect: Expect,
+    /// Who is calling (ICD 5.1.7 `[caller]`): the harness selects the ANI from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<crate::conformance::CallerSpec>,
     /// The file the scenario was loaded from, `None` when loaded from a string.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -65,7 +68,8 @@ pub struct Scenario {
 pub struct CallSpec {
     /// User part of the Request-URI and To: digits, optionally with a leading `+`.
     pub dial: String,
-    /// The calling number (ANI).
+    /// The calling number (ANI). Empty when `[caller]` chooses it and the harness has not yet.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub ani: String,
     /// Headers the ANI is written to, in the order given. Never empty.
     pub ani_in: Vec<AniPlacement>,
@@ -85,6 +89,9 @@ pub struct CallSpec {
     pub timeout: Duration,
     /// The gateway the call is sent to first (one of [`GATEWAY_NAMES`]).
     pub gateway: String,
+    /// A civic address conveyed by value (RFC 6442): PIDF-LO beside the SDP offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<crate::conformance::CallLocation>,
 }
 
 /// A header where the originator writes the ANI.
@@ -140,6 +147,13 @@ pub struct GatewaySpec {
     pub ani_headers: Vec<AniHeader>,
     /// What the gateway does with a well-formed org id it does not serve.
     pub unknown_org: UnknownOrgPolicy,
+    /// With a location table: what the gateway does with an ANI it has no row for.
+    /// `None`: the default, route to the fallback centre.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_ani: Option<crate::conformance::UnknownAniPolicy>,
+    /// The location table (`[[gateway.location]]`, ICD 5.2); empty: no table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub location: Vec<crate::conformance::LocationEntry>,
     /// Capacity caps and outage windows by gateway name (`[gateway.gw1]`); absent: none.
     #[serde(flatten, serialize_with = "crate::route::serialize_states")]
     pub states: BTreeMap<String, GatewayState>,
@@ -158,6 +172,8 @@ impl Default for GatewaySpec {
             orgs: vec![DEFAULT_ORG_ID.to_owned()],
             ani_headers: vec![AniHeader::PAssertedIdentity, AniHeader::From],
             unknown_org: UnknownOrgPolicy::Reject,
+            unknown_ani: None,
+            location: Vec::new(),
             states: BTreeMap::new(),
         }
     }
@@ -362,6 +378,10 @@ pub struct Expect {
     /// At most this many calls may take the long path (more than one attempt).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub long_path_max: Option<u32>,
+    /// Where the gateway routed the call (ICD 5.2): a PSAP id of its location table, or
+    /// `"fallback"` for the fallback centre.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<String>,
 }
 
 impl Expect {

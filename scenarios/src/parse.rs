@@ -89,6 +89,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             "health",
             "run",
             "expect",
+            "caller",
         ],
     );
 
@@ -112,11 +113,17 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
         Some(f) => suite_names(ctx, &f),
         None => Some(vec![DEFAULT_SUITE.to_owned()]),
     };
+    let caller = match root.get("caller") {
+        Some(f) => Obj::of(ctx, &f)
+            .and_then(|o| crate::parse_conformance::caller(ctx, &o))
+            .map(Some),
+        None => Some(None),
+    };
     let call_out = match root
         .require(ctx, "call", "what the originator sends")
         .and_then(|f| Obj::of(ctx, &f))
     {
-        Some(obj) => call(ctx, &obj),
+        Some(obj) => call(ctx, &obj, root.get("caller").is_some()),
         None => CallOut::default(),
     };
     let (gateway, gw_ani_headers) = match root.get("gateway").map(|f| Obj::of(ctx, &f)) {
@@ -174,6 +181,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             health: route_part.health?,
             run: route_part.run?,
             expect: expect?,
+            caller: caller?,
             source: None,
         },
         name_at: crate::error::line_column(ctx.text, name_field?.span().start),
@@ -329,7 +337,7 @@ pub(crate) fn choose<T: Copy>(
 }
 
 /// A telephone number: optional leading `+`, then 1 to 20 digits.
-fn number(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
+pub(crate) fn number(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<String> {
     let s = string(ctx, field)?;
     check_number(ctx, field, s).then(|| s.to_owned())
 }
@@ -399,7 +407,7 @@ struct CallOut {
     dial: Option<String>,
 }
 
-fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> CallOut {
+fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
     let before = ctx.problems.len();
     obj.deny_unknown(
         ctx,
@@ -414,14 +422,22 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> CallOut {
             "hold",
             "timeout",
             "gateway",
+            "location",
         ],
     );
+    let location = obj
+        .get("location")
+        .map(|f| crate::parse_conformance::call_location(ctx, &f));
     let dial = obj
         .require(ctx, "dial", "the number called, like \"911\"")
         .and_then(|f| number(ctx, &f));
-    let ani = obj
-        .require(ctx, "ani", "the calling number")
-        .and_then(|f| number(ctx, &f));
+    // With [caller] the harness chooses the ANI (ICD 5.1.7); empty until it does.
+    let ani = match obj.get("ani") {
+        None if has_caller => Some(String::new()),
+        _ => obj
+            .require(ctx, "ani", "the calling number")
+            .and_then(|f| number(ctx, &f)),
+    };
     let from_user = obj.get("from_user").map(|f| (number(ctx, &f), f));
     let ani_in_field = obj.get("ani_in");
     let ani_in = match &ani_in_field {
@@ -514,6 +530,7 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> CallOut {
             hold: hold?,
             timeout: timeout?,
             gateway: gateway?,
+            location: location.clone().flatten(),
         })
     };
     let spec = if clean { spec() } else { None };
@@ -599,7 +616,24 @@ fn header_name(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, s: &str) -> bool {
 
 fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option<Vec<AniHeader>>) {
     let before = ctx.problems.len();
-    obj.deny_unknown(ctx, &["orgs", "ani_headers", "unknown_org", "gw1", "gw2"]);
+    obj.deny_unknown(
+        ctx,
+        &[
+            "orgs",
+            "ani_headers",
+            "unknown_org",
+            "gw1",
+            "gw2",
+            "location",
+            "unknown_ani",
+        ],
+    );
+    let location = obj.get("location").map_or(Some(Vec::new()), |f| {
+        crate::parse_conformance::locations(ctx, &f)
+    });
+    let unknown_ani = obj
+        .get("unknown_ani")
+        .map(|f| crate::parse_conformance::unknown_ani(ctx, &f));
     let mut states = std::collections::BTreeMap::new();
     for name in GATEWAY_NAMES {
         if let Some(f) = obj.get(name)
@@ -654,6 +688,8 @@ fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option
                 orgs,
                 ani_headers,
                 unknown_org,
+                unknown_ani: unknown_ani.flatten(),
+                location: location.unwrap_or_default(),
                 states,
             })
         }
@@ -682,9 +718,13 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
             "random_split",
             "outage_failed_max",
             "long_path_max",
+            "routing",
         ],
     );
     let mut expect = Expect::default();
+    if let Some(f) = obj.get("routing") {
+        expect.routing = non_empty(ctx, &f);
+    }
     let status_field = obj.get("status");
     if let Some(f) = &status_field {
         expect.status = integer(ctx, f).and_then(|n| match u16::try_from(n) {

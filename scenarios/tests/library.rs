@@ -80,7 +80,8 @@ fn library_numbers_stay_in_the_fictional_555_01xx_range() {
             s.call.from_user.as_ref(),
             s.expect.ani.as_ref(),
         ];
-        for n in numbers.into_iter().flatten() {
+        // A [caller] scenario leaves call.ani empty for the harness to fill in.
+        for n in numbers.into_iter().flatten().filter(|n| !n.is_empty()) {
             let digits = n.trim_start_matches("+1");
             assert!(
                 digits.len() == 10 && &digits[3..7] == "5550" && &digits[7..8] == "1",

@@ -209,6 +209,7 @@ fn call_spec(dial: &str, hold: Duration, timeout: Duration) -> CallSpec {
         hold,
         timeout,
         gateway: "gw1".to_owned(),
+        location: None,
     }
 }
 

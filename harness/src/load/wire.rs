@@ -337,6 +337,7 @@ mod tests {
             hold: Duration::ZERO,
             timeout: Duration::from_secs(5),
             gateway: "gw1".into(),
+            location: None,
         }
     }
 

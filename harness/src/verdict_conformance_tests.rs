@@ -1,0 +1,254 @@
+//! The conformance checks on their pass and fail sides, from hand-built evidence.
+
+use mock_gateway::{AniObservation, Observation};
+use reports::{CallRecord, Outcome};
+use sip::Message;
+
+use super::judge_caller;
+use crate::conformance::with_selected_ani;
+use crate::uac::CallOutcome;
+use crate::verdict::Evidence;
+
+const INVITE: &str = "INVITE sip:911@gw1.anywhere.e911cloud.com:5061;user=phone SIP/2.0\r\n\
+Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKtest1\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:+13125550100@trunk.invalid>;tag=a1\r\n\
+To: <sip:911@gw1.anywhere.e911cloud.com>\r\n\
+Call-ID: c1@trunk.invalid\r\n\
+CSeq: 1 INVITE\r\n\
+Content-Length: 0\r\n\r\n";
+
+fn scenario(call: &str, caller: &str, expect: &str) -> scenarios::Scenario {
+    let text = format!(
+        "name = \"t\"\ndescription = \"unit.\"\nrequirements = [\"ICD 5.1.7\"]\n\
+         [call]\ndial = \"911\"\n{call}\n[caller]\n{caller}\n[expect]\nstatus = 200\n{expect}\n"
+    );
+    let sc = scenarios::load_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    with_selected_ani(&sc).unwrap_or(sc)
+}
+
+fn outcome() -> CallOutcome {
+    let Ok(Message::Request(invite)) = Message::parse(INVITE.as_bytes()) else {
+        panic!("test INVITE parses")
+    };
+    CallOutcome {
+        record: CallRecord::default(),
+        invite,
+        final_response: None,
+        provisionals: Vec::new(),
+        answer_problems: Vec::new(),
+        tcp_connect_us: None,
+        tls_handshake_us: None,
+        hung_up_by_gateway: false,
+    }
+}
+
+fn observed(ani: &str) -> Observation {
+    let mut o: Observation = serde_json::from_value(serde_json::json!({
+        "gateway": "gw1", "seq": 0, "at_ms": 0, "peer": "", "transport": "tls",
+        "method": "INVITE", "request_uri": "", "headers": [], "retransmission": false
+    }))
+    .expect("observation");
+    o.ani = Some(AniObservation {
+        number: ani.into(),
+        source: "P-Asserted-Identity".into(),
+    });
+    o
+}
+
+fn judge(sc: &scenarios::Scenario, obs: Option<&[Observation]>) -> Vec<reports::CheckResult> {
+    let call = outcome();
+    judge_caller(
+        sc,
+        &Evidence {
+            call: &call,
+            observations: obs,
+        },
+    )
+}
+
+fn find<'a>(checks: &'a [reports::CheckResult], id: &str) -> &'a reports::CheckResult {
+    checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no {id} in {checks:#?}"))
+}
+
+const SHARED_PHONE: &str = "user_extension = \"4102\"\nphone_tied_to_user = false\n\
+                            site_ani = \"+13125550199\"\ntrunk_ani = \"+13125550000\"";
+
+#[test]
+fn selection_names_the_step_and_the_gateway_ani_matches() {
+    let sc = scenario("", SHARED_PHONE, "");
+    let checks = judge(&sc, Some(&[observed("+1 312 555 0199")]));
+    let sel = find(&checks, "caller.selection");
+    assert_eq!(sel.outcome, Outcome::Pass, "{sel:?}");
+    assert_eq!(
+        sel.message,
+        "site-ani (+13125550199) after call-source: no queue or campaign DID, and the phone is \
+         not tied to a user; user-extension: the phone is not tied to a user"
+    );
+    assert_eq!(find(&checks, "ani.number").outcome, Outcome::Pass);
+}
+
+#[test]
+fn a_gateway_ani_other_than_the_selected_one_fails() {
+    let sc = scenario("", SHARED_PHONE, "");
+    let checks = judge(&sc, Some(&[observed("4102")]));
+    let ani = find(&checks, "ani.number");
+    assert_eq!(ani.outcome, Outcome::Fail);
+    assert!(
+        ani.message.contains("caller selection chose +13125550199"),
+        "{}",
+        ani.message
+    );
+    let none = judge(&sc, Some(&[]));
+    assert_eq!(find(&none, "ani.number").outcome, Outcome::Fail);
+    let skipped = judge(&sc, None);
+    assert_eq!(find(&skipped, "ani.number").outcome, Outcome::Skipped);
+}
+
+#[test]
+fn a_call_ani_that_disagrees_with_the_selection_fails() {
+    let sc = scenario("ani = \"+13125550100\"", SHARED_PHONE, "");
+    let checks = judge(&sc, Some(&[observed("+13125550100")]));
+    let sel = find(&checks, "caller.selection");
+    assert_eq!(sel.outcome, Outcome::Fail);
+    assert!(
+        sel.message.contains("disagrees with the caller selection"),
+        "{}",
+        sel.message
+    );
+}
+
+#[test]
+fn an_explicit_expect_ani_replaces_the_selected_one() {
+    // An SBC that rewrites the ANI: the scenario states what must arrive; verdict.rs checks it.
+    let sc = scenario("", SHARED_PHONE, "ani = \"+13125550150\"");
+    let checks = judge(&sc, Some(&[observed("+13125550150")]));
+    assert!(checks.iter().all(|c| c.id != "ani.number"), "{checks:#?}");
+    assert_eq!(find(&checks, "caller.selection").outcome, Outcome::Pass);
+}
+
+#[test]
+fn no_caller_no_checks() {
+    let text = "name = \"t\"\ndescription = \"u.\"\nrequirements = [\"ICD 5.1.7\"]\n\
+                [call]\ndial = \"911\"\nani = \"+13125550100\"\n[expect]\nstatus = 200\n";
+    let sc = scenarios::load_str(text, "t.toml").expect("loads");
+    assert!(judge(&sc, None).is_empty());
+}
+
+fn routed(routing: Option<&str>) -> Observation {
+    let mut o = observed("+13125550140");
+    o.routing = routing.map(str::to_owned);
+    o
+}
+
+fn routing_scenario(expected: &str) -> scenarios::Scenario {
+    let text = format!(
+        "name = \"t\"\ndescription = \"u.\"\nrequirements = [\"ICD 5.2\"]\n\
+         [call]\ndial = \"911\"\nani = \"+13125550140\"\n[expect]\nrouting = \"{expected}\"\n"
+    );
+    scenarios::load_str(&text, "t.toml").expect("loads")
+}
+
+fn judge_routing(sc: &scenarios::Scenario, obs: Option<&[Observation]>) -> reports::CheckResult {
+    let call = outcome();
+    let mut checks = super::judge_routing(
+        sc,
+        &Evidence {
+            call: &call,
+            observations: obs,
+        },
+    );
+    assert_eq!(checks.len(), 1);
+    checks.remove(0)
+}
+
+#[test]
+fn routing_passes_on_the_psap_and_on_the_fallback_centre() {
+    let c = judge_routing(
+        &routing_scenario("chicago-oemc"),
+        Some(&[routed(Some("chicago-oemc"))]),
+    );
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+    let c = judge_routing(
+        &routing_scenario("fallback"),
+        Some(&[routed(Some("fallback centre"))]),
+    );
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+}
+
+#[test]
+fn routing_fails_elsewhere_and_names_icd_5_2() {
+    let c = judge_routing(
+        &routing_scenario("chicago-oemc"),
+        Some(&[routed(Some("fallback centre"))]),
+    );
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(c.message.contains("ICD 5.2"), "{}", c.message);
+    let c = judge_routing(&routing_scenario("fallback"), Some(&[routed(None)]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert_eq!(
+        judge_routing(&routing_scenario("x"), None).outcome,
+        Outcome::Skipped
+    );
+}
+
+fn by_value_scenario() -> scenarios::Scenario {
+    let text = "name = \"t\"\ndescription = \"u.\"\nrequirements = [\"RFC 6442\"]\n\
+                [call]\ndial = \"911\"\nani = \"+13125550140\"\n\
+                location = { country = \"US\", a1 = \"IL\", a3 = \"Chicago\", rd = \"Wacker\", hno = \"233\" }\n\
+                [expect]\nstatus = 200\n";
+    scenarios::load_str(text, "t.toml").expect("loads")
+}
+
+fn with_location(civic: Option<&str>, findings: &[&str]) -> Observation {
+    let mut o = observed("+13125550140");
+    o.location = Some(mock_gateway::LocationObservation {
+        civic: civic.map(str::to_owned),
+        routing: Some("yes".into()),
+        findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+    });
+    o
+}
+
+fn judge_by_value(obs: Option<&[Observation]>) -> reports::CheckResult {
+    let call = outcome();
+    let mut c = super::judge_location_by_value(
+        &by_value_scenario(),
+        &Evidence {
+            call: &call,
+            observations: obs,
+        },
+    );
+    assert_eq!(c.len(), 1);
+    c.remove(0)
+}
+
+#[test]
+fn location_by_value_passes_when_read_as_sent() {
+    let c = judge_by_value(Some(&[with_location(
+        Some("233 Wacker, Chicago, IL, US"),
+        &[],
+    )]));
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+}
+
+#[test]
+fn location_by_value_fails_on_findings_another_address_or_nothing() {
+    let c = judge_by_value(Some(&[with_location(
+        None,
+        &["no Geolocation-Routing header"],
+    )]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(c.message.contains("not usable"), "{}", c.message);
+    let c = judge_by_value(Some(&[with_location(
+        Some("1 Other St, Chicago, IL, US"),
+        &[],
+    )]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    let c = judge_by_value(Some(&[observed("+13125550140")]));
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert_eq!(judge_by_value(None).outcome, Outcome::Skipped);
+}
