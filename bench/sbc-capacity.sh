@@ -7,7 +7,7 @@
 # bounded in time, stopped at exit.
 #
 # Usage: bench/sbc-capacity.sh            (from the repository root; builds the release binary)
-# Env:   START_RATE=500  STEP_SECS=3  SLO="p99_setup<50ms,isa<0.1%"  OUT=out/sbc-capacity
+# Env:   START_RATE=500  STEP_SECS=3  CONNECTIONS=4 (TLS connections the trunk spreads calls over)  SLO="p99_setup<50ms,isa<0.1%"  OUT=out/sbc-capacity
 #        SUT=HOST:PORT SUT_CA=FILE  (your own SBC instead of Kamailio: it must route 911 to the
 #        gateways this script starts on 127.0.0.1:15061 and :15062, trusting $OUT/certs/ca.pem)
 set -euo pipefail
@@ -66,6 +66,7 @@ fi
 knee() { # $1 = name, $2 = target, $3 = CA
   local dir="$OUT/$1"
   timeout 900 "$BIN" load --target "$2" --ca "$3" --find-max --rate "$START_RATE" \
+    --connections "${CONNECTIONS:-4}" \
     --duration "${STEP}s" --slo "$SLO" --quiet --out "$dir" >"$dir.txt" 2>&1 || true
   python3 - "$1" "$dir/report.json" <<'PY'
 import json, sys
