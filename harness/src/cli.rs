@@ -99,12 +99,9 @@ pub struct CertifyArgs {
     pub certs_dir: PathBuf,
 }
 
-/// `run` options.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Scenario files or folders.
-    #[arg(required = true, value_name = "SCENARIO")]
-    pub scenarios: Vec<PathBuf>,
+/// An external gateway or SBC to call instead of the embedded gateways (`run`, `load`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
     /// Send every call to this HOST:PORT instead of the embedded gateways.
     #[arg(long, value_name = "HOST:PORT")]
     pub target: Option<String>,
@@ -120,6 +117,17 @@ pub struct RunArgs {
     /// Allow a --target that is not on loopback (a lab SBC). Never a production gateway.
     #[arg(long)]
     pub allow_remote: bool,
+}
+
+/// `run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders.
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
+    /// Where the calls go (default: the embedded gateways).
+    #[command(flatten)]
+    pub peer: TargetArgs,
     /// Transport.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
@@ -491,7 +499,7 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let Some(target) = &a.target else {
+    let Some(target) = &a.peer.target else {
         let embedded = Embedded::start(a.transport).await?;
         let ctx = embedded.context(format!(
             "direct: harness -> embedded gw1, gw2 over {}",
@@ -501,11 +509,18 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         embedded.shutdown().await;
         return code;
     };
-    let addr = resolve_target(target, a.allow_remote).await?;
-    let Some(tls) = client_tls(a.transport, a.ca.as_deref(), a.insecure, "--target")? else {
+    let addr = resolve_target(target, a.peer.allow_remote).await?;
+    let Some(tls) = client_tls(
+        a.transport,
+        a.peer.ca.as_deref(),
+        a.peer.insecure,
+        "--target",
+    )?
+    else {
         return Ok(EXIT_USAGE);
     };
     let host = a
+        .peer
         .server_name
         .clone()
         .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
@@ -521,7 +536,7 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         topology: format!(
             "external target {target} ({addr}) over {}{}",
             a.transport,
-            if a.insecure {
+            if a.peer.insecure {
                 ", certificate NOT verified (--insecure)"
             } else {
                 ""

@@ -52,21 +52,9 @@ pub struct LoadArgs {
     /// Transport.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
-    /// Send every call to this HOST:PORT instead of the embedded gw1/gw2.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub target: Option<String>,
-    /// TLS server name (and Request-URI host) for --target [default: gw1.anywhere.e911cloud.com].
-    #[arg(long, value_name = "NAME")]
-    pub server_name: Option<String>,
-    /// CA certificate (PEM) that signed the target's certificate.
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-    /// Accept any certificate from --target. Explicit on purpose.
-    #[arg(long, conflicts_with = "ca")]
-    pub insecure: bool,
-    /// Allow a --target that is not on loopback (a lab SBC).
-    #[arg(long)]
-    pub allow_remote: bool,
+    /// Where the calls go (default: the embedded gw1/gw2).
+    #[command(flatten)]
+    pub peer: crate::cli::TargetArgs,
     /// Long-lived connections per gateway, calls multiplexed over them.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub connections: i64,
@@ -239,7 +227,7 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
     };
     // The embedded gateways get a runtime of their own: on a small machine their tasks would
     // otherwise queue in front of the generator's and show up as generator lag.
-    let gw_rt = match a.target {
+    let gw_rt = match a.peer.target {
         None => Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -250,7 +238,7 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
         ),
         Some(_) => None,
     };
-    let (targets, tls, embedded, where_) = match (&a.target, &gw_rt) {
+    let (targets, tls, embedded, where_) = match (&a.peer.target, &gw_rt) {
         (None, Some(rt)) => {
             let kind = a.transport;
             let e = Arc::new(
@@ -262,13 +250,18 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
         }
         (None, None) => anyhow::bail!("no target and no runtime for the embedded gateways"),
         (Some(t), _) => {
-            let addr = crate::cli::resolve_target(t, a.allow_remote).await?;
-            let Some(tls) =
-                crate::cli::client_tls(a.transport, a.ca.as_deref(), a.insecure, "--target")?
+            let addr = crate::cli::resolve_target(t, a.peer.allow_remote).await?;
+            let Some(tls) = crate::cli::client_tls(
+                a.transport,
+                a.peer.ca.as_deref(),
+                a.peer.insecure,
+                "--target",
+            )?
             else {
                 return Ok(EXIT_USAGE);
             };
             let host = a
+                .peer
                 .server_name
                 .clone()
                 .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
