@@ -1,4 +1,4 @@
-//! The RFC 4475 and RFC 5118 torture corpora (`shared/corpora`, bit-exact files): every file is
+//! The RFC 4475 and RFC 5118 torture corpora (`sip/tests/corpora`, bit-exact files): every file is
 //! checked against the handling its RFC expects, with the interesting fields of the valid ones,
 //! and every file cut at every byte offset goes through the parser without a panic.
 //!
