@@ -330,6 +330,32 @@ pub struct RouteAttempt {
     pub outcome: Option<CallOutcome>,
 }
 
+impl RouteAttempt {
+    /// An attempt with no `place_call` outcome (yet): skipped, impossible, or still CANCELling.
+    fn bare(
+        gateway: &str,
+        class: AttemptClass,
+        error: Option<String>,
+        started_us: u64,
+        ended_us: u64,
+    ) -> RouteAttempt {
+        RouteAttempt {
+            gateway: gateway.to_owned(),
+            class,
+            status: None,
+            q850: None,
+            error,
+            call_id: String::new(),
+            started_us,
+            invite_at_us: started_us,
+            ended_us,
+            invite_sent: false,
+            fingerprint: InviteFingerprint::default(),
+            outcome: None,
+        }
+    }
+}
+
 /// Everything about one routed call.
 #[derive(Debug, Clone)]
 pub struct RoutedOutcome {
@@ -491,38 +517,24 @@ pub async fn place_routed_call(
             && !h.is_up(gateway)
         {
             let now = since(Instant::now());
-            attempts.push(RouteAttempt {
-                gateway: gateway.clone(),
-                class: AttemptClass::SkippedDown,
-                status: None,
-                q850: None,
-                error: Some("skipped: OPTIONS probing has this gateway down".into()),
-                call_id: String::new(),
-                started_us: now,
-                invite_at_us: now,
-                ended_us: now,
-                invite_sent: false,
-                fingerprint: InviteFingerprint::default(),
-                outcome: None,
-            });
+            attempts.push(RouteAttempt::bare(
+                gateway,
+                AttemptClass::SkippedDown,
+                Some("skipped: OPTIONS probing has this gateway down".into()),
+                now,
+                now,
+            ));
             continue;
         }
         let Some(target) = targets.iter().find(|t| &t.name == gateway).cloned() else {
             let now = since(Instant::now());
-            attempts.push(RouteAttempt {
-                gateway: gateway.clone(),
-                class: AttemptClass::Transport(TransportFailure::Other),
-                status: None,
-                q850: None,
-                error: Some(format!("no target named {gateway} in this run")),
-                call_id: String::new(),
-                started_us: now,
-                invite_at_us: now,
-                ended_us: now,
-                invite_sent: false,
-                fingerprint: InviteFingerprint::default(),
-                outcome: None,
-            });
+            attempts.push(RouteAttempt::bare(
+                gateway,
+                AttemptClass::Transport(TransportFailure::Other),
+                Some(format!("no target named {gateway} in this run")),
+                now,
+                now,
+            ));
             continue;
         };
         let started = Instant::now();
@@ -538,20 +550,13 @@ pub async fn place_routed_call(
         let started_us = since(started);
         if rx.await.is_ok() {
             let now = since(Instant::now());
-            attempts.push(RouteAttempt {
-                gateway: gateway.clone(),
-                class: AttemptClass::Transport(TransportFailure::Timeout),
-                status: None,
-                q850: None,
-                error: None,
-                call_id: String::new(),
+            attempts.push(RouteAttempt::bare(
+                gateway,
+                AttemptClass::Transport(TransportFailure::Timeout),
+                None,
                 started_us,
-                invite_at_us: started_us,
-                ended_us: now,
-                invite_sent: false,
-                fingerprint: InviteFingerprint::default(),
-                outcome: None,
-            });
+                now,
+            ));
             cancelling.push((attempts.len() - 1, task));
             continue;
         }
@@ -559,38 +564,19 @@ pub async fn place_routed_call(
             Ok(o) => o,
             Err(e) => {
                 let now = since(Instant::now());
-                attempts.push(RouteAttempt {
-                    gateway: gateway.clone(),
-                    class: AttemptClass::Transport(TransportFailure::Other),
-                    status: None,
-                    q850: None,
-                    error: Some(format!("the attempt's task ended abnormally: {e}")),
-                    call_id: String::new(),
+                attempts.push(RouteAttempt::bare(
+                    gateway,
+                    AttemptClass::Transport(TransportFailure::Other),
+                    Some(format!("the attempt's task ended abnormally: {e}")),
                     started_us,
-                    invite_at_us: started_us,
-                    ended_us: now,
-                    invite_sent: false,
-                    fingerprint: InviteFingerprint::default(),
-                    outcome: None,
-                });
+                    now,
+                ));
                 continue;
             }
         };
         let (class, q850) = classify(route, &outcome);
-        let mut a = RouteAttempt {
-            gateway: gateway.clone(),
-            class,
-            status: None,
-            q850,
-            error: None,
-            call_id: String::new(),
-            started_us,
-            invite_at_us: started_us,
-            ended_us: since(Instant::now()),
-            invite_sent: false,
-            fingerprint: InviteFingerprint::default(),
-            outcome: None,
-        };
+        let mut a = RouteAttempt::bare(gateway, class, None, started_us, since(Instant::now()));
+        a.q850 = q850;
         fill(&mut a, outcome);
         let stop = !a.class.moves_on();
         attempts.push(a);
