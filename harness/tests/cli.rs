@@ -161,3 +161,24 @@ fn certs_writes_a_ca_and_gateway_certificates() {
         assert!(dir.path().join(f).is_file(), "{f}");
     }
 }
+
+#[test]
+fn a_quiet_gateway_stops_by_itself_and_prints_its_counts() {
+    let o = run(&[
+        "gateway",
+        "--transport",
+        "tcp",
+        "--listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--duration",
+        "300ms",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(o.stdout.is_empty(), "no observations printed: {}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("calls: 0 INVITEs, 0 answered, 0 rejected, 0 BYEs, 0 OPTIONS, 0 connections"),
+        "{t}"
+    );
+}
