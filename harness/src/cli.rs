@@ -119,6 +119,35 @@ pub struct TargetArgs {
     pub allow_remote: bool,
 }
 
+/// A vetted external peer: its address, the TLS client configuration, and the host name it is
+/// called by (Request-URI and TLS server name).
+pub(crate) struct ResolvedTarget {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) host: String,
+}
+
+impl TargetArgs {
+    /// Vets and resolves `target` ([`resolve_target`]) and picks the TLS client configuration
+    /// ([`client_tls`]); `Ok(None)` after a usage error was printed.
+    pub(crate) async fn resolve(
+        &self,
+        target: &str,
+        transport: TransportKind,
+    ) -> anyhow::Result<Option<ResolvedTarget>> {
+        let addr = resolve_target(target, self.allow_remote).await?;
+        let Some(tls) = client_tls(transport, self.ca.as_deref(), self.insecure, "--target")?
+        else {
+            return Ok(None);
+        };
+        let host = self
+            .server_name
+            .clone()
+            .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
+        Ok(Some(ResolvedTarget { addr, tls, host }))
+    }
+}
+
 /// `run` options.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -529,21 +558,10 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         embedded.shutdown().await;
         return code;
     };
-    let addr = resolve_target(target, a.peer.allow_remote).await?;
-    let Some(tls) = client_tls(
-        a.transport,
-        a.peer.ca.as_deref(),
-        a.peer.insecure,
-        "--target",
-    )?
+    let Some(ResolvedTarget { addr, tls, host }) = a.peer.resolve(target, a.transport).await?
     else {
         return Ok(EXIT_USAGE);
     };
-    let host = a
-        .peer
-        .server_name
-        .clone()
-        .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
     let targets = one_target_for_all(&scenarios, &host, addr, a.transport);
     let ctx = RunContext {
         targets,

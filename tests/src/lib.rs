@@ -10,3 +10,15 @@ use harness::certify::{Embedded, RunContext};
 pub fn context(embedded: &Embedded) -> RunContext<'_> {
     embedded.context("test: embedded gateways".into())
 }
+
+/// Runs `scenarios` once against freshly started embedded gateways over TLS (stopped after),
+/// as `certify` does.
+pub async fn run_embedded(scenarios: &[scenarios::Scenario]) -> Vec<reports::ScenarioReport> {
+    let embedded = Embedded::start(sip::transport::TransportKind::Tls)
+        .await
+        .expect("embedded gateways start");
+    let ctx = context(&embedded);
+    let reports = harness::certify::run_scenarios(scenarios, &ctx, &|| false, |_| {}).await;
+    embedded.shutdown().await;
+    reports
+}

@@ -97,12 +97,7 @@ org_finding = "ok"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_expectation_fails_and_says_why() {
     let sc = scenarios::load_str(WRONG, "wrong.toml").expect("valid scenario");
-    let embedded = Embedded::start(TransportKind::Tls)
-        .await
-        .expect("embedded gateways start");
-    let ctx = context(&embedded);
-    let reports = certify::run_scenarios(std::slice::from_ref(&sc), &ctx, &never, |_| {}).await;
-    embedded.shutdown().await;
+    let reports = e2e::run_embedded(std::slice::from_ref(&sc)).await;
     let checks = &reports[0].checks;
     let status = checks
         .iter()

@@ -2,26 +2,14 @@
 
 use std::path::Path;
 
-use e2e::context;
-use harness::certify::{self, Embedded};
 use reports::Outcome;
-use sip::transport::TransportKind;
-
-fn never() -> bool {
-    false
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_expected_readback_address_fails_naming_icd_5_2() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios/negative/readback-wrong-address.toml");
     let sc = scenarios::load_file(&file).expect("negative example loads");
-    let embedded = Embedded::start(TransportKind::Tls)
-        .await
-        .expect("embedded gateways start");
-    let ctx = context(&embedded);
-    let reports = certify::run_scenarios(std::slice::from_ref(&sc), &ctx, &never, |_| {}).await;
-    embedded.shutdown().await;
+    let reports = e2e::run_embedded(std::slice::from_ref(&sc)).await;
     let checks = &reports[0].checks;
     let address = checks
         .iter()

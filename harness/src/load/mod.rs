@@ -31,7 +31,7 @@ use clap::Args;
 use scenarios::{AniPlacement, CallSpec};
 use sip::transport::TransportKind;
 
-use crate::certify::{self, Embedded, TRUNK_HOST};
+use crate::certify::{Embedded, TRUNK_HOST};
 use crate::cli::{EXIT_ERROR, EXIT_USAGE};
 use crate::uac::Target;
 use run::{Model, Plan};
@@ -250,21 +250,11 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
         }
         (None, None) => anyhow::bail!("no target and no runtime for the embedded gateways"),
         (Some(t), _) => {
-            let addr = crate::cli::resolve_target(t, a.peer.allow_remote).await?;
-            let Some(tls) = crate::cli::client_tls(
-                a.transport,
-                a.peer.ca.as_deref(),
-                a.peer.insecure,
-                "--target",
-            )?
+            let Some(crate::cli::ResolvedTarget { addr, tls, host }) =
+                a.peer.resolve(t, a.transport).await?
             else {
                 return Ok(EXIT_USAGE);
             };
-            let host = a
-                .peer
-                .server_name
-                .clone()
-                .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
             let target = Target {
                 name: "target".into(),
                 host,
