@@ -3,7 +3,7 @@
 //! conveys location by value (RFC 6442).
 
 use scenarios::{CallLocation, CallerSpec, Scenario};
-use sip::location::{Civic, pidf_lo};
+use sip::location::pidf_lo;
 use sip::{HeaderName, Request, multipart};
 
 use crate::caller::{Caller, Selection, Source, select};
@@ -82,20 +82,8 @@ pub fn caller_problems(scenarios: &[Scenario]) -> Vec<String> {
         .collect()
 }
 
-/// The civic address of `call.location`.
-pub fn civic_of(l: &CallLocation) -> Civic {
-    Civic {
-        country: l.country.clone(),
-        a1: l.a1.clone(),
-        a3: l.a3.clone(),
-        hno: l.hno.clone(),
-        rd: l.rd.clone(),
-        sts: l.sts.clone(),
-        pc: l.pc.clone(),
-        flr: l.flr.clone(),
-        room: l.room.clone(),
-    }
-}
+/// The civic address of `call.location` (the gateway's own mapping, so both sides agree).
+pub use mock_gateway::location::civic as civic_of;
 
 /// The multipart boundary of an INVITE that conveys location by value.
 pub const LOCATION_BOUNDARY: &str = "e911-harness-location";

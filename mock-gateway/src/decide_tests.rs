@@ -336,16 +336,18 @@ fn located() -> Policy {
     Policy {
         location: vec![scenarios::LocationEntry {
             ani: "+13125550177".into(),
-            country: "US".into(),
-            a1: "IL".into(),
-            a3: "Chicago".into(),
-            rd: "Wacker".into(),
-            sts: "Dr".into(),
-            hno: "233".into(),
-            flr: "12".into(),
-            pc: "60606".into(),
+            address: scenarios::CallLocation {
+                country: "US".into(),
+                a1: "IL".into(),
+                a3: "Chicago".into(),
+                rd: "Wacker".into(),
+                sts: "Dr".into(),
+                hno: "233".into(),
+                flr: "12".into(),
+                pc: "60606".into(),
+                ..Default::default()
+            },
             psap: "chicago-oemc".into(),
-            ..Default::default()
         }],
         ..policy()
     }

@@ -2,7 +2,7 @@
 //! registered civic address and the PSAP that serves it, and what happens to a number it does
 //! not know (the fallback centre by default, or a configured rejection).
 
-use scenarios::{LocationEntry, UnknownAniPolicy};
+use scenarios::{CallLocation, LocationEntry, UnknownAniPolicy};
 use sip::location::Civic;
 
 use crate::ani::normalize_number;
@@ -23,18 +23,19 @@ pub enum Route {
     Reject(u16),
 }
 
-/// The civic address of a table row.
-pub fn civic(e: &LocationEntry) -> Civic {
+/// A scenario's civic address (a table row's, or `call.location`) as PIDF-LO fields; the one
+/// mapping both the gateway and the trunk use.
+pub fn civic(l: &CallLocation) -> Civic {
     Civic {
-        country: e.country.clone(),
-        a1: e.a1.clone(),
-        a3: e.a3.clone(),
-        hno: e.hno.clone(),
-        rd: e.rd.clone(),
-        sts: e.sts.clone(),
-        pc: e.pc.clone(),
-        flr: e.flr.clone(),
-        room: e.room.clone(),
+        country: l.country.clone(),
+        a1: l.a1.clone(),
+        a3: l.a3.clone(),
+        hno: l.hno.clone(),
+        rd: l.rd.clone(),
+        sts: l.sts.clone(),
+        pc: l.pc.clone(),
+        flr: l.flr.clone(),
+        room: l.room.clone(),
     }
 }
 
@@ -54,7 +55,7 @@ pub fn route(
     Some(match (row, unknown) {
         (Some(e), _) => Route::Psap {
             psap: e.psap.clone(),
-            civic: Box::new(civic(e)),
+            civic: Box::new(civic(&e.address)),
         },
         (None, UnknownAniPolicy::Fallback) => Route::Fallback,
         (None, UnknownAniPolicy::Reject(code)) => Route::Reject(code),
@@ -68,15 +69,17 @@ mod tests {
     fn table() -> Vec<LocationEntry> {
         vec![LocationEntry {
             ani: "+13125550140".into(),
-            country: "US".into(),
-            a1: "IL".into(),
-            a3: "Chicago".into(),
-            rd: "Wacker".into(),
-            sts: "Dr".into(),
-            hno: "233".into(),
-            flr: "12".into(),
-            room: "1210".into(),
-            pc: "60606".into(),
+            address: scenarios::CallLocation {
+                country: "US".into(),
+                a1: "IL".into(),
+                a3: "Chicago".into(),
+                rd: "Wacker".into(),
+                sts: "Dr".into(),
+                hno: "233".into(),
+                flr: "12".into(),
+                room: "1210".into(),
+                pc: "60606".into(),
+            },
             psap: "chicago-oemc".into(),
         }]
     }

@@ -69,33 +69,14 @@ impl Serialize for CallerOrder {
 }
 
 /// One row of a gateway's location table (ICD 5.2): a caller's number (ANI or alternate id),
-/// its registered civic address (RFC 5139 element names) and the PSAP that serves it.
+/// its registered civic address and the PSAP that serves it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LocationEntry {
     /// The ANI or alternate id the gateway looks up.
     pub ani: String,
-    /// `country` (ISO 3166 alpha-2).
-    pub country: String,
-    /// `A1`: state or province.
-    pub a1: String,
-    /// `A3`: city.
-    pub a3: String,
-    /// `RD`: road.
-    pub rd: String,
-    /// `STS`: street suffix.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub sts: String,
-    /// `HNO`: house number.
-    pub hno: String,
-    /// `FLR`: floor.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub flr: String,
-    /// `ROOM`.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub room: String,
-    /// `PC`: postal code.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub pc: String,
+    /// The registered address (the same fields as `call.location`).
+    #[serde(flatten)]
+    pub address: CallLocation,
     /// The PSAP the address routes to.
     pub psap: String,
 }
@@ -128,8 +109,9 @@ pub struct LocationTable {
     pub unknown_ani: UnknownAniPolicy,
 }
 
-/// `call.location`: a civic address the trunk conveys by value (RFC 6442, PIDF-LO in a
-/// `multipart/mixed` body). Element names as in RFC 5139; empty strings are absent elements.
+/// A civic address (RFC 5139 element names; empty strings are absent elements): what
+/// `call.location` conveys by value (RFC 6442, PIDF-LO in a `multipart/mixed` body), and the
+/// registered address of a location-table row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CallLocation {
     /// `country` (ISO 3166 alpha-2).

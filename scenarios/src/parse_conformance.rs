@@ -118,29 +118,12 @@ pub(crate) fn locations(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Vec<
             }
             e.ani = n;
         }
-        for key in &LOCATION_KEYS[1..] {
-            let required = matches!(*key, "country" | "a1" | "a3" | "rd" | "hno" | "psap");
-            let f = if required {
-                obj.require(ctx, key, "a dispatchable address needs it")
-            } else {
-                obj.get(key)
-            };
-            let Some(v) = f.and_then(|f| non_empty(ctx, &f)) else {
-                continue;
-            };
-            let slot = match *key {
-                "country" => &mut e.country,
-                "a1" => &mut e.a1,
-                "a3" => &mut e.a3,
-                "rd" => &mut e.rd,
-                "sts" => &mut e.sts,
-                "hno" => &mut e.hno,
-                "flr" => &mut e.flr,
-                "room" => &mut e.room,
-                "pc" => &mut e.pc,
-                _ => &mut e.psap,
-            };
-            *slot = v;
+        e.address = address(ctx, &obj);
+        if let Some(v) = obj
+            .require(ctx, "psap", "a dispatchable address needs it")
+            .and_then(|f| non_empty(ctx, &f))
+        {
+            e.psap = v;
         }
         out.push(e);
     }
@@ -193,11 +176,9 @@ pub(crate) fn location_file(
     })
 }
 
-/// `call.location` (RFC 6442 by value); `None` when it had a problem.
-pub(crate) fn call_location(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<CallLocation> {
-    let before = ctx.problems.len();
-    let obj = Obj::of(ctx, field)?;
-    obj.deny_unknown(ctx, &LOCATION_KEYS[1..10]);
+/// The civic-address keys of `obj` (both `call.location` and a location-table row): country,
+/// A1, A3, RD and HNO are required, the others optional; every value non-empty.
+fn address(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> CallLocation {
     let mut l = CallLocation::default();
     for key in &LOCATION_KEYS[1..10] {
         let required = matches!(*key, "country" | "a1" | "a3" | "rd" | "hno");
@@ -221,5 +202,14 @@ pub(crate) fn call_location(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<
             _ => &mut l.pc,
         } = v;
     }
+    l
+}
+
+/// `call.location` (RFC 6442 by value); `None` when it had a problem.
+pub(crate) fn call_location(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<CallLocation> {
+    let before = ctx.problems.len();
+    let obj = Obj::of(ctx, field)?;
+    obj.deny_unknown(ctx, &LOCATION_KEYS[1..10]);
+    let l = address(ctx, &obj);
     (ctx.problems.len() == before).then_some(l)
 }
