@@ -122,12 +122,8 @@ mod tests {
     }
 
     fn obs(method: &str, call_id: &str, token: Option<&str>, ani: &str) -> Observation {
-        let mut o: Observation = serde_json::from_value(serde_json::json!({
-            "gateway": "gw1", "seq": 1, "at_ms": 0, "peer": "p", "transport": "tls",
-            "method": method, "request_uri": "sip:911@gw1", "headers": [],
-            "retransmission": false
-        }))
-        .expect("minimal observation");
+        let mut o = crate::test_support::observation();
+        o.method = method.into();
         o.call_id = Some(call_id.into());
         o.dialed = Some("911".into());
         if let Some(t) = token {

@@ -33,6 +33,8 @@ pub mod route;
 pub mod route_scenario;
 pub mod sdp;
 pub mod standalone;
+#[cfg(test)]
+mod test_support;
 pub mod trunk;
 pub mod uac;
 pub mod verdict;

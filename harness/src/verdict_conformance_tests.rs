@@ -2,21 +2,12 @@
 
 use mock_gateway::{AniObservation, Observation};
 use reports::{CallRecord, Outcome};
-use sip::Message;
 
 use super::judge_caller;
 use crate::conformance::with_selected_ani;
+use crate::test_support::{check, invite, observation as bare_observation};
 use crate::uac::CallOutcome;
 use crate::verdict::Evidence;
-
-const INVITE: &str = "INVITE sip:911@gw1.anywhere.e911cloud.com:5061;user=phone SIP/2.0\r\n\
-Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKtest1\r\n\
-Max-Forwards: 70\r\n\
-From: <sip:+13125550100@trunk.invalid>;tag=a1\r\n\
-To: <sip:911@gw1.anywhere.e911cloud.com>\r\n\
-Call-ID: c1@trunk.invalid\r\n\
-CSeq: 1 INVITE\r\n\
-Content-Length: 0\r\n\r\n";
 
 fn scenario(call: &str, caller: &str, expect: &str) -> scenarios::Scenario {
     let text = format!(
@@ -28,12 +19,9 @@ fn scenario(call: &str, caller: &str, expect: &str) -> scenarios::Scenario {
 }
 
 fn outcome() -> CallOutcome {
-    let Ok(Message::Request(invite)) = Message::parse(INVITE.as_bytes()) else {
-        panic!("test INVITE parses")
-    };
     CallOutcome {
         record: CallRecord::default(),
-        invite,
+        invite: invite(),
         final_response: None,
         provisionals: Vec::new(),
         answer_problems: Vec::new(),
@@ -44,11 +32,7 @@ fn outcome() -> CallOutcome {
 }
 
 fn observed(ani: &str) -> Observation {
-    let mut o: Observation = serde_json::from_value(serde_json::json!({
-        "gateway": "gw1", "seq": 0, "at_ms": 0, "peer": "", "transport": "tls",
-        "method": "INVITE", "request_uri": "", "headers": [], "retransmission": false
-    }))
-    .expect("observation");
+    let mut o = bare_observation();
     o.ani = Some(AniObservation {
         number: ani.into(),
         source: "P-Asserted-Identity".into(),
@@ -67,13 +51,6 @@ fn judge(sc: &scenarios::Scenario, obs: Option<&[Observation]>) -> Vec<reports::
     )
 }
 
-fn find<'a>(checks: &'a [reports::CheckResult], id: &str) -> &'a reports::CheckResult {
-    checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no {id} in {checks:#?}"))
-}
-
 const SHARED_PHONE: &str = "user_extension = \"4102\"\nphone_tied_to_user = false\n\
                             site_ani = \"+13125550199\"\ntrunk_ani = \"+13125550000\"";
 
@@ -81,21 +58,21 @@ const SHARED_PHONE: &str = "user_extension = \"4102\"\nphone_tied_to_user = fals
 fn selection_names_the_step_and_the_gateway_ani_matches() {
     let sc = scenario("", SHARED_PHONE, "");
     let checks = judge(&sc, Some(&[observed("+1 312 555 0199")]));
-    let sel = find(&checks, "caller.selection");
+    let sel = check(&checks, "caller.selection");
     assert_eq!(sel.outcome, Outcome::Pass, "{sel:?}");
     assert_eq!(
         sel.message,
         "site-ani (+13125550199) after call-source: no queue or campaign DID, and the phone is \
          not tied to a user; user-extension: the phone is not tied to a user"
     );
-    assert_eq!(find(&checks, "ani.number").outcome, Outcome::Pass);
+    assert_eq!(check(&checks, "ani.number").outcome, Outcome::Pass);
 }
 
 #[test]
 fn a_gateway_ani_other_than_the_selected_one_fails() {
     let sc = scenario("", SHARED_PHONE, "");
     let checks = judge(&sc, Some(&[observed("4102")]));
-    let ani = find(&checks, "ani.number");
+    let ani = check(&checks, "ani.number");
     assert_eq!(ani.outcome, Outcome::Fail);
     assert!(
         ani.message.contains("caller selection chose +13125550199"),
@@ -103,16 +80,16 @@ fn a_gateway_ani_other_than_the_selected_one_fails() {
         ani.message
     );
     let none = judge(&sc, Some(&[]));
-    assert_eq!(find(&none, "ani.number").outcome, Outcome::Fail);
+    assert_eq!(check(&none, "ani.number").outcome, Outcome::Fail);
     let skipped = judge(&sc, None);
-    assert_eq!(find(&skipped, "ani.number").outcome, Outcome::Skipped);
+    assert_eq!(check(&skipped, "ani.number").outcome, Outcome::Skipped);
 }
 
 #[test]
 fn a_call_ani_that_disagrees_with_the_selection_fails() {
     let sc = scenario("ani = \"+13125550100\"", SHARED_PHONE, "");
     let checks = judge(&sc, Some(&[observed("+13125550100")]));
-    let sel = find(&checks, "caller.selection");
+    let sel = check(&checks, "caller.selection");
     assert_eq!(sel.outcome, Outcome::Fail);
     assert!(
         sel.message.contains("disagrees with the caller selection"),
@@ -127,7 +104,7 @@ fn an_explicit_expect_ani_replaces_the_selected_one() {
     let sc = scenario("", SHARED_PHONE, "ani = \"+13125550150\"");
     let checks = judge(&sc, Some(&[observed("+13125550150")]));
     assert!(checks.iter().all(|c| c.id != "ani.number"), "{checks:#?}");
-    assert_eq!(find(&checks, "caller.selection").outcome, Outcome::Pass);
+    assert_eq!(check(&checks, "caller.selection").outcome, Outcome::Pass);
 }
 
 #[test]

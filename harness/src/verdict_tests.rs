@@ -4,21 +4,13 @@
 use mock_gateway::{AniObservation, MediaObservation, Observation, OrgObservation};
 use reports::{Attempt, CallRecord, Outcome, TlsInfo};
 use scenarios::OrgFinding;
-use sip::{Message, Request, Response};
+use sip::{Message, Response};
 
 use super::{Evidence, judge, normalize_number, parse_readback};
+use crate::test_support::{check, invite, observation as bare_observation};
 use crate::uac::CallOutcome;
 
 const ORG: &str = "4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b";
-
-const INVITE: &str = "INVITE sip:911@gw1.anywhere.e911cloud.com:5061;user=phone SIP/2.0\r\n\
-Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKtest1\r\n\
-Max-Forwards: 70\r\n\
-From: <sip:+13125550100@trunk.invalid>;tag=a1\r\n\
-To: <sip:911@gw1.anywhere.e911cloud.com>\r\n\
-Call-ID: c1@trunk.invalid\r\n\
-CSeq: 1 INVITE\r\n\
-Content-Length: 0\r\n\r\n";
 
 /// A scenario with these `[expect]` lines; a read-back expectation makes it a 933 call.
 fn scenario(expect: &str) -> scenarios::Scenario {
@@ -45,13 +37,6 @@ fn response(status: u16, reason: &str, extra: &str) -> Response {
     match Message::parse(text.as_bytes()).expect("test response parses") {
         Message::Response(r) => r,
         Message::Request(_) => unreachable!("a status line parses as a response"),
-    }
-}
-
-fn invite() -> Request {
-    match Message::parse(INVITE.as_bytes()).expect("test INVITE parses") {
-        Message::Request(r) => r,
-        Message::Response(_) => unreachable!("a request line parses as a request"),
     }
 }
 
@@ -95,7 +80,7 @@ fn outcome(status: Option<u16>, reason: &str, extra: &str) -> CallOutcome {
 }
 
 fn observation(org: Option<(OrgFinding, &[&str])>, ani: Option<(&str, &str)>) -> Observation {
-    let mut o = observation_defaults();
+    let mut o = bare_observation();
     o.call_id = Some("c1@trunk.invalid".into());
     o.dialed = Some("911".into());
     o.response = Some(200);
@@ -111,22 +96,6 @@ fn observation(org: Option<(OrgFinding, &[&str])>, ani: Option<(&str, &str)>) ->
     o
 }
 
-/// An INVITE observation with only the required fields; the optional ones stay empty.
-fn observation_defaults() -> Observation {
-    serde_json::from_value(serde_json::json!({
-        "gateway": "gw1", "seq": 0, "at_ms": 0, "peer": "", "transport": "tls",
-        "method": "INVITE", "request_uri": "", "headers": [], "retransmission": false
-    }))
-    .expect("an observation with only its required fields deserializes")
-}
-
-fn outcome_of<'a>(checks: &'a [reports::CheckResult], id: &str) -> &'a reports::CheckResult {
-    checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no check {id} in {checks:#?}"))
-}
-
 fn run(expect: &str, call: &CallOutcome, obs: Option<&[Observation]>) -> Vec<reports::CheckResult> {
     judge(
         &scenario(expect),
@@ -140,9 +109,9 @@ fn run(expect: &str, call: &CallOutcome, obs: Option<&[Observation]>) -> Vec<rep
 #[test]
 fn final_status_passes_and_fails() {
     let ok = run("status = 200", &outcome(Some(200), "OK", ""), None);
-    assert_eq!(outcome_of(&ok, "call.final-status").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "call.final-status").outcome, Outcome::Pass);
     let bad = run("status = 200", &outcome(Some(403), "Forbidden", ""), None);
-    let c = outcome_of(&bad, "call.final-status");
+    let c = check(&bad, "call.final-status");
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(c.message.contains("403 Forbidden"), "{}", c.message);
     assert!(c.message.contains("expected 200"), "{}", c.message);
@@ -153,25 +122,22 @@ fn no_final_response_is_a_fail_on_timeout_and_an_error_on_transport_failure() {
     let mut timeout = outcome(None, "", "");
     timeout.record.error = Some("no final response within 4s".into());
     let c = run("status = 200", &timeout, None);
-    assert_eq!(outcome_of(&c, "call.final-response").outcome, Outcome::Fail);
+    assert_eq!(check(&c, "call.final-response").outcome, Outcome::Fail);
 
     let mut refused = outcome(None, "", "");
     refused.record.error = Some("connect to 127.0.0.1:5061 refused".into());
     refused.record.attempts[0].error = Some("connection refused".into());
     let c = run("status = 200", &refused, None);
-    assert_eq!(
-        outcome_of(&c, "call.final-response").outcome,
-        Outcome::Error
-    );
+    assert_eq!(check(&c, "call.final-response").outcome, Outcome::Error);
 }
 
 #[test]
 fn answered_by_names_the_gateway_seen() {
     let call = outcome(Some(200), "OK", "");
     let ok = run("status = 200\nanswered_by = \"gw1\"", &call, None);
-    assert_eq!(outcome_of(&ok, "route.answered-by").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "route.answered-by").outcome, Outcome::Pass);
     let bad = run("status = 200\nanswered_by = \"gw2\"", &call, None);
-    let c = outcome_of(&bad, "route.answered-by");
+    let c = check(&bad, "route.answered-by");
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(c.message, "the answering gateway is gw1, expected gw2");
 }
@@ -182,16 +148,16 @@ fn warning_must_mention_the_expected_text() {
     call.record.attempts[0].warning =
         Some("399 gw1 \"E911-Organization-ID missing: no header\"".into());
     let ok = run("status = 403\nwarning_contains = \"missing\"", &call, None);
-    assert_eq!(outcome_of(&ok, "response.warning").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "response.warning").outcome, Outcome::Pass);
     let bad = run(
         "status = 403\nwarning_contains = \"duplicated\"",
         &call,
         None,
     );
-    assert_eq!(outcome_of(&bad, "response.warning").outcome, Outcome::Fail);
+    assert_eq!(check(&bad, "response.warning").outcome, Outcome::Fail);
     call.record.attempts[0].warning = None;
     let none = run("status = 403\nwarning_contains = \"missing\"", &call, None);
-    let c = outcome_of(&none, "response.warning");
+    let c = check(&none, "response.warning");
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(c.observed.as_deref(), Some("(no Warning header)"));
 }
@@ -208,21 +174,21 @@ fn readback_number_is_compared_after_normalisation() {
         &call,
         None,
     );
-    assert_eq!(outcome_of(&ok, "readback.number").outcome, Outcome::Pass);
-    assert_eq!(outcome_of(&ok, "readback.address").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "readback.number").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "readback.address").outcome, Outcome::Pass);
     let bad = run(
         "status = 200\nreadback = { number = \"+13125550199\", address = \"2 Elm St\" }",
         &call,
         None,
     );
-    assert_eq!(outcome_of(&bad, "readback.number").outcome, Outcome::Fail);
-    assert_eq!(outcome_of(&bad, "readback.address").outcome, Outcome::Fail);
+    assert_eq!(check(&bad, "readback.number").outcome, Outcome::Fail);
+    assert_eq!(check(&bad, "readback.address").outcome, Outcome::Fail);
     let missing = run(
         "status = 200\nreadback = { number = \"+13125550100\" }",
         &outcome(Some(200), "OK", ""),
         None,
     );
-    let c = outcome_of(&missing, "readback.number");
+    let c = check(&missing, "readback.number");
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(c.message.contains("was not observed"), "{}", c.message);
 }
@@ -231,11 +197,11 @@ fn readback_number_is_compared_after_normalisation() {
 fn media_answer_problems_fail_the_media_check() {
     let call = outcome(Some(200), "OK", "");
     let ok = run("status = 200", &call, None);
-    assert_eq!(outcome_of(&ok, "media.answer").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "media.answer").outcome, Outcome::Pass);
     let mut bad_call = call.clone();
     bad_call.answer_problems = vec!["m=audio uses RTP/AVP, not RTP/SAVP".into()];
     let bad = run("status = 200", &bad_call, None);
-    let c = outcome_of(&bad, "media.answer");
+    let c = check(&bad, "media.answer");
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(
         c.observed.as_deref().is_some_and(|o| o.contains("RTP/AVP")),
@@ -249,13 +215,13 @@ fn media_answer_problems_fail_the_media_check() {
 fn tls_below_1_2_fails() {
     let call = outcome(Some(200), "OK", "");
     let ok = run("status = 200", &call, None);
-    assert_eq!(outcome_of(&ok, "transport.tls").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "transport.tls").outcome, Outcome::Pass);
     let mut old = call.clone();
     if let Some(tls) = old.record.attempts[0].tls.as_mut() {
         tls.version = "TLSv1.1".into();
     }
     let bad = run("status = 200", &old, None);
-    assert_eq!(outcome_of(&bad, "transport.tls").outcome, Outcome::Fail);
+    assert_eq!(check(&bad, "transport.tls").outcome, Outcome::Fail);
 }
 
 #[test]
@@ -264,25 +230,25 @@ fn org_finding_and_value_pass_and_fail() {
     let expect = format!("status = 200\norg_finding = \"ok\"\norg_id = \"{ORG}\"");
     let good = [observation(Some((OrgFinding::Ok, &[ORG])), None)];
     let ok = run(&expect, &call, Some(&good));
-    assert_eq!(outcome_of(&ok, "org-header.finding").outcome, Outcome::Pass);
-    assert_eq!(outcome_of(&ok, "org-header.value").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "org-header.finding").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "org-header.value").outcome, Outcome::Pass);
 
     let twice = [observation(
         Some((OrgFinding::Duplicated, &[ORG, ORG])),
         None,
     )];
     let bad = run(&expect, &call, Some(&twice));
-    let f = outcome_of(&bad, "org-header.finding");
+    let f = check(&bad, "org-header.finding");
     assert_eq!(f.outcome, Outcome::Fail);
     assert!(f.message.contains("duplicated"), "{}", f.message);
-    let v = outcome_of(&bad, "org-header.value");
+    let v = check(&bad, "org-header.value");
     assert_eq!(v.outcome, Outcome::Fail);
     assert!(v.message.contains("expected exactly one"), "{}", v.message);
 
     let none = [observation(Some((OrgFinding::Missing, &[])), None)];
     let missing = run(&expect, &call, Some(&none));
     assert_eq!(
-        outcome_of(&missing, "org-header.value").observed.as_deref(),
+        check(&missing, "org-header.value").observed.as_deref(),
         Some("(no header)")
     );
 }
@@ -296,17 +262,17 @@ fn ani_number_and_source_pass_and_fail() {
         Some(("+13125550100", "P-Asserted-Identity")),
     )];
     let ok = run(expect, &call, Some(&good));
-    assert_eq!(outcome_of(&ok, "ani.number").outcome, Outcome::Pass);
-    assert_eq!(outcome_of(&ok, "ani.source").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "ani.number").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "ani.source").outcome, Outcome::Pass);
     let from = [observation(None, Some(("+13125550199", "From")))];
     let bad = run(expect, &call, Some(&from));
-    let n = outcome_of(&bad, "ani.number");
+    let n = check(&bad, "ani.number");
     assert_eq!(n.outcome, Outcome::Fail);
     assert_eq!(
         n.message,
         "the ANI at the gateway is +13125550199, expected +13125550100"
     );
-    assert_eq!(outcome_of(&bad, "ani.source").outcome, Outcome::Fail);
+    assert_eq!(check(&bad, "ani.source").outcome, Outcome::Fail);
 }
 
 #[test]
@@ -314,11 +280,11 @@ fn gateway_checks_are_skipped_without_observations_and_fail_without_an_invite() 
     let call = outcome(Some(200), "OK", "");
     let expect = "status = 200\nani = \"+13125550100\"";
     let skipped = run(expect, &call, None);
-    assert_eq!(outcome_of(&skipped, "ani.number").outcome, Outcome::Skipped);
+    assert_eq!(check(&skipped, "ani.number").outcome, Outcome::Skipped);
     let none: [Observation; 0] = [];
     let missing = run(expect, &call, Some(&none));
     assert_eq!(
-        outcome_of(&missing, "gateway.received-invite").outcome,
+        check(&missing, "gateway.received-invite").outcome,
         Outcome::Fail
     );
 }
@@ -350,7 +316,7 @@ fn the_offer_as_it_reached_the_gateway_is_judged() {
         refused: None,
     });
     let ok = run("status = 200", &call, Some(std::slice::from_ref(&o)));
-    assert_eq!(outcome_of(&ok, "media.offer").outcome, Outcome::Pass);
+    assert_eq!(check(&ok, "media.offer").outcome, Outcome::Pass);
 
     // An SBC that re-offers plain RTP on port 20000 is caught at the gateway.
     if let Some(m) = o.media.as_mut() {
@@ -359,7 +325,7 @@ fn the_offer_as_it_reached_the_gateway_is_judged() {
         m.offered_port = 20000;
     }
     let bad = run("status = 200", &call, Some(std::slice::from_ref(&o)));
-    let c = outcome_of(&bad, "media.offer");
+    let c = check(&bad, "media.offer");
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(
         c.message.contains("RTP/AVP instead of RTP/SAVP"),

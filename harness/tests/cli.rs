@@ -20,6 +20,9 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// A scenario that wrongly expects 200 for a call from an org the gateway does not serve (403).
+const WRONG_ORG_EXPECTATION: &str = "name = \"wrong-org-expectation\"\ndescription = \"expects 200 for an unknown org\"\nrequirements = [\"ICD 5.1.9\"]\n\n[call]\ndial = \"911\"\nani = \"+13125550100\"\norg_id = \"00000000-0000-4000-8000-000000000000\"\n\n[expect]\nstatus = 200\n";
+
 fn library() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios/library")
@@ -52,11 +55,7 @@ fn certify_passes_on_the_embedded_default_and_writes_every_report() {
 fn a_wrong_expectation_makes_run_exit_1_with_the_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sc = dir.path().join("wrong.toml");
-    std::fs::write(
-        &sc,
-        "name = \"wrong-org-expectation\"\ndescription = \"expects 200 for an unknown org\"\nrequirements = [\"ICD 5.1.9\"]\n\n[call]\ndial = \"911\"\nani = \"+13125550100\"\norg_id = \"00000000-0000-4000-8000-000000000000\"\n\n[expect]\nstatus = 200\n",
-    )
-    .expect("write");
+    std::fs::write(&sc, WRONG_ORG_EXPECTATION).expect("write");
     let out = dir.path().join("out");
     let o = run(&[
         "run",
@@ -75,11 +74,7 @@ fn a_wrong_expectation_makes_run_exit_1_with_the_reason() {
 fn a_waiver_turns_the_known_deviation_into_a_skip_and_a_stale_one_is_an_input_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sc = dir.path().join("wrong.toml");
-    std::fs::write(
-        &sc,
-        "name = \"wrong-org-expectation\"\ndescription = \"expects 200 for an unknown org\"\nrequirements = [\"ICD 5.1.9\"]\n\n[call]\ndial = \"911\"\nani = \"+13125550100\"\norg_id = \"00000000-0000-4000-8000-000000000000\"\n\n[expect]\nstatus = 200\n",
-    )
-    .expect("write");
+    std::fs::write(&sc, WRONG_ORG_EXPECTATION).expect("write");
     let waivers = dir.path().join("waivers.toml");
     std::fs::write(
         &waivers,
