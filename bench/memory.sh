@@ -93,5 +93,9 @@ for f in glob.glob(sys.argv[1] + "/*_.csv"):
 print(best)
 PY
 )
+# The uac's own idle size: the same scenario for one call, no hold.
+(cd "$OUT" && /usr/bin/time -f "%M" -o "$OUT/uac.idle" sipp 127.0.0.1:$UAS_PORT \
+  -sf "$ROOT/tests/sipp/uac-e911.xml" -s 911 -key org 4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b \
+  -key ani +13125550100 -t t1 -i 127.0.0.1 -m 1 -timeout 10s -nostdin >/dev/null 2>&1) || true
 echo "  sipp uas:          $(per_call "$uas_peak" "$uas_idle" "$sipp_up")"
-echo "  sipp uac:          $(per_call "$(tail -1 "$OUT/uac.maxrss")" 4000 "$sipp_up")  (idle taken as 4 MiB)"
+echo "  sipp uac:          $(per_call "$(tail -1 "$OUT/uac.maxrss")" "$(tail -1 "$OUT/uac.idle")" "$sipp_up")"
