@@ -19,6 +19,7 @@ use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
 use crate::correlate::{Correlation, correlate};
+use crate::tls::{GatewayIdentities, TlsTrust};
 use crate::uac::{self, Target, UacConfig};
 use crate::verdict::{self, Evidence};
 
@@ -62,6 +63,8 @@ pub struct Embedded {
     pub client_tls: Arc<rustls::ClientConfig>,
     /// Transport the gateways listen on.
     pub transport: TransportKind,
+    /// The gateways' certificates and keys, to serve under a scenario's TLS profile.
+    pub identities: GatewayIdentities,
 }
 
 impl Embedded {
@@ -159,6 +162,7 @@ impl Embedded {
             ca_pem,
             client_tls,
             transport: transport_kind,
+            identities: GatewayIdentities::new(material.leaves),
         })
     }
 
@@ -182,10 +186,12 @@ impl Embedded {
             targets: self.targets(),
             uac: UacConfig {
                 tls: Some(self.client_tls.clone()),
+                tls_trust: Some(TlsTrust::Ca(self.ca_pem.as_bytes().into())),
                 local_host: TRUNK_HOST.to_owned(),
                 connect_timeout: Duration::from_secs(3),
             },
             gateways: Some(&self.gateways),
+            gateway_identities: Some(&self.identities),
             topology,
         }
     }
@@ -270,6 +276,9 @@ pub struct RunContext<'a> {
     pub uac: UacConfig,
     /// The embedded gateways, when the topology has them (their observations feed the verdict).
     pub gateways: Option<&'a [Gateway]>,
+    /// The embedded gateways' certificates, to serve them under a scenario's TLS profile
+    /// (`gateway.tls`); `None` when the topology has no embedded gateways.
+    pub gateway_identities: Option<&'a GatewayIdentities>,
     /// Human description for the report.
     pub topology: String,
 }
@@ -326,6 +335,12 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
     // A [caller] chooses the ANI the trunk sends (ICD 5.1.7).
     let resolved = crate::conformance::with_selected_ani(sc);
     let sc = resolved.as_ref().unwrap_or(sc);
+    // The trunk offers the scenario's TLS profile; the gateways enforce theirs (ICD 5.1).
+    let scoped = match with_scenario_tls(sc, ctx) {
+        Ok(scoped) => scoped,
+        Err(why) => return not_run(sc, &why),
+    };
+    let ctx = scoped.as_ref().unwrap_or(ctx);
     // A scenario with a [route] places its calls across the gateways (ICD 5.3).
     if let Some(route) = &sc.route {
         return crate::route_scenario::run(sc, route, ctx, base_report(sc)).await;
@@ -351,8 +366,13 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
     }
     let mut outcome = uac::place_call(&sc.call, target, &ctx.uac).await;
     let observations = ctx.gateways.map(|gws| {
-        let logged = gws.iter().flat_map(|gw| gw.take_observations()).collect();
-        let (mine, how) = correlate(&outcome.invite, &sc.call.dial, &sc.call.ani, logged);
+        // Refused TLS handshakes carry no Call-ID: during this scenario, they are its own.
+        let (refused, logged): (Vec<_>, Vec<_>) = gws
+            .iter()
+            .flat_map(|gw| gw.take_observations())
+            .partition(|o| o.tls_error.is_some());
+        let (mut mine, how) = correlate(&outcome.invite, &sc.call.dial, &sc.call.ani, logged);
+        mine.extend(refused);
         if how == Correlation::None {
             tracing::debug!(scenario = %sc.name, "{}", how.describe());
         }
@@ -386,6 +406,33 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
     r
 }
 
+/// The run context for `sc` when it runs over TLS: the trunk's client configuration offering
+/// `call.tls`, and the embedded gateways serving under `gateway.tls` from now on. `None` over
+/// TCP, or when the run's TLS trust is unknown (the configuration given is used as it is).
+fn with_scenario_tls<'a>(
+    sc: &Scenario,
+    ctx: &RunContext<'a>,
+) -> Result<Option<RunContext<'a>>, String> {
+    if ctx.uac.tls.is_none() {
+        return Ok(None);
+    }
+    if let (Some(gws), Some(ids)) = (ctx.gateways, ctx.gateway_identities) {
+        ids.enforce(gws, &sc.gateway.tls)?;
+    }
+    let Some(trust) = &ctx.uac.tls_trust else {
+        return Ok(None);
+    };
+    let mut uac = ctx.uac.clone();
+    uac.tls = Some(trust.client_config(&sc.call.tls)?);
+    Ok(Some(RunContext {
+        targets: ctx.targets.clone(),
+        uac,
+        gateways: ctx.gateways,
+        gateway_identities: ctx.gateway_identities,
+        topology: ctx.topology.clone(),
+    }))
+}
+
 /// Assembles the run report (requirements matrix and totals included).
 pub fn assemble(
     command: &str,
@@ -403,9 +450,22 @@ pub fn assemble(
         scenarios,
         requirements: Vec::new(),
         totals: Default::default(),
+        not_covered: Vec::new(),
         load: None,
     };
     report.finish(&|id| scenarios::requirements::find(id).map(|r| r.title.to_owned()));
+    // A certification says what it did not prove, and how to establish that instead.
+    if command == "certify" {
+        report.not_covered = scenarios::requirements::ALL
+            .iter()
+            .filter(|r| !report.requirements.iter().any(|row| row.id == r.id))
+            .map(|r| reports::NotCovered {
+                id: r.id.to_owned(),
+                title: r.title.to_owned(),
+                note: scenarios::requirements::off_the_wire(r.id).map(str::to_owned),
+            })
+            .collect();
+    }
     report
 }
 

@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use sip::transport::{self, TransportKind};
 
 use crate::certify::{self, Embedded, RunContext, TRUNK_HOST};
+use crate::tls::TlsTrust;
 use crate::uac::{Target, UacConfig};
 
 /// Exit code: every check passed.
@@ -123,7 +124,7 @@ pub struct TargetArgs {
 /// called by (Request-URI and TLS server name).
 pub(crate) struct ResolvedTarget {
     pub(crate) addr: SocketAddr,
-    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) tls: Option<PeerTls>,
     pub(crate) host: String,
 }
 
@@ -190,6 +191,10 @@ pub struct GatewayArgs {
     /// Certificate chain (PEM). Without --cert/--key, a CA and certificate are generated.
     #[arg(long, requires = "key")]
     pub cert: Option<PathBuf>,
+    /// TLS profile the gateway enforces: `any` (accept what the trunk offers, and record it) or
+    /// `genesys-byoc` (TLS 1.2 only, ECDHE secp384r1, the RSA AES-GCM suites; ICD 5.1).
+    #[arg(long, default_value = "any", value_parser = ["any", "genesys-byoc"])]
+    pub tls_profile: String,
     /// Private key (PEM).
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
@@ -447,11 +452,13 @@ async fn certify_sut(
     let ctx = RunContext {
         targets: one_target_for_all(scenarios, &host, addr, a.transport),
         uac: UacConfig {
-            tls,
+            tls: tls.as_ref().map(|t| t.config.clone()),
+            tls_trust: tls.map(|t| t.trust),
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(5),
         },
         gateways: Some(&embedded.gateways),
+        gateway_identities: Some(&embedded.identities),
         topology: format!(
             "through a system under test: harness -> {sut} -> embedded gw1 {}, gw2 {} over {}",
             listen[0], listen[1], a.transport
@@ -491,24 +498,29 @@ fn one_target_for_all(
 }
 
 /// The TLS client configuration for an external peer: its CA, or no verification when asked
-/// for explicitly. `Ok(None)` after telling the user what is missing (a usage error);
-/// `Ok(Some(None))` for TCP.
+/// for explicitly, with that trust kept for scenarios that offer another TLS profile.
+/// `Ok(None)` after telling the user what is missing (a usage error); `Ok(Some(None))` for TCP.
 pub(crate) fn client_tls(
     transport: TransportKind,
     ca: Option<&std::path::Path>,
     insecure: bool,
     flag: &str,
-) -> anyhow::Result<Option<Option<Arc<rustls::ClientConfig>>>> {
+) -> anyhow::Result<Option<Option<PeerTls>>> {
     Ok(Some(match (transport, ca, insecure) {
         (TransportKind::Tcp, _, _) => None,
         (TransportKind::Tls, Some(ca), _) => {
             let pem = certify::read_pem(ca).map_err(anyhow::Error::msg)?;
-            Some(
-                transport::client_config(&pem)
-                    .with_context(|| format!("loading the CA {}", ca.display()))?,
-            )
+            let config = transport::client_config(&pem)
+                .with_context(|| format!("loading the CA {}", ca.display()))?;
+            Some(PeerTls {
+                config,
+                trust: TlsTrust::Ca(pem.into()),
+            })
         }
-        (TransportKind::Tls, None, true) => Some(transport::insecure_client_config()),
+        (TransportKind::Tls, None, true) => Some(PeerTls {
+            config: transport::insecure_client_config(),
+            trust: TlsTrust::Insecure,
+        }),
         (TransportKind::Tls, None, false) => {
             eprintln!(
                 "error: {flag} over TLS needs the CA that signed its certificate (--ca / --sut-ca FILE), or --insecure to skip verification explicitly"
@@ -516,6 +528,12 @@ pub(crate) fn client_tls(
             return Ok(None);
         }
     }))
+}
+
+/// A peer's TLS client configuration and the trust it was built from.
+pub(crate) struct PeerTls {
+    pub(crate) config: Arc<rustls::ClientConfig>,
+    pub(crate) trust: TlsTrust,
 }
 
 /// Resolves and vets `--target`: never a production E911 gateway, loopback unless allowed.
@@ -566,11 +584,13 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
     let ctx = RunContext {
         targets,
         uac: UacConfig {
-            tls,
+            tls: tls.as_ref().map(|t| t.config.clone()),
+            tls_trust: tls.map(|t| t.trust),
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(5),
         },
         gateways: None,
+        gateway_identities: None,
         topology: format!(
             "external target {target} ({addr}) over {}{}",
             a.transport,

@@ -59,6 +59,7 @@ fn rule(f: &FaultSpec) -> FaultRule {
             TlsFaultKind::Untrusted => TlsFault::Untrusted,
             TlsFaultKind::Expired => TlsFault::Expired,
             TlsFaultKind::WrongName => TlsFault::WrongName,
+            TlsFaultKind::EcdsaCertificate => TlsFault::EcdsaCertificate,
             TlsFaultKind::ProtocolError => TlsFault::ProtocolError,
         }),
     };

@@ -35,9 +35,11 @@ pub mod sdp;
 pub mod standalone;
 #[cfg(test)]
 mod test_support;
+pub mod tls;
 pub mod trunk;
 pub mod uac;
 pub mod verdict;
 pub mod verdict_conformance;
 pub mod verdict_route;
+pub mod verdict_tls;
 pub mod waiver;

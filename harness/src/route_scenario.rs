@@ -71,7 +71,10 @@ pub async fn run(
             .collect();
         gws.iter()
             .flat_map(Gateway::take_observations)
-            .filter(|o| o.call_id.as_deref().is_some_and(|id| ids.contains(id)))
+            // Refused TLS handshakes carry no Call-ID: during this scenario, they are its own.
+            .filter(|o| {
+                o.tls_error.is_some() || o.call_id.as_deref().is_some_and(|id| ids.contains(id))
+            })
             .collect()
     });
     if let Some(gws) = ctx.gateways {

@@ -44,8 +44,16 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                 }
             };
             Some(
-                transport::server_config(&cert, &key, &TlsProfile::default())
-                    .context("building the TLS server configuration")?,
+                transport::server_config(
+                    &cert,
+                    &key,
+                    &if a.tls_profile == "genesys-byoc" {
+                        TlsProfile::genesys_byoc()
+                    } else {
+                        TlsProfile::default()
+                    },
+                )
+                .context("building the TLS server configuration")?,
             )
         }
     };

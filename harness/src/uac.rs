@@ -55,6 +55,9 @@ pub struct Target {
 pub struct UacConfig {
     /// TLS client configuration; required when a target's transport is TLS.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The trust `tls` was built from (the two must agree), so a scenario can offer its own TLS
+    /// profile (`call.tls`) with it; `None`: every call uses `tls` as it is.
+    pub tls_trust: Option<crate::tls::TlsTrust>,
     /// Host the trunk writes in its own URIs (From, P-Asserted-Identity, Call-ID).
     pub local_host: String,
     /// Bound on TCP connect plus TLS handshake.
@@ -175,6 +178,7 @@ pub async fn place_call_reporting(
                 cipher: t.cipher,
                 group: t.group,
                 sni: t.sni,
+                certificate: t.certificate,
             });
             let local = LocalEndpoint {
                 host: cfg.local_host.clone(),

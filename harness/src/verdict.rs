@@ -21,7 +21,6 @@ mod req {
     pub const GATEWAYS: &str = "ICD 5.1.6";
     pub const NUMBER_PLAN: &str = "ICD 5.2";
     pub const MEDIA: &str = "ICD 4";
-    pub const TLS: &str = "ICD 5.1";
 }
 
 /// Everything the verdict needs about one call.
@@ -118,10 +117,15 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
             .iter()
             .all(|a| a.status.is_none() && a.error.is_some());
         let timed_out = err.contains("no final response");
+        // A gateway that refused the trunk's TLS handshake judged the trunk's offer: the
+        // system under test failed, the harness did not.
+        let refused_by_gateway = ev
+            .observations
+            .is_some_and(|obs| obs.iter().any(|o| o.tls_error.is_some()));
         out.push(check(
             "call.final-response",
             None,
-            if timed_out || !transport_problem {
+            if timed_out || refused_by_gateway || !transport_problem {
                 Outcome::Fail
             } else {
                 Outcome::Error
@@ -242,18 +246,8 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
         ));
     }
 
-    // 5. TLS (ICD 5.1): what was negotiated, when the call went over TLS.
-    if let Some(tls) = record.attempts.iter().find_map(|a| a.tls.as_ref()) {
-        let ok = tls.version == "TLSv1.2" || tls.version == "TLSv1.3";
-        out.push(check(
-            "transport.tls",
-            Some(req::TLS),
-            if ok { Outcome::Pass } else { Outcome::Fail },
-            Some("TLS 1.2 or later".into()),
-            Some(format!("{} {}", tls.version, tls.cipher)),
-            format!("negotiated {} with {}", tls.version, tls.cipher),
-        ));
-    }
+    // 5. TLS (ICD 5.1, 5.1.2): over TLS, and the trunk's TLS profile.
+    out.extend(crate::verdict_tls::judge_tls(record, ev.observations));
 
     // 6. What the gateway saw (org header, ANI), and the media offer as it arrived there.
     judge_gateway_side(scenario, ev, &mut out);

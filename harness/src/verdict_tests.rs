@@ -53,6 +53,7 @@ fn outcome(status: Option<u16>, reason: &str, extra: &str) -> CallOutcome {
             cipher: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
             group: Some("secp384r1".into()),
             sni: None,
+            certificate: Some("RSA 2048".into()),
         }),
         ..Attempt::default()
     };

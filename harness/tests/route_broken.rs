@@ -64,10 +64,12 @@ async fn a_route_without_retry_fails_naming_icd_5_3_and_what_was_seen() {
         targets: e.targets(),
         uac: UacConfig {
             tls: Some(e.client_tls.clone()),
+            tls_trust: None,
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(3),
         },
         gateways: Some(&e.gateways),
+        gateway_identities: Some(&e.identities),
         topology: "test".into(),
     };
     let reports = run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;

@@ -25,6 +25,7 @@ fn dead_addr() -> SocketAddr {
 fn uac(e: &Embedded) -> UacConfig {
     UacConfig {
         tls: Some(e.client_tls.clone()),
+        tls_trust: None,
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(3),
     }
@@ -130,6 +131,7 @@ async fn the_route_scenario_runner_accounts_for_every_call() {
         targets: targets_with_dead_gw1(&e),
         uac: uac(&e),
         gateways: Some(&e.gateways),
+        gateway_identities: Some(&e.identities),
         topology: "test".into(),
     };
     let reports = run_scenarios(&[sc], &ctx, &|| false, |_| {}).await;

@@ -113,6 +113,7 @@ fn call(timeout_ms: u64) -> CallSpec {
         timeout: Duration::from_millis(timeout_ms),
         gateway: "gw1".into(),
         location: None,
+        tls: scenarios::TlsProfileSpec::genesys_byoc(),
     }
 }
 
@@ -128,6 +129,7 @@ fn tcp_target(addr: SocketAddr) -> Target {
 fn cfg(tls: Option<Arc<rustls::ClientConfig>>) -> UacConfig {
     UacConfig {
         tls,
+        tls_trust: None,
         local_host: "trunk.e911-harness.invalid".into(),
         connect_timeout: Duration::from_secs(2),
     }

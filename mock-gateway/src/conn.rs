@@ -97,7 +97,7 @@ pub(crate) async fn serve(
         return;
     }
     let tls = shared.transport == TransportKind::Tls;
-    let mut acceptor = shared.tls.clone();
+    let mut acceptor = shared.tls_acceptor();
     if let Some(fault) = active.next_connection() {
         bump(&shared.counters.faults_applied);
         let mut obs = blank_observation();
@@ -135,6 +135,13 @@ pub(crate) async fn serve(
                 }
                 Ok(Err(e)) => {
                     tracing::info!(%peer, error = %e, "TLS handshake failed");
+                    // A refused handshake is evidence too (a trunk outside the TLS profile).
+                    let mut obs = blank_observation();
+                    obs.peer.clone_from(&meta.peer);
+                    obs.transport = "TLS".to_owned();
+                    obs.at_ms = shared.recorder.now_ms();
+                    obs.tls_error = Some(e.to_string());
+                    shared.recorder.record(obs);
                     return;
                 }
                 Err(_) => {
@@ -195,24 +202,15 @@ async fn not_tls(mut tcp: TcpStream, bound: Duration, cancel: &CancellationToken
     close_gracefully(tcp, bound, cancel).await;
 }
 
-/// The negotiated TLS parameters of a server connection.
+/// The negotiated TLS parameters of a server connection, with the SNI the client sent.
 fn tls_info(conn: &rustls::ServerConnection) -> reports::TlsInfo {
-    let version = match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
-        Some(v) => format!("{v:?}"),
-        None => String::new(),
-    };
+    let t = sip::transport::session_info(conn, conn.server_name().map(str::to_owned));
     reports::TlsInfo {
-        version,
-        cipher: conn
-            .negotiated_cipher_suite()
-            .map(|s| format!("{:?}", s.suite()))
-            .unwrap_or_default(),
-        group: conn
-            .negotiated_key_exchange_group()
-            .map(|g| format!("{:?}", g.name())),
-        sni: conn.server_name().map(str::to_owned),
+        version: t.version,
+        cipher: t.cipher,
+        group: t.group,
+        sni: t.sni,
+        certificate: t.certificate,
     }
 }
 

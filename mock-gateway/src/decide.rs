@@ -111,6 +111,7 @@ fn observe_headless(req: &Request) -> Observation {
         retransmission: false,
         fault: None,
         location: None,
+        tls_error: None,
     }
 }
 

@@ -18,6 +18,9 @@ pub enum GatewayError {
     /// TLS transport without a server configuration.
     #[error("transport TLS needs a TLS server configuration")]
     MissingTls,
+    /// A TLS setting given to a gateway that listens on plain TCP.
+    #[error("the gateway listens on TCP: it has no TLS configuration to replace")]
+    NotTls,
     /// A limit that cannot work (zero connections or a message cap below a minimal request).
     #[error("invalid limit: {0}")]
     InvalidLimit(&'static str),

@@ -72,6 +72,9 @@ pub enum TlsFault {
     Expired,
     /// A certificate from the trusted CA for other names (client: `NotValidForName`).
     WrongName,
+    /// A current certificate from the trusted CA with the right names but an ECDSA P-384 key:
+    /// a trunk held to RSA suites (ICD 5.1) finds no cipher suite in common.
+    EcdsaCertificate,
     /// Bytes that are not TLS instead of a ServerHello, then a close (client: a protocol error).
     ProtocolError,
 }
@@ -137,6 +140,8 @@ pub struct FaultTlsConfigs {
     pub expired: Arc<rustls::ServerConfig>,
     /// A current certificate from the trusted CA for names no client asks for.
     pub wrong_name: Arc<rustls::ServerConfig>,
+    /// A current certificate from the trusted CA for the right names, with an ECDSA key.
+    pub ecdsa: Arc<rustls::ServerConfig>,
 }
 
 /// Why a [`FaultPlan`] was refused.
@@ -193,9 +198,10 @@ pub enum FaultTlsError {
 pub const WRONG_NAMES: &[&str] = &["not-the-gateway.e911-harness.invalid"];
 
 impl FaultTlsConfigs {
-    /// Issues the three fault certificates: `expired` (for `names`) and `wrong_name` (for
-    /// [`WRONG_NAMES`]) from `trusted`, and `untrusted` (for `names`) from a fresh CA nobody
-    /// trusts; each served with `profile`.
+    /// Issues the four fault certificates: `expired` (for `names`), `wrong_name` (for
+    /// [`WRONG_NAMES`]) and `ecdsa` (for `names`, an ECDSA P-384 key whatever `key` says) from
+    /// `trusted`, and `untrusted` (for `names`) from a fresh CA nobody trusts; each served with
+    /// `profile`.
     pub fn issue(
         trusted: &Authority,
         names: &[&str],
@@ -214,6 +220,7 @@ impl FaultTlsConfigs {
             untrusted: config(stranger.issue(names, key, Validity::Current)?)?,
             expired: config(trusted.issue(names, key, Validity::Expired)?)?,
             wrong_name: config(trusted.issue(WRONG_NAMES, key, Validity::Current)?)?,
+            ecdsa: config(trusted.issue(names, KeyKind::EcdsaP384, Validity::Current)?)?,
         })
     }
 
@@ -223,6 +230,7 @@ impl FaultTlsConfigs {
             TlsFault::Untrusted => Some(&self.untrusted),
             TlsFault::Expired => Some(&self.expired),
             TlsFault::WrongName => Some(&self.wrong_name),
+            TlsFault::EcdsaCertificate => Some(&self.ecdsa),
             TlsFault::ProtocolError => None,
         }
     }
@@ -297,12 +305,13 @@ impl When {
 }
 
 impl TlsFault {
-    /// `untrusted`, `expired`, `wrong name`, `protocol error`.
+    /// `untrusted`, `expired`, `wrong name`, `ecdsa certificate`, `protocol error`.
     pub fn label(self) -> &'static str {
         match self {
             TlsFault::Untrusted => "untrusted",
             TlsFault::Expired => "expired",
             TlsFault::WrongName => "wrong name",
+            TlsFault::EcdsaCertificate => "ecdsa certificate",
             TlsFault::ProtocolError => "protocol error",
         }
     }

@@ -71,6 +71,10 @@ pub struct Observation {
     /// Location by value (RFC 6442), when the INVITE carried a Geolocation header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<LocationObservation>,
+    /// Why the gateway's TLS handshake with this peer failed (a connection-level observation:
+    /// no request was read, `method` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_error: Option<String>,
 }
 
 /// Location conveyed by value (RFC 6442) in an INVITE, as [`sip::location::check`] read it.

@@ -34,7 +34,8 @@ const MIN_MESSAGE_BYTES: usize = 256;
 pub(crate) struct Shared {
     pub(crate) host: String,
     pub(crate) transport: TransportKind,
-    pub(crate) tls: Option<TlsAcceptor>,
+    /// The acceptor new TLS connections use; replaced by [`Gateway::set_tls`].
+    pub(crate) tls: RwLock<Option<TlsAcceptor>>,
     pub(crate) limits: Limits,
     pub(crate) policy: RwLock<Arc<Policy>>,
     pub(crate) recorder: Recorder,
@@ -59,6 +60,7 @@ pub(crate) struct FaultAcceptors {
     pub(crate) untrusted: TlsAcceptor,
     pub(crate) expired: TlsAcceptor,
     pub(crate) wrong_name: TlsAcceptor,
+    pub(crate) ecdsa: TlsAcceptor,
 }
 
 impl FaultAcceptors {
@@ -67,6 +69,7 @@ impl FaultAcceptors {
             TlsFault::Untrusted => Some(&self.untrusted),
             TlsFault::Expired => Some(&self.expired),
             TlsFault::WrongName => Some(&self.wrong_name),
+            TlsFault::EcdsaCertificate => Some(&self.ecdsa),
             TlsFault::ProtocolError => None,
         }
     }
@@ -88,6 +91,11 @@ impl Shared {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The TLS acceptor for a new connection (`None` over TCP).
+    pub(crate) fn tls_acceptor(&self) -> Option<TlsAcceptor> {
+        self.tls.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The fault plan in force.
@@ -157,11 +165,12 @@ impl Gateway {
             untrusted: TlsAcceptor::from(f.untrusted),
             expired: TlsAcceptor::from(f.expired),
             wrong_name: TlsAcceptor::from(f.wrong_name),
+            ecdsa: TlsAcceptor::from(f.ecdsa),
         });
         let shared = Arc::new(Shared {
             host: config.host,
             transport: config.transport,
-            tls,
+            tls: RwLock::new(tls),
             limits: config.limits,
             policy: RwLock::new(Arc::new(config.policy)),
             recorder: Recorder::new(&config.name, config.retain),
@@ -206,6 +215,18 @@ impl Gateway {
             .policy
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(policy);
+    }
+
+    /// Serves `config` to TLS connections accepted from now on (a scenario's TLS profile, see
+    /// [`sip::transport::TlsProfile`]); established connections keep theirs. Refused on a TCP
+    /// gateway.
+    pub fn set_tls(&self, config: Arc<rustls::ServerConfig>) -> Result<(), GatewayError> {
+        if self.shared.transport != TransportKind::Tls {
+            return Err(GatewayError::NotTls);
+        }
+        *self.shared.tls.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(TlsAcceptor::from(config));
+        Ok(())
     }
 
     /// Replaces the fault plan (see [`crate::fault`]); call and connection indexes and the

@@ -83,11 +83,16 @@ pub(crate) fn call_tls(call: &CallRecord) -> Option<&TlsInfo> {
         .and_then(|a| a.tls.as_ref())
 }
 
-/// `TLSv1.2 TLS_ECDHE_..._SHA384 (secp384r1)`.
+/// `TLSv1.2 TLS_ECDHE_..._SHA384 (secp384r1, RSA 2048)`.
 pub(crate) fn tls_text(t: &TlsInfo) -> String {
-    match &t.group {
-        Some(g) => format!("{} {} ({g})", t.version, t.cipher),
-        None => format!("{} {}", t.version, t.cipher),
+    let extra: Vec<&str> = [t.group.as_deref(), t.certificate.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if extra.is_empty() {
+        format!("{} {}", t.version, t.cipher)
+    } else {
+        format!("{} {} ({})", t.version, t.cipher, extra.join(", "))
     }
 }
 

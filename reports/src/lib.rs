@@ -40,8 +40,8 @@ pub use load::{LoadCounts, LoadReport};
 pub use markdown::{esc as escape_markdown, to_markdown};
 pub use matrix::{aggregate, natural_cmp};
 pub use model::{
-    Attempt, CallRecord, CheckResult, Outcome, RequirementRow, RunReport, ScenarioReport, TlsInfo,
-    Totals, Verdict, WAIVED_PREFIX,
+    Attempt, CallRecord, CheckResult, NotCovered, Outcome, RequirementRow, RunReport,
+    ScenarioReport, TlsInfo, Totals, Verdict, WAIVED_PREFIX,
 };
 pub use text::render_summary_text;
 pub use write::{

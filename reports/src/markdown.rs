@@ -115,6 +115,32 @@ fn matrix(md: &mut String, report: &RunReport) {
         );
     }
     md.push('\n');
+    not_covered(md, report);
+}
+
+/// The catalogue requirements this run did not prove, and how to establish each instead.
+fn not_covered(md: &mut String, report: &RunReport) {
+    if report.not_covered.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Not covered by this run (no scenario can observe them on the wire, or another tool proves them):\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Requirement | Title | How to establish it |\n|---|---|---|"
+    );
+    for r in &report.not_covered {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            esc(&r.id),
+            esc(&r.title),
+            esc(r.note.as_deref().unwrap_or("no shipped scenario covers it"))
+        );
+    }
+    md.push('\n');
 }
 
 fn scenario(md: &mut String, s: &ScenarioReport) {
@@ -258,8 +284,8 @@ mod tests {
         }
         assert_eq!(
             tables,
-            1 + 3 + 3,
-            "matrix, three checks tables, three call tables"
+            1 + 1 + 3 + 3,
+            "matrix, not covered, three checks tables, three call tables"
         );
     }
 
@@ -305,9 +331,16 @@ mod tests {
             "{md}"
         );
         assert!(md.contains(
-            "| f81d4fae-7dec@harness | 911 | +13175550101 | gw1 503 -&gt; gw2 200 | 200 OK | 3.1 | TLSv1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (secp384r1) |"
+            "| f81d4fae-7dec@harness | 911 | +13175550101 | gw1 503 -&gt; gw2 200 | 200 OK | 3.1 | TLSv1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (secp384r1, RSA 2048) |"
         ), "{md}");
         assert!(md.contains("| c0ffee@harness | 911 | +13175550102 | gw3 failed | error: all gateways failed |  |  |"), "{md}");
+        assert!(md.contains("Not covered by this run"), "{md}");
+        assert!(
+            md.contains(
+                "| ICD 5.1.1 | External trunk type | confirm it in the trunk configuration |"
+            ),
+            "{md}"
+        );
     }
 
     #[test]

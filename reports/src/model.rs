@@ -26,6 +26,10 @@ pub struct RunReport {
     pub requirements: Vec<RequirementRow>,
     /// Check counts, computed by [`RunReport::finish`].
     pub totals: Totals,
+    /// Catalogue requirements no scenario of this run bears on (certify runs), with how to
+    /// establish each instead; empty when every one is covered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_covered: Vec<NotCovered>,
     /// Load-test section of `e911-harness load` runs; omitted when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<crate::load::LoadReport>,
@@ -188,6 +192,22 @@ pub struct TlsInfo {
     /// Server name sent in SNI, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sni: Option<String>,
+    /// The key of the certificate the server presented, e.g. `RSA 2048` or `ECDSA P-384`
+    /// (recorded by the client side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+}
+
+/// A requirement a certification run did not cover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NotCovered {
+    /// Requirement id, e.g. `ICD 5.1.1`.
+    pub id: String,
+    /// Requirement title.
+    pub title: String,
+    /// How it is established instead (an admin setting, the test suite, a load run), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One row of the requirements matrix.

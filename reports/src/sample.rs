@@ -28,6 +28,7 @@ fn tls() -> TlsInfo {
         cipher: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
         group: Some("secp384r1".into()),
         sni: Some("gw1.anywhere.e911cloud.com".into()),
+        certificate: Some("RSA 2048".into()),
     }
 }
 
@@ -189,6 +190,11 @@ pub(crate) fn sample_report() -> RunReport {
         duration_ms: 1_234,
         topology: "direct (embedded gw1, gw2 over TLS)".into(),
         scenarios: vec![readback, failover, not_run],
+        not_covered: vec![crate::NotCovered {
+            id: "ICD 5.1.1".into(),
+            title: "External trunk type".into(),
+            note: Some("confirm it in the trunk configuration".into()),
+        }],
         ..Default::default()
     };
     report.finish(&|id| match id {

@@ -9,6 +9,8 @@
 //! - [`model`]: [`Scenario`] and its parts ([`CallSpec`], [`GatewaySpec`], [`Expect`]).
 //! - [`route`]: the failover part (ICD 5.3): [`RouteSpec`], [`FaultSpec`], [`GatewayState`],
 //!   [`HealthSpec`], [`RunSpec`] and the route expectations.
+//! - [`tls`]: TLS profiles, offered by the trunk (`call.tls`) and enforced by the gateways
+//!   (`gateway.tls`).
 //! - [`requirements`]: the requirement ids a scenario may cite (`ICD 5.1.9`, `RFC 3261`, ...).
 //! - [`error`]: [`LoadError`], a list of [`Problem`]s with file, line, column and dotted field.
 //! - `walk`/`parse` (private): a spanned walk over the TOML document that reports every
@@ -27,8 +29,10 @@ pub mod model;
 mod parse;
 mod parse_conformance;
 mod parse_route;
+mod parse_tls;
 pub mod requirements;
 pub mod route;
+pub mod tls;
 mod walk;
 
 pub use conformance::{
@@ -46,3 +50,4 @@ pub use route::{
     CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,
     RandomSplit, RouteSpec, RunSpec, TlsFaultKind, Window,
 };
+pub use tls::{TlsProfileSpec, TlsVersionSet};

@@ -92,6 +92,9 @@ pub struct CallSpec {
     /// A civic address conveyed by value (RFC 6442): PIDF-LO beside the SDP offer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<crate::conformance::CallLocation>,
+    /// What the trunk offers in its TLS handshakes (`call.tls`); the Genesys BYOC profile
+    /// unless the scenario says otherwise.
+    pub tls: crate::tls::TlsProfileSpec,
 }
 
 /// A header where the originator writes the ANI.
@@ -154,6 +157,9 @@ pub struct GatewaySpec {
     /// The location table (`[[gateway.location]]`, ICD 5.2); empty: no table.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub location: Vec<crate::conformance::LocationEntry>,
+    /// The TLS profile the gateways enforce (`gateway.tls`); `any` (accept what the trunk
+    /// offers, and record it) unless the scenario says otherwise.
+    pub tls: crate::tls::TlsProfileSpec,
     /// Capacity caps and outage windows by gateway name (`[gateway.gw1]`); absent: none.
     #[serde(flatten, serialize_with = "crate::route::serialize_states")]
     pub states: BTreeMap<String, GatewayState>,
@@ -174,6 +180,7 @@ impl Default for GatewaySpec {
             unknown_org: UnknownOrgPolicy::Reject,
             unknown_ani: None,
             location: Vec::new(),
+            tls: crate::tls::TlsProfileSpec::any(),
             states: BTreeMap::new(),
         }
     }

@@ -423,11 +423,16 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
             "timeout",
             "gateway",
             "location",
+            "tls",
         ],
     );
     let location = obj
         .get("location")
         .map(|f| crate::parse_conformance::call_location(ctx, &f));
+    let tls = obj.get("tls").map_or_else(
+        || Some(crate::tls::TlsProfileSpec::genesys_byoc()),
+        |f| crate::parse_tls::tls_profile(ctx, &f),
+    );
     let dial = obj
         .require(ctx, "dial", "the number called, like \"911\"")
         .and_then(|f| number(ctx, &f));
@@ -531,6 +536,7 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
             timeout: timeout?,
             gateway: gateway?,
             location: location.clone().flatten(),
+            tls: tls.clone()?,
         })
     };
     let spec = if clean { spec() } else { None };
@@ -626,7 +632,12 @@ fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option
             "gw2",
             "location",
             "unknown_ani",
+            "tls",
         ],
+    );
+    let tls = obj.get("tls").map_or_else(
+        || Some(crate::tls::TlsProfileSpec::any()),
+        |f| crate::parse_tls::tls_profile(ctx, &f),
     );
     let location = obj.get("location").map_or(Some(Vec::new()), |f| {
         crate::parse_conformance::locations(ctx, &f)
@@ -682,14 +693,17 @@ fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option
         ),
         None => Some(UnknownOrgPolicy::Reject),
     };
-    let spec = match (orgs, ani_headers.clone(), unknown_org) {
-        (Some(orgs), Some(ani_headers), Some(unknown_org)) if ctx.problems.len() == before => {
+    let spec = match (orgs, ani_headers.clone(), unknown_org, tls) {
+        (Some(orgs), Some(ani_headers), Some(unknown_org), Some(tls))
+            if ctx.problems.len() == before =>
+        {
             Some(GatewaySpec {
                 orgs,
                 ani_headers,
                 unknown_org,
                 unknown_ani: unknown_ani.flatten(),
                 location: location.unwrap_or_default(),
+                tls,
                 states,
             })
         }

@@ -167,16 +167,19 @@ pub enum TlsFaultKind {
     Expired,
     /// A certificate for another name (RFC 5922).
     WrongName,
+    /// A certificate with an ECDSA key where the trunk's profile wants RSA (ICD 5.1).
+    EcdsaCertificate,
     /// Garbage instead of a ServerHello.
     ProtocolError,
 }
 
 impl TlsFaultKind {
     /// Every TLS fault.
-    pub const ALL: [TlsFaultKind; 4] = [
+    pub const ALL: [TlsFaultKind; 5] = [
         TlsFaultKind::Untrusted,
         TlsFaultKind::Expired,
         TlsFaultKind::WrongName,
+        TlsFaultKind::EcdsaCertificate,
         TlsFaultKind::ProtocolError,
     ];
 
@@ -186,6 +189,7 @@ impl TlsFaultKind {
             TlsFaultKind::Untrusted => "untrusted",
             TlsFaultKind::Expired => "expired",
             TlsFaultKind::WrongName => "wrong-name",
+            TlsFaultKind::EcdsaCertificate => "ecdsa-certificate",
             TlsFaultKind::ProtocolError => "protocol-error",
         }
     }

@@ -246,7 +246,7 @@ async fn insecure_client_accepts_an_untrusted_certificate() {
 async fn tls12_only_server_negotiates_tls12() {
     let ca = Authority::generate("test CA").unwrap();
     let profile = TlsProfile {
-        tls12_only: true,
+        versions: sip::transport::TlsVersions::Tls12Only,
         ..TlsProfile::default()
     };
     let (addr, server) = serve_one(&leaf(&ca, KeyKind::Rsa2048), &profile).await;

@@ -29,3 +29,52 @@ async fn a_wrong_expected_readback_address_fails_naming_icd_5_2() {
         assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
     }
 }
+
+fn negative(name: &str) -> scenarios::Scenario {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/negative")
+        .join(format!("{name}.toml"));
+    scenarios::load_file(&file).expect("negative example loads")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls13_only_trunk_is_refused_by_gateways_enforcing_the_profile() {
+    let reports = e2e::run_embedded(&[negative("tls-trunk-tls13-only")]).await;
+    let checks = &reports[0].checks;
+    let profile = checks
+        .iter()
+        .find(|c| c.id == "transport.tls-profile")
+        .expect("profile judged");
+    assert_eq!(profile.outcome, Outcome::Fail, "{profile:#?}");
+    assert!(profile.message.contains("ICD 5.1"), "{}", profile.message);
+    assert!(
+        profile.message.contains("gw1 refused"),
+        "{}",
+        profile.message
+    );
+    // The trunk failed, not the harness: no check is an error.
+    assert!(
+        checks.iter().all(|c| c.outcome != Outcome::Error),
+        "{checks:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x25519_session_fails_the_profile_naming_the_group() {
+    let reports = e2e::run_embedded(&[negative("tls-trunk-x25519")]).await;
+    let checks = &reports[0].checks;
+    for c in checks {
+        if c.id == "transport.tls-profile" {
+            assert_eq!(c.outcome, Outcome::Fail, "{c:#?}");
+            assert!(c.message.contains("ICD 5.1"), "{}", c.message);
+            assert!(
+                c.message
+                    .contains("key exchange X25519 instead of secp384r1"),
+                "{}",
+                c.message
+            );
+        } else {
+            assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
+        }
+    }
+}

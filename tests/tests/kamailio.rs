@@ -121,6 +121,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig) {
     };
     let uac = UacConfig {
         tls: Some(client),
+        tls_trust: None,
         local_host: TRUNK_HOST.into(),
         connect_timeout: Duration::from_secs(3),
     };
@@ -256,6 +257,7 @@ async fn the_certification_library_passes_through_kamailio() {
         targets,
         uac,
         gateways: Some(&embedded.gateways),
+        gateway_identities: Some(&embedded.identities),
         topology: "test: through kamailio".into(),
     };
     let reports = harness::certify::run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;

@@ -60,6 +60,7 @@ async fn our_generator_completes_a_call_with_sipp_uas() {
     };
     let cfg = UacConfig {
         tls: None,
+        tls_trust: None,
         local_host: "trunk.e911-harness.invalid".into(),
         connect_timeout: Duration::from_secs(3),
     };

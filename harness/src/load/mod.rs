@@ -198,6 +198,8 @@ fn call_spec(dial: &str, hold: Duration, timeout: Duration) -> CallSpec {
         timeout,
         gateway: "gw1".to_owned(),
         location: None,
+        // The load generator's connections use the TLS client configuration of `load`.
+        tls: scenarios::TlsProfileSpec::any(),
     }
 }
 
@@ -263,7 +265,7 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
             };
             (
                 vec![target],
-                tls,
+                tls.map(|t| t.config),
                 None,
                 format!("target {t} ({addr}) over {}", a.transport),
             )

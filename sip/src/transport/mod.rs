@@ -6,6 +6,7 @@
 //! - [`conn`]: [`Connection`], a socket with a read buffer and a [`StreamDecoder`]; it reads
 //!   whole [`Frame`]s and writes whole messages, and splits into a reader and a writer half.
 //! - [`tls`]: rustls client and server configurations over aws-lc-rs, and [`TlsProfile`].
+//! - [`spki`]: names a certificate's key (`RSA 2048`, `ECDSA P-384`).
 //! - [`certs`]: a private CA and leaf certificates for test gateways (rcgen).
 //!
 //! Errors name the peer and the step that failed, in the words a test engineer uses, e.g.
@@ -14,6 +15,7 @@
 pub mod certs;
 pub mod conn;
 pub mod identity;
+pub mod spki;
 pub mod tls;
 
 use std::fmt;
@@ -34,7 +36,8 @@ use rustls::pki_types::ServerName;
 pub use crate::codec::{Frame, FrameError, Limits, StreamDecoder};
 pub use conn::{ConnReader, ConnWriter, Connection};
 pub use tls::{
-    TlsProfile, client_config, client_config_with, insecure_client_config, server_config,
+    TlsProfile, TlsVersions, client_config, client_config_with, insecure_client_config,
+    insecure_client_config_with, server_config, session_info,
 };
 
 /// A stream transport, as written in a Via header's transport token (lowercase here).
@@ -85,6 +88,9 @@ pub struct TlsInfo {
     pub group: Option<String>,
     /// Server name indication: what the client asked for (server side) or sent (client side).
     pub sni: Option<String>,
+    /// The key of the certificate the peer presented ([`spki::describe_key`]: `RSA 2048`,
+    /// `ECDSA P-384`); on the client side, the server's. `None` when the peer sent none.
+    pub certificate: Option<String>,
 }
 
 /// Why a transport operation failed. Every variant says what was being done and with whom.

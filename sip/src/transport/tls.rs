@@ -24,8 +24,8 @@ use super::{TlsInfo, TransportError};
 /// aws-lc-rs groups and cipher suites.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsProfile {
-    /// Offer TLS 1.2 only.
-    pub tls12_only: bool,
+    /// Protocol versions offered.
+    pub versions: TlsVersions,
     /// Key-exchange groups, in preference order, by IANA name (`"secp384r1"`, `"X25519"`,
     /// `"secp256r1"`, `"X25519MLKEM768"`; `"P-384"` and `"P-256"` are accepted too).
     pub groups: Option<Vec<String>>,
@@ -39,7 +39,7 @@ impl TlsProfile {
     /// two of its RSA cipher suites rustls implements.
     pub fn genesys_byoc() -> Self {
         TlsProfile {
-            tls12_only: true,
+            versions: TlsVersions::Tls12Only,
             groups: Some(vec!["secp384r1".to_owned()]),
             cipher_suites: Some(vec![
                 "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".to_owned(),
@@ -49,10 +49,10 @@ impl TlsProfile {
     }
 
     fn versions(&self) -> &'static [&'static rustls::SupportedProtocolVersion] {
-        if self.tls12_only {
-            TLS12_ONLY
-        } else {
-            rustls::DEFAULT_VERSIONS
+        match self.versions {
+            TlsVersions::Any => rustls::DEFAULT_VERSIONS,
+            TlsVersions::Tls12Only => TLS12_ONLY,
+            TlsVersions::Tls13Only => TLS13_ONLY,
         }
     }
 
@@ -100,7 +100,20 @@ impl TlsProfile {
     }
 }
 
+/// The protocol versions a [`TlsProfile`] offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsVersions {
+    /// TLS 1.2 and TLS 1.3.
+    #[default]
+    Any,
+    /// TLS 1.2 only (the Genesys BYOC trunk profile).
+    Tls12Only,
+    /// TLS 1.3 only.
+    Tls13Only,
+}
+
 static TLS12_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+static TLS13_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
 
 fn join(names: impl Iterator<Item = String>) -> String {
     names.collect::<Vec<_>>().join(", ")
@@ -165,17 +178,28 @@ pub fn client_config_with(
 /// reports must say so. The verifier still checks the handshake signature against the presented
 /// certificate's key, so the TLS session itself is sound.
 pub fn insecure_client_config() -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    insecure_client_config_with(&TlsProfile::default())
+        .expect("aws-lc-rs default provider supports the default protocol versions")
+}
+
+/// Like [`insecure_client_config`], offering only what `profile` allows.
+pub fn insecure_client_config_with(
+    profile: &TlsProfile,
+) -> Result<Arc<ClientConfig>, TransportError> {
+    let provider = profile.provider()?;
     let verifier = Arc::new(AcceptAnyCertificate {
         algorithms: provider.signature_verification_algorithms,
     });
     let config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
-        .expect("aws-lc-rs default provider supports the default protocol versions")
+        .with_protocol_versions(profile.versions())
+        .map_err(|source| TransportError::Tls {
+            context: "building the tls client configuration",
+            source,
+        })?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    Arc::new(config)
+    Ok(Arc::new(config))
 }
 
 /// A server configuration presenting `cert_chain_pem` (leaf first) with `key_pem`.
@@ -245,8 +269,10 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-/// The negotiated parameters of an established session.
-pub(crate) fn session_info(common: &rustls::CommonState, sni: Option<String>) -> TlsInfo {
+/// The negotiated parameters of an established session (either side). `sni` is the server name
+/// the client asked for, when this end knows it. The peer's certificate key is described when
+/// the peer presented one (the server's, seen from the client).
+pub fn session_info(common: &rustls::CommonState, sni: Option<String>) -> TlsInfo {
     let version = match common.protocol_version() {
         Some(ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
         Some(ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
@@ -262,5 +288,9 @@ pub(crate) fn session_info(common: &rustls::CommonState, sni: Option<String>) ->
             .negotiated_key_exchange_group()
             .map(|g| format!("{:?}", g.name())),
         sni,
+        certificate: common
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|leaf| super::spki::describe_key(leaf)),
     }
 }
