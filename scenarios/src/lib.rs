@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //! - [`model`]: [`Scenario`] and its parts ([`CallSpec`], [`GatewaySpec`], [`Expect`]).
+//! - [`ani`]: the ANI policy vocabulary (ICD 5.1.7): [`AniForm`], [`AniFinding`], E.164 forms,
+//!   and the dial-string number ([`dialled_number`]).
 //! - [`route`]: the failover part (ICD 5.3): [`RouteSpec`], [`FaultSpec`], [`GatewayState`],
 //!   [`HealthSpec`], [`RunSpec`] and the route expectations.
 //! - [`requirements`]: the requirement ids a scenario may cite (`ICD 5.1.9`, `RFC 3261`, ...).
@@ -20,17 +22,20 @@
 //! UUIDs canonical, enumerations closed, and the cross-field rules hold (for example a read-back
 //! is only expected on a 933 call). Loading never stops at the first problem.
 
+pub mod ani;
 pub mod conformance;
 pub mod error;
 pub mod load;
 pub mod model;
 mod parse;
+mod parse_ani;
 mod parse_conformance;
 mod parse_route;
 pub mod requirements;
 pub mod route;
 mod walk;
 
+pub use ani::{AniFinding, AniForm, dialled_number, e164, is_e164};
 pub use conformance::{
     CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
     UnknownAniPolicy,
