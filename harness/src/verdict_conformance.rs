@@ -184,7 +184,11 @@ pub fn judge_ani(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
             form.as_str().into(),
             observed.clone(),
             if pass {
-                format!("the ANI arrived as a {form} URI: {observed}")
+                format!(
+                    "the ANI arrived in a {form} URI ({})",
+                    ani.map(|a| format!("{} in {}", a.number, a.source))
+                        .unwrap_or_default()
+                )
             } else {
                 format!("the ANI arrived as {observed}, expected a {form} URI (ICD 5.1.7)")
             },
@@ -224,7 +228,9 @@ fn findings_check(expected: &[AniFinding], ani: Option<&AniObservation>) -> Chec
     } else {
         details(ani)
     };
-    let message = if pass {
+    let message = if pass && expected.is_empty() {
+        format!("as expected, {what}")
+    } else if pass {
         format!("the gateway found exactly {}: {what}", names(expected))
     } else {
         let mut why = Vec::new();
