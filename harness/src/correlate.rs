@@ -67,7 +67,7 @@ pub fn correlate(
     let by_call_id = |o: &Observation| call_id.is_some() && o.call_id.as_deref() == call_id;
     let wanted_ani = digits(ani);
     let by_dial_ani = |o: &Observation| {
-        o.dialed.as_deref() == Some(dial)
+        o.dialed.as_deref() == Some(scenarios::dialled_number(dial))
             && o.ani
                 .as_ref()
                 .is_some_and(|a| digits(&a.number) == wanted_ani)
@@ -132,6 +132,7 @@ mod tests {
         o.ani = Some(AniObservation {
             number: ani.into(),
             source: "P-Asserted-Identity".into(),
+            ..AniObservation::default()
         });
         o
     }

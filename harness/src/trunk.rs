@@ -2,7 +2,9 @@
 //! protocol TLS) sends an emergency call to the E911 gateways (ICD 5.1).
 //!
 //! Choices, each as the trunk makes them:
-//! - Request-URI `sip:<dial>@<gateway host>:<port>;user=phone;transport=tls`. Genesys writes the
+//! - Request-URI `sip:<dial>@<gateway host>:<port>;user=phone;transport=tls`, the dial string
+//!   as the user part (with its RFC 3966 `;phone-context=` when the scenario gives one, which
+//!   `user=phone` makes a telephone-subscriber, RFC 3261 §19.1.1). Genesys writes the
 //!   `sip:` scheme with `transport=tls` rather than `sips:` (RFC 5630 lets a TLS hop carry a
 //!   `sip:` URI); over TCP the parameter is `transport=tcp`.
 //! - Via `SIP/2.0/TLS <local socket address>;branch=<fresh>;rport` (RFC 3581).
@@ -10,8 +12,8 @@
 //!   the ANI in From; a scenario's `from_user` replaces it (a From/PAI disagreement); otherwise
 //!   From is the RFC 3323 anonymous identity `"Anonymous" <sip:anonymous@anonymous.invalid>`,
 //!   so the gateway has to find the ANI in P-Asserted-Identity or Remote-Party-ID.
-//! - P-Asserted-Identity and Remote-Party-ID follow Contact in the order of the scenario's
-//!   `ani_in`; then every `E911-Organization-ID` line exactly as written (zero, one or several:
+//! - P-Asserted-Identity (`<sip:ANI@trunk;user=phone>`, or `<tel:ANI>` for `pai-tel`) and
+//!   Remote-Party-ID follow Contact in the order of the scenario's `ani_in`; then every `E911-Organization-ID` line exactly as written (zero, one or several:
 //!   the field misconfigurations are the point), then the scenario's extra headers.
 //! - Allow lists only what the call generator handles (`INVITE, ACK, CANCEL, BYE`) and
 //!   Supported only `replaces`: no `100rel` (no PRACK) and no `timer` (no session refresh),
@@ -91,6 +93,16 @@ fn sip_uri(user: &str, host: &str) -> String {
     format!("sip:{user}@{}", uri_host(host))
 }
 
+/// `<tel:<number>>`: a global number as is; a local one (no `+`) with the RFC 3966
+/// `phone-context` of the North American numbering plan (`+1`), which tel URIs require.
+fn tel_uri(number: &str) -> String {
+    if number.starts_with('+') {
+        format!("<tel:{number}>")
+    } else {
+        format!("<tel:{number};phone-context=+1>")
+    }
+}
+
 /// Builds the INVITE for `call` towards `target`, leaving from `local`. Every call gets a fresh
 /// Call-ID, From tag, branch, media port and SRTP key.
 pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> Request {
@@ -137,6 +149,7 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
                 HeaderName::PAssertedIdentity,
                 format!("<{};user=phone>", sip_uri(&call.ani, &local.host)),
             ),
+            AniPlacement::PaiTel => h.push(HeaderName::PAssertedIdentity, tel_uri(&call.ani)),
             AniPlacement::Rpid => h.push(
                 HeaderName::RemotePartyId,
                 format!(
@@ -413,5 +426,45 @@ mod tests {
             b.header_from().unwrap().tag()
         );
         assert_ne!(a.body, b.body);
+    }
+
+    #[test]
+    fn pai_tel_writes_a_tel_uri_and_extra_identities_follow_the_trunks_own() {
+        let mut c = call(vec![AniPlacement::Pai, AniPlacement::PaiTel]);
+        c.extra_headers.push(ExtraHeader {
+            name: "P-Asserted-Identity".into(),
+            value: "<sip:+13125550111@trunk.invalid;user=phone>".into(),
+        });
+        let r = wire(&c, &target(TransportKind::Tls));
+        assert_eq!(
+            get(&r, "P-Asserted-Identity"),
+            [
+                "<sip:+13125550100@trunk.e911-harness.invalid;user=phone>",
+                "<tel:+13125550100>",
+                "<sip:+13125550111@trunk.invalid;user=phone>"
+            ]
+        );
+        c.ani = "3125550100".into();
+        c.ani_in = vec![AniPlacement::PaiTel];
+        let r = wire(&c, &target(TransportKind::Tls));
+        assert_eq!(
+            get(&r, "P-Asserted-Identity")[0],
+            "<tel:3125550100;phone-context=+1>"
+        );
+    }
+
+    #[test]
+    fn a_phone_context_dial_string_is_the_request_uri_user_part() {
+        let mut c = call(vec![AniPlacement::Pai]);
+        c.dial = "911;phone-context=+1".into();
+        let r = wire(&c, &target(TransportKind::Tls));
+        assert_eq!(
+            r.uri.to_string(),
+            "sip:911;phone-context=+1@gw1.anywhere.e911cloud.com:5061;user=phone;transport=tls"
+        );
+        assert_eq!(
+            get(&r, "To"),
+            ["<sip:911;phone-context=+1@gw1.anywhere.e911cloud.com>"]
+        );
     }
 }

@@ -252,6 +252,7 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
     // 6. What the gateway saw (org header, ANI), and the media offer as it arrived there.
     judge_gateway_side(scenario, ev, &mut out);
     out.extend(crate::verdict_conformance::judge_caller(scenario, ev));
+    out.extend(crate::verdict_conformance::judge_ani(scenario, ev));
     out.extend(crate::verdict_conformance::judge_routing(scenario, ev));
     out.extend(crate::verdict_conformance::judge_location_by_value(
         scenario, ev,

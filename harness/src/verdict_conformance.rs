@@ -1,8 +1,11 @@
 //! Pure verdicts for the E911 conformance sections (issue 3): which caller-selection step
-//! supplied the ANI (ICD 5.1.7), where the location table routed the call (ICD 5.2).
+//! supplied the ANI (ICD 5.1.7), the ANI policy findings on the identity headers (ICD 5.1.7),
+//! the dialled number the gateway read (ICD 5.2), where the location table routed the call
+//! (ICD 5.2).
 
+use mock_gateway::{AniObservation, Observation};
 use reports::{CheckResult, Outcome};
-use scenarios::Scenario;
+use scenarios::{AniFinding, Scenario};
 
 use crate::conformance;
 use crate::verdict::{Evidence, normalize_number};
@@ -90,6 +93,226 @@ pub fn judge_caller(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> 
         ));
     }
     out
+}
+
+fn skipped(id: &str, requirement: &str, expected: String) -> CheckResult {
+    CheckResult {
+        id: id.into(),
+        requirement: Some(requirement.into()),
+        outcome: Outcome::Skipped,
+        expected: Some(expected),
+        observed: None,
+        message: "no gateway observations in this topology".into(),
+    }
+}
+
+/// What the always-on `ani.consistency` check expects, in words.
+const CONSISTENT: &str =
+    "From and P-Asserted-Identity agree, at most one P-Asserted-Identity per scheme, E.164 numbers";
+
+/// Finding names, comma-separated, or `none`.
+fn names(findings: &[AniFinding]) -> String {
+    if findings.is_empty() {
+        return "none".into();
+    }
+    findings
+        .iter()
+        .map(AniFinding::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The details of `ani`'s findings, `; `-separated.
+fn details(ani: &AniObservation) -> String {
+    ani.findings
+        .iter()
+        .map(|f| format!("{}: {}", f.finding, f.detail))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The ANI policy checks (ICD 5.1.7) and the dialled number (ICD 5.2), from the first INVITE
+/// observed:
+/// - `ani.findings` with `expect.ani_findings`: the gateway's findings are exactly those named;
+/// - `ani.consistency` otherwise, on every answered call whose ANI was recorded: no problem
+///   finding (`from-pai-mismatch`, `pai-duplicated`, `not-e164`; `privacy-id` is not one);
+/// - `ani.form` with `expect.ani_form`: the URI form that carried the recorded ANI;
+/// - `dial.number` with `expect.dialed`: the number the gateway read from the Request-URI.
+pub fn judge_ani(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
+    let e = &scenario.expect;
+    let Some(observations) = ev.observations else {
+        let mut out = Vec::new();
+        if let Some(f) = &e.ani_findings {
+            out.push(skipped("ani.findings", ANI, names(f)));
+        }
+        if let Some(f) = e.ani_form {
+            out.push(skipped("ani.form", ANI, f.as_str().into()));
+        }
+        if let Some(d) = &e.dialed {
+            out.push(skipped("dial.number", NUMBER_PLAN, d.clone()));
+        }
+        return out;
+    };
+    let invite = observations.iter().find(|o| o.method == "INVITE");
+    let ani = invite.and_then(|o| o.ani.as_ref());
+    let mut out = Vec::new();
+    match &e.ani_findings {
+        Some(expected) => out.push(findings_check(expected, ani)),
+        None => {
+            let answered = ev
+                .call
+                .record
+                .final_status
+                .is_some_and(|s| (200..300).contains(&s));
+            if let (true, Some(ani)) = (answered, ani) {
+                out.push(consistency_check(ani));
+            }
+        }
+    }
+    if let Some(form) = e.ani_form {
+        let seen = ani.and_then(|a| a.form);
+        let observed = match (ani, seen) {
+            (Some(a), Some(f)) => format!("{f} ({} in {})", a.number, a.source),
+            (Some(a), None) => format!("(unknown form) ({} in {})", a.number, a.source),
+            (None, _) => "(no ANI recorded)".into(),
+        };
+        let pass = seen == Some(form);
+        out.push(result(
+            "ani.form",
+            ANI,
+            pass,
+            form.as_str().into(),
+            observed.clone(),
+            if pass {
+                format!(
+                    "the ANI arrived in a {form} URI ({})",
+                    ani.map(|a| format!("{} in {}", a.number, a.source))
+                        .unwrap_or_default()
+                )
+            } else {
+                format!("the ANI arrived as {observed}, expected a {form} URI (ICD 5.1.7)")
+            },
+        ));
+    }
+    if let Some(want) = &e.dialed {
+        out.push(dialed_check(want, invite));
+    }
+    out
+}
+
+fn findings_check(expected: &[AniFinding], ani: Option<&AniObservation>) -> CheckResult {
+    let Some(ani) = ani else {
+        return result(
+            "ani.findings",
+            ANI,
+            false,
+            names(expected),
+            "(no ANI recorded)".into(),
+            "no ANI was recorded at the gateway, so there are no identity findings to compare (ICD 5.1.7)".into(),
+        );
+    };
+    let seen: Vec<AniFinding> = ani.findings.iter().map(|f| f.finding).collect();
+    let missing: Vec<AniFinding> = expected
+        .iter()
+        .copied()
+        .filter(|f| !seen.contains(f))
+        .collect();
+    let extra: Vec<AniFinding> = seen
+        .iter()
+        .copied()
+        .filter(|f| !expected.contains(f))
+        .collect();
+    let pass = missing.is_empty() && extra.is_empty();
+    let what = if ani.findings.is_empty() {
+        format!("no ANI finding (ANI {} from {})", ani.number, ani.source)
+    } else {
+        details(ani)
+    };
+    let message = if pass && expected.is_empty() {
+        format!("as expected, {what}")
+    } else if pass {
+        format!("the gateway found exactly {}: {what}", names(expected))
+    } else {
+        let mut why = Vec::new();
+        if !missing.is_empty() {
+            why.push(format!("missing {}", names(&missing)));
+        }
+        if !extra.is_empty() {
+            why.push(format!("unexpected {}", names(&extra)));
+        }
+        format!(
+            "the gateway found {}, expected {} ({}); seen: {what} (ICD 5.1.7)",
+            names(&seen),
+            names(expected),
+            why.join(", ")
+        )
+    };
+    result(
+        "ani.findings",
+        ANI,
+        pass,
+        names(expected),
+        names(&seen),
+        message,
+    )
+}
+
+fn consistency_check(ani: &AniObservation) -> CheckResult {
+    let problems: Vec<_> = ani
+        .findings
+        .iter()
+        .filter(|f| f.finding.is_problem())
+        .collect();
+    let seen: Vec<AniFinding> = problems.iter().map(|f| f.finding).collect();
+    let message = if problems.is_empty() {
+        let privacy = if ani.findings.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", details(ani))
+        };
+        format!(
+            "the identity headers agree on ANI {} from {}{privacy}",
+            ani.number, ani.source
+        )
+    } else {
+        let what = problems
+            .iter()
+            .map(|f| format!("{}: {}", f.finding, f.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        format!(
+            "the identity headers are inconsistent: {what}; declare expect.ani_findings if this is intended (ICD 5.1.7)"
+        )
+    };
+    result(
+        "ani.consistency",
+        ANI,
+        problems.is_empty(),
+        CONSISTENT.into(),
+        names(&seen),
+        message,
+    )
+}
+
+fn dialed_check(want: &str, invite: Option<&Observation>) -> CheckResult {
+    let seen = invite.and_then(|o| o.dialed.clone());
+    let uri = invite.map_or("(no INVITE observed)", |o| o.request_uri.as_str());
+    let pass = seen.as_deref() == Some(want);
+    let shown = seen.clone().unwrap_or_else(|| "(none)".into());
+    result(
+        "dial.number",
+        NUMBER_PLAN,
+        pass,
+        want.to_owned(),
+        format!("{shown} (Request-URI {uri})"),
+        if pass {
+            format!("the gateway read the dialled number {want} from {uri}")
+        } else {
+            format!(
+                "the gateway read the dialled number {shown} from {uri}, expected {want} (ICD 5.2)"
+            )
+        },
+    )
 }
 
 /// `location.routing` (ICD 5.2): where the gateway routed the call, by its location table: a

@@ -36,6 +36,7 @@ fn observed(ani: &str) -> Observation {
     o.ani = Some(AniObservation {
         number: ani.into(),
         source: "P-Asserted-Identity".into(),
+        ..AniObservation::default()
     });
     o
 }
@@ -228,4 +229,173 @@ fn location_by_value_fails_on_findings_another_address_or_nothing() {
     let c = judge_by_value(Some(&[observed("+13125550140")]));
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(judge_by_value(None).outcome, Outcome::Skipped);
+}
+
+/// An INVITE observation whose ANI facts the gateway's own extractor recorded from `identity`
+/// header lines (From, P-Asserted-Identity, Privacy).
+fn identity_observation(identity: &str) -> Observation {
+    let text = format!(
+        "INVITE sip:911;phone-context=+1@gw1;user=phone SIP/2.0\r\n\
+         Via: SIP/2.0/TLS h;branch=z9hG4bK1\r\nTo: <sip:911@gw1>\r\nCall-ID: c\r\n\
+         CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n{identity}Content-Length: 0\r\n\r\n"
+    );
+    let Ok(sip::Message::Request(req)) = sip::Message::parse(text.as_bytes()) else {
+        panic!("test INVITE parses: {text}");
+    };
+    let mut o = bare_observation();
+    o.request_uri = req.uri.to_string();
+    o.dialed = Some("911".into());
+    o.ani = mock_gateway::extract_ani(
+        &req,
+        &[
+            scenarios::AniHeader::PAssertedIdentity,
+            scenarios::AniHeader::From,
+        ],
+    );
+    o
+}
+
+fn ani_scenario(expect: &str) -> scenarios::Scenario {
+    let text = format!(
+        "name = \"t\"\ndescription = \"u.\"\nrequirements = [\"ICD 5.1.7\"]\n\
+         [call]\ndial = \"911\"\nani = \"+13125550100\"\n[expect]\nstatus = 200\n{expect}\n"
+    );
+    scenarios::load_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn judge_ani(sc: &scenarios::Scenario, obs: Option<&[Observation]>) -> Vec<reports::CheckResult> {
+    let mut call = outcome();
+    call.record.final_status = Some(200);
+    super::judge_ani(
+        sc,
+        &Evidence {
+            call: &call,
+            observations: obs,
+        },
+    )
+}
+
+const AGREEING: &str = "From: <sip:+13125550100@t>;tag=1\r\n\
+                        P-Asserted-Identity: <sip:+13125550100@t;user=phone>\r\n";
+const MISMATCH: &str = "From: <sip:+13125550199@t>;tag=1\r\n\
+                        P-Asserted-Identity: <sip:+13125550100@t;user=phone>\r\n";
+
+#[test]
+fn consistency_passes_when_from_and_pai_agree_in_e164() {
+    let checks = judge_ani(&ani_scenario(""), Some(&[identity_observation(AGREEING)]));
+    let c = check(&checks, "ani.consistency");
+    assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
+    assert_eq!(c.observed.as_deref(), Some("none"));
+    assert!(c.message.contains("+13125550100"), "{}", c.message);
+}
+
+#[test]
+fn consistency_fails_on_a_from_pai_mismatch_naming_both_numbers() {
+    let checks = judge_ani(&ani_scenario(""), Some(&[identity_observation(MISMATCH)]));
+    let c = check(&checks, "ani.consistency");
+    assert_eq!(c.outcome, Outcome::Fail, "{c:#?}");
+    assert_eq!(c.requirement.as_deref(), Some("ICD 5.1.7"));
+    assert_eq!(c.observed.as_deref(), Some("from-pai-mismatch"));
+    for needle in ["+13125550199", "+13125550100", "ICD 5.1.7"] {
+        assert!(c.message.contains(needle), "{needle}: {}", c.message);
+    }
+}
+
+#[test]
+fn consistency_is_only_judged_on_answered_calls_with_an_ani() {
+    let sc = ani_scenario("");
+    let mut call = outcome();
+    call.record.final_status = Some(403);
+    let obs = [identity_observation(MISMATCH)];
+    let ev = Evidence {
+        call: &call,
+        observations: Some(&obs),
+    };
+    assert!(super::judge_ani(&sc, &ev).is_empty());
+    assert!(
+        judge_ani(&sc, None).is_empty(),
+        "nothing to skip by default"
+    );
+}
+
+#[test]
+fn declared_findings_pass_when_exactly_those_are_found() {
+    let sc = ani_scenario("ani_findings = [\"from-pai-mismatch\"]");
+    let checks = judge_ani(&sc, Some(&[identity_observation(MISMATCH)]));
+    let c = check(&checks, "ani.findings");
+    assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
+    assert!(checks.iter().all(|c| c.id != "ani.consistency"));
+    let privacy = format!("{AGREEING}Privacy: id\r\n");
+    let sc = ani_scenario("ani_findings = [\"privacy-id\"]");
+    let checks = judge_ani(&sc, Some(&[identity_observation(&privacy)]));
+    let c = check(&checks, "ani.findings");
+    assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
+    assert!(c.message.contains("asserted identity"), "{}", c.message);
+}
+
+#[test]
+fn declared_findings_fail_naming_what_is_missing_and_what_was_seen() {
+    let sc = ani_scenario("ani_findings = [\"not-e164\"]");
+    let checks = judge_ani(&sc, Some(&[identity_observation(MISMATCH)]));
+    let c = check(&checks, "ani.findings");
+    assert_eq!(c.outcome, Outcome::Fail, "{c:#?}");
+    assert_eq!(c.expected.as_deref(), Some("not-e164"));
+    assert_eq!(c.observed.as_deref(), Some("from-pai-mismatch"));
+    for needle in [
+        "missing not-e164",
+        "unexpected from-pai-mismatch",
+        "+13125550199",
+        "ICD 5.1.7",
+    ] {
+        assert!(c.message.contains(needle), "{needle}: {}", c.message);
+    }
+    let none = judge_ani(
+        &ani_scenario("ani_findings = []"),
+        Some(&[bare_observation()]),
+    );
+    assert_eq!(check(&none, "ani.findings").outcome, Outcome::Fail);
+    let skipped = judge_ani(&sc, None);
+    assert_eq!(check(&skipped, "ani.findings").outcome, Outcome::Skipped);
+}
+
+#[test]
+fn ani_form_names_the_uri_that_carried_the_ani() {
+    let tel = "From: <sip:anonymous@anonymous.invalid>;tag=1\r\n\
+               P-Asserted-Identity: <tel:+13125550100>\r\n";
+    let obs = [identity_observation(tel)];
+    let pass = judge_ani(&ani_scenario("ani_form = \"tel\""), Some(&obs));
+    let c = check(&pass, "ani.form");
+    assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
+    assert_eq!(
+        c.observed.as_deref(),
+        Some("tel (+13125550100 in P-Asserted-Identity)")
+    );
+    let fail = judge_ani(&ani_scenario("ani_form = \"sip-user-phone\""), Some(&obs));
+    let c = check(&fail, "ani.form");
+    assert_eq!(c.outcome, Outcome::Fail, "{c:#?}");
+    assert!(c.message.contains("ICD 5.1.7"), "{}", c.message);
+}
+
+#[test]
+fn dial_number_shows_the_request_uri_it_was_read_from() {
+    let obs = [identity_observation(AGREEING)];
+    let pass = judge_ani(&ani_scenario("dialed = \"911\""), Some(&obs));
+    let c = check(&pass, "dial.number");
+    assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
+    assert!(
+        c.message
+            .contains("sip:911;phone-context=+1@gw1;user=phone"),
+        "{}",
+        c.message
+    );
+    let mut other = identity_observation(AGREEING);
+    other.dialed = Some("9911".into());
+    let fail = judge_ani(&ani_scenario("dialed = \"911\""), Some(&[other]));
+    let c = check(&fail, "dial.number");
+    assert_eq!(c.outcome, Outcome::Fail, "{c:#?}");
+    assert!(
+        c.message.contains("9911") && c.message.contains("ICD 5.2"),
+        "{}",
+        c.message
+    );
 }

@@ -93,6 +93,7 @@ fn observation(org: Option<(OrgFinding, &[&str])>, ani: Option<(&str, &str)>) ->
     o.ani = ani.map(|(number, source)| AniObservation {
         number: number.into(),
         source: source.into(),
+        ..AniObservation::default()
     });
     o
 }

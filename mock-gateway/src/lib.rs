@@ -54,8 +54,8 @@ pub use fault::{
     TlsFault, When,
 };
 pub use observation::{
-    AniObservation, LocationObservation, MediaObservation, Observation, OrgObservation,
-    ReadbackObservation,
+    AniFindingRecord, AniObservation, Identity, LocationObservation, MediaObservation, Observation,
+    OrgObservation, ReadbackObservation,
 };
 pub use org::check_org;
 pub use sdp::sdp_answer;

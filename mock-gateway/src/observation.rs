@@ -102,13 +102,55 @@ pub struct OrgObservation {
     pub detail: String,
 }
 
-/// The calling number and the header it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The calling number and the header it came from, with the raw facts about the caller
+/// identity headers and the gateway's named findings on them (ICD 5.1.7). Recorded, not
+/// judged: the harness decides which findings a scenario may have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AniObservation {
     /// The number, visual separators removed (`+13125550100`).
     pub number: String,
     /// The header that supplied it (`P-Asserted-Identity`, `Remote-Party-ID`, `From`).
     pub source: String,
+    /// The URI form that carried the number (`tel`, `sip-user-phone`, `sip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<scenarios::AniForm>,
+    /// The From identity (with or without a number: `sip:anonymous@...` has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Identity>,
+    /// Every P-Asserted-Identity URI, in order (header lines and comma lists alike).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pai: Vec<Identity>,
+    /// The `Privacy` header values as written (RFC 3323), joined with `, `.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<String>,
+    /// The named findings, each with a sentence saying what was seen; empty when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<AniFindingRecord>,
+}
+
+/// One caller identity URI as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The URI as written (`tel:+13125550100`, `sip:3125550100@trunk;user=phone`).
+    pub uri: String,
+    /// Its form, when it is a sip, sips or tel URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<scenarios::AniForm>,
+    /// The number it carries, visual separators removed; `None` when it holds no digit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// The number in E.164 form ([`scenarios::e164`]), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e164: Option<String>,
+}
+
+/// A named ANI finding and what exactly was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AniFindingRecord {
+    /// The finding.
+    pub finding: scenarios::AniFinding,
+    /// What was seen, raw and normalised values included.
+    pub detail: String,
 }
 
 /// The read-back a 933 test call receives in its 200 OK (`E911-Readback`).

@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //! - [`model`]: [`Scenario`] and its parts ([`CallSpec`], [`GatewaySpec`], [`Expect`]).
+//! - [`ani`]: the ANI policy vocabulary (ICD 5.1.7): [`AniForm`], [`AniFinding`], E.164 forms,
+//!   and the dial-string number ([`dialled_number`]).
 //! - [`route`]: the failover part (ICD 5.3): [`RouteSpec`], [`FaultSpec`], [`GatewayState`],
 //!   [`HealthSpec`], [`RunSpec`] and the route expectations.
 //! - [`tls`]: TLS profiles, offered by the trunk (`call.tls`) and enforced by the gateways
@@ -22,11 +24,13 @@
 //! UUIDs canonical, enumerations closed, and the cross-field rules hold (for example a read-back
 //! is only expected on a 933 call). Loading never stops at the first problem.
 
+pub mod ani;
 pub mod conformance;
 pub mod error;
 pub mod load;
 pub mod model;
 mod parse;
+mod parse_ani;
 mod parse_conformance;
 mod parse_route;
 mod parse_tls;
@@ -35,6 +39,7 @@ pub mod route;
 pub mod tls;
 mod walk;
 
+pub use ani::{AniFinding, AniForm, dialled_number, e164, is_e164};
 pub use conformance::{
     CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
     UnknownAniPolicy,

@@ -66,7 +66,9 @@ pub struct Scenario {
 /// What the originator (trunk emulation) puts on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallSpec {
-    /// User part of the Request-URI and To: digits, optionally with a leading `+`.
+    /// User part of the Request-URI and To: digits, optionally with a leading `+`, optionally
+    /// followed by an RFC 3966 `;phone-context=` parameter (`911;phone-context=+1`); see
+    /// [`crate::ani::dialled_number`] for the number alone.
     pub dial: String,
     /// The calling number (ANI). Empty when `[caller]` chooses it and the harness has not yet.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -103,21 +105,30 @@ pub struct CallSpec {
 pub enum AniPlacement {
     /// The user part of the From URI.
     From,
-    /// A `P-Asserted-Identity` header.
+    /// A `P-Asserted-Identity` header with a SIP URI (`<sip:ANI@trunk;user=phone>`).
     Pai,
+    /// A `P-Asserted-Identity` header with a tel URI (`<tel:ANI>`, RFC 3966).
+    #[serde(rename = "pai-tel")]
+    PaiTel,
     /// A `Remote-Party-ID` header.
     Rpid,
 }
 
 impl AniPlacement {
     /// Every placement, in the spelling scenario files use.
-    pub const ALL: [AniPlacement; 3] = [AniPlacement::From, AniPlacement::Pai, AniPlacement::Rpid];
+    pub const ALL: [AniPlacement; 4] = [
+        AniPlacement::From,
+        AniPlacement::Pai,
+        AniPlacement::PaiTel,
+        AniPlacement::Rpid,
+    ];
 
-    /// The spelling used in scenario files: `from`, `pai` or `rpid`.
+    /// The spelling used in scenario files: `from`, `pai`, `pai-tel` or `rpid`.
     pub fn as_str(&self) -> &'static str {
         match self {
             AniPlacement::From => "from",
             AniPlacement::Pai => "pai",
+            AniPlacement::PaiTel => "pai-tel",
             AniPlacement::Rpid => "rpid",
         }
     }
@@ -126,7 +137,7 @@ impl AniPlacement {
     pub fn header(&self) -> AniHeader {
         match self {
             AniPlacement::From => AniHeader::From,
-            AniPlacement::Pai => AniHeader::PAssertedIdentity,
+            AniPlacement::Pai | AniPlacement::PaiTel => AniHeader::PAssertedIdentity,
             AniPlacement::Rpid => AniHeader::RemotePartyId,
         }
     }
@@ -324,7 +335,7 @@ pub struct UnknownName {
 }
 
 impl UnknownName {
-    fn new(what: &'static str, given: &str) -> Self {
+    pub(crate) fn new(what: &'static str, given: &str) -> Self {
         UnknownName {
             what,
             given: given.to_owned(),
@@ -353,6 +364,17 @@ pub struct Expect {
     /// The header that must have supplied the ANI.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ani_source: Option<AniHeader>,
+    /// The exact set of named ANI findings the gateway must record (ICD 5.1.7), in the order
+    /// written; `Some([])`: none at all. `None`: the always-on `ani.consistency` check applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ani_findings: Option<Vec<crate::ani::AniFinding>>,
+    /// The URI form that carried the ANI the gateway recorded (`tel`, `sip-user-phone`, `sip`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ani_form: Option<crate::ani::AniForm>,
+    /// The dialled number the gateway read from the Request-URI (ICD 5.2), parameters such as
+    /// `phone-context` dropped: `911` for `sip:911;phone-context=+1@gw;user=phone`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialed: Option<String>,
     /// What the 933 read-back must contain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readback: Option<Readback>,

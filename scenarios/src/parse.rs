@@ -23,7 +23,7 @@ const DEFAULT_HOLD: Duration = Duration::from_millis(200);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 const MAX_NAME_LEN: usize = 64;
-const MAX_NUMBER_DIGITS: usize = 20;
+pub(crate) const MAX_NUMBER_DIGITS: usize = 20;
 
 /// Headers the call generator writes itself (full and compact forms), which `extra_headers` may
 /// not add, and where to configure them instead.
@@ -60,7 +60,6 @@ const GENERATED_HEADERS: &[(&str, &str)] = &[
         "e911-organization-id",
         "use call.org_id or call.org_headers",
     ),
-    ("p-asserted-identity", "use call.ani_in"),
     ("remote-party-id", "use call.ani_in"),
 ];
 
@@ -435,7 +434,7 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
     );
     let dial = obj
         .require(ctx, "dial", "the number called, like \"911\"")
-        .and_then(|f| number(ctx, &f));
+        .and_then(|f| crate::parse_ani::dial(ctx, &f));
     // With [caller] the harness chooses the ANI (ICD 5.1.7); empty until it does.
     let ani = match obj.get("ani") {
         None if has_caller => Some(String::new()),
@@ -553,7 +552,7 @@ fn ani_placements(
     list(
         ctx,
         field,
-        "must name at least one header for the ANI: \"from\", \"pai\" or \"rpid\"",
+        "must name at least one header for the ANI: \"from\", \"pai\", \"pai-tel\" or \"rpid\"",
         |ctx, f, s| {
             let p = choose(ctx, f, s, "ANI placement", &options)?;
             if let (AniPlacement::From, Some(at)) = (p, &from_user_at) {
@@ -733,9 +732,13 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
             "outage_failed_max",
             "long_path_max",
             "routing",
+            crate::parse_ani::EXPECT_KEYS[0],
+            crate::parse_ani::EXPECT_KEYS[1],
+            crate::parse_ani::EXPECT_KEYS[2],
         ],
     );
     let mut expect = Expect::default();
+    crate::parse_ani::expectations(ctx, obj, &mut expect, known.dial);
     if let Some(f) = obj.get("routing") {
         expect.routing = non_empty(ctx, &f);
     }
@@ -802,11 +805,7 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
     }
     if let Some(f) = obj.get("readback") {
         expect.readback = Obj::of(ctx, &f).and_then(|rb| readback(ctx, &rb));
-        if let Some(dial) = known.dial
-            && dial != "933"
-        {
-            let message =
-                format!("a read-back only happens on a 933 test call, but call.dial is {dial:?}");
+        if let Some(message) = known.dial.and_then(crate::parse_ani::readback_needs_933) {
             ctx.report(&f.span(), &f.path, ProblemKind::Conflict, message);
         }
         if let (Some(status), Some(sf)) = (expect.status, &status_field)

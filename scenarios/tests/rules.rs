@@ -224,7 +224,7 @@ fn extra_headers_rule() {
         "call-id",
         "i",
         "E911-Organization-ID",
-        "p-asserted-identity",
+        "remote-party-id",
         "Content-Length",
     ] {
         let text = doc(
