@@ -10,7 +10,9 @@
 # gateways' certificates chain to; unless --server-cert/--server-key are given, Kamailio presents
 # gw1.pem/gw1.key (its names include 127.0.0.1 and localhost) to the trunk.
 # Gateways are tried in the order given (dispatcher algorithm 8), failover on 5xx, 408 and
-# unreachable. Stop with Ctrl-C (or kill).
+# unreachable. Toward the gateways Kamailio speaks the trunk's TLS profile (ICD 5.1): TLS 1.2,
+# the two ECDHE-RSA AES-GCM suites, and ECDHE on secp384r1 (through an OpenSSL config file, as
+# the tls module has no setting for groups). Stop with Ctrl-C (or kill).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 listen="127.0.0.1:5071"
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
         --server-key) server_key="$2"; shift 2 ;;
         --gw-timeout-ms) gw_timeout_ms="$2"; shift 2 ;;
         --shm) shm="$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -59,11 +61,24 @@ certificate = $server_cert
 private_key = $server_key
 
 [client:default]
-method = TLSv1.2+
+method = TLSv1.2
+cipher_list = ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256
 verify_certificate = yes
 require_certificate = yes
 ca_list = $certs/ca.pem
 TLS
+
+# OpenSSL reads this at start: it limits the key-exchange groups to secp384r1 (both sides).
+cat > "$workdir/openssl.cnf" <<SSL
+openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Groups = secp384r1
+SSL
+export OPENSSL_CONF="$workdir/openssl.cnf"
 
 # Dispatcher list: set 1, higher priority first, so the first gateway given is tried first.
 IFS=',' read -r -a gws <<< "$gateways"

@@ -5,7 +5,8 @@
 //! groups and cipher suites, by the IANA names the harness's TLS library (rustls over aws-lc-rs)
 //! speaks ([`KNOWN_GROUPS`], [`KNOWN_CIPHER_SUITES`]).
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 /// Key-exchange groups a profile may name.
 pub const KNOWN_GROUPS: &[&str] = &["X25519", "secp256r1", "secp384r1", "X25519MLKEM768"];
@@ -30,8 +31,7 @@ pub const GENESYS_BYOC_SUITES: &[&str] = &[
 ];
 
 /// The protocol versions a profile allows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TlsVersionSet {
     /// TLS 1.2 and 1.3.
     #[default]
@@ -43,18 +43,16 @@ pub enum TlsVersionSet {
 }
 
 /// A TLS profile: what one end offers or accepts. `None` lists mean "everything the TLS
-/// library has".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// library has". Serializes as scenario files write it: a name, or a table by parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsProfileSpec {
     /// `genesys-byoc`, `any`, or `custom` for a profile given by parts.
     pub name: String,
     /// Protocol versions.
     pub versions: TlsVersionSet,
     /// Key-exchange groups, in preference order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
     /// Cipher suites, in preference order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cipher_suites: Option<Vec<String>>,
 }
 
@@ -113,5 +111,26 @@ impl TlsProfileSpec {
 impl Default for TlsProfileSpec {
     fn default() -> Self {
         TlsProfileSpec::any()
+    }
+}
+
+impl Serialize for TlsProfileSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if *self == TlsProfileSpec::genesys_byoc() || *self == TlsProfileSpec::any() {
+            return s.serialize_str(&self.name);
+        }
+        let mut m = s.serialize_map(None)?;
+        match self.versions {
+            TlsVersionSet::Any => {}
+            TlsVersionSet::Tls12 => m.serialize_entry("versions", &["1.2"])?,
+            TlsVersionSet::Tls13 => m.serialize_entry("versions", &["1.3"])?,
+        }
+        if let Some(g) = &self.groups {
+            m.serialize_entry("groups", g)?;
+        }
+        if let Some(c) = &self.cipher_suites {
+            m.serialize_entry("cipher_suites", c)?;
+        }
+        m.end()
     }
 }

@@ -94,3 +94,19 @@ fn a_bad_gateway_profile_is_reported_at_its_line() {
     assert_eq!(ps[0].field, "gateway.tls");
     assert_eq!(ps[0].line, text.lines().count());
 }
+
+#[test]
+fn profiles_written_back_as_toml_load_unchanged() {
+    let text = format!(
+        "{}\n[gateway]\ntls = \"genesys-byoc\"\n",
+        doc(
+            "tls = { versions = [\"1.3\"], groups = [\"X25519\"], cipher_suites = [\"TLS13_AES_128_GCM_SHA256\"] }",
+            ""
+        )
+    );
+    let sc = ok(&text);
+    let written = toml::to_string(&sc).expect("serializes");
+    let again = ok(&written);
+    assert_eq!(again.call.tls, sc.call.tls, "{written}");
+    assert_eq!(again.gateway.tls, sc.gateway.tls, "{written}");
+}

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use e2e::peers::{free_port, tool, wait_listening};
 use harness::certify::{Embedded, TRUNK_HOST};
+use harness::tls::TlsTrust;
 use harness::uac::{self, CallOutcome, Target, UacConfig};
 use mock_gateway::Observation;
 use scenarios::OrgFinding;
@@ -121,7 +122,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig) {
     };
     let uac = UacConfig {
         tls: Some(client),
-        tls_trust: None,
+        tls_trust: Some(TlsTrust::Ca(sbc_ca.cert_pem().as_bytes().into())),
         local_host: TRUNK_HOST.into(),
         connect_timeout: Duration::from_secs(3),
     };
