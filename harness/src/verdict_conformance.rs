@@ -14,7 +14,7 @@ const ANI: &str = "ICD 5.1.7";
 const NUMBER_PLAN: &str = "ICD 5.2";
 const BY_VALUE: &str = "RFC 6442";
 
-fn result(
+pub(crate) fn result(
     id: &str,
     requirement: &str,
     pass: bool,

@@ -4,7 +4,7 @@
 //! else where the trunk saw it. A handshake the gateway refused is named with the reason.
 
 use mock_gateway::Observation;
-use reports::{CallRecord, CheckResult, Outcome, TlsInfo};
+use reports::{CallRecord, CheckResult, TlsInfo};
 use scenarios::tls::GENESYS_BYOC_SUITES;
 
 /// The requirement the transport check proves: the trunk's protocol is TLS.
@@ -23,21 +23,21 @@ fn check(
     observed: String,
     message: String,
 ) -> CheckResult {
-    CheckResult {
-        id: id.to_owned(),
-        requirement: Some(requirement.to_owned()),
-        outcome: if pass { Outcome::Pass } else { Outcome::Fail },
-        expected: Some(expected.to_owned()),
-        observed: Some(observed),
+    crate::verdict_conformance::result(
+        id,
+        requirement,
+        pass,
+        expected.to_owned(),
+        observed,
         message,
-    }
+    )
 }
 
 /// The TLS checks of one call: `transport.tls` and `transport.tls-profile` when a session was
 /// established; `transport.tls-profile` failing with the gateway's reason when a gateway
 /// refused the trunk's handshake and no session carried the call.
 pub fn judge_tls(record: &CallRecord, observations: Option<&[Observation]>) -> Vec<CheckResult> {
-    let client = call_tls(record);
+    let client = reports::call_tls(record);
     let at_gateway = observations.and_then(|obs| {
         obs.iter()
             .find(|o| o.method == "INVITE" && !o.retransmission && o.tls.is_some())
@@ -100,20 +100,6 @@ pub fn judge_tls(record: &CallRecord, observations: Option<&[Observation]>) -> V
     out
 }
 
-/// TLS of the attempt that carried the call: the answering gateway's, else the last with TLS.
-fn call_tls(record: &CallRecord) -> Option<&TlsInfo> {
-    let answered = record.answered_by.as_deref().and_then(|gw| {
-        record
-            .attempts
-            .iter()
-            .rev()
-            .find(|a| a.gateway == gw && a.tls.is_some())
-    });
-    answered
-        .or_else(|| record.attempts.iter().rev().find(|a| a.tls.is_some()))
-        .and_then(|a| a.tls.as_ref())
-}
-
 /// What differs from the Genesys BYOC profile, one phrase each.
 fn profile_problems(t: &TlsInfo, certificate: Option<&str>) -> Vec<String> {
     let mut p = Vec::new();
@@ -159,7 +145,7 @@ fn describe(t: &TlsInfo, certificate: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reports::Attempt;
+    use reports::{Attempt, Outcome};
 
     fn tls(version: &str, cipher: &str, group: &str, cert: &str) -> TlsInfo {
         TlsInfo {

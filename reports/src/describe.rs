@@ -71,7 +71,7 @@ pub(crate) fn call_status(call: &CallRecord) -> String {
 }
 
 /// TLS of the attempt that mattered: the answering gateway's, else the last attempt with TLS.
-pub(crate) fn call_tls(call: &CallRecord) -> Option<&TlsInfo> {
+pub fn call_tls(call: &CallRecord) -> Option<&TlsInfo> {
     let answered = call.answered_by.as_deref().and_then(|gw| {
         call.attempts
             .iter()

@@ -23,6 +23,7 @@
 //! - Files are replaced atomically (temp file, sync, rename): never half written.
 
 mod describe;
+pub use describe::call_tls;
 mod json;
 mod junit;
 pub mod load;
