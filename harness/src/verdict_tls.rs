@@ -35,7 +35,7 @@ fn check(
 
 /// The TLS checks of one call: `transport.tls` and `transport.tls-profile` when a session was
 /// established; `transport.tls-profile` failing with the gateway's reason when a gateway
-/// refused the trunk's handshake and no session carried the call.
+/// refused a handshake and no session reached a gateway.
 pub fn judge_tls(record: &CallRecord, observations: Option<&[Observation]>) -> Vec<CheckResult> {
     let client = reports::call_tls(record);
     let at_gateway = observations.and_then(|obs| {
@@ -45,21 +45,24 @@ pub fn judge_tls(record: &CallRecord, observations: Option<&[Observation]>) -> V
     });
     let refused = observations.and_then(|obs| obs.iter().find(|o| o.tls_error.is_some()));
     let mut out = Vec::new();
+    // No session reached a gateway but one refused a handshake: the trunk (or the SBC in
+    // front of the gateways) is outside the profile the gateway enforces.
+    if let (None, Some(o)) = (at_gateway, refused) {
+        let why = o.tls_error.as_deref().unwrap_or_default();
+        out.push(check(
+            "transport.tls-profile",
+            PROFILE,
+            false,
+            PROFILE_TEXT,
+            format!("{} refused the handshake: {why}", o.gateway),
+            format!(
+                "{} refused the trunk's TLS handshake ({why}): the trunk does not offer the TLS profile the gateway enforces (ICD 5.1: TLS 1.2, ECDHE secp384r1, RSA AES-GCM suites)",
+                o.gateway
+            ),
+        ));
+        return out;
+    }
     let Some(session) = at_gateway.or(client) else {
-        if let Some(o) = refused {
-            let why = o.tls_error.as_deref().unwrap_or_default();
-            out.push(check(
-                "transport.tls-profile",
-                PROFILE,
-                false,
-                PROFILE_TEXT,
-                format!("{} refused the handshake: {why}", o.gateway),
-                format!(
-                    "{} refused the trunk's TLS handshake ({why}): the trunk does not offer the TLS profile the gateway enforces (ICD 5.1: TLS 1.2, ECDHE secp384r1, RSA AES-GCM suites)",
-                    o.gateway
-                ),
-            ));
-        }
         return out;
     };
     let ok_version = session.version == "TLSv1.2" || session.version == "TLSv1.3";
