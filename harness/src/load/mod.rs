@@ -33,6 +33,7 @@ use sip::transport::TransportKind;
 
 use crate::certify::{Embedded, TRUNK_HOST};
 use crate::cli::{EXIT_ERROR, EXIT_USAGE};
+use crate::tls::TlsTrust;
 use crate::uac::Target;
 use run::{Model, Plan};
 use schedule::{Profile, Schedule};
@@ -52,6 +53,10 @@ pub struct LoadArgs {
     /// Transport.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
+    /// TLS profile the trunk offers: `genesys-byoc` (TLS 1.2, ECDHE secp384r1, the RSA AES-GCM
+    /// suites, as the trunk does; ICD 5.1) or `any` (TLS 1.2 and 1.3, every group and suite).
+    #[arg(long, default_value = "genesys-byoc", value_parser = ["genesys-byoc", "any"])]
+    pub tls_profile: String,
     /// Where the calls go (default: the embedded gw1/gw2).
     #[command(flatten)]
     pub peer: crate::cli::TargetArgs,
@@ -203,6 +208,22 @@ fn call_spec(dial: &str, hold: Duration, timeout: Duration) -> CallSpec {
     }
 }
 
+/// The `--tls-profile` the trunk offers.
+fn tls_profile(name: &str) -> scenarios::TlsProfileSpec {
+    match name {
+        "any" => scenarios::TlsProfileSpec::any(),
+        _ => scenarios::TlsProfileSpec::genesys_byoc(),
+    }
+}
+
+/// ` (TLS profile genesys-byoc)` over TLS, nothing over TCP.
+fn profile_note(a: &LoadArgs) -> String {
+    match a.transport {
+        TransportKind::Tls => format!(" (TLS profile {})", a.tls_profile),
+        TransportKind::Tcp => String::new(),
+    }
+}
+
 /// Sets a flag on Ctrl-C: the schedule stops, in-flight calls drain, reports are written.
 fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
@@ -247,8 +268,20 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
                 rt.spawn(async move { Embedded::start_unrecorded(kind).await })
                     .await??,
             );
-            let where_ = format!("embedded gw1, gw2 over {} on 127.0.0.1", a.transport);
-            (e.targets(), Some(e.client_tls.clone()), Some(e), where_)
+            let where_ = format!(
+                "embedded gw1, gw2 over {}{} on 127.0.0.1",
+                a.transport,
+                profile_note(&a)
+            );
+            let tls = match a.transport {
+                TransportKind::Tls => Some(
+                    TlsTrust::Ca(e.ca_pem.as_bytes().into())
+                        .client_config(&tls_profile(&a.tls_profile))
+                        .map_err(anyhow::Error::msg)?,
+                ),
+                TransportKind::Tcp => None,
+            };
+            (e.targets(), tls, Some(e), where_)
         }
         (None, None) => anyhow::bail!("no target and no runtime for the embedded gateways"),
         (Some(t), _) => {
@@ -263,11 +296,19 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
                 addr,
                 transport: a.transport,
             };
+            let tls = tls
+                .map(|t| t.trust.client_config(&tls_profile(&a.tls_profile)))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             (
                 vec![target],
-                tls.map(|t| t.config),
+                tls,
                 None,
-                format!("target {t} ({addr}) over {}", a.transport),
+                format!(
+                    "target {t} ({addr}) over {}{}",
+                    a.transport,
+                    profile_note(&a)
+                ),
             )
         }
     };
