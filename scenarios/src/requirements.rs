@@ -83,10 +83,6 @@ pub const OFF_THE_WIRE: &[(&str, &str)] = &[
         "a Genesys admin setting (external trunk type), not visible in SIP: confirm it in the trunk configuration",
     ),
     (
-        "ICD 5.1.3",
-        "the trunk's in-service state is an admin setting: every call that reached a gateway shows it carried traffic",
-    ),
-    (
         "ICD 5.1.4",
         "the inbound SIP termination identifier concerns calls from the gateways to the trunk; the harness places calls toward the gateways only",
     ),
