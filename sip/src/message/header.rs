@@ -109,7 +109,11 @@ impl Known {
     /// Classifies a name as written (any case, compact or long) by its length, then one
     /// case-insensitive compare per candidate; `None` for a name with no variant.
     pub(crate) fn lookup(name: &str) -> Option<Known> {
-        let b = name.as_bytes();
+        Known::lookup_bytes(name.as_bytes())
+    }
+
+    /// [`Known::lookup`] on the bytes of a name.
+    pub(crate) fn lookup_bytes(b: &[u8]) -> Option<Known> {
         match b.len() {
             0 => None,
             1 => Known::compact(b[0].to_ascii_lowercase()),

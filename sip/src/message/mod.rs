@@ -10,6 +10,7 @@ mod fast;
 mod header;
 mod parse;
 mod precheck;
+mod scan;
 pub mod typed;
 mod validate;
 mod write;

@@ -108,7 +108,14 @@ pub(super) struct Ctx<'a> {
     lines: Lines<'a>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// Positions are reported against `text` (the header block).
+    pub(super) fn new(text: &'a str) -> Self {
+        Ctx {
+            lines: Lines { text },
+        }
+    }
+
     pub(super) fn err(
         &self,
         kind: ParseErrorKind,
@@ -139,6 +146,14 @@ impl Message {
 
     /// Like [`Message::parse`] but shares the body with `input` instead of copying it.
     pub fn parse_bytes(input: Bytes) -> Result<Message, ParseError> {
+        match super::scan::parse(&input) {
+            Some(m) => Ok(m),
+            None => Message::parse_full(input),
+        }
+    }
+
+    /// The full parser, for any input: [`Message::parse_bytes`] without its fast path.
+    pub(super) fn parse_full(input: Bytes) -> Result<Message, ParseError> {
         let skip = input
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
@@ -251,7 +266,7 @@ fn find_head_end(data: &[u8]) -> Option<(usize, usize)> {
     })
 }
 
-enum Start {
+pub(super) enum Start {
     Request { method: Method, uri: Uri },
     Response { status: u16, reason: String },
 }
@@ -287,7 +302,7 @@ fn is_sip_version(s: &str) -> Result<(), bool> {
     }
 }
 
-fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
+pub(super) fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
     use ParseErrorKind::*;
     if line
         .as_bytes()

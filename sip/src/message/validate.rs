@@ -21,8 +21,6 @@ pub(super) fn validate(
     let mut second: [Option<View<'_>>; 5] = [None; 5];
     for h in headers.views() {
         let Some(known) = h.known else { continue };
-        let err = |kind, at, message: String| header_err(ctx, h.name, h.line, kind, at, message);
-        let value_err = |e: ValueError| err(Syntax, e.at, e.message);
         let slot = match known {
             Known::Via => Some(0),
             Known::From => Some(1),
@@ -37,81 +35,8 @@ pub(super) fn validate(
                 second[i] = Some(h);
             }
         }
-        match known {
-            Known::Via => {
-                let mut any = false;
-                for v in split_list(h.value) {
-                    any = true;
-                    if !fast::via(v) {
-                        Via::validate(v).map_err(value_err)?;
-                    }
-                }
-                if !any {
-                    return Err(err(Syntax, 0, "empty Via".into()));
-                }
-            }
-            Known::From | Known::To if !fast::name_addr(h.value) => {
-                NameAddr::validate(h.value).map_err(value_err)?;
-            }
-            Known::CallId => {
-                let v = h.value;
-                let ok = !v.is_empty()
-                    && crate::uri::split_byte(v, b'@')
-                        .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
-                    && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
-                if !ok {
-                    return Err(err(Syntax, 0, "expected Call-ID 'word[@word]'".into()));
-                }
-            }
-            Known::CSeq => {
-                let cseq = CSeq::parse(h.value).map_err(value_err)?;
-                if let Some(method) = method
-                    && cseq.method != *method
-                {
-                    return Err(err(
-                        MethodMismatch,
-                        0,
-                        format!(
-                            "CSeq method {} does not match request method {method}",
-                            cseq.method
-                        ),
-                    ));
-                }
-            }
-            Known::MaxForwards => {
-                let v = h.value;
-                // 1*DIGIT (leading zeros allowed: `0068` is 68), at most 255.
-                let significant = v.trim_start_matches('0');
-                if v.is_empty()
-                    || !v.bytes().all(|b| b.is_ascii_digit())
-                    || significant.len() > 3
-                    || significant.parse::<u16>().unwrap_or(0) > 255
-                {
-                    return Err(err(Syntax, 0, "expected Max-Forwards 0..255".into()));
-                }
-            }
-            Known::Contact if h.value.trim() == "*" => {}
-            Known::Contact | Known::Route | Known::RecordRoute | Known::PAssertedIdentity => {
-                for v in split_list(h.value) {
-                    if !fast::name_addr(v) {
-                        NameAddr::validate(v).map_err(value_err)?;
-                    }
-                }
-            }
-            Known::ContentType => {
-                let mt = h.value.split(';').next().unwrap_or("").trim();
-                let ok = mt.split_once('/').is_some_and(|(t, s)| {
-                    !t.trim().is_empty()
-                        && !s.trim().is_empty()
-                        && t.trim().bytes().all(crate::uri::is_token_char)
-                        && s.trim().bytes().all(crate::uri::is_token_char)
-                });
-                if !ok {
-                    return Err(err(Syntax, 0, "expected media type 'type/subtype'".into()));
-                }
-            }
-            _ => {}
-        }
+        check(known, h.value, method)
+            .map_err(|(kind, at, message)| header_err(ctx, h.name, h.line, kind, at, message))?;
     }
     const NAMES: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
     for (i, n) in seen.iter().enumerate() {
@@ -140,6 +65,95 @@ pub(super) fn validate(
                 format!("{} appears more than once", NAMES[i]),
             ));
         }
+    }
+    Ok(())
+}
+
+/// What is wrong with a header value: kind, byte offset in the value, what was expected.
+pub(super) type Bad = (ParseErrorKind, usize, String);
+
+fn value_err(e: ValueError) -> Bad {
+    (ParseErrorKind::Syntax, e.at, e.message)
+}
+
+/// Checks the value of one known header (`method` is `None` in a response): what
+/// [`validate`] checks for each header, shared with the fast path in `scan.rs`.
+pub(super) fn check(known: Known, value: &str, method: Option<&Method>) -> Result<(), Bad> {
+    use ParseErrorKind::*;
+    match known {
+        Known::Via => {
+            let mut any = false;
+            for v in split_list(value) {
+                any = true;
+                if !fast::via(v) {
+                    Via::validate(v).map_err(value_err)?;
+                }
+            }
+            if !any {
+                return Err((Syntax, 0, "empty Via".into()));
+            }
+        }
+        Known::From | Known::To if !fast::name_addr(value) => {
+            NameAddr::validate(value).map_err(value_err)?;
+        }
+        Known::CallId => {
+            let v = value;
+            let ok = !v.is_empty()
+                && crate::uri::split_byte(v, b'@')
+                    .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
+                && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
+            if !ok {
+                return Err((Syntax, 0, "expected Call-ID 'word[@word]'".into()));
+            }
+        }
+        Known::CSeq => {
+            let cseq = CSeq::parse(value).map_err(value_err)?;
+            if let Some(method) = method
+                && cseq.method != *method
+            {
+                return Err((
+                    MethodMismatch,
+                    0,
+                    format!(
+                        "CSeq method {} does not match request method {method}",
+                        cseq.method
+                    ),
+                ));
+            }
+        }
+        Known::MaxForwards => {
+            let v = value;
+            // 1*DIGIT (leading zeros allowed: `0068` is 68), at most 255.
+            let significant = v.trim_start_matches('0');
+            if v.is_empty()
+                || !v.bytes().all(|b| b.is_ascii_digit())
+                || significant.len() > 3
+                || significant.parse::<u16>().unwrap_or(0) > 255
+            {
+                return Err((Syntax, 0, "expected Max-Forwards 0..255".into()));
+            }
+        }
+        Known::Contact if value.trim() == "*" => {}
+        Known::Contact | Known::Route | Known::RecordRoute | Known::PAssertedIdentity => {
+            for v in split_list(value) {
+                if !fast::name_addr(v) {
+                    NameAddr::validate(v).map_err(value_err)?;
+                }
+            }
+        }
+        Known::ContentType => {
+            let mt = value.split(';').next().unwrap_or("").trim();
+            let ok = mt.split_once('/').is_some_and(|(t, s)| {
+                !t.trim().is_empty()
+                    && !s.trim().is_empty()
+                    && t.trim().bytes().all(crate::uri::is_token_char)
+                    && s.trim().bytes().all(crate::uri::is_token_char)
+            });
+            if !ok {
+                return Err((Syntax, 0, "expected media type 'type/subtype'".into()));
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

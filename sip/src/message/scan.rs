@@ -1,0 +1,336 @@
+//! The fast path of [`Message::parse_bytes`]: one pass over the header block for the everyday
+//! shape of a message, where every line ends in CRLF, no line is folded, names are followed
+//! directly by `:` and values hold no control character.
+//!
+//! It splits the lines into the same [`Span`]s the full parser makes and checks each known
+//! header with the same [`check`] the full parser uses, then the start line with the same
+//! [`parse_start`]. Anything it does not expect (leading CRLFs, a bare LF, a continuation line,
+//! a space before `:`, an invalid value, a missing or repeated mandatory header, a short body,
+//! invalid UTF-8 ...) answers `None` and the full parser starts over, so the fast path changes
+//! speed only: what is accepted, what it parses to, and every error stay those of `parse.rs`.
+
+use bytes::Bytes;
+
+use super::header::{Headers, Known, Raw, Span};
+use super::parse::{Ctx, Start, parse_start};
+use super::validate::check;
+use super::{Message, Request, Response};
+use crate::uri::is_token_char;
+
+/// Parses `input` when it has the everyday shape, `None` otherwise (the caller then runs the
+/// full parser, which also gives any error).
+pub(super) fn parse(input: &Bytes) -> Option<Message> {
+    let data: &[u8] = input;
+    // The start line.
+    let nl = memchr::memchr(b'\n', data)?;
+    let line = data[..nl].strip_suffix(b"\r")?;
+    let start = parse_start(
+        std::str::from_utf8(line).ok()?,
+        &Ctx::new(""), // errors are never reported from here
+    )
+    .ok()?;
+    let method = match &start {
+        Start::Request { method, .. } => Some(method),
+        Start::Response { .. } => None,
+    };
+
+    // The header lines, split into spans of `data` (which the header block starts).
+    let mut spans: Vec<Span> = Vec::with_capacity(24);
+    let mut pos = nl + 1;
+    let mut line_no = 1u32;
+    let mut content_length: Option<usize> = None;
+    let (head_len, body_start) = loop {
+        line_no += 1;
+        let rest = data.get(pos..)?;
+        match rest.first()? {
+            b'\r' if rest.get(1) == Some(&b'\n') => {
+                // The empty line: the header block ends before the CRLF of the last line.
+                break (pos - 2, pos + 2);
+            }
+            b'\r' | b'\n' | b' ' | b'\t' => return None,
+            _ => {}
+        }
+        let name_len = rest.iter().position(|&b| !is_token_char(b))?;
+        if name_len == 0 || rest[name_len] != b':' {
+            return None;
+        }
+        let mut v = name_len + 1;
+        while matches!(rest.get(v), Some(b' ' | b'\t')) {
+            v += 1;
+        }
+        let eol = v + memchr::memchr(b'\n', rest.get(v..)?)?;
+        if rest[eol - 1] != b'\r' {
+            return None;
+        }
+        let mut end = eol - 1;
+        while end > v && matches!(rest[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
+        if has_control(&rest[v..end]) {
+            return None;
+        }
+        let known = Known::lookup_bytes(&rest[..name_len]);
+        if known == Some(Known::ContentLength) {
+            let n = digits(&rest[v..end])?;
+            if content_length.replace(n).is_some() {
+                return None;
+            }
+        }
+        spans.push(Span {
+            known,
+            name: (pos, pos + name_len),
+            value: (pos + v, pos + end),
+            line: line_no,
+        });
+        pos += eol + 1;
+    };
+
+    let head = std::str::from_utf8(&data[..head_len]).ok()?;
+    let mut seen = [0u8; 5]; // Via, From, To, Call-ID, CSeq
+    for s in &spans {
+        let Some(known) = s.known else { continue };
+        let slot = match known {
+            Known::Via => 0,
+            Known::From => 1,
+            Known::To => 2,
+            Known::CallId => 3,
+            Known::CSeq => 4,
+            _ => 5,
+        };
+        if let Some(n) = seen.get_mut(slot) {
+            *n += 1;
+        }
+        check(known, head.get(s.value.0..s.value.1)?, method).ok()?;
+    }
+    if seen[0] == 0 || seen[1..].iter().any(|&n| n != 1) {
+        return None;
+    }
+
+    let body_all = input.slice(body_start..);
+    let body = match content_length {
+        Some(len) if len > body_all.len() => return None,
+        Some(len) => body_all.slice(..len),
+        None => body_all,
+    };
+    let headers = Headers::parsed(Raw {
+        text: head.to_owned(),
+        spans,
+    });
+    Some(match start {
+        Start::Request { method, uri } => Message::Request(Request {
+            method,
+            uri,
+            headers,
+            body,
+        }),
+        Start::Response { status, reason } => Message::Response(Response {
+            status,
+            reason,
+            headers,
+            body,
+        }),
+    })
+}
+
+/// Whether a value holds a control character other than HTAB (the full parser decides whether
+/// it is allowed, inside a quoted string).
+fn has_control(b: &[u8]) -> bool {
+    // Branch-free so that it vectorises.
+    b.iter().fold(false, |acc, &c| {
+        acc | ((c < 0x20) & (c != b'\t')) | (c == 0x7f)
+    })
+}
+
+/// A Content-Length value as the full parser reads it: 1 to 9 digits.
+fn digits(v: &[u8]) -> Option<usize> {
+    if v.is_empty() || v.len() > 9 {
+        return None;
+    }
+    v.iter().try_fold(0usize, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + usize::from(d - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{HeaderName, ParseErrorKind, SipHeaders};
+
+    const INVITE: &str = "INVITE sip:911@gw1.example.com:5061;transport=tls;user=phone SIP/2.0\r\n\
+        Via: SIP/2.0/TLS 198.51.100.10:5061;branch=z9hG4bK5f3a;rport\r\n\
+        Max-Forwards: 70\r\n\
+        From: \"ACME\" <sip:+13125550100@trunk.acme.example;user=phone>;tag=9f2c\r\n\
+        To: <sip:911@gw1.example.com;user=phone>\r\n\
+        Call-ID: 3c26d8f0@trunk.acme.example\r\n\
+        CSeq: 1 INVITE\r\n\
+        Contact: <sip:+13125550100@198.51.100.10:5061;transport=tls>\r\n\
+        E911-Organization-ID: 4f3b1c2e\r\n\
+        Content-Type: application/sdp\r\n\
+        Content-Length: 5\r\n\r\nv=0\r\nextra";
+
+    const OK: &str = "SIP/2.0 200 OK\r\n\
+        Via: SIP/2.0/TLS 198.51.100.10:5061;branch=z9hG4bK5f3a;rport\r\n\
+        From: \"ACME\" <sip:+13125550100@trunk.acme.example;user=phone>;tag=9f2c\r\n\
+        To: <sip:911@gw1.example.com;user=phone>;tag=a83f\r\n\
+        Call-ID: 3c26d8f0@trunk.acme.example\r\n\
+        CSeq: 1 INVITE\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    /// Both paths give the same answer; returns whether the fast path took the message.
+    fn agree(text: &str) -> bool {
+        agree_bytes(text.as_bytes())
+    }
+
+    fn agree_bytes(text: &[u8]) -> bool {
+        let input = Bytes::copy_from_slice(text);
+        let fast = parse(&input);
+        let full = Message::parse_full(input.clone());
+        if let Some(m) = &fast {
+            assert_eq!(Ok(m), full.as_ref(), "{:?}", String::from_utf8_lossy(text));
+            // Line numbers and the other header views too (PartialEq compares them).
+            assert_eq!(format!("{m:?}"), format!("{:?}", full.as_ref().unwrap()));
+        }
+        assert_eq!(
+            Message::parse_bytes(input),
+            full,
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
+        fast.is_some()
+    }
+
+    fn with(base: &str, from: &str, to: &str) -> String {
+        assert!(base.contains(from), "{from}");
+        base.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn everyday_messages_take_the_fast_path() {
+        assert!(agree(INVITE));
+        assert!(agree(OK));
+        // Compact forms, any case, and LWS around values are still the everyday shape.
+        assert!(agree(&with(INVITE, "Call-ID:", "i:")));
+        assert!(agree(&with(INVITE, "Content-Length:", "content-LENGTH:")));
+        assert!(agree(&with(
+            INVITE,
+            "Max-Forwards: 70",
+            "Max-Forwards:\t 70 \t"
+        )));
+        assert!(agree(&with(INVITE, "Call-ID: ", "Call-ID:")));
+        // Values the line splitter takes whole and the full value scanners check (IPv6,
+        // escapes, quoted pairs, comma lists).
+        assert!(agree(&with(
+            INVITE,
+            "198.51.100.10:5061;b",
+            "[2001:db8::1]:5061;x;b"
+        )));
+        assert!(agree(&with(INVITE, "sip:911@gw1", "sip:9%31@gw1")));
+        assert!(agree(&with(INVITE, "4f3b1c2e", "4f3b\u{e9}1c2e")));
+        assert!(agree(&with(INVITE, "\"ACME\"", "\"A\\\"C\\\\\"")));
+        assert!(agree(&with(
+            INVITE,
+            "Contact: <",
+            "Contact: <sip:a@[::1]>, <"
+        )));
+        let m = parse(&Bytes::from_static(INVITE.as_bytes())).unwrap();
+        assert_eq!(m.body().as_ref(), b"v=0\r\n");
+        assert_eq!(
+            m.headers().get_header(&HeaderName::CSeq).map(|h| h.line),
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn unusual_messages_go_to_the_full_parser() {
+        for text in [
+            format!("\r\n{INVITE}"),
+            with(INVITE, "Max-Forwards: 70\r\n", "Max-Forwards: 70\n"),
+            with(INVITE, "Max-Forwards: 70\r\n", "Max-Forwards:\r\n 70\r\n"),
+            with(INVITE, "Max-Forwards: 70\r\n", "Max-Forwards: 70\r\n\t\r\n"),
+            with(INVITE, "Call-ID:", "Call-ID :"),
+            with(INVITE, "Call-ID:", "Call ID:"),
+            with(INVITE, "Call-ID: 3c", "Call-ID: \u{7}3c"),
+            with(INVITE, "\"ACME\"", "\"A\\\u{7}\""),
+            with(INVITE, "SIP/2.0\r\n", "SIP/2.0 \r\n"),
+            with(INVITE, "INVITE sip", "INVITE  sip"),
+            with(INVITE, "SIP/2.0\r\n", "SIP/3.0\r\n"),
+            with(INVITE, "sip:911@gw1", "sip:9%31%@gw1"),
+            with(INVITE, "1 INVITE", "1 BYE"),
+            with(INVITE, "Call-ID: 3c26d8f0@trunk.acme.example\r\n", ""),
+            with(
+                INVITE,
+                "CSeq: 1 INVITE\r\n",
+                "CSeq: 1 INVITE\r\nCSeq: 1 INVITE\r\n",
+            ),
+            with(INVITE, "Content-Length: 5", "Content-Length: 50"),
+            with(INVITE, "Content-Length: 5", "Content-Length: 5\r\nl: 5"),
+            with(INVITE, "Content-Length: 5", "Content-Length: 0x5"),
+            with(INVITE, "\r\n\r\nv=0", "\r\n\nv=0"),
+            INVITE[..INVITE.find("\r\n\r\n").unwrap()].to_owned(),
+            String::new(),
+            "\r\n".into(),
+        ] {
+            assert!(!agree(&text), "{text:?}");
+        }
+        // Invalid UTF-8 in a value.
+        let mut bad = INVITE.as_bytes().to_vec();
+        let at = INVITE.find("4f3b").unwrap();
+        bad[at] = 0xff;
+        assert!(parse(&Bytes::from(bad.clone())).is_none());
+        assert_eq!(
+            Message::parse(&bad).unwrap_err().kind,
+            ParseErrorKind::NotUtf8
+        );
+    }
+
+    #[test]
+    fn torture_corpus_messages_agree() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora");
+        let mut fast = 0;
+        for sub in ["rfc4475", "rfc5118"] {
+            for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                fast += usize::from(agree_bytes(&std::fs::read(&path).unwrap()));
+            }
+        }
+        assert!(fast > 0);
+    }
+
+    proptest::proptest! {
+        /// Whatever the lines look like, both paths answer the same.
+        #[test]
+        fn fast_and_full_paths_agree(
+            lines in proptest::collection::vec(
+                (0usize..12, "[ \t]{0,2}", "[a-zA-Z0-9 \t<>@;=:.\"\\\\/%\\[\\]-]{0,12}", 0usize..4),
+                0..8,
+            ),
+            drop in proptest::collection::vec(0u8..8, 11),
+            response in proptest::bool::ANY,
+        ) {
+            const NAMES: [&str; 12] = [
+                "Via", "v", "From", "To", "t", "Call-ID", "CSeq", "Contact", "Max-Forwards",
+                "Content-Length", "content-type", "X-Other",
+            ];
+            let base = if response { OK } else { INVITE };
+            let (head, body) = base.split_once("\r\n\r\n").unwrap();
+            let mut text = String::new();
+            for (i, line) in head.split("\r\n").enumerate() {
+                if i > 0 && drop.get(i) == Some(&0) {
+                    continue;
+                }
+                text.push_str(line);
+                text.push_str("\r\n");
+            }
+            for (name, lws, value, end) in &lines {
+                text.push_str(NAMES[*name]);
+                text.push(':');
+                text.push_str(lws);
+                text.push_str(value);
+                text.push_str(["\r\n", "\n", "\r\n ", "\r\n\t"][*end]);
+            }
+            text.push_str("\r\n");
+            text.push_str(body);
+            agree(&text);
+        }
+    }
+}
