@@ -72,18 +72,6 @@ macro_rules! header_names {
     };
 }
 
-/// For each name length, a bit per [`CANON`] entry of that length (every entry is shorter
-/// than 32 bytes and there are fewer than 64 of them).
-static BY_LEN: [u64; 32] = {
-    let mut t = [0u64; 32];
-    let mut i = 0;
-    while i < CANON.len() {
-        t[CANON[i].len()] |= 1 << i;
-        i += 1;
-    }
-    t
-};
-
 /// Each [`CANON`] entry lowercased, zero-padded to 32 bytes, and a mask with `0x20` where the
 /// entry has a letter: `(byte | mask) == lower` for every byte is a case-insensitive match that
 /// needs no branch per byte (only letters differ by `0x20` between cases).
@@ -105,36 +93,91 @@ static FOLDED: [([u8; 32], [u8; 32]); CANON.len()] = {
     t
 };
 
+/// Slots of the open-addressing table [`SLOTS`] (a power of two, well above `CANON.len()`).
+const NSLOTS: usize = 128;
+
+/// Where a long name of length `len` with these first and last bytes starts probing [`SLOTS`]:
+/// case-insensitive, since it folds `0x20` into both bytes.
+const fn slot(len: usize, first: u8, last: u8) -> usize {
+    (len * 37 + (first | 0x20) as usize * 5 + (last | 0x20) as usize * 3) % NSLOTS
+}
+
+/// Open addressing (linear probing) from [`slot`]: `1 +` the [`CANON`] index, `0` for empty.
+static SLOTS: [u8; NSLOTS] = {
+    let mut t = [0u8; NSLOTS];
+    let mut i = 0;
+    while i < CANON.len() {
+        let c = CANON[i].as_bytes();
+        assert!(c.len() > 1 && c.len() < 32);
+        let mut h = slot(c.len(), c[0], c[c.len() - 1]);
+        while t[h] != 0 {
+            h = (h + 1) % NSLOTS;
+        }
+        t[h] = i as u8 + 1;
+        i += 1;
+    }
+    t
+};
+
+/// Eight bytes of `b` from `at`, as one word.
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether `b` (shorter than 32 bytes) is [`FOLDED`] entry `i` in any case.
+#[inline(always)]
+fn matches_folded(b: &[u8], i: usize) -> bool {
+    let (lower, mask) = &FOLDED[i];
+    let n = b.len();
+    if CANON[i].len() != n {
+        return false;
+    }
+    if n < 8 {
+        return b
+            .iter()
+            .zip(lower)
+            .zip(mask)
+            .all(|((&x, &l), &k)| (x | k) == l);
+    }
+    // Whole words, the last one overlapping the one before when `n` is not a multiple of 8.
+    let mut at = 0;
+    loop {
+        let at8 = at.min(n - 8);
+        if (word(b, at8) | word(mask, at8)) != word(lower, at8) {
+            return false;
+        }
+        if at8 + 8 >= n {
+            return true;
+        }
+        at += 8;
+    }
+}
+
 impl Known {
-    /// Classifies a name as written (any case, compact or long) by its length, then one
-    /// case-insensitive compare per candidate; `None` for a name with no variant.
+    /// Classifies a name as written (any case, compact or long); `None` for a name with no
+    /// variant.
     pub(crate) fn lookup(name: &str) -> Option<Known> {
         Known::lookup_bytes(name.as_bytes())
     }
 
-    /// [`Known::lookup`] on the bytes of a name.
+    /// [`Known::lookup`] on the bytes of a name: a probe of [`SLOTS`] by length, first and last
+    /// byte, then one case-insensitive compare per candidate (one, nearly always).
     pub(crate) fn lookup_bytes(b: &[u8]) -> Option<Known> {
         match b.len() {
             0 => None,
             1 => Known::compact(b[0].to_ascii_lowercase()),
-            n if n < BY_LEN.len() => {
-                let mut padded = [0u8; 32];
-                padded[..n].copy_from_slice(b);
-                let mut m = BY_LEN[n];
-                while m != 0 {
-                    let i = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    let (lower, mask) = &FOLDED[i];
-                    let diff = padded
-                        .iter()
-                        .zip(lower)
-                        .zip(mask)
-                        .fold(0u8, |acc, ((&x, &l), &k)| acc | ((x | k) ^ l));
-                    if diff == 0 {
+            n if n < 32 => {
+                let mut h = slot(n, b[0], b[n - 1]);
+                loop {
+                    let i = usize::from(SLOTS[h]).checked_sub(1)?;
+                    if matches_folded(b, i) {
                         return Some(ALL[i]);
                     }
+                    h = (h + 1) % NSLOTS;
                 }
-                None
             }
             _ => None,
         }
@@ -524,6 +567,16 @@ impl<'a> IntoIterator for &'a Headers {
     }
 }
 
+/// `s.trim()`, quicker when `s` starts and ends with a visible ASCII character (a parsed value
+/// always does).
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// Splits a header value at top-level commas (outside quoted strings and `<...>`), trimming each
 /// part and skipping empty parts.
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
@@ -534,7 +587,7 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
     let mut in_angle = false;
     // Most values hold no comma at all: then the value is the only part.
     let mut done = memchr::memchr(b',', bytes).is_none();
-    let mut single = done.then(|| value.trim()).filter(|p| !p.is_empty());
+    let mut single = done.then(|| trim(value)).filter(|p| !p.is_empty());
     std::iter::from_fn(move || {
         if let Some(p) = single.take() {
             return Some(p);
@@ -542,7 +595,7 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
         while !done {
             if i >= bytes.len() {
                 done = true;
-                let part = value[start..].trim();
+                let part = trim(&value[start..]);
                 if !part.is_empty() {
                     return Some(part);
                 }
@@ -556,7 +609,7 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
                 b'<' if !in_quotes => in_angle = true,
                 b'>' if !in_quotes => in_angle = false,
                 b',' if !in_quotes && !in_angle => {
-                    let part = value[start..i - 1].trim();
+                    let part = trim(&value[start..i - 1]);
                     start = i;
                     if !part.is_empty() {
                         return Some(part);

@@ -401,7 +401,7 @@ pub(super) fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError
         }
     }
     let uri_text = &line[first + 1..last];
-    if let Some(i) = uri_text.find(|c: char| c.is_whitespace()) {
+    if let Some(i) = crate::uri::find_char(uri_text, crate::uri::is_ascii_ws, char::is_whitespace) {
         return Err(ctx.err(
             Syntax,
             first + 1 + i,
