@@ -7,6 +7,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+mod plain;
+use plain::parse_plain_sip;
+
 /// A URI as it appears in a Request-URI or a name-addr.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -161,6 +164,9 @@ enum UriParts<'a> {
 impl Uri {
     /// Parses a URI. The text must be exactly the URI (no surrounding `<>` or spaces).
     pub fn parse(s: &str) -> Result<Uri, UriError> {
+        if let Some(u) = parse_plain_sip(s) {
+            return Ok(u);
+        }
         let mut params = Params::default();
         let mut headers = Vec::new();
         let parts = scan(

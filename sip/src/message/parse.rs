@@ -401,7 +401,15 @@ pub(super) fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError
         }
     }
     let uri_text = &line[first + 1..last];
-    if let Some(i) = crate::uri::find_char(uri_text, crate::uri::is_ascii_ws, char::is_whitespace) {
+    // Branch-free test first (it vectorises): ASCII whitespace is at most ' ', and any other
+    // whitespace is not ASCII.
+    let maybe_ws = uri_text
+        .bytes()
+        .fold(false, |acc, c| acc | (c <= b' ') | (c >= 0x80));
+    if maybe_ws
+        && let Some(i) =
+            crate::uri::find_char(uri_text, crate::uri::is_ascii_ws, char::is_whitespace)
+    {
         return Err(ctx.err(
             Syntax,
             first + 1 + i,

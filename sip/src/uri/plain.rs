@@ -1,0 +1,187 @@
+//! The one-pass parse of everyday SIP URIs, tried before the full scanner in `uri.rs`.
+
+use std::net::Ipv4Addr;
+
+use super::{Host, Params, SipUri, Uri, is_host_char, is_param_char, is_user_char};
+
+/// The end of the run of bytes in `class` that starts at `i`.
+#[inline(always)]
+fn run(b: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> usize {
+    while i < b.len() && class(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The everyday `sip:`/`sips:` URI in one pass: lowercase scheme, no escapes, password, IPv6
+/// host or URI headers. `None` for anything else, which [`super::scan`] then parses (or rejects):
+/// whatever this accepts, `scan` accepts and parses to the same [`Uri`].
+pub(super) fn parse_plain_sip(s: &str) -> Option<Uri> {
+    let b = s.as_bytes();
+    let (secure, mut i) = if b.starts_with(b"sip:") {
+        (false, 4)
+    } else if b.starts_with(b"sips:") {
+        (true, 5)
+    } else {
+        return None;
+    };
+    // `scan` takes userinfo up to the first '@'. When the user run stops elsewhere there is
+    // no '@' before it, and none after it either: an '@' stops the host and the parameters
+    // below, and the URI must end there.
+    let user_end = run(b, i, is_user_char);
+    let mut user = None;
+    if b.get(user_end) == Some(&b'@') {
+        if user_end == i {
+            return None;
+        }
+        user = Some(&s[i..user_end]);
+        i = user_end + 1;
+    }
+    let host_start = i;
+    if !b.get(i)?.is_ascii_alphanumeric() {
+        return None;
+    }
+    let (mut prev, mut dots, mut v4) = (0u8, false, true);
+    while let Some(&c) = b.get(i).filter(|&&c| is_host_char(c)) {
+        dots |= (c == b'.') & (prev == b'.');
+        v4 &= c.is_ascii_digit() || c == b'.';
+        prev = c;
+        i += 1;
+    }
+    if dots {
+        return None;
+    }
+    let name = &s[host_start..i];
+    let host = match v4.then(|| name.parse::<Ipv4Addr>().ok()).flatten() {
+        Some(a) => Host::V4(a),
+        None => Host::Domain(name.to_owned()),
+    };
+    let mut port = None;
+    if b.get(i) == Some(&b':') {
+        let end = run(b, i + 1, |c| c.is_ascii_digit());
+        if end == i + 1 || end - i > 6 {
+            return None;
+        }
+        let n = b[i + 1..end]
+            .iter()
+            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+        port = Some(u16::try_from(n).ok()?);
+        i = end;
+    }
+    let mut params = Params(Vec::with_capacity(
+        b[i..].iter().filter(|&&c| c == b';').count(),
+    ));
+    while b.get(i) == Some(&b';') {
+        let n_end = run(b, i + 1, is_param_char);
+        if n_end == i + 1 {
+            return None;
+        }
+        let name = &s[i + 1..n_end];
+        i = n_end;
+        let mut value = None;
+        if b.get(i) == Some(&b'=') {
+            let v_end = run(b, i + 1, is_param_char);
+            value = Some(s[i + 1..v_end].to_owned());
+            i = v_end;
+        }
+        params.0.push((name.to_owned(), value));
+    }
+    if i != b.len() {
+        return None;
+    }
+    Some(Uri::Sip(SipUri {
+        secure,
+        user: user.map(str::to_owned),
+        password: None,
+        host,
+        port,
+        params,
+        headers: Vec::new(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{UriParts, scan};
+    use super::*;
+
+    proptest::proptest! {
+        /// The one-pass parse of everyday SIP URIs agrees with the full scanner.
+        #[test]
+        fn plain_sip_parse_agrees_with_scan(
+            u in r"(sips?|SIP|tel):([a-z0-9+;?%:=.-]{1,8}@)?[a-z0-9.:_\[\]-]{1,14}(;[a-z0-9%=:.\[\]-]{0,6}){0,3}(\?[a-z=]{0,3})?",
+        ) {
+            let full = {
+                let mut params = Params::default();
+                let mut headers = Vec::new();
+                scan(
+                    &u,
+                    |n, v| params.push(n, v.map(str::to_owned)),
+                    |n, v| headers.push((n.to_owned(), v.to_owned())),
+                )
+                .map(|p| match p {
+                    UriParts::Sip(p, secure) => Some(Uri::Sip(SipUri {
+                        secure,
+                        user: p.user.map(str::to_owned),
+                        password: p.password.map(str::to_owned),
+                        host: p.host.to_host(),
+                        port: p.port,
+                        params,
+                        headers,
+                    })),
+                    _ => None,
+                })
+            };
+            if let Some(fast) = parse_plain_sip(&u) {
+                proptest::prop_assert_eq!(Ok(Some(fast)), full, "{}", u);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_sip_uris_take_the_one_pass_parse() {
+        for u in [
+            "sip:911@gw1.anywhere.e911cloud.com:5061;transport=tls;user=phone",
+            "sips:192.0.2.1",
+            "sip:a@1.2.3;lr;x=",
+            "sip:+1-312@h-1.example:0",
+        ] {
+            assert_eq!(
+                parse_plain_sip(u).map(|x| x.to_string()).as_deref(),
+                Some(u)
+            );
+        }
+        for u in [
+            "SIP:a@b",
+            "sip:a:p@b",
+            "sip:a%41@b",
+            "sip:[::1]",
+            "sip:a@b?x=y",
+            "sip:@b",
+            "sip:a@b:",
+            "sip:a@b:65536",
+            "sip:a@b:000001",
+            "sip:a@.b",
+            "sip:a@b..c",
+            "sip:a@b;",
+        ] {
+            assert_eq!(parse_plain_sip(u), None, "{u}");
+        }
+        assert_eq!(
+            parse_plain_sip("sip:a@1.2.3.4")
+                .unwrap()
+                .as_sip()
+                .unwrap()
+                .host,
+            Host::V4(Ipv4Addr::new(1, 2, 3, 4))
+        );
+        assert_eq!(
+            parse_plain_sip("sip:a@1.2.3.4.5")
+                .unwrap()
+                .as_sip()
+                .unwrap()
+                .host,
+            Host::Domain("1.2.3.4.5".into())
+        );
+    }
+}
