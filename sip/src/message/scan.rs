@@ -58,16 +58,14 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
         while matches!(rest.get(v), Some(b' ' | b'\t')) {
             v += 1;
         }
-        let eol = v + memchr::memchr(b'\n', rest.get(v..)?)?;
-        if rest[eol - 1] != b'\r' {
+        // The value ends at its first control character, which must start the CRLF.
+        let cr = v + first_control(rest.get(v..)?)?;
+        if rest[cr] != b'\r' || rest.get(cr + 1) != Some(&b'\n') {
             return None;
         }
-        let mut end = eol - 1;
+        let mut end = cr;
         while end > v && matches!(rest[end - 1], b' ' | b'\t') {
             end -= 1;
-        }
-        if has_control(&rest[v..end]) {
-            return None;
         }
         let known = Known::lookup_bytes(&rest[..name_len]);
         if known == Some(Known::ContentLength) {
@@ -82,7 +80,7 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
             value: (pos + v, pos + end),
             line: line_no,
         });
-        pos += eol + 1;
+        pos += cr + 2;
     };
 
     let head = std::str::from_utf8(&data[..head_len]).ok()?;
@@ -132,13 +130,34 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
     })
 }
 
-/// Whether a value holds a control character other than HTAB (the full parser decides whether
-/// it is allowed, inside a quoted string).
-fn has_control(b: &[u8]) -> bool {
-    // Branch-free so that it vectorises.
-    b.iter().fold(false, |acc, &c| {
-        acc | ((c < 0x20) & (c != b'\t')) | (c == 0x7f)
-    })
+/// The first control character other than HTAB in `b` (CR, LF, DEL ...), eight bytes at a
+/// time.
+fn first_control(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        // A high bit per byte below 0x20, and per byte equal to 0x7f. Exact up to the first
+        // such byte (borrows only run upwards from it), so the lowest bit finds it.
+        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let d = x ^ (ONES * 0x7f);
+        let del = d.wrapping_sub(ONES) & !d & HIGH;
+        let m = below | del;
+        if m == 0 {
+            i += 8;
+            continue;
+        }
+        let j = i + (m.trailing_zeros() / 8) as usize;
+        if b[j] != b'\t' {
+            return Some(j);
+        }
+        i = j + 1;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
+        .map(|j| i + j)
 }
 
 /// A Content-Length value as the full parser reads it: 1 to 9 digits.
@@ -294,6 +313,30 @@ mod tests {
             }
         }
         assert!(fast > 0);
+    }
+
+    #[test]
+    fn first_control_finds_the_first_control_byte() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
+        };
+        let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"abc".to_vec()];
+        for len in [1usize, 7, 8, 9, 15, 16, 17, 40] {
+            for at in 0..len {
+                for c in [0u8, b'\t', b'\r', b'\n', 0x1f, 0x20, 0x7f, 0x80, 0xff] {
+                    let mut v: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    v[at] = c;
+                    if at + 2 < len {
+                        v[at + 2] = b'\r';
+                    }
+                    cases.push(v);
+                }
+            }
+        }
+        for v in cases {
+            assert_eq!(first_control(&v), naive(&v), "{v:?}");
+        }
     }
 
     proptest::proptest! {
