@@ -72,19 +72,20 @@ macro_rules! header_names {
     };
 }
 
-/// Each [`CANON`] entry lowercased, zero-padded to 32 bytes, and a mask with `0x20` where the
-/// entry has a letter: `(byte | mask) == lower` for every byte is a case-insensitive match that
-/// needs no branch per byte (only letters differ by `0x20` between cases).
-static FOLDED: [([u8; 32], [u8; 32]); CANON.len()] = {
-    let mut t = [([0u8; 32], [0u8; 32]); CANON.len()];
+/// Each [`CANON`] entry lowercased, and a mask with `0x20` where the entry has a letter, as
+/// four little-endian words each (zero-padded): `(byte | mask) == lower` for every byte is a
+/// case-insensitive match (only letters differ by `0x20` between cases), eight bytes a step.
+static FOLDED: [[[u64; 4]; 2]; CANON.len()] = {
+    let mut t = [[[0u64; 4]; 2]; CANON.len()];
     let mut i = 0;
     while i < CANON.len() {
         let c = CANON[i].as_bytes();
         let mut j = 0;
         while j < c.len() {
-            t[i].0[j] = c[j].to_ascii_lowercase();
+            let shift = 8 * (j % 8);
+            t[i][0][j / 8] |= (c[j].to_ascii_lowercase() as u64) << shift;
             if c[j].is_ascii_alphabetic() {
-                t[i].1[j] = 0x20;
+                t[i][1][j / 8] |= 0x20 << shift;
             }
             j += 1;
         }
@@ -127,33 +128,28 @@ fn word(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// Whether `b` (shorter than 32 bytes) is [`FOLDED`] entry `i` in any case.
+/// Whether the name that is the first `n` bytes of `b` is [`CANON`] entry `i` in any case; `b`
+/// holds at least `n` rounded up to a multiple of 8 bytes (what follows the name is ignored).
 #[inline(always)]
-fn matches_folded(b: &[u8], i: usize) -> bool {
-    let (lower, mask) = &FOLDED[i];
-    let n = b.len();
+fn matches_folded(b: &[u8], n: usize, i: usize) -> bool {
     if CANON[i].len() != n {
         return false;
     }
-    if n < 8 {
-        return b
-            .iter()
-            .zip(lower)
-            .zip(mask)
-            .all(|((&x, &l), &k)| (x | k) == l);
-    }
-    // Whole words, the last one overlapping the one before when `n` is not a multiple of 8.
-    let mut at = 0;
-    loop {
-        let at8 = at.min(n - 8);
-        if (word(b, at8) | word(mask, at8)) != word(lower, at8) {
+    let [lower, mask] = &FOLDED[i];
+    let mut k = 0;
+    while 8 * k < n {
+        let valid = n - 8 * k;
+        let keep = if valid >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * valid)) - 1
+        };
+        if ((word(b, 8 * k) | mask[k]) ^ lower[k]) & keep != 0 {
             return false;
         }
-        if at8 + 8 >= n {
-            return true;
-        }
-        at += 8;
+        k += 1;
     }
+    true
 }
 
 impl Known {
@@ -163,22 +159,35 @@ impl Known {
         Known::lookup_bytes(name.as_bytes())
     }
 
-    /// [`Known::lookup`] on the bytes of a name: a probe of [`SLOTS`] by length, first and last
-    /// byte, then one case-insensitive compare per candidate (one, nearly always).
+    /// [`Known::lookup`] on the bytes of a name.
     pub(crate) fn lookup_bytes(b: &[u8]) -> Option<Known> {
-        match b.len() {
+        let mut padded = [0u8; 32];
+        let n = b.len();
+        if n >= 32 {
+            return None;
+        }
+        padded[..n].copy_from_slice(b);
+        Known::lookup_in(&padded, n)
+    }
+
+    /// The name that is the first `n` bytes of `line`: a probe of [`SLOTS`] by length, first
+    /// and last byte, then one case-insensitive compare per candidate (one, nearly always).
+    /// The compare reads whole words of `line`, past the name when it is long enough.
+    pub(crate) fn lookup_in(line: &[u8], n: usize) -> Option<Known> {
+        match n {
             0 => None,
-            1 => Known::compact(b[0].to_ascii_lowercase()),
-            n if n < 32 => {
-                let mut h = slot(n, b[0], b[n - 1]);
+            1 => Known::compact(line[0].to_ascii_lowercase()),
+            n if n < 32 && line.len() >= n.next_multiple_of(8) => {
+                let mut h = slot(n, line[0], line[n - 1]);
                 loop {
                     let i = usize::from(SLOTS[h]).checked_sub(1)?;
-                    if matches_folded(b, i) {
+                    if matches_folded(line, n, i) {
                         return Some(ALL[i]);
                     }
                     h = (h + 1) % NSLOTS;
                 }
             }
+            n if n < 32 => Known::lookup_bytes(&line[..n]),
             _ => None,
         }
     }
@@ -670,6 +679,13 @@ mod tests {
             assert_eq!(Known::lookup(&canon.to_ascii_uppercase()), Some(ALL[i]));
             assert_eq!(ALL[i].as_str(), *canon);
             assert_eq!(HeaderName::parse(canon).known(), Some(ALL[i]));
+            // Inside a line: the compare reads past the name.
+            let line = format!("{}: {}", canon.to_ascii_uppercase(), "v".repeat(40));
+            assert_eq!(Known::lookup_in(line.as_bytes(), canon.len()), Some(ALL[i]));
+            if canon.len() > 2 {
+                assert_eq!(Known::lookup_in(line.as_bytes(), canon.len() - 1), None);
+            }
+            assert_eq!(Known::lookup_in(line.as_bytes(), canon.len() + 1), None);
         }
         for (c, k) in [
             ("f", Known::From),

@@ -67,7 +67,7 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
         while end > v && matches!(rest[end - 1], b' ' | b'\t') {
             end -= 1;
         }
-        let known = Known::lookup_bytes(&rest[..name_len]);
+        let known = Known::lookup_in(rest, name_len);
         if known == Some(Known::ContentLength) {
             let n = digits(&rest[v..end])?;
             if content_length.replace(n).is_some() {

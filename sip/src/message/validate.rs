@@ -97,15 +97,22 @@ pub(super) fn check(known: Known, value: &str, method: Option<&Method>) -> Resul
             NameAddr::validate(value).map_err(value_err)?;
         }
         Known::CallId => {
-            let v = value;
-            let ok = !v.is_empty()
-                && crate::uri::split_byte(v, b'@')
-                    .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
-                && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
+            // word [ "@" word ], in one pass: word characters and at most one '@', which
+            // neither starts nor ends the value.
+            let b = value.as_bytes();
+            let (mut ats, mut bad) = (0usize, false);
+            for &c in b {
+                ats += usize::from(c == b'@');
+                bad |= !(crate::uri::is_word_char(c) || c == b'@');
+            }
+            let ok = !b.is_empty()
+                && !bad
+                && (ats == 0 || (ats == 1 && b[0] != b'@' && b[b.len() - 1] != b'@'));
             if !ok {
                 return Err((Syntax, 0, "expected Call-ID 'word[@word]'".into()));
             }
         }
+        Known::CSeq if plain_cseq(value, method) => {}
         Known::CSeq => {
             let cseq = CSeq::parse(value).map_err(value_err)?;
             if let Some(method) = method
@@ -171,4 +178,65 @@ fn plain_media_type(v: &str) -> bool {
         && b.get(t) == Some(&b'/')
         && t + 1 < b.len()
         && b[t + 1..].iter().all(|&c| crate::uri::is_token_char(c))
+}
+
+/// `1*10DIGIT SP method` with a number below 2^31 and, in a request, the request's method:
+/// what the CSeq check accepts, without building a [`CSeq`].
+fn plain_cseq(v: &str, method: Option<&Method>) -> bool {
+    let b = v.as_bytes();
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 10 || b.get(digits) != Some(&b' ') {
+        return false;
+    }
+    let seq = b[..digits]
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    let m = &b[digits + 1..];
+    seq < 1 << 31
+        && match method {
+            Some(method) => m == method.as_str().as_bytes(),
+            None => !m.is_empty() && m.iter().all(|&c| crate::uri::is_token_char(c)),
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The one-pass checks accept what the full ones accept.
+        #[test]
+        fn quick_checks_agree_with_the_full_ones(
+            cseq in r"[0-9]{0,11}[ \t]{0,2}(INVITE|BYE|ACK|X-Y|[A-Z@ ]{0,3})",
+            call_id in r"[a-z@.!\[ ]{0,6}",
+            media in r"[a-z/ ;=-]{0,8}",
+        ) {
+            for method in [Some(Method::Invite), Some(Method::Other("X-Y".into())), None] {
+                let full = CSeq::parse(&cseq)
+                    .is_ok_and(|c| method.as_ref().is_none_or(|m| c.method == *m));
+                if plain_cseq(&cseq, method.as_ref()) {
+                    proptest::prop_assert!(full, "{}", cseq);
+                }
+                proptest::prop_assert_eq!(
+                    check(Known::CSeq, &cseq, method.as_ref()).is_ok(), full, "{}", cseq
+                );
+            }
+            let v = call_id.as_str();
+            let old = !v.is_empty()
+                && crate::uri::split_byte(v, b'@')
+                    .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
+                && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
+            proptest::prop_assert_eq!(check(Known::CallId, v, None).is_ok(), old, "{}", v);
+            if plain_media_type(&media) {
+                let mt = media.split(';').next().unwrap_or("").trim();
+                let old = mt.split_once('/').is_some_and(|(t, s)| {
+                    !t.trim().is_empty()
+                        && !s.trim().is_empty()
+                        && t.trim().bytes().all(crate::uri::is_token_char)
+                        && s.trim().bytes().all(crate::uri::is_token_char)
+                });
+                proptest::prop_assert!(old, "{}", media);
+            }
+        }
+    }
 }
