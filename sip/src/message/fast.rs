@@ -248,14 +248,21 @@ mod tests {
         /// Whatever the fast path accepts, the full scanners accept.
         #[test]
         fn fast_acceptance_implies_full_acceptance(
-            v in r#"("[a-zA-Z0-9 \\"]{0,6}" {0,2})?<sips?:([a-z0-9+;?%:=.-]{1,8}@)?[a-z0-9.:_-]{1,12}(;[a-z%=:\[\]-]{0,5}){0,3}(\?[a-z=]{0,3})?>(;[a-z0-9=\[\]:";-]{0,6}){0,3}"#,
-            w in r"SIP/2\.0/[A-Za-z.%!-]{0,4} {0,2}[a-z0-9.:_-]{0,14}(;[a-z0-9=\[\]:-]{0,8}){0,3}",
+            v in r#"("[a-zA-Z0-9 ,\\"]{0,6}" {0,2})?<sips?:([a-z0-9+;?%:=.,-]{1,8}@)?[a-z0-9.:_-]{1,12}(;[a-z%=:,\[\]-]{0,5}){0,3}(\?[a-z=]{0,3})?>(;[a-z0-9=\[\]:";,-]{0,6}){0,3}"#,
+            w in r"SIP/2\.0/[A-Za-z.%!-]{0,4} {0,2}[a-z0-9.:_-]{0,14}(;[a-z0-9=\[\]:,-]{0,8}){0,3}",
         ) {
             if name_addr(&v) {
+                // One element: the list checks rely on it.
+                proptest::prop_assert_eq!(
+                    crate::message::split_list(&v).collect::<Vec<_>>(), vec![v.as_str()]
+                );
                 proptest::prop_assert!(NameAddr::validate(&v).is_ok(), "{}", v);
                 proptest::prop_assert!(NameAddr::parse(&v).is_ok(), "{}", v);
             }
             if via(&w) {
+                proptest::prop_assert_eq!(
+                    crate::message::split_list(&w).collect::<Vec<_>>(), vec![w.as_str()]
+                );
                 proptest::prop_assert!(Via::validate(&w).is_ok(), "{}", w);
             }
             let inner = v.split(['<', '>']).nth(1).unwrap_or("");

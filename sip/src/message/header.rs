@@ -94,27 +94,40 @@ static FOLDED: [[[u64; 4]; 2]; CANON.len()] = {
     t
 };
 
-/// Slots of the open-addressing table [`SLOTS`] (a power of two, well above `CANON.len()`).
+/// Slots of the hash table [`SLOTS`] (a power of two, well above `CANON.len()`).
 const NSLOTS: usize = 128;
 
-/// Where a long name of length `len` with these first and last bytes starts probing [`SLOTS`]:
-/// case-insensitive, since it folds `0x20` into both bytes.
+/// The slot of a long name of length `len` with these first and last bytes, case-insensitive
+/// since it folds `0x20` into both bytes. The factors are chosen so that no two known names
+/// share a slot (checked when [`SLOTS`] is built): the one slot decides.
 const fn slot(len: usize, first: u8, last: u8) -> usize {
-    (len * 37 + (first | 0x20) as usize * 5 + (last | 0x20) as usize * 3) % NSLOTS
+    (len * 20 + (first | 0x20) as usize * 12 + (last | 0x20) as usize * 15) % NSLOTS
 }
 
-/// Open addressing (linear probing) from [`slot`]: `1 +` the [`CANON`] index, `0` for empty.
+/// `1 +` the [`CANON`] index of the name in each slot, `0` for none.
 static SLOTS: [u8; NSLOTS] = {
     let mut t = [0u8; NSLOTS];
     let mut i = 0;
     while i < CANON.len() {
         let c = CANON[i].as_bytes();
         assert!(c.len() > 1 && c.len() < 32);
-        let mut h = slot(c.len(), c[0], c[c.len() - 1]);
-        while t[h] != 0 {
-            h = (h + 1) % NSLOTS;
-        }
+        let h = slot(c.len(), c[0], c[c.len() - 1]);
+        assert!(
+            t[h] == 0,
+            "two header names share a slot: change the factors of slot()"
+        );
         t[h] = i as u8 + 1;
+        i += 1;
+    }
+    t
+};
+
+/// The length of each [`CANON`] entry.
+static LENS: [u8; CANON.len()] = {
+    let mut t = [0u8; CANON.len()];
+    let mut i = 0;
+    while i < CANON.len() {
+        t[i] = CANON[i].len() as u8;
         i += 1;
     }
     t
@@ -132,7 +145,7 @@ fn word(b: &[u8], at: usize) -> u64 {
 /// holds at least `n` rounded up to a multiple of 8 bytes (what follows the name is ignored).
 #[inline(always)]
 fn matches_folded(b: &[u8], n: usize, i: usize) -> bool {
-    if CANON[i].len() != n {
+    if usize::from(LENS[i]) != n {
         return false;
     }
     let [lower, mask] = &FOLDED[i];
@@ -170,22 +183,17 @@ impl Known {
         Known::lookup_in(&padded, n)
     }
 
-    /// The name that is the first `n` bytes of `line`: a probe of [`SLOTS`] by length, first
-    /// and last byte, then one case-insensitive compare per candidate (one, nearly always).
-    /// The compare reads whole words of `line`, past the name when it is long enough.
+    /// The name that is the first `n` bytes of `line`: its [`slot`] by length, first and last
+    /// byte, then one case-insensitive compare with the name there. The compare reads whole
+    /// words of `line`, past the name when it is long enough.
+    #[inline]
     pub(crate) fn lookup_in(line: &[u8], n: usize) -> Option<Known> {
         match n {
             0 => None,
             1 => Known::compact(line[0].to_ascii_lowercase()),
             n if n < 32 && line.len() >= n.next_multiple_of(8) => {
-                let mut h = slot(n, line[0], line[n - 1]);
-                loop {
-                    let i = usize::from(SLOTS[h]).checked_sub(1)?;
-                    if matches_folded(line, n, i) {
-                        return Some(ALL[i]);
-                    }
-                    h = (h + 1) % NSLOTS;
-                }
+                let i = usize::from(SLOTS[slot(n, line[0], line[n - 1])]).checked_sub(1)?;
+                matches_folded(line, n, i).then_some(ALL[i])
             }
             n if n < 32 => Known::lookup_bytes(&line[..n]),
             _ => None,
