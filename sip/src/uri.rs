@@ -9,6 +9,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 mod plain;
 use plain::parse_plain_sip;
+pub(crate) use plain::{host_port_end, run};
 
 /// A URI as it appears in a Request-URI or a name-addr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -640,6 +641,8 @@ static HNV: [bool; 256] = class(b"-_.!~*'()[]/?:+$=");
 static URIC: [bool; 256] = class(b"-_.!~*'();/?:@&=+$,%#[]");
 /// Host name characters (a letter or digit, `-`, `.`).
 static HOST: [bool; 256] = class(b"-.");
+/// Host name label characters (a letter or digit, `-`).
+static LABEL: [bool; 256] = class(b"-");
 static TOKEN: [bool; 256] = class(b"-.!%*_+`'~");
 /// `word` (RFC 3261 §25.1), the characters of a Call-ID.
 static WORD: [bool; 256] = class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
@@ -659,9 +662,9 @@ fn is_hnv_char(b: u8) -> bool {
 fn is_uric(b: u8) -> bool {
     URIC[b as usize]
 }
-/// Host name characters (a letter or digit, `-`, `.`).
-pub(crate) fn is_host_char(b: u8) -> bool {
-    HOST[b as usize]
+/// Host name label characters (a letter or digit, `-`).
+fn is_label_char(b: u8) -> bool {
+    LABEL[b as usize]
 }
 /// RFC 3261 `token` characters.
 pub(crate) fn is_token_char(b: u8) -> bool {

@@ -7,51 +7,13 @@
 //! `false` and goes to the full scanner, which gives the error with its position. So this
 //! file changes speed, never what is accepted or what an error says.
 
-use crate::uri::{is_host_char, is_param_char, is_token_char, is_user_char};
-
-/// The end of the run of bytes in `class` that starts at `i`.
-#[inline(always)]
-fn run(b: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> usize {
-    while i < b.len() && class(b[i]) {
-        i += 1;
-    }
-    i
-}
+use crate::uri::{host_port_end, is_param_char, is_token_char, is_user_char, run};
 
 /// `host[:port]` at `i`: a host name (letters, digits, `-`, `.`; not starting with `-` or
 /// `.`, no `..`) or dotted digits, and a port of at most 65535. Where it ends.
 #[inline(always)]
-fn hostport(b: &[u8], mut i: usize) -> Option<usize> {
-    if !b.get(i)?.is_ascii_alphanumeric() {
-        return None;
-    }
-    let mut prev = 0u8;
-    let mut dots = false;
-    while let Some(&c) = b.get(i).filter(|&&c| is_host_char(c)) {
-        dots |= (c == b'.') & (prev == b'.');
-        prev = c;
-        i += 1;
-    }
-    if dots {
-        return None;
-    }
-    if b.get(i) == Some(&b':') {
-        i += 1;
-        let mut port = 0u32;
-        let mut n = 0;
-        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-            port = port * 10 + u32::from(d - b'0');
-            n += 1;
-            i += 1;
-            if n > 5 {
-                return None;
-            }
-        }
-        if n == 0 || port > 65535 {
-            return None;
-        }
-    }
-    Some(i)
+fn hostport(b: &[u8], i: usize) -> Option<usize> {
+    host_port_end(b, i).map(|(_, end, _)| end)
 }
 
 /// A `sip:` or `sips:` URI at `i`, without escapes, password, IPv6 host or URI headers: where

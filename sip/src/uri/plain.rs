@@ -2,15 +2,44 @@
 
 use std::net::Ipv4Addr;
 
-use super::{Host, Params, SipUri, Uri, is_host_char, is_param_char, is_user_char};
+use super::{Host, Params, SipUri, Uri, is_label_char, is_param_char, is_user_char};
 
-/// The end of the run of bytes in `class` that starts at `i`.
+/// The end of the run of bytes in `class` that starts at `i` (`i` when `i` is past the end).
 #[inline(always)]
-fn run(b: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> usize {
-    while i < b.len() && class(b[i]) {
-        i += 1;
+pub(crate) fn run(b: &[u8], i: usize, class: impl Fn(u8) -> bool) -> usize {
+    match b.get(i..) {
+        Some(r) => i + r.iter().position(|&c| !class(c)).unwrap_or(r.len()),
+        None => i,
     }
-    i
+}
+
+/// A host name and optional port at `i`, as the full scanner accepts them: a letter or digit,
+/// then letters, digits, `-` and `.` without `..`; then `:` and at most five digits up to
+/// 65535. Returns where the host ends, where both end, and the port. Label by label, so
+/// that `..` costs no test per byte.
+#[inline(always)]
+pub(crate) fn host_port_end(b: &[u8], i: usize) -> Option<(usize, usize, Option<u16>)> {
+    if !b.get(i)?.is_ascii_alphanumeric() {
+        return None;
+    }
+    let mut i = run(b, i, is_label_char);
+    while b.get(i) == Some(&b'.') {
+        if b.get(i + 1) == Some(&b'.') {
+            return None;
+        }
+        i = run(b, i + 1, is_label_char);
+    }
+    if b.get(i) != Some(&b':') {
+        return Some((i, i, None));
+    }
+    let end = run(b, i + 1, |c| c.is_ascii_digit());
+    if end == i + 1 || end - i > 6 {
+        return None;
+    }
+    let n = b[i + 1..end]
+        .iter()
+        .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+    Some((i, end, Some(u16::try_from(n).ok()?)))
 }
 
 /// The everyday `sip:`/`sips:` URI in one pass: lowercase scheme, no escapes, password, IPv6
@@ -38,36 +67,15 @@ pub(super) fn parse_plain_sip(s: &str) -> Option<Uri> {
         i = user_end + 1;
     }
     let host_start = i;
-    if !b.get(i)?.is_ascii_alphanumeric() {
-        return None;
-    }
-    let (mut prev, mut dots, mut v4) = (0u8, false, true);
-    while let Some(&c) = b.get(i).filter(|&&c| is_host_char(c)) {
-        dots |= (c == b'.') & (prev == b'.');
-        v4 &= c.is_ascii_digit() || c == b'.';
-        prev = c;
-        i += 1;
-    }
-    if dots {
-        return None;
-    }
-    let name = &s[host_start..i];
+    let (host_end, end, port) = host_port_end(b, i)?;
+    let name = &s[host_start..host_end];
+    let v4 =
+        b[host_start].is_ascii_digit() && name.bytes().all(|c| c.is_ascii_digit() || c == b'.');
     let host = match v4.then(|| name.parse::<Ipv4Addr>().ok()).flatten() {
         Some(a) => Host::V4(a),
         None => Host::Domain(name.to_owned()),
     };
-    let mut port = None;
-    if b.get(i) == Some(&b':') {
-        let end = run(b, i + 1, |c| c.is_ascii_digit());
-        if end == i + 1 || end - i > 6 {
-            return None;
-        }
-        let n = b[i + 1..end]
-            .iter()
-            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
-        port = Some(u16::try_from(n).ok()?);
-        i = end;
-    }
+    i = end;
     let mut params = Params(Vec::with_capacity(
         b[i..].iter().filter(|&&c| c == b';').count(),
     ));
