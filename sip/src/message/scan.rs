@@ -50,8 +50,11 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
             b'\r' | b'\n' | b' ' | b'\t' => return None,
             _ => {}
         }
-        let name_len = rest.iter().position(|&b| !is_token_char(b))?;
-        if name_len == 0 || rest[name_len] != b':' {
+        // A known name is a token; any other name is checked.
+        let name_len = find_colon(rest)?;
+        let known = Known::lookup_in(rest, name_len);
+        if known.is_none() && (name_len == 0 || !rest[..name_len].iter().all(|&b| is_token_char(b)))
+        {
             return None;
         }
         let mut v = name_len + 1;
@@ -67,7 +70,6 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
         while end > v && matches!(rest[end - 1], b' ' | b'\t') {
             end -= 1;
         }
-        let known = Known::lookup_in(rest, name_len);
         if known == Some(Known::ContentLength) {
             let n = digits(&rest[v..end])?;
             if content_length.replace(n).is_some() {
@@ -158,6 +160,23 @@ fn first_control(b: &[u8]) -> Option<usize> {
         .iter()
         .position(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
         .map(|j| i + j)
+}
+
+/// The first `:` in `b`, eight bytes at a time.
+fn find_colon(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?) ^ (ONES * u64::from(b':'));
+        // A high bit per zero byte of `x`: exact up to the first one, which is all we use.
+        let m = x.wrapping_sub(ONES) & !x & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b':').map(|j| i + j)
 }
 
 /// A Content-Length value as the full parser reads it: 1 to 9 digits.
@@ -336,6 +355,23 @@ mod tests {
         }
         for v in cases {
             assert_eq!(first_control(&v), naive(&v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn find_colon_finds_the_first_colon() {
+        for len in 0..20 {
+            for at in 0..=len {
+                let mut v: Vec<u8> = (0..len).map(|i| [b'a', 0x3b, 0x39, 0xba][i % 4]).collect();
+                if at < len {
+                    v[at] = b':';
+                    if at + 1 < len {
+                        v[at + 1] = b':';
+                    }
+                }
+                let naive = v.iter().position(|&c| c == b':');
+                assert_eq!(find_colon(&v), naive, "{v:?}");
+            }
         }
     }
 
