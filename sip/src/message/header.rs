@@ -133,36 +133,36 @@ static LENS: [u8; CANON.len()] = {
     t
 };
 
-/// Eight bytes of `b` from `at`, as one word.
-#[inline(always)]
-fn word(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
-}
-
 /// Whether the name that is the first `n` bytes of `b` is [`CANON`] entry `i` in any case; `b`
 /// holds at least `n` rounded up to a multiple of 8 bytes (what follows the name is ignored).
 #[inline(always)]
 fn matches_folded(b: &[u8], n: usize, i: usize) -> bool {
-    if usize::from(LENS[i]) != n {
+    if usize::from(LENS[i]) != n || n == 0 {
         return false;
     }
     let [lower, mask] = &FOLDED[i];
-    let mut k = 0;
-    while 8 * k < n {
-        let valid = n - 8 * k;
-        let keep = if valid >= 8 {
-            u64::MAX
-        } else {
-            (1u64 << (8 * valid)) - 1
-        };
-        if ((word(b, 8 * k) | mask[k]) ^ lower[k]) & keep != 0 {
-            return false;
-        }
-        k += 1;
+    let words = n.div_ceil(8);
+    if b.len() < 8 * words {
+        return false;
     }
-    true
+    let mut diff = 0u64;
+    for (k, ((c, l), m)) in b
+        .chunks_exact(8)
+        .zip(lower)
+        .zip(mask)
+        .enumerate()
+        .take(words)
+    {
+        let x = u64::from_le_bytes(c.try_into().unwrap_or_default());
+        // The bytes of the last word past the name do not count.
+        let keep = if k + 1 == words {
+            u64::MAX >> (64 - 8 * (n - 8 * k))
+        } else {
+            u64::MAX
+        };
+        diff |= ((x | m) ^ l) & keep;
+    }
+    diff == 0
 }
 
 impl Known {

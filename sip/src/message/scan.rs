@@ -24,11 +24,12 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
     // The start line.
     let nl = memchr::memchr(b'\n', data)?;
     let line = data[..nl].strip_suffix(b"\r")?;
-    let start = parse_start(
-        std::str::from_utf8(line).ok()?,
-        &Ctx::new(""), // errors are never reported from here
-    )
-    .ok()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let start = match request_line(line) {
+        Some(start) => start,
+        // Errors are never reported from here.
+        None => parse_start(line, &Ctx::new("")).ok()?,
+    };
     let method = match &start {
         Start::Request { method, .. } => Some(method),
         Start::Response { .. } => None,
@@ -130,6 +131,34 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
             body,
         }),
     })
+}
+
+/// The everyday request line, `METHOD SP Request-URI SP SIP/2.0`, as [`parse_start`] parses
+/// it; `None` for anything else (a response, another version's spelling, whitespace inside
+/// the Request-URI ...), which [`parse_start`] then takes.
+fn request_line(line: &str) -> Option<Start> {
+    let b = line.as_bytes();
+    let uri_end = b.len().checked_sub(8)?;
+    if &b[uri_end..] != b" SIP/2.0" {
+        return None;
+    }
+    let sp = b.iter().position(|&c| c == b' ')?;
+    let uri = line.get(sp + 1..uri_end).filter(|u| !u.is_empty())?;
+    // No whitespace (ASCII whitespace is at most ' ', any other is not ASCII); branch-free so
+    // that it vectorises.
+    if uri
+        .bytes()
+        .fold(false, |acc, c| acc | (c <= b' ') | (c >= 0x80))
+    {
+        return None;
+    }
+    let method = super::Method::parse(&line[..sp])?;
+    let uri = crate::uri::Uri::parse(uri).ok()?;
+    // URI headers are not allowed in a Request-URI.
+    if uri.as_sip().is_some_and(|s| !s.headers.is_empty()) {
+        return None;
+    }
+    Some(Start::Request { method, uri })
 }
 
 /// The first control character other than HTAB in `b` (CR, LF, DEL ...), eight bytes at a
@@ -356,6 +385,42 @@ mod tests {
         for v in cases {
             assert_eq!(first_control(&v), naive(&v), "{v:?}");
         }
+    }
+
+    #[test]
+    fn request_line_agrees_with_parse_start() {
+        for line in [
+            "INVITE sip:911@gw1.example.com:5061;transport=tls SIP/2.0",
+            "OPTIONS sip:gw SIP/2.0",
+            "X-NEW tel:+13125550100 SIP/2.0",
+            "INVITE urn:service:sos SIP/2.0",
+            "INVITE sip:a@b?Subject=x SIP/2.0",
+            "INVITE sip:a@b  SIP/2.0",
+            "INVITE  sip:a@b SIP/2.0",
+            "INVITE sip:a@b sip/2.0",
+            "INVITE sip:a@b SIP/2.00",
+            "INVITE sip:a\u{a0}b SIP/2.0",
+            "INV\u{e9} sip:a@b SIP/2.0",
+            "INVITE  SIP/2.0",
+            "INVITE SIP/2.0",
+            " SIP/2.0",
+            "SIP/2.0 200 OK",
+            "",
+        ] {
+            let full = parse_start(line, &Ctx::new(line)).ok();
+            match (request_line(line), full) {
+                (
+                    Some(Start::Request { method, uri }),
+                    Some(Start::Request { method: m, uri: u }),
+                ) => {
+                    assert_eq!((method, uri), (m, u), "{line}");
+                }
+                (Some(_), _) => panic!("fast path took {line:?}"),
+                (None, _) => {}
+            }
+        }
+        assert!(request_line("INVITE sip:911@gw SIP/2.0").is_some());
+        assert!(request_line("INVITE sip:a@b  SIP/2.0").is_none());
     }
 
     #[test]
