@@ -169,18 +169,19 @@ fn first_control(b: &[u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(chunk) = b.get(i..i + 8) {
         let x = u64::from_le_bytes(chunk.try_into().ok()?);
-        // A high bit per byte below 0x20, and per byte equal to 0x7f. Exact up to the first
-        // such byte (borrows only run upwards from it), so the lowest bit finds it.
-        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let d = x ^ (ONES * 0x7f);
-        let del = d.wrapping_sub(ONES) & !d & HIGH;
-        let m = below | del;
+        // `(c + 1) & 0x7f` is below 0x21 for every control byte (0x00..0x1f and 0x7f), and
+        // also for HTAB, 0x80..0x9f and 0xff, which the loop steps over. A high bit per such
+        // byte: exact up to the first one (carries and borrows only run upwards from a
+        // flagged byte), so the lowest bit finds it, and the scan restarts after it.
+        let t = x.wrapping_add(ONES) & !HIGH;
+        let m = t.wrapping_sub(ONES * 0x21) & !t & HIGH;
         if m == 0 {
             i += 8;
             continue;
         }
         let j = i + (m.trailing_zeros() / 8) as usize;
-        if b[j] != b'\t' {
+        let c = b[j];
+        if c != b'\t' && c < 0x80 {
             return Some(j);
         }
         i = j + 1;
@@ -372,13 +373,23 @@ mod tests {
         let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"abc".to_vec()];
         for len in [1usize, 7, 8, 9, 15, 16, 17, 40] {
             for at in 0..len {
-                for c in [0u8, b'\t', b'\r', b'\n', 0x1f, 0x20, 0x7f, 0x80, 0xff] {
-                    let mut v: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
-                    v[at] = c;
-                    if at + 2 < len {
-                        v[at + 2] = b'\r';
+                // Pairs, so that a carry or borrow out of one byte meets the next.
+                const BYTES: [u8; 14] = [
+                    0, b'\t', b'\r', b'\n', 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xfe,
+                    0xff,
+                ];
+                for c in BYTES {
+                    for d in BYTES {
+                        let mut v: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                        v[at] = c;
+                        if at + 1 < len {
+                            v[at + 1] = d;
+                        }
+                        if at + 3 < len {
+                            v[at + 3] = b'\r';
+                        }
+                        cases.push(v);
                     }
-                    cases.push(v);
                 }
             }
         }
