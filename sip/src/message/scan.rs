@@ -24,16 +24,6 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
     // The start line.
     let nl = memchr::memchr(b'\n', data)?;
     let line = data[..nl].strip_suffix(b"\r")?;
-    let line = std::str::from_utf8(line).ok()?;
-    let start = match request_line(line) {
-        Some(start) => start,
-        // Errors are never reported from here.
-        None => parse_start(line, &Ctx::new("")).ok()?,
-    };
-    let method = match &start {
-        Start::Request { method, .. } => Some(method),
-        Start::Response { .. } => None,
-    };
 
     // The header lines, split into spans of `data` (which the header block starts).
     let mut spans: Vec<Span> = Vec::with_capacity(24);
@@ -86,7 +76,18 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
         pos += cr + 2;
     };
 
+    // The start line is read once the header block is known to be UTF-8.
     let head = std::str::from_utf8(&data[..head_len]).ok()?;
+    let line = head.get(..line.len())?;
+    let start = match request_line(line) {
+        Some(start) => start,
+        // Errors are never reported from here.
+        None => parse_start(line, &Ctx::new("")).ok()?,
+    };
+    let method = match &start {
+        Start::Request { method, .. } => Some(method),
+        Start::Response { .. } => None,
+    };
     let mut seen = [0u8; 5]; // Via, From, To, Call-ID, CSeq
     for s in &spans {
         let Some(known) = s.known else { continue };

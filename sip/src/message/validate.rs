@@ -131,6 +131,9 @@ pub(super) fn check(known: Known, value: &str, method: Option<&Method>) -> Resul
                 ));
             }
         }
+        // One or two digits are always in range.
+        Known::MaxForwards
+            if matches!(value.len(), 1 | 2) && value.bytes().all(|b| b.is_ascii_digit()) => {}
         Known::MaxForwards => {
             let v = value;
             // 1*DIGIT (leading zeros allowed: `0068` is 68), at most 255.
