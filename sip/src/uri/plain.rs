@@ -76,9 +76,7 @@ pub(super) fn parse_plain_sip(s: &str) -> Option<Uri> {
         None => Host::Domain(name.to_owned()),
     };
     i = end;
-    let mut params = Params(Vec::with_capacity(
-        b[i..].iter().filter(|&&c| c == b';').count(),
-    ));
+    let mut params = Params::default();
     while b.get(i) == Some(&b';') {
         let n_end = run(b, i + 1, is_param_char);
         if n_end == i + 1 {
