@@ -2,6 +2,9 @@
 //! 200 OK. Target: at least 500,000 messages/s per core for each (2 us per message).
 //!
 //! `cargo bench -p sip --bench parse -- --warm-up-time 1 --measurement-time 3`
+//!
+//! On a busy machine wall-clock figures are noisy: `sip/benches/icount.sh` counts instructions
+//! per message for the same workloads under callgrind (`examples/parse_count.rs`).
 
 use std::hint::black_box;
 

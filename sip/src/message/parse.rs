@@ -4,6 +4,10 @@
 //!
 //! When a request fails validation after its headers were split, the error carries a
 //! [`Salvage`] with those headers so that a UAS can still answer 400 (or 505, 416 ...).
+//!
+//! [`Message::parse_bytes`] first tries the one-pass fast path in `scan.rs`, which takes only
+//! the everyday shape of a message and gives the same result as this parser; anything else,
+//! every error included, is this parser's ([`Message::parse_full`]).
 
 use std::fmt;
 

@@ -2,6 +2,8 @@
 //! well formed (Via, From, To, Call-ID, CSeq, Max-Forwards, Contact, Route, Record-Route,
 //! P-Asserted-Identity, Content-Type), and the mandatory ones present exactly once.
 //!
+//! The per-header [`check`] is shared with the fast path in `scan.rs`.
+//!
 //! Values are checked in place by the same scanners the typed views use, without building
 //! them, so a message that passes here has typed views that do not fail.
 
