@@ -174,28 +174,33 @@ impl Known {
 
     /// [`Known::lookup`] on the bytes of a name.
     pub(crate) fn lookup_bytes(b: &[u8]) -> Option<Known> {
-        let mut padded = [0u8; 32];
-        let n = b.len();
-        if n >= 32 {
-            return None;
-        }
-        padded[..n].copy_from_slice(b);
-        Known::lookup_in(&padded, n)
+        Known::lookup_short(b, b.len())
     }
 
     /// The name that is the first `n` bytes of `line`: its [`slot`] by length, first and last
     /// byte, then one case-insensitive compare with the name there. The compare reads whole
     /// words of `line`, past the name when it is long enough.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lookup_in(line: &[u8], n: usize) -> Option<Known> {
+        if n > 1 && n < 32 && line.len() >= n.next_multiple_of(8) {
+            let i = usize::from(SLOTS[slot(n, line[0], line[n - 1])]).checked_sub(1)?;
+            return matches_folded(line, n, i).then_some(ALL[i]);
+        }
+        Known::lookup_short(line, n)
+    }
+
+    /// [`Known::lookup_in`] for compact forms and for names too close to the end of `line`.
+    #[inline(never)]
+    fn lookup_short(line: &[u8], n: usize) -> Option<Known> {
         match n {
             0 => None,
             1 => Known::compact(line[0].to_ascii_lowercase()),
-            n if n < 32 && line.len() >= n.next_multiple_of(8) => {
+            n if n < 32 => {
+                let mut padded = [0u8; 32];
+                padded[..n].copy_from_slice(&line[..n]);
                 let i = usize::from(SLOTS[slot(n, line[0], line[n - 1])]).checked_sub(1)?;
-                matches_folded(line, n, i).then_some(ALL[i])
+                matches_folded(&padded, n, i).then_some(ALL[i])
             }
-            n if n < 32 => Known::lookup_bytes(&line[..n]),
             _ => None,
         }
     }
