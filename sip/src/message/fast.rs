@@ -86,7 +86,7 @@ pub(super) fn name_addr(v: &str) -> bool {
     let b = v.as_bytes();
     let mut i = 0;
     if b.first() == Some(&b'"') {
-        i = run(b, 1, |x| x != b'"' && x != b'\\');
+        i = memchr::memchr2(b'"', b'\\', &b[1..]).map_or(b.len(), |j| j + 1);
         if b.get(i) != Some(&b'"') {
             return false;
         }

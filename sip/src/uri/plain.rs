@@ -76,7 +76,11 @@ pub(super) fn parse_plain_sip(s: &str) -> Option<Uri> {
         None => Host::Domain(name.to_owned()),
     };
     i = end;
-    let mut params = Params::default();
+    // Room for the usual few parameters in one allocation, none when there are none.
+    let mut params = Params(match b.get(i) {
+        Some(b';') => Vec::with_capacity(4),
+        _ => Vec::new(),
+    });
     while b.get(i) == Some(&b';') {
         let n_end = run(b, i + 1, is_param_char);
         if n_end == i + 1 {
