@@ -294,6 +294,17 @@ mod tests {
             "[2001:db8::1]:5061;x;b"
         )));
         assert!(agree(&with(INVITE, "sip:911@gw1", "sip:9%31@gw1")));
+        assert!(agree(&with(
+            INVITE,
+            "sip:911@gw1.example.com:5061;",
+            "sips:911@[2001:db8::7]:5061;"
+        )));
+        assert!(agree(&with(INVITE, "<sip:911@gw1", "<sip:9%31@gw1")));
+        assert!(agree(&with(
+            INVITE,
+            "Via: SIP",
+            "Via: SIP/2.0/TCP h;branch=z9hG4bKa, SIP"
+        )));
         assert!(agree(&with(INVITE, "4f3b1c2e", "4f3b\u{e9}1c2e")));
         assert!(agree(&with(INVITE, "\"ACME\"", "\"A\\\"C\\\\\"")));
         assert!(agree(&with(
