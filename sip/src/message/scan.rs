@@ -19,6 +19,7 @@ use crate::uri::is_token_char;
 
 /// Parses `input` when it has the everyday shape, `None` otherwise (the caller then runs the
 /// full parser, which also gives any error).
+#[inline(always)]
 pub(super) fn parse(input: &Bytes) -> Option<Message> {
     let data: &[u8] = input;
     // The start line.
@@ -79,7 +80,12 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
     // The start line is read once the header block is known to be UTF-8.
     let head = std::str::from_utf8(&data[..head_len]).ok()?;
     let line = head.get(..line.len())?;
-    let start = match request_line(line) {
+    let fast = if line.starts_with("SIP/") {
+        status_line(line)
+    } else {
+        request_line(line)
+    };
+    let start = match fast {
         Some(start) => start,
         // Errors are never reported from here.
         None => parse_start(line, &Ctx::new("")).ok()?,
@@ -160,6 +166,31 @@ fn request_line(line: &str) -> Option<Start> {
         return None;
     }
     Some(Start::Request { method, uri })
+}
+
+/// The everyday status line, `SIP/2.0 SP 3DIGIT [SP Reason-Phrase]`, as [`parse_start`]
+/// parses it; `None` for anything else.
+#[inline(never)]
+fn status_line(line: &str) -> Option<Start> {
+    let b = line.as_bytes();
+    let code = b.strip_prefix(b"SIP/2.0 ")?.get(..3)?;
+    if !code.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let status = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+    let reason = match b.get(11) {
+        None => "",
+        Some(b' ') => &line[12..],
+        Some(_) => return None,
+    };
+    if !(100..=699).contains(&status) || reason.bytes().any(|c| c.is_ascii_control() && c != b'\t')
+    {
+        return None;
+    }
+    Some(Start::Response {
+        status,
+        reason: reason.to_owned(),
+    })
 }
 
 /// The first control character other than HTAB in `b` (CR, LF, DEL ...), eight bytes at a
@@ -444,6 +475,42 @@ mod tests {
         }
         assert!(request_line("INVITE sip:911@gw SIP/2.0").is_some());
         assert!(request_line("INVITE sip:a@b  SIP/2.0").is_none());
+    }
+
+    #[test]
+    fn status_line_agrees_with_parse_start() {
+        for line in [
+            "SIP/2.0 200 OK",
+            "SIP/2.0 180 Ringing",
+            "SIP/2.0 699",
+            "SIP/2.0 100 ",
+            "SIP/2.0 486 Busy\there \u{e9}",
+            "SIP/2.0 099 Low",
+            "SIP/2.0 700 High",
+            "SIP/2.0 2000 OK",
+            "SIP/2.0 20 OK",
+            "SIP/2.0 2x0 OK",
+            "SIP/2.0  200 OK",
+            "SIP/2.0 200\tOK",
+            "SIP/2.0 200 O\u{7}K",
+            "sip/2.0 200 OK",
+            "SIP/3.0 200 OK",
+            "SIP/2.0",
+        ] {
+            let full = parse_start(line, &Ctx::new(line)).ok();
+            match (status_line(line), full) {
+                (
+                    Some(Start::Response { status, reason }),
+                    Some(Start::Response {
+                        status: s,
+                        reason: r,
+                    }),
+                ) => assert_eq!((status, reason), (s, r), "{line}"),
+                (Some(_), _) => panic!("fast path took {line:?}"),
+                (None, _) => {}
+            }
+        }
+        assert!(status_line("SIP/2.0 200 OK").is_some());
     }
 
     #[test]
