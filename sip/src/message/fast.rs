@@ -7,7 +7,9 @@
 //! `false` and goes to the full scanner, which gives the error with its position. So this
 //! file changes speed, never what is accepted or what an error says.
 
-use crate::uri::{host_port_end, is_param_char, is_token_char, is_user_char, run};
+use crate::uri::{
+    host_port_end, is_param_char, is_token_char, is_token_or_bracket, is_user_char, run,
+};
 
 /// `host[:port]` at `i`: a host name (letters, digits, `-`, `.`; not starting with `-` or
 /// `.`, no `..`) or dotted digits, and a port of at most 65535. Where it ends.
@@ -68,9 +70,7 @@ fn header_params(b: &[u8], mut i: usize) -> bool {
         }
         i = n;
         if b.get(i) == Some(&b'=') {
-            let e = run(b, i + 1, |c| {
-                is_token_char(c) || matches!(c, b'[' | b']' | b':')
-            });
+            let e = run(b, i + 1, is_token_or_bracket);
             if e == i + 1 {
                 return false;
             }

@@ -28,7 +28,7 @@ macro_rules! header_names {
         /// Canonical long forms, in [`Known`] order.
         const CANON: &[&str] = &[ $( $canon, )* ];
         /// Every [`Known`], in order.
-        const ALL: &[Known] = &[ $( Known::$variant, )* ];
+        pub(crate) const ALL: &[Known] = &[ $( Known::$variant, )* ];
 
         impl Known {
             fn compact(c: u8) -> Option<Known> {

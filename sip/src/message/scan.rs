@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::header::{Headers, Known, Raw, Span};
 use super::parse::{Ctx, Start, parse_start};
-use super::validate::check;
+use super::validate::{check, checked};
 use super::{Message, Request, Response};
 use crate::uri::is_token_char;
 
@@ -108,17 +108,18 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
         if let Some(n) = seen.get_mut(slot) {
             *n += 1;
         }
-        check(known, head.get(s.value.0..s.value.1)?, method).ok()?;
+        if checked(known) {
+            check(known, head.get(s.value.0..s.value.1)?, method).ok()?;
+        }
     }
     if seen[0] == 0 || seen[1..].iter().any(|&n| n != 1) {
         return None;
     }
 
-    let body_all = input.slice(body_start..);
     let body = match content_length {
-        Some(len) if len > body_all.len() => return None,
-        Some(len) => body_all.slice(..len),
-        None => body_all,
+        Some(len) if len > data.len() - body_start => return None,
+        Some(len) => input.slice(body_start..body_start + len),
+        None => input.slice(body_start..),
     };
     let headers = Headers::parsed(Raw {
         text: head.to_owned(),

@@ -78,6 +78,25 @@ fn value_err(e: ValueError) -> Bad {
     (ParseErrorKind::Syntax, e.at, e.message)
 }
 
+/// Whether [`check`] looks at the value of this header at all.
+#[inline(always)]
+pub(super) fn checked(known: Known) -> bool {
+    matches!(
+        known,
+        Known::Via
+            | Known::From
+            | Known::To
+            | Known::CallId
+            | Known::CSeq
+            | Known::MaxForwards
+            | Known::Contact
+            | Known::Route
+            | Known::RecordRoute
+            | Known::PAssertedIdentity
+            | Known::ContentType
+    )
+}
+
 /// Checks the value of one known header (`method` is `None` in a response): what
 /// [`validate`] checks for each header, shared with the fast path in `scan.rs`.
 pub(super) fn check(known: Known, value: &str, method: Option<&Method>) -> Result<(), Bad> {
@@ -108,7 +127,7 @@ pub(super) fn check(known: Known, value: &str, method: Option<&Method>) -> Resul
             let (mut ats, mut bad) = (0usize, false);
             for &c in b {
                 ats += usize::from(c == b'@');
-                bad |= !(crate::uri::is_word_char(c) || c == b'@');
+                bad |= !crate::uri::is_word_or_at(c);
             }
             let ok = !b.is_empty()
                 && !bad
@@ -213,6 +232,15 @@ fn plain_cseq(v: &str, method: Option<&Method>) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn unchecked_headers_accept_anything() {
+        for k in crate::message::header::ALL {
+            if !checked(*k) {
+                assert!(check(*k, "\u{0}<\"", None).is_ok(), "{k:?}");
+            }
+        }
+    }
+
     proptest::proptest! {
         /// The one-pass checks accept what the full ones accept.
         #[test]
@@ -235,7 +263,7 @@ mod tests {
             let old = !v.is_empty()
                 && crate::uri::split_byte(v, b'@')
                     .is_none_or(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
-                && v.bytes().all(|b| crate::uri::is_word_char(b) || b == b'@');
+                && v.bytes().all(crate::uri::is_word_or_at);
             proptest::prop_assert_eq!(check(Known::CallId, v, None).is_ok(), old, "{}", v);
             if plain_media_type(&media) {
                 let mt = media.split(';').next().unwrap_or("").trim();
