@@ -106,7 +106,7 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
             _ => 5,
         };
         if let Some(n) = seen.get_mut(slot) {
-            *n += 1;
+            *n = n.saturating_add(1);
         }
         if checked(known) {
             check(known, head.get(s.value.0..s.value.1)?, method).ok()?;
@@ -379,6 +379,17 @@ mod tests {
             with(INVITE, "Content-Length: 5", "Content-Length: 0x5"),
             with(INVITE, "\r\n\r\nv=0", "\r\n\nv=0"),
             INVITE[..INVITE.find("\r\n\r\n").unwrap()].to_owned(),
+            // A count that would wrap around in a byte.
+            with(
+                INVITE,
+                "To:",
+                &format!("{}To:", "From: <sip:a@b>\r\n".repeat(256)),
+            ),
+            with(
+                INVITE,
+                "To:",
+                &format!("{}To:", "To: <sip:a@b>\r\n".repeat(255)),
+            ),
             String::new(),
             "\r\n".into(),
         ] {
