@@ -137,32 +137,25 @@ static LENS: [u8; CANON.len()] = {
 /// holds at least `n` rounded up to a multiple of 8 bytes (what follows the name is ignored).
 #[inline(always)]
 fn matches_folded(b: &[u8], n: usize, i: usize) -> bool {
-    if usize::from(LENS[i]) != n || n == 0 {
+    if usize::from(LENS[i]) != n || n == 0 || b.len() < n.next_multiple_of(8) {
         return false;
     }
     let [lower, mask] = &FOLDED[i];
-    let words = n.div_ceil(8);
-    if b.len() < 8 * words {
-        return false;
+    // Whole words while the name fills them, then the last word without the bytes past it.
+    let mut k = 0;
+    loop {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[8 * k..8 * k + 8]);
+        let diff = (u64::from_le_bytes(w) | mask[k]) ^ lower[k];
+        let left = n - 8 * k;
+        if left <= 8 {
+            return diff & (u64::MAX >> (64 - 8 * left)) == 0;
+        }
+        if diff != 0 {
+            return false;
+        }
+        k += 1;
     }
-    let mut diff = 0u64;
-    for (k, ((c, l), m)) in b
-        .chunks_exact(8)
-        .zip(lower)
-        .zip(mask)
-        .enumerate()
-        .take(words)
-    {
-        let x = u64::from_le_bytes(c.try_into().unwrap_or_default());
-        // The bytes of the last word past the name do not count.
-        let keep = if k + 1 == words {
-            u64::MAX >> (64 - 8 * (n - 8 * k))
-        } else {
-            u64::MAX
-        };
-        diff |= ((x | m) ^ l) & keep;
-    }
-    diff == 0
 }
 
 impl Known {
