@@ -99,6 +99,7 @@ pub(super) fn checked(known: Known) -> bool {
 
 /// Checks the value of one known header (`method` is `None` in a response): what
 /// [`validate`] checks for each header, shared with the fast path in `scan.rs`.
+#[inline(always)]
 pub(super) fn check(known: Known, value: &str, method: Option<&Method>) -> Result<(), Bad> {
     use ParseErrorKind::*;
     match known {
