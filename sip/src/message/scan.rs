@@ -196,6 +196,7 @@ fn status_line(line: &str) -> Option<Start> {
 
 /// The first control character other than HTAB in `b` (CR, LF, DEL ...), eight bytes at a
 /// time.
+#[inline(always)]
 fn first_control(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -226,6 +227,7 @@ fn first_control(b: &[u8]) -> Option<usize> {
 }
 
 /// The first `:` in `b`, eight bytes at a time.
+#[inline(always)]
 fn find_colon(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
