@@ -7,6 +7,15 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+mod chars;
+mod plain;
+use chars::{HOST, is_hnv_char, is_label_char, is_password_char, is_uric};
+pub(crate) use chars::{
+    is_param_char, is_token_char, is_token_or_bracket, is_user_char, is_word_or_at,
+};
+use plain::parse_plain_sip;
+pub(crate) use plain::{host_port_end, run};
+
 /// A URI as it appears in a Request-URI or a name-addr.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -161,6 +170,9 @@ enum UriParts<'a> {
 impl Uri {
     /// Parses a URI. The text must be exactly the URI (no surrounding `<>` or spaces).
     pub fn parse(s: &str) -> Result<Uri, UriError> {
+        if let Some(u) = parse_plain_sip(s) {
+            return Ok(u);
+        }
         let mut params = Params::default();
         let mut headers = Vec::new();
         let parts = scan(
@@ -609,61 +621,6 @@ pub(crate) fn find_char(
 /// `char::is_whitespace` on an ASCII byte.
 pub(crate) fn is_ascii_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-/// A 256-entry membership table: alphanumerics plus `extra` (one load per byte instead of a scan).
-const fn class(extra: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = (c as u8).is_ascii_alphanumeric();
-        c += 1;
-    }
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = true;
-        i += 1;
-    }
-    t
-}
-
-static USER: [bool; 256] = class(b"-_.!~*'()&=+$,;?/");
-static PASSWORD: [bool; 256] = class(b"-_.!~*'()&=+$,");
-static PARAM: [bool; 256] = class(b"-_.!~*'()[]/:&+$");
-static HNV: [bool; 256] = class(b"-_.!~*'()[]/?:+$=");
-static URIC: [bool; 256] = class(b"-_.!~*'();/?:@&=+$,%#[]");
-/// Host name characters (a letter or digit, `-`, `.`).
-static HOST: [bool; 256] = class(b"-.");
-static TOKEN: [bool; 256] = class(b"-.!%*_+`'~");
-/// `word` (RFC 3261 §25.1), the characters of a Call-ID.
-static WORD: [bool; 256] = class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
-
-pub(crate) fn is_user_char(b: u8) -> bool {
-    USER[b as usize]
-}
-fn is_password_char(b: u8) -> bool {
-    PASSWORD[b as usize]
-}
-pub(crate) fn is_param_char(b: u8) -> bool {
-    PARAM[b as usize]
-}
-fn is_hnv_char(b: u8) -> bool {
-    HNV[b as usize]
-}
-fn is_uric(b: u8) -> bool {
-    URIC[b as usize]
-}
-/// Host name characters (a letter or digit, `-`, `.`).
-pub(crate) fn is_host_char(b: u8) -> bool {
-    HOST[b as usize]
-}
-/// RFC 3261 `token` characters.
-pub(crate) fn is_token_char(b: u8) -> bool {
-    TOKEN[b as usize]
-}
-/// RFC 3261 `word` characters (Call-ID).
-pub(crate) fn is_word_char(b: u8) -> bool {
-    WORD[b as usize]
 }
 
 /// Decodes `%XX` escapes (invalid escapes are kept as written).

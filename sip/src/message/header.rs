@@ -28,7 +28,7 @@ macro_rules! header_names {
         /// Canonical long forms, in [`Known`] order.
         const CANON: &[&str] = &[ $( $canon, )* ];
         /// Every [`Known`], in order.
-        const ALL: &[Known] = &[ $( Known::$variant, )* ];
+        pub(crate) const ALL: &[Known] = &[ $( Known::$variant, )* ];
 
         impl Known {
             fn compact(c: u8) -> Option<Known> {
@@ -72,31 +72,20 @@ macro_rules! header_names {
     };
 }
 
-/// For each name length, a bit per [`CANON`] entry of that length (every entry is shorter
-/// than 32 bytes and there are fewer than 64 of them).
-static BY_LEN: [u64; 32] = {
-    let mut t = [0u64; 32];
-    let mut i = 0;
-    while i < CANON.len() {
-        t[CANON[i].len()] |= 1 << i;
-        i += 1;
-    }
-    t
-};
-
-/// Each [`CANON`] entry lowercased, zero-padded to 32 bytes, and a mask with `0x20` where the
-/// entry has a letter: `(byte | mask) == lower` for every byte is a case-insensitive match that
-/// needs no branch per byte (only letters differ by `0x20` between cases).
-static FOLDED: [([u8; 32], [u8; 32]); CANON.len()] = {
-    let mut t = [([0u8; 32], [0u8; 32]); CANON.len()];
+/// Each [`CANON`] entry lowercased, and a mask with `0x20` where the entry has a letter, as
+/// four little-endian words each (zero-padded): `(byte | mask) == lower` for every byte is a
+/// case-insensitive match (only letters differ by `0x20` between cases), eight bytes a step.
+static FOLDED: [[[u64; 4]; 2]; CANON.len()] = {
+    let mut t = [[[0u64; 4]; 2]; CANON.len()];
     let mut i = 0;
     while i < CANON.len() {
         let c = CANON[i].as_bytes();
         let mut j = 0;
         while j < c.len() {
-            t[i].0[j] = c[j].to_ascii_lowercase();
+            let shift = 8 * (j % 8);
+            t[i][0][j / 8] |= (c[j].to_ascii_lowercase() as u64) << shift;
             if c[j].is_ascii_alphabetic() {
-                t[i].1[j] = 0x20;
+                t[i][1][j / 8] |= 0x20 << shift;
             }
             j += 1;
         }
@@ -105,32 +94,105 @@ static FOLDED: [([u8; 32], [u8; 32]); CANON.len()] = {
     t
 };
 
+/// Slots of the hash table [`SLOTS`] (a power of two, well above `CANON.len()`).
+const NSLOTS: usize = 128;
+
+/// The slot of a long name of length `len` with these first and last bytes, case-insensitive
+/// since it folds `0x20` into both bytes. The factors are chosen so that no two known names
+/// share a slot (checked when [`SLOTS`] is built): the one slot decides.
+const fn slot(len: usize, first: u8, last: u8) -> usize {
+    (len * 20 + (first | 0x20) as usize * 12 + (last | 0x20) as usize * 15) % NSLOTS
+}
+
+/// `1 +` the [`CANON`] index of the name in each slot, `0` for none.
+static SLOTS: [u8; NSLOTS] = {
+    let mut t = [0u8; NSLOTS];
+    let mut i = 0;
+    while i < CANON.len() {
+        let c = CANON[i].as_bytes();
+        assert!(c.len() > 1 && c.len() < 32);
+        let h = slot(c.len(), c[0], c[c.len() - 1]);
+        assert!(
+            t[h] == 0,
+            "two header names share a slot: change the factors of slot()"
+        );
+        t[h] = i as u8 + 1;
+        i += 1;
+    }
+    t
+};
+
+/// The length of each [`CANON`] entry.
+static LENS: [u8; CANON.len()] = {
+    let mut t = [0u8; CANON.len()];
+    let mut i = 0;
+    while i < CANON.len() {
+        t[i] = CANON[i].len() as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Whether the name that is the first `n` bytes of `b` is [`CANON`] entry `i` in any case; `b`
+/// holds at least `n` rounded up to a multiple of 8 bytes (what follows the name is ignored).
+#[inline(always)]
+fn matches_folded(b: &[u8], n: usize, i: usize) -> bool {
+    if usize::from(LENS[i]) != n || n == 0 || b.len() < n.next_multiple_of(8) {
+        return false;
+    }
+    let [lower, mask] = &FOLDED[i];
+    // Whole words while the name fills them, then the last word without the bytes past it.
+    let mut k = 0;
+    loop {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[8 * k..8 * k + 8]);
+        let diff = (u64::from_le_bytes(w) | mask[k]) ^ lower[k];
+        let left = n - 8 * k;
+        if left <= 8 {
+            return diff & (u64::MAX >> (64 - 8 * left)) == 0;
+        }
+        if diff != 0 {
+            return false;
+        }
+        k += 1;
+    }
+}
+
 impl Known {
-    /// Classifies a name as written (any case, compact or long) by its length, then one
-    /// case-insensitive compare per candidate; `None` for a name with no variant.
+    /// Classifies a name as written (any case, compact or long); `None` for a name with no
+    /// variant.
     pub(crate) fn lookup(name: &str) -> Option<Known> {
-        let b = name.as_bytes();
-        match b.len() {
+        Known::lookup_bytes(name.as_bytes())
+    }
+
+    /// [`Known::lookup`] on the bytes of a name.
+    pub(crate) fn lookup_bytes(b: &[u8]) -> Option<Known> {
+        Known::lookup_short(b, b.len())
+    }
+
+    /// The name that is the first `n` bytes of `line`: its [`slot`] by length, first and last
+    /// byte, then one case-insensitive compare with the name there. The compare reads whole
+    /// words of `line`, past the name when it is long enough.
+    #[inline(always)]
+    pub(crate) fn lookup_in(line: &[u8], n: usize) -> Option<Known> {
+        if n > 1 && n < 32 && line.len() >= n.next_multiple_of(8) {
+            let i = usize::from(SLOTS[slot(n, line[0], line[n - 1])]).checked_sub(1)?;
+            return matches_folded(line, n, i).then_some(ALL[i]);
+        }
+        Known::lookup_short(line, n)
+    }
+
+    /// [`Known::lookup_in`] for compact forms and for names too close to the end of `line`.
+    #[inline(never)]
+    fn lookup_short(line: &[u8], n: usize) -> Option<Known> {
+        match n {
             0 => None,
-            1 => Known::compact(b[0].to_ascii_lowercase()),
-            n if n < BY_LEN.len() => {
+            1 => Known::compact(line[0].to_ascii_lowercase()),
+            n if n < 32 => {
                 let mut padded = [0u8; 32];
-                padded[..n].copy_from_slice(b);
-                let mut m = BY_LEN[n];
-                while m != 0 {
-                    let i = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    let (lower, mask) = &FOLDED[i];
-                    let diff = padded
-                        .iter()
-                        .zip(lower)
-                        .zip(mask)
-                        .fold(0u8, |acc, ((&x, &l), &k)| acc | ((x | k) ^ l));
-                    if diff == 0 {
-                        return Some(ALL[i]);
-                    }
-                }
-                None
+                padded[..n].copy_from_slice(&line[..n]);
+                let i = usize::from(SLOTS[slot(n, line[0], line[n - 1])]).checked_sub(1)?;
+                matches_folded(&padded, n, i).then_some(ALL[i])
             }
             _ => None,
         }
@@ -520,6 +582,16 @@ impl<'a> IntoIterator for &'a Headers {
     }
 }
 
+/// `s.trim()`, quicker when `s` starts and ends with a visible ASCII character (a parsed value
+/// always does).
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// Splits a header value at top-level commas (outside quoted strings and `<...>`), trimming each
 /// part and skipping empty parts.
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
@@ -530,7 +602,7 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
     let mut in_angle = false;
     // Most values hold no comma at all: then the value is the only part.
     let mut done = memchr::memchr(b',', bytes).is_none();
-    let mut single = done.then(|| value.trim()).filter(|p| !p.is_empty());
+    let mut single = done.then(|| trim(value)).filter(|p| !p.is_empty());
     std::iter::from_fn(move || {
         if let Some(p) = single.take() {
             return Some(p);
@@ -538,7 +610,7 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
         while !done {
             if i >= bytes.len() {
                 done = true;
-                let part = value[start..].trim();
+                let part = trim(&value[start..]);
                 if !part.is_empty() {
                     return Some(part);
                 }
@@ -552,7 +624,7 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
                 b'<' if !in_quotes => in_angle = true,
                 b'>' if !in_quotes => in_angle = false,
                 b',' if !in_quotes && !in_angle => {
-                    let part = value[start..i - 1].trim();
+                    let part = trim(&value[start..i - 1]);
                     start = i;
                     if !part.is_empty() {
                         return Some(part);
@@ -613,6 +685,13 @@ mod tests {
             assert_eq!(Known::lookup(&canon.to_ascii_uppercase()), Some(ALL[i]));
             assert_eq!(ALL[i].as_str(), *canon);
             assert_eq!(HeaderName::parse(canon).known(), Some(ALL[i]));
+            // Inside a line: the compare reads past the name.
+            let line = format!("{}: {}", canon.to_ascii_uppercase(), "v".repeat(40));
+            assert_eq!(Known::lookup_in(line.as_bytes(), canon.len()), Some(ALL[i]));
+            if canon.len() > 2 {
+                assert_eq!(Known::lookup_in(line.as_bytes(), canon.len() - 1), None);
+            }
+            assert_eq!(Known::lookup_in(line.as_bytes(), canon.len() + 1), None);
         }
         for (c, k) in [
             ("f", Known::From),

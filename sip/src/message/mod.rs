@@ -1,5 +1,6 @@
 //! The SIP message model: [`Request`], [`Response`] and their [`Headers`], the strict parser
-//! ([`Message::parse`], in `parse.rs`), serialization (in `write.rs`) and the UAS pre-checks
+//! ([`Message::parse`], in `parse.rs`, with a one-pass fast path for everyday messages in
+//! `scan.rs`), serialization (in `write.rs`) and the UAS pre-checks
 //! for well-formed requests that still need a specific answer ([`uas_precheck`], in `precheck.rs`).
 //!
 //! Header values are stored unfolded and trimmed; typed views (Via, CSeq, name-addr) are parsed
@@ -10,6 +11,7 @@ mod fast;
 mod header;
 mod parse;
 mod precheck;
+mod scan;
 pub mod typed;
 mod validate;
 mod write;

@@ -4,6 +4,10 @@
 //!
 //! When a request fails validation after its headers were split, the error carries a
 //! [`Salvage`] with those headers so that a UAS can still answer 400 (or 505, 416 ...).
+//!
+//! [`Message::parse_bytes`] first tries the one-pass fast path in `scan.rs`, which takes only
+//! the everyday shape of a message and gives the same result as this parser; anything else,
+//! every error included, is this parser's ([`Message::parse_full`]).
 
 use std::fmt;
 
@@ -108,7 +112,14 @@ pub(super) struct Ctx<'a> {
     lines: Lines<'a>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// Positions are reported against `text` (the header block).
+    pub(super) fn new(text: &'a str) -> Self {
+        Ctx {
+            lines: Lines { text },
+        }
+    }
+
     pub(super) fn err(
         &self,
         kind: ParseErrorKind,
@@ -139,6 +150,14 @@ impl Message {
 
     /// Like [`Message::parse`] but shares the body with `input` instead of copying it.
     pub fn parse_bytes(input: Bytes) -> Result<Message, ParseError> {
+        match super::scan::parse(&input) {
+            Some(m) => Ok(m),
+            None => Message::parse_full(input),
+        }
+    }
+
+    /// The full parser, for any input: [`Message::parse_bytes`] without its fast path.
+    pub(super) fn parse_full(input: Bytes) -> Result<Message, ParseError> {
         let skip = input
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
@@ -251,7 +270,7 @@ fn find_head_end(data: &[u8]) -> Option<(usize, usize)> {
     })
 }
 
-enum Start {
+pub(super) enum Start {
     Request { method: Method, uri: Uri },
     Response { status: u16, reason: String },
 }
@@ -287,7 +306,7 @@ fn is_sip_version(s: &str) -> Result<(), bool> {
     }
 }
 
-fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
+pub(super) fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
     use ParseErrorKind::*;
     if line
         .as_bytes()
@@ -386,7 +405,15 @@ fn parse_start(line: &str, ctx: &Ctx<'_>) -> Result<Start, ParseError> {
         }
     }
     let uri_text = &line[first + 1..last];
-    if let Some(i) = uri_text.find(|c: char| c.is_whitespace()) {
+    // Branch-free test first (it vectorises): ASCII whitespace is at most ' ', and any other
+    // whitespace is not ASCII.
+    let maybe_ws = uri_text
+        .bytes()
+        .fold(false, |acc, c| acc | (c <= b' ') | (c >= 0x80));
+    if maybe_ws
+        && let Some(i) =
+            crate::uri::find_char(uri_text, crate::uri::is_ascii_ws, char::is_whitespace)
+    {
         return Err(ctx.err(
             Syntax,
             first + 1 + i,
