@@ -2,7 +2,7 @@
 
 use super::EngineError;
 use crate::message::{SipHeaders, Via};
-use crate::{Method, Request, Response};
+use crate::{HeaderName, Method, Request, Response};
 
 /// Identifies one transaction.
 ///
@@ -27,11 +27,23 @@ pub struct TxKey {
 impl TxKey {
     /// The key of the server transaction `req` belongs to.
     pub fn for_request(req: &Request) -> Result<TxKey, EngineError> {
-        let via = req.top_via().ok_or(EngineError::MissingHeader("Via"))?;
         let method = match req.method {
             Method::Ack => Method::Invite,
             ref m => m.clone(),
         };
+        // The common case (a plain sent-by and an RFC 3261 branch) is read from the text;
+        // anything else takes the typed Via below, which gives the same key.
+        let top = req.headers.values(&HeaderName::Via).next();
+        if let Some((sent_by, branch)) = top.and_then(plain_via)
+            && is_rfc3261_branch(branch)
+        {
+            return Ok(TxKey {
+                branch: branch.to_owned(),
+                method,
+                sent_by: sent_by.to_owned(),
+            });
+        }
+        let via = req.top_via().ok_or(EngineError::MissingHeader("Via"))?;
         let sent_by = sent_by(&via);
         let branch = match via.branch() {
             Some(b) if is_rfc3261_branch(b) => b.to_owned(),
@@ -85,6 +97,55 @@ const BRANCH_COOKIE: &str = "z9hG4bK";
 /// Whether a branch starts with the RFC 3261 magic cookie `z9hG4bK` (case-sensitive, §8.1.1.7).
 pub(crate) fn is_rfc3261_branch(b: &str) -> bool {
     b.len() > BRANCH_COOKIE.len() && b.starts_with(BRANCH_COOKIE)
+}
+
+/// The sent-by and branch of a valid via-parm written plainly: `SIP/2.0/T host[:port];...`
+/// with one space, no other whitespace or quoting, a host [`Via::parse`] keeps as written
+/// (a name, or an IPv4 address in canonical form) and a port without leading zeros, so the
+/// sent-by text is what [`sent_by`] would format. `None` sends the caller to the typed Via.
+fn plain_via(v: &str) -> Option<(&str, &str)> {
+    let rest = v.strip_prefix("SIP/2.0/")?;
+    let (transport, rest) = rest.split_once(' ')?;
+    if transport.is_empty() || !transport.bytes().all(crate::uri::is_token_char) {
+        return None;
+    }
+    if rest
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'[' | b',' | b'\\'))
+    {
+        return None;
+    }
+    let (sent_by, params) = rest.split_at(rest.find(';').unwrap_or(rest.len()));
+    let (host, port) = match sent_by.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (sent_by, None),
+    };
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return None;
+    }
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && host.parse::<std::net::Ipv4Addr>().is_err()
+    {
+        return None;
+    }
+    if let Some(p) = port
+        && (p.is_empty() || (p.len() > 1 && p.starts_with('0')) || p.parse::<u16>().is_err())
+    {
+        return None;
+    }
+    // Validity is the typed parser's call, so the fast path never accepts what it refuses.
+    Via::validate(v).ok()?;
+    let branch = params
+        .split(';')
+        .skip(1)
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .find(|(n, _)| n.eq_ignore_ascii_case("branch"))
+        .map(|(_, value)| value)?;
+    Some((sent_by, branch))
 }
 
 fn sent_by(via: &Via) -> String {
