@@ -220,6 +220,31 @@ mod tests {
     }
 
     #[test]
+    fn plain_via_reads_what_the_typed_via_gives() {
+        for v in [
+            "SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKabc",
+            "SIP/2.0/TLS gw1.example.com;rport;branch=z9hG4bK1;received=10.0.0.1",
+            "SIP/2.0/UDP h-1:5060;BRANCH=z9hG4bKx;branch=z9hG4bKy",
+            "SIP/2.0/TCP 10.1.2.3:1;branch=z9hG4bK7",
+        ] {
+            let via = Via::parse(v).unwrap();
+            let (sent, branch) = plain_via(v).unwrap();
+            assert_eq!(sent, sent_by(&via), "{v}");
+            assert_eq!(Some(branch), via.branch(), "{v}");
+        }
+        for v in [
+            "SIP/2.0/TCP [::1]:5060;branch=z9hG4bKa",
+            "SIP/2.0/TCP h : 5060;branch=z9hG4bKa",
+            "SIP/2.0/TCP h:05060;branch=z9hG4bKa",
+            "SIP/2.0/TCP h:70000;branch=z9hG4bKa",
+            "sip/2.0/TCP h;branch=z9hG4bKa",
+            "SIP/2.0/TCP 1.2.3.04;branch=z9hG4bKa",
+        ] {
+            assert!(plain_via(v).is_none(), "{v}");
+        }
+    }
+
+    #[test]
     fn request_without_via_is_an_error_not_a_panic() {
         let mut r = Request::new(Method::Options, crate::Uri::parse("sip:gw").unwrap());
         assert_eq!(
