@@ -14,7 +14,7 @@ use crate::{HeaderName, Method, Request, Response};
 /// Request-URI, From tag, Call-ID, CSeq number and the whole top Via, which is what §17.2.3
 /// compares for such requests; an INVITE, its retransmissions, its ACK and its CANCEL all give
 /// the same synthetic branch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxKey {
     /// The top Via branch (or the RFC 2543 synthetic value, starting with `rfc2543|`).
     pub branch: String,
@@ -22,6 +22,15 @@ pub struct TxKey {
     pub method: Method,
     /// The top Via sent-by (`host` or `host:port`, as written).
     pub sent_by: String,
+}
+
+/// Hashes the branch alone: it is unique per transaction in practice (random, or the RFC 2543
+/// synthetic value, which holds the whole top Via), so hashing the sent-by too only costs time;
+/// equal keys still hash equal, and the method and sent-by are compared on a match.
+impl std::hash::Hash for TxKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.branch.hash(state);
+    }
 }
 
 impl TxKey {
