@@ -41,7 +41,8 @@ pub struct Context<'a> {
     /// `tls` or `tcp`, for the Contact `transport` parameter.
     pub transport: &'a str,
     /// Whether the observation will be kept or sent anywhere; when not (a load run with
-    /// nothing retained), the copy of every header is skipped.
+    /// nothing retained), the observation carries only the findings the answer depends on:
+    /// the request line, Call-ID, CSeq and the copy of every header are skipped.
     pub record: bool,
 }
 
@@ -88,16 +89,29 @@ pub fn observe(req: &Request) -> Observation {
 /// [`observe`] without the copy of the headers.
 fn observe_headless(req: &Request) -> Observation {
     Observation {
+        method: req.method.to_string(),
+        request_uri: req.uri.to_string(),
+        call_id: req.call_id().map(str::to_owned),
+        cseq: req.headers.get(&HeaderName::CSeq).map(str::to_owned),
+        ..unrecorded()
+    }
+}
+
+/// An observation with no request field filled: what [`decide`] starts from when the
+/// observation will not be kept (only its findings steer the answer), so the request line,
+/// Call-ID and CSeq are not copied either.
+fn unrecorded() -> Observation {
+    Observation {
         gateway: String::new(),
         seq: 0,
         at_ms: 0,
         peer: String::new(),
         transport: String::new(),
         tls: None,
-        method: req.method.to_string(),
-        request_uri: req.uri.to_string(),
-        call_id: req.call_id().map(str::to_owned),
-        cseq: req.headers.get(&HeaderName::CSeq).map(str::to_owned),
+        method: String::new(),
+        request_uri: String::new(),
+        call_id: None,
+        cseq: None,
         headers: Vec::new(),
         dialed: None,
         org: None,
@@ -149,7 +163,7 @@ pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
     let mut obs = if ctx.record {
         observe(req)
     } else {
-        observe_headless(req)
+        unrecorded()
     };
     let uas = UasPolicy {
         extensions: &["timer"],
@@ -279,21 +293,25 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
     let tag = new_tag();
     let trying = Response::for_request(req, 100, None);
     let ringing = respond(req, 180, &tag, None);
-    let mut ok = respond(req, 200, &tag, None);
+    // The 200 carries the same headers as the 180 (same tag; Record-Route copied on both):
+    // a copy of it, not a second walk over the request.
+    let mut ok = ringing.clone();
+    ok.status = 200;
+    sip::message::reason_phrase(200).clone_into(&mut ok.reason);
     let scheme = if req.uri.scheme() == "sips" {
         "sips"
     } else {
         "sip"
     };
-    ok.headers.push(
-        HeaderName::Contact,
-        format!(
-            "<{scheme}:{}@{};transport={}>",
-            dialed,
-            sip_host(ctx.local),
+    let contact = match ctx.local {
+        SocketAddr::V4(a) => format!("<{scheme}:{dialed}@{a};transport={}>", ctx.transport),
+        v6 => format!(
+            "<{scheme}:{dialed}@{};transport={}>",
+            sip_host(v6),
             ctx.transport
         ),
-    );
+    };
+    ok.headers.push(HeaderName::Contact, contact);
     ok.headers.push(HeaderName::Allow, ALLOW);
     ok.headers.push(HeaderName::Supported, SUPPORTED);
     if let Some(se) = req.headers.get(&HeaderName::SessionExpires) {

@@ -9,6 +9,7 @@
 //! [`MediaObservation`] says `srtp: false`, so the harness judges it; an `RTP/SAVP` offer
 //! without a usable `a=crypto` line, or without G.711, cannot be answered ([`SdpError`]).
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::error::SdpError;
@@ -70,28 +71,29 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
         None
     };
     let port = sip::sdp::media_port();
-    let (net, addr) = match local_ip {
-        IpAddr::V4(a) => ("IP4", a.to_string()),
-        IpAddr::V6(a) => ("IP6", a.to_string()),
-    };
+    let net = if local_ip.is_ipv4() { "IP4" } else { "IP6" };
     let session = fastrand::u32(1..=u32::MAX);
-    let mut fmts = pt.to_owned();
-    if let Some(d) = dtmf {
-        fmts.push(' ');
-        fmts.push_str(d);
-    }
-    let mut sdp = format!(
-        "v=0\r\no=e911-gateway {session} {session} IN {net} {addr}\r\ns=-\r\nc=IN {net} {addr}\r\n\
-         t=0 0\r\nm=audio {port} {} {fmts}\r\na=rtpmap:{pt} {codec}/8000\r\n",
-        if savp { "RTP/SAVP" } else { "RTP/AVP" }
+    let proto = if savp { "RTP/SAVP" } else { "RTP/AVP" };
+    // One buffer written in place (no intermediate strings); the answer is about 250 bytes.
+    let mut sdp = String::with_capacity(384);
+    let _ = write!(
+        sdp,
+        "v=0\r\no=e911-gateway {session} {session} IN {net} {local_ip}\r\ns=-\r\n\
+         c=IN {net} {local_ip}\r\nt=0 0\r\nm=audio {port} {proto} {pt}"
     );
     if let Some(d) = dtmf {
-        sdp.push_str(&format!(
+        sdp.push(' ');
+        sdp.push_str(d);
+    }
+    let _ = write!(sdp, "\r\na=rtpmap:{pt} {codec}/8000\r\n");
+    if let Some(d) = dtmf {
+        let _ = write!(
+            sdp,
             "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-15\r\n"
-        ));
+        );
     }
     if let Some(p) = o.ptime {
-        sdp.push_str(&format!("a=ptime:{p}\r\n"));
+        let _ = write!(sdp, "a=ptime:{p}\r\n");
     }
     let direction = match o.direction.unwrap_or("sendrecv") {
         "sendonly" => "recvonly",
@@ -99,12 +101,13 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
         "inactive" => "inactive",
         _ => "sendrecv",
     };
-    sdp.push_str(&format!("a={direction}\r\n"));
+    let _ = write!(sdp, "a={direction}\r\n");
     if let Some((tag, suite)) = crypto {
-        sdp.push_str(&format!(
+        let _ = write!(
+            sdp,
             "a=crypto:{tag} {suite} inline:{}\r\n",
             sip::sdp::sdes_key()
-        ));
+        );
     }
     Ok(Answer {
         sdp,

@@ -91,7 +91,7 @@ impl<'a, S: Socket> Session<'a, S> {
 
     /// Writes everything queued (responses the engine wants sent, keep-alive pongs) at once.
     pub(crate) async fn flush(&mut self) -> Result<(), Ended> {
-        while let Some((_, resp)) = self.txs.poll_transmit() {
+        while let Some(resp) = self.txs.poll_transmit_shared() {
             resp.encode(&mut self.out);
         }
         while let Some(ev) = self.txs.poll_event() {
@@ -242,14 +242,20 @@ impl<'a, S: Socket> Session<'a, S> {
     async fn on_request(&mut self, req: Request, at: u64) -> Result<(), Ended> {
         match self.txs.on_request(clock(), &req) {
             Incoming::New(key) => return self.on_new(req, key, at).await,
-            Incoming::Retransmission(_) => {
+            // Observed only when someone keeps the observation (a load run keeps none).
+            Incoming::Retransmission(_) if self.shared.recorder.wanted() => {
                 let mut obs = observe(&req);
                 obs.retransmission = true;
                 self.record(obs, at);
             }
-            Incoming::AckForCompleted(_) | Incoming::AckOutsideTransaction => {
+            Incoming::AckForCompleted(_) | Incoming::AckOutsideTransaction
+                if self.shared.recorder.wanted() =>
+            {
                 self.record(observe(&req), at);
             }
+            Incoming::Retransmission(_)
+            | Incoming::AckForCompleted(_)
+            | Incoming::AckOutsideTransaction => {}
             Incoming::Cancel { cancel, invite } => self.on_cancel(&req, &cancel, invite, at),
             // Malformed (no Via or no keying headers; the parser makes this rare): answered
             // statelessly.

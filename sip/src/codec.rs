@@ -230,8 +230,15 @@ fn find_header_end(buf: &[u8], from: usize) -> Result<usize, usize> {
 /// Reads `Content-Length` (or compact `l`) from a complete header block.
 fn content_length(block: &[u8]) -> Result<usize, FrameError> {
     let mut found: Option<usize> = None;
-    // The first line is the start line, never a header.
-    for line in block.split(|&b| b == b'\n').skip(1) {
+    // The first line is the start line, never a header. Line starts are found with memchr and
+    // only a line starting like `Content-Length` or `l` is looked at further.
+    let mut ends = memchr::memchr_iter(b'\n', block).peekable();
+    while let Some(nl) = ends.next() {
+        let start = nl + 1;
+        if !matches!(block.get(start), Some(b'l' | b'L' | b'c' | b'C')) {
+            continue;
+        }
+        let line = &block[start..ends.peek().copied().unwrap_or(block.len())];
         let Some(value) = content_length_value(line) else {
             continue;
         };

@@ -8,6 +8,7 @@
 //! `lag` is the difference (the generator's own delay, the validity signal).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::time::{Duration, SystemTime};
 
@@ -168,6 +169,29 @@ impl CallResult {
     }
 }
 
+/// The hasher of the recorder's own keys (metric, outcome class, gateway index: small numbers,
+/// never from the wire): a multiply per word instead of SipHash, for the seven histogram
+/// look-ups every call makes.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, 3).expect("static histogram bounds are valid")
 }
@@ -175,7 +199,7 @@ fn histogram() -> Histogram<u64> {
 /// Everything recorded over a run (or a part of it; recorders merge with [`Recorder::add`]).
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
-    hists: HashMap<(Metric, usize, usize), Histogram<u64>>,
+    hists: HashMap<(Metric, usize, usize), Histogram<u64>, BuildHasherDefault<KeyHasher>>,
     /// Counts by outcome.
     pub counts: LoadCounts,
     /// Rejections by status.

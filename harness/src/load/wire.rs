@@ -9,8 +9,6 @@
 //! same bytes fast and read responses correctly (compact header forms, any case, folded lines
 //! ignored).
 
-use std::fmt::Write as _;
-
 use scenarios::CallSpec;
 use sip::message::SipHeaders;
 
@@ -122,10 +120,6 @@ impl Template {
         format!("{idx:x}-{}@{}", self.run, self.host)
     }
 
-    fn branch(&self, idx: u64, leg: &str) -> String {
-        format!("z9hG4bK{idx:x}{leg}{}", self.run)
-    }
-
     /// Appends the INVITE of call `idx` to `out`.
     pub fn invite(&self, idx: u64, out: &mut Vec<u8>) {
         let mut parts = self.parts.iter();
@@ -148,43 +142,43 @@ impl Template {
     /// to the 2xx's Contact, with its Record-Route reversed as Route, its To (with tag).
     pub fn in_dialog(&self, idx: u64, method: &str, d: &DialogInfo, out: &mut Vec<u8>) {
         let (seq, leg) = if method == "ACK" { (1, "a") } else { (2, "b") };
-        let mut s = String::with_capacity(400);
-        let _ = write!(
-            s,
-            "{method} {} SIP/2.0\r\nVia: {}{}{}\r\nMax-Forwards: 70\r\n",
-            d.contact,
-            self.via_prefix,
-            self.branch(idx, leg),
-            self.via_suffix
+        // Written straight into `out`: no intermediate strings for the branch or Call-ID.
+        out.reserve(400);
+        let _ = write_bytes(
+            out,
+            format_args!(
+                "{method} {} SIP/2.0\r\nVia: {}z9hG4bK{idx:x}{leg}{}{}\r\nMax-Forwards: 70\r\n",
+                d.contact, self.via_prefix, self.run, self.via_suffix
+            ),
         );
         for r in d.route.iter().rev() {
-            let _ = write!(s, "Route: {r}\r\n");
+            let _ = write_bytes(out, format_args!("Route: {r}\r\n"));
         }
-        let _ = write!(
-            s,
-            "From: {};tag={idx:x}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {seq} {method}\r\nContent-Length: 0\r\n\r\n",
-            self.from,
-            d.to,
-            self.call_id(idx)
+        let _ = write_bytes(
+            out,
+            format_args!(
+                "From: {};tag={idx:x}\r\nTo: {}\r\nCall-ID: {idx:x}-{}@{}\r\nCSeq: {seq} {method}\r\nContent-Length: 0\r\n\r\n",
+                self.from, d.to, self.run, self.host
+            ),
         );
-        out.extend_from_slice(s.as_bytes());
     }
 
     /// Appends the ACK of a non-2xx final response (same branch as the INVITE, §17.1.1.3).
     pub fn ack_non_2xx(&self, idx: u64, to: &str, out: &mut Vec<u8>) {
-        let mut s = String::with_capacity(300);
-        let _ = write!(
-            s,
-            "ACK {} SIP/2.0\r\nVia: {}{}{}\r\nMax-Forwards: 70\r\nFrom: {};tag={idx:x}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
-            self.request_uri,
-            self.via_prefix,
-            self.branch(idx, "i"),
-            self.via_suffix,
-            self.from,
-            if to.is_empty() { &self.to } else { to },
-            self.call_id(idx)
+        let _ = write_bytes(
+            out,
+            format_args!(
+                "ACK {} SIP/2.0\r\nVia: {}z9hG4bK{idx:x}i{}{}\r\nMax-Forwards: 70\r\nFrom: {};tag={idx:x}\r\nTo: {}\r\nCall-ID: {idx:x}-{}@{}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+                self.request_uri,
+                self.via_prefix,
+                self.run,
+                self.via_suffix,
+                self.from,
+                if to.is_empty() { &self.to } else { to },
+                self.run,
+                self.host
+            ),
         );
-        out.extend_from_slice(s.as_bytes());
     }
 
     /// The call index of a Call-ID of this run; `None` for anything else.
@@ -234,7 +228,7 @@ pub struct Scanned<'a> {
 /// missing; `Ok(None)` means the message is a request (the caller parses those fully).
 pub fn scan_response(msg: &[u8]) -> Result<Option<Scanned<'_>>, &'static str> {
     let text = std::str::from_utf8(msg).map_err(|_| "not UTF-8")?;
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let mut lines = Lines { text, at: 0 };
     let first = lines.next().ok_or("empty message")?;
     let Some(rest) = first.strip_prefix("SIP/2.0 ") else {
         return Ok(None);
@@ -256,11 +250,19 @@ pub fn scan_response(msg: &[u8]) -> Result<Option<Scanned<'_>>, &'static str> {
         if line.starts_with([' ', '\t']) {
             continue; // folded continuation: none of the fields read here are folded in practice
         }
-        let Some((name, value)) = line.split_once(':') else {
+        let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
             return Err("header line without a colon");
         };
-        let name = name.trim_end();
-        let value = value.trim();
+        let name = line[..colon].trim_end();
+        // Only names starting like the five read here are compared further (Via, From,
+        // Server, Content-* and the rest are skipped on their first byte).
+        let Some(first) = name.bytes().next().map(|b| b.to_ascii_lowercase()) else {
+            continue;
+        };
+        if !matches!(first, b'c' | b'i' | b't' | b'm' | b'r') {
+            continue;
+        }
+        let value = line[colon + 1..].trim();
         if name.eq_ignore_ascii_case("call-id") || name.eq_ignore_ascii_case("i") {
             out.call_id = value;
             have_cid = true;
@@ -285,6 +287,28 @@ pub fn scan_response(msg: &[u8]) -> Result<Option<Scanned<'_>>, &'static str> {
         return Err("no CSeq");
     }
     Ok(Some(out))
+}
+
+/// The lines of a message (LF or CRLF ends, the CR dropped), found with memchr: what
+/// `text.split('\n')` with the CR stripped gives, at a fraction of the cost per line.
+struct Lines<'a> {
+    text: &'a str,
+    /// Start of the next line; past the end when done.
+    at: usize,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.text.get(self.at..)?;
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => (&rest[..i], self.at + i + 1),
+            None => (rest, self.text.len() + 1),
+        };
+        self.at = next;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
 }
 
 /// The URI of a name-addr (`"x" <sip:a@b>;p`) or addr-spec (`sip:a@b;p`).

@@ -10,6 +10,7 @@
 //!   and terminates; the ACK moves to Confirmed.
 //! - Confirmed: ACKs are absorbed until Timer I (T4, 0 on reliable transports).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::EngineError;
@@ -31,7 +32,8 @@ pub(super) enum AckOutcome {
 #[derive(Debug)]
 pub(super) struct ServerInvite {
     state: ServerState,
-    last: Option<Response>,
+    /// The latest response, shared with the transmit queue rather than copied.
+    last: Option<Arc<Response>>,
     /// Timer G in Completed; the 2xx retransmission in Accepted.
     timer_g: Option<Backoff>,
     /// Timer H in Completed; the 2xx ACK wait in Accepted.
@@ -57,7 +59,7 @@ impl ServerInvite {
     }
 
     /// The response to re-send for a retransmitted INVITE, if any.
-    pub(super) fn on_retransmission(&self) -> Option<Response> {
+    pub(super) fn on_retransmission(&self) -> Option<Arc<Response>> {
         match self.state {
             ServerState::Proceeding | ServerState::Completed | ServerState::Accepted => {
                 self.last.clone()
@@ -120,7 +122,8 @@ impl ServerInvite {
             }
             (state, status) => return Err(EngineError::NotAllowed { state, status }),
         }
-        out.push(Out::Transmit(resp.clone()));
+        let resp = Arc::new(resp);
+        out.push(Out::Transmit(Arc::clone(&resp)));
         self.last = Some(resp);
         Ok(())
     }
@@ -141,7 +144,7 @@ impl ServerInvite {
                 if let Some(g) = self.timer_g.as_mut().filter(|g| g.at <= now) {
                     g.advance(now);
                     if let Some(last) = &self.last {
-                        out.push(Out::Transmit(last.clone()));
+                        out.push(Out::Transmit(Arc::clone(last)));
                     }
                 }
                 if due(self.timer_l, now) {

@@ -6,6 +6,7 @@
 //! transaction the TU has not answered 64*T1 after it started is abandoned (the client's Timer F
 //! has fired by then), which keeps memory bounded when a TU forgets a request.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::EngineError;
@@ -16,7 +17,8 @@ use crate::Response;
 #[derive(Debug)]
 pub(super) struct ServerNonInvite {
     state: ServerState,
-    last: Option<Response>,
+    /// The latest response, shared with the transmit queue rather than copied.
+    last: Option<Arc<Response>>,
     timer_j: Option<Instant>,
     abandon_at: Option<Instant>,
 }
@@ -36,7 +38,7 @@ impl ServerNonInvite {
     }
 
     /// The response to re-send for a retransmitted request, if any.
-    pub(super) fn on_retransmission(&self) -> Option<Response> {
+    pub(super) fn on_retransmission(&self) -> Option<Arc<Response>> {
         match self.state {
             ServerState::Proceeding | ServerState::Completed => self.last.clone(),
             _ => None,
@@ -67,7 +69,8 @@ impl ServerNonInvite {
             }
             (state, status) => return Err(EngineError::NotAllowed { state, status }),
         }
-        out.push(Out::Transmit(resp.clone()));
+        let resp = Arc::new(resp);
+        out.push(Out::Transmit(Arc::clone(&resp)));
         self.last = Some(resp);
         Ok(())
     }

@@ -2,6 +2,9 @@
 //! ordered timer index so `poll_timeout` and `handle_timeout` cost O(log n).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::EngineError;
@@ -9,7 +12,7 @@ use super::key::TxKey;
 use super::server_invite::{AckOutcome, ServerInvite};
 use super::server_non_invite::ServerNonInvite;
 use super::timers::{Reliability, Timers};
-use crate::message::SipHeaders;
+use crate::message::{NameAddr, SipHeaders};
 use crate::{HeaderName, Method, Request, Response};
 
 /// The state of a server transaction (RFC 3261 figures 7 and 8, RFC 6026).
@@ -84,7 +87,7 @@ pub enum ServerEvent {
 /// What a server machine asks the table to do.
 #[derive(Debug)]
 pub(super) enum Out {
-    Transmit(Response),
+    Transmit(Arc<Response>),
     AckTimeout,
     Abandoned,
 }
@@ -95,12 +98,14 @@ enum Machine {
     NonInvite(ServerNonInvite),
 }
 
-/// (Call-ID, From tag, To tag, CSeq number) of a 2xx, to match its ACK (which has a new branch).
-type DialogKey = (String, String, String, u32);
+/// Call-ID, From tag, To tag and CSeq number of a 2xx, to match its ACK (which has a new
+/// branch), joined by line feeds (which no header value holds) into one string.
+type DialogKey = String;
 
 #[derive(Debug)]
 struct Entry {
-    key: TxKey,
+    /// Shared with the index and the transmit queue (a key is two strings; no copies).
+    key: Arc<TxKey>,
     machine: Machine,
     scheduled: Option<Instant>,
     dialog: Option<DialogKey>,
@@ -119,7 +124,7 @@ impl Entry {
             Machine::NonInvite(m) => m.next_deadline(),
         }
     }
-    fn on_retransmission(&self) -> Option<Response> {
+    fn on_retransmission(&self) -> Option<Arc<Response>> {
         match &self.machine {
             Machine::Invite(m) => m.on_retransmission(),
             Machine::NonInvite(m) => m.on_retransmission(),
@@ -135,11 +140,11 @@ pub struct ServerTransactions {
     reliability: Reliability,
     auto_trying: bool,
     next_id: u64,
-    index: HashMap<TxKey, u64>,
-    entries: HashMap<u64, Entry>,
+    index: HashMap<Arc<TxKey>, u64>,
+    entries: HashMap<u64, Entry, BuildHasherDefault<IdHasher>>,
     by_dialog: HashMap<DialogKey, u64>,
     wheel: BTreeSet<(Instant, u64)>,
-    transmits: VecDeque<(TxKey, Response)>,
+    transmits: VecDeque<(Arc<TxKey>, Arc<Response>)>,
     events: VecDeque<ServerEvent>,
     scratch: Vec<Out>,
 }
@@ -153,7 +158,7 @@ impl ServerTransactions {
             auto_trying: false,
             next_id: 0,
             index: HashMap::new(),
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             by_dialog: HashMap::new(),
             wheel: BTreeSet::new(),
             transmits: VecDeque::new(),
@@ -184,8 +189,10 @@ impl ServerTransactions {
             Method::Ack => self.on_ack(now, req, key),
             _ => {
                 if let Some(&id) = self.index.get(&key) {
-                    if let Some(resp) = self.entries.get(&id).and_then(Entry::on_retransmission) {
-                        self.transmits.push_back((key.clone(), resp));
+                    if let Some(e) = self.entries.get(&id)
+                        && let Some(resp) = e.on_retransmission()
+                    {
+                        self.transmits.push_back((Arc::clone(&e.key), resp));
                     }
                     return Incoming::Retransmission(key);
                 }
@@ -316,7 +323,15 @@ impl ServerTransactions {
 
     /// The next response to put on the wire, with the transaction it belongs to.
     pub fn poll_transmit(&mut self) -> Option<(TxKey, Response)> {
-        self.transmits.pop_front()
+        self.transmits
+            .pop_front()
+            .map(|(k, r)| (Arc::unwrap_or_clone(k), Arc::unwrap_or_clone(r)))
+    }
+
+    /// Like [`ServerTransactions::poll_transmit`] for a caller that only writes the response:
+    /// it is shared with the transaction (kept for retransmission), not copied.
+    pub fn poll_transmit_shared(&mut self) -> Option<Arc<Response>> {
+        self.transmits.pop_front().map(|(_, r)| r)
     }
 
     /// The next event for the TU.
@@ -348,7 +363,8 @@ impl ServerTransactions {
     fn insert(&mut self, key: TxKey, machine: Machine) -> u64 {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        self.index.insert(key.clone(), id);
+        let key = Arc::new(key);
+        self.index.insert(Arc::clone(&key), id);
         self.entries.insert(
             id,
             Entry {
@@ -362,19 +378,19 @@ impl ServerTransactions {
     }
 
     fn drain_scratch(&mut self, id: u64) {
-        let Some(key) = self.entries.get(&id).map(|e| e.key.clone()) else {
+        let Some(key) = self.entries.get(&id).map(|e| Arc::clone(&e.key)) else {
             self.scratch.clear();
             return;
         };
         for out in self.scratch.drain(..) {
             match out {
-                Out::Transmit(resp) => self.transmits.push_back((key.clone(), resp)),
-                Out::AckTimeout => self
-                    .events
-                    .push_back(ServerEvent::AckTimeout { key: key.clone() }),
-                Out::Abandoned => self
-                    .events
-                    .push_back(ServerEvent::Abandoned { key: key.clone() }),
+                Out::Transmit(resp) => self.transmits.push_back((Arc::clone(&key), resp)),
+                Out::AckTimeout => self.events.push_back(ServerEvent::AckTimeout {
+                    key: TxKey::clone(&key),
+                }),
+                Out::Abandoned => self.events.push_back(ServerEvent::Abandoned {
+                    key: TxKey::clone(&key),
+                }),
             }
         }
     }
@@ -406,9 +422,10 @@ impl ServerTransactions {
             {
                 self.by_dialog.remove(d);
             }
-            self.index.remove(&entry.key);
-            self.events
-                .push_back(ServerEvent::Terminated { key: entry.key });
+            self.index.remove(&*entry.key);
+            self.events.push_back(ServerEvent::Terminated {
+                key: Arc::unwrap_or_clone(entry.key),
+            });
         }
     }
 }
@@ -426,9 +443,36 @@ fn top_via_branch(resp: &Response) -> Option<&str> {
 }
 
 fn dialog_key(msg: &impl SipHeaders) -> Option<DialogKey> {
-    let call_id = msg.call_id()?.to_owned();
-    let from_tag = msg.header_from()?.tag()?.to_owned();
-    let to_tag = msg.header_to()?.tag()?.to_owned();
+    let headers = msg.headers();
+    let call_id = msg.call_id()?;
+    // The tags are read in place (the same scan as a typed From/To, nothing built).
+    let from_tag = NameAddr::tag_of(headers.get(&HeaderName::From)?).ok()??;
+    let to_tag = NameAddr::tag_of(headers.get(&HeaderName::To)?).ok()??;
     let seq = msg.cseq()?.seq;
-    Some((call_id, from_tag, to_tag, seq))
+    let mut key = String::with_capacity(call_id.len() + from_tag.len() + to_tag.len() + 14);
+    for part in [call_id, from_tag, to_tag] {
+        key.push_str(part);
+        key.push('\n');
+    }
+    let _ = write!(key, "{seq}");
+    Some(key)
+}
+
+/// The hasher of the table's own transaction ids (sequential numbers, never from the wire):
+/// one multiplication instead of SipHash.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
