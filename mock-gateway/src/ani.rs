@@ -21,6 +21,28 @@ use crate::observation::{AniFindingRecord, AniObservation, Identity};
 /// Finds the ANI in `req`, trying the headers in `order`, and records the identity facts and
 /// findings beside it.
 pub fn extract_ani(req: &Request, order: &[AniHeader]) -> Option<AniObservation> {
+    let mut obs = ani_only(req, order)?;
+    obs.from = req
+        .headers
+        .get(&HeaderName::From)
+        .and_then(|v| identity(v.trim()));
+    obs.pai = req
+        .headers
+        .values(&HeaderName::PAssertedIdentity)
+        .filter_map(identity)
+        .collect();
+    obs.privacy = {
+        let name = HeaderName::parse("Privacy");
+        let values: Vec<&str> = req.headers.get_all(&name).collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    };
+    obs.findings = findings(&obs);
+    Some(obs)
+}
+
+/// The ANI, its header and its URI form only, without the identity facts and findings: what
+/// routing and the 933 read-back need when nothing is recorded (a load run).
+pub fn ani_only(req: &Request, order: &[AniHeader]) -> Option<AniObservation> {
     let (number, source, form) = order.iter().find_map(|which| {
         let name = HeaderName::parse(which.header_name());
         req.headers.values(&name).find_map(|value| {
@@ -29,28 +51,15 @@ pub fn extract_ani(req: &Request, order: &[AniHeader]) -> Option<AniObservation>
             Some((number, which.header_name().to_owned(), uri_form(&na.uri)))
         })
     })?;
-    let mut obs = AniObservation {
+    Some(AniObservation {
         number,
         source,
         form,
-        from: req
-            .headers
-            .get(&HeaderName::From)
-            .and_then(|v| identity(v.trim())),
-        pai: req
-            .headers
-            .values(&HeaderName::PAssertedIdentity)
-            .filter_map(identity)
-            .collect(),
-        privacy: {
-            let name = HeaderName::parse("Privacy");
-            let values: Vec<&str> = req.headers.get_all(&name).collect();
-            (!values.is_empty()).then(|| values.join(", "))
-        },
+        from: None,
+        pai: Vec::new(),
+        privacy: None,
         findings: Vec::new(),
-    };
-    obs.findings = findings(&obs);
-    Some(obs)
+    })
 }
 
 /// One identity header value (`"Name" <uri>;params`) as recorded.

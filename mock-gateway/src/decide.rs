@@ -13,7 +13,7 @@ use std::time::Duration;
 use sip::message::{SipHeaders, UasPolicy, new_tag, uas_precheck_with};
 use sip::{HeaderName, Method, Request, Response};
 
-use crate::ani::{dialed_number, extract_ani};
+use crate::ani::{ani_only, dialed_number, extract_ani};
 use crate::config::Policy;
 use crate::error::SdpError;
 use crate::observation::{Observation, ReadbackObservation};
@@ -174,7 +174,12 @@ pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
         let org_name = org_header_name();
         let values: Vec<&str> = req.headers.get_all(&org_name).collect();
         obs.org = Some(check_org(&values, policy));
-        obs.ani = extract_ani(req, &policy.ani_headers);
+        // The identity facts and findings are for the record; routing needs the ANI only.
+        obs.ani = if ctx.record {
+            extract_ani(req, &policy.ani_headers)
+        } else {
+            ani_only(req, &policy.ani_headers)
+        };
     }
     if req.method != Method::Ack
         && let Some(rej) = uas_precheck_with(req, &uas)

@@ -327,7 +327,16 @@ fn without_recording_the_decision_is_the_same_and_no_header_is_copied() {
     );
     assert_eq!(statuses(&full.plan), statuses(&light.plan));
     assert_eq!(full.observation.org, light.observation.org);
-    assert_eq!(full.observation.ani, light.observation.ani);
+    // The same ANI, header and form; the identity facts and findings are only recorded.
+    let (full_ani, light_ani) = (
+        full.observation.ani.expect("ANI"),
+        light.observation.ani.expect("ANI"),
+    );
+    assert_eq!(
+        (&full_ani.number, &full_ani.source, full_ani.form),
+        (&light_ani.number, &light_ani.source, light_ani.form)
+    );
+    assert!(full_ani.from.is_some() && light_ani.from.is_none());
     assert!(!full.observation.headers.is_empty());
     assert!(light.observation.headers.is_empty());
 }
