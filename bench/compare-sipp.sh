@@ -12,18 +12,23 @@
 # 115 % of calls/rate + 1 s. The harness also checks its own generator lag (p99 <= 10 ms, its
 # validity rule); SIPp measures nothing like it, so the summary shows both harness figures.
 #
+# The harness generator spreads its calls over HARNESS_CONNS connections (default 2, one per
+# core: a connection is served by one task on each side); SIPp is single-threaded and uses one.
+#
 # Usage: bench/compare-sipp.sh            (from the repository root; builds the release binary)
 # Env:   RATES="500 1000 ..."  STEP_SECS=4  KNEE_MS=50  TLS_RATES="..."  PERCALL_RATES="..."  BUDGET_SECS=540
+#        HARNESS_CONNS=2
 #        OUT=out/bench
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN="$ROOT/target/release/e911-harness"
-RATES=${RATES:-"1000 2000 4000 6000 8000 10000 13000 16000 20000 25000"}
-TLS_RATES=${TLS_RATES:-"2000 4000 8000 12000 16000 20000"}
-PERCALL_RATES=${PERCALL_RATES:-"500 1000 1500 2000 2500"}
+RATES=${RATES:-"1000 2000 4000 6000 8000 10000 13000 16000 20000 25000 30000"}
+TLS_RATES=${TLS_RATES:-"2000 4000 8000 12000 16000 20000 25000"}
+PERCALL_RATES=${PERCALL_RATES:-"500 1000 1500 2000 2500 3000 4000"}
 STEP=${STEP_SECS:-4}
+CONNS=${HARNESS_CONNS:-2}
 KNEE_MS=${KNEE_MS:-50}
 BUDGET=${BUDGET_SECS:-660}
 OUT=${OUT:-"$ROOT/out/bench"}
@@ -81,7 +86,8 @@ harness_step() {
   local port=$1 rate=$2 dir="$OUT/h-$1-$2"
   local rc=0
   timeout $((STEP + 30)) "$BIN" load --transport tcp --target 127.0.0.1:"$port" \
-    --rate "$rate" --duration "${STEP}s" --timeout 5s --quiet --out "$dir" >"$dir.txt" 2>&1 || rc=$?
+    --rate "$rate" --duration "${STEP}s" --timeout 5s --connections "$CONNS" --quiet \
+    --out "$dir" >"$dir.txt" 2>&1 || rc=$?
   python3 - "$dir/report.json" "$rc" "$rate" <<'PY'
 import json, sys
 path, rc, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -155,7 +161,7 @@ pairing() { # name, kind (h|s), server (gw|uas)
   done
 }
 
-echo "e911-harness vs SIPp ($(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1)), $(nproc) CPUs, $(date -u +%FT%TZ)"
+echo "e911-harness vs SIPp ($(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1)), $(nproc) CPUs, $(date -u +%FT%TZ); harness generator over $CONNS connection(s)"
 echo "setup = INVITE sent -> 200 OK (harness: setup_uncorrected, us resolution; SIPp: rtd 'setup', 1 ms resolution, 4 ms clock tick here)"
 pairing a h gw
 pairing b s uas
