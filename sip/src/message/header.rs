@@ -299,8 +299,43 @@ enum Repr {
     Built(Vec<Header>),
     Parsed {
         raw: Raw,
+        /// Bit `k as u8` set when a header with known name `k` is present: a lookup of an
+        /// absent known header answers without a scan.
+        present: u64,
         cache: OnceLock<Vec<Header>>,
     },
+}
+
+// Every known name has a bit in `present`.
+const _: () = assert!(ALL.len() <= 64);
+
+/// The bit of `k` in [`Repr::Parsed`]'s `present`.
+fn bit(k: Known) -> u64 {
+    1u64 << (k as u8)
+}
+
+/// The values of the headers with one name: what [`Headers::get`], [`Headers::get_all`] and
+/// [`Headers::count`] read. A known name on a parsed list compares one byte a header and
+/// slices only the matches.
+pub(crate) enum Matching<'a, 'n> {
+    Absent,
+    Known(&'a str, std::slice::Iter<'a, Span>, Known),
+    Built(std::slice::Iter<'a, Header>, &'n HeaderName),
+    Views(Views<'a>, &'n HeaderName),
+}
+
+impl<'a> Iterator for Matching<'a, '_> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Matching::Absent => None,
+            Matching::Known(text, it, k) => it
+                .find(|s| s.known == Some(*k))
+                .map(|s| text.get(s.value.0..s.value.1).unwrap_or("")),
+            Matching::Built(it, name) => it.find(|h| h.name == **name).map(|h| h.value.as_str()),
+            Matching::Views(it, name) => it.find(|h| h.is(name)).map(|h| h.value),
+        }
+    }
 }
 
 /// A parsed header block: the text and one span per header.
@@ -435,11 +470,27 @@ impl Headers {
 
     /// The headers of a parsed header block.
     pub(crate) fn parsed(raw: Raw) -> Self {
+        let present = raw
+            .spans
+            .iter()
+            .filter_map(|s| s.known)
+            .fold(0, |m, k| m | bit(k));
         Headers {
             repr: Repr::Parsed {
                 raw,
+                present,
                 cache: OnceLock::new(),
             },
+        }
+    }
+
+    /// The values of the headers named `name`, in order.
+    fn matching<'a, 'n>(&'a self, name: &'n HeaderName) -> Matching<'a, 'n> {
+        match (&self.repr, name.known()) {
+            (Repr::Built(v), _) => Matching::Built(v.iter(), name),
+            (Repr::Parsed { present, .. }, Some(k)) if present & bit(k) == 0 => Matching::Absent,
+            (Repr::Parsed { raw, .. }, Some(k)) => Matching::Known(&raw.text, raw.spans.iter(), k),
+            (Repr::Parsed { .. }, None) => Matching::Views(self.views(), name),
         }
     }
 
@@ -497,7 +548,7 @@ impl Headers {
 
     /// The value of the first header with this name.
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
-        self.views().find(|h| h.is(name)).map(|h| h.value)
+        self.matching(name).next()
     }
 
     /// The first header with this name, with its line number.
@@ -512,7 +563,7 @@ impl Headers {
 
     /// Every header line with this name, in order.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a str> + 'a {
-        self.views().filter(move |h| h.is(name)).map(|h| h.value)
+        self.matching(name)
     }
 
     /// Every comma-separated value of every header line with this name (`Via: a, b` gives two),
@@ -523,7 +574,7 @@ impl Headers {
 
     /// How many header lines have this name.
     pub fn count(&self, name: &HeaderName) -> usize {
-        self.views().filter(|h| h.is(name)).count()
+        self.matching(name).count()
     }
 
     /// Removes every header with this name; returns how many were removed.
@@ -638,148 +689,5 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compact_and_case_insensitive_names() {
-        assert_eq!(HeaderName::parse("v"), HeaderName::Via);
-        assert_eq!(HeaderName::parse("I"), HeaderName::CallId);
-        assert_eq!(HeaderName::parse("cseq"), HeaderName::CSeq);
-        assert_eq!(
-            HeaderName::parse("content-length"),
-            HeaderName::ContentLength
-        );
-        let org = HeaderName::parse("e911-organization-id");
-        assert_eq!(org, HeaderName::parse("E911-Organization-ID"));
-        assert_ne!(org, HeaderName::parse("E911-Organization"));
-        assert_eq!(org.as_str(), "e911-organization-id");
-    }
-
-    #[test]
-    fn splits_only_top_level_commas() {
-        let v: Vec<_> =
-            split_list(r#""Doe, John" <sip:a@b;x=1,2>, <sip:c@d> ,, sip:e@f"#).collect();
-        assert_eq!(
-            v,
-            vec![r#""Doe, John" <sip:a@b;x=1,2>"#, "<sip:c@d>", "sip:e@f"]
-        );
-    }
-
-    #[test]
-    fn set_replaces_all() {
-        let mut h = Headers::new();
-        h.push("Route", "a");
-        h.push("Via", "x");
-        h.push("route", "b");
-        h.set("ROUTE", "c");
-        assert_eq!(h.get_all(&HeaderName::Route).collect::<Vec<_>>(), vec!["c"]);
-        assert_eq!(h.len(), 2);
-    }
-
-    #[test]
-    fn every_known_name_is_found_by_length_and_first_byte() {
-        for (i, canon) in CANON.iter().enumerate() {
-            assert_eq!(Known::lookup(canon), Some(ALL[i]), "{canon}");
-            assert_eq!(Known::lookup(&canon.to_ascii_lowercase()), Some(ALL[i]));
-            assert_eq!(Known::lookup(&canon.to_ascii_uppercase()), Some(ALL[i]));
-            assert_eq!(ALL[i].as_str(), *canon);
-            assert_eq!(HeaderName::parse(canon).known(), Some(ALL[i]));
-            // Inside a line: the compare reads past the name.
-            let line = format!("{}: {}", canon.to_ascii_uppercase(), "v".repeat(40));
-            assert_eq!(Known::lookup_in(line.as_bytes(), canon.len()), Some(ALL[i]));
-            if canon.len() > 2 {
-                assert_eq!(Known::lookup_in(line.as_bytes(), canon.len() - 1), None);
-            }
-            assert_eq!(Known::lookup_in(line.as_bytes(), canon.len() + 1), None);
-        }
-        for (c, k) in [
-            ("f", Known::From),
-            ("T", Known::To),
-            ("x", Known::SessionExpires),
-        ] {
-            assert_eq!(Known::lookup(c), Some(k));
-        }
-        for other in [
-            "",
-            "z",
-            "Fro",
-            "Fromm",
-            "X-From",
-            "E911-Organization-ID",
-            "Via-",
-        ] {
-            assert_eq!(Known::lookup(other), None, "{other}");
-        }
-        assert_eq!(Known::lookup(&"a".repeat(300)), None);
-    }
-
-    #[test]
-    fn parsed_headers_read_like_built_ones_and_become_owned_on_change() {
-        let wire = "OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/TCP h;branch=z9hG4bK1, SIP/2.0/TCP g\r\n\
-            X-Note:  first\r\n  folded  \r\nf: <sip:a@b>;tag=1\r\nt: <sip:c@d>\r\n\
-            i: x@y\r\nCSeq: 1 OPTIONS\r\nx-note: second\r\nContent-Length: 0\r\n\r\n";
-        let m = crate::message::Message::parse(wire.as_bytes()).unwrap();
-        let mut h = m.as_request().unwrap().headers.clone();
-        let note = HeaderName::parse("X-NOTE");
-        assert_eq!(h.get(&note), Some("first folded"));
-        assert_eq!(
-            h.get_all(&note).collect::<Vec<_>>(),
-            ["first folded", "second"]
-        );
-        assert_eq!(h.count(&note), 2);
-        assert_eq!(h.values(&HeaderName::Via).count(), 2);
-        assert_eq!(h.get_str("from"), Some("<sip:a@b>;tag=1"));
-        assert_eq!(h.len(), 8);
-        // The owned view agrees with the spans, line numbers included.
-        let owned: Vec<_> = h
-            .iter()
-            .map(|x| (x.name.clone(), x.value.clone(), x.line))
-            .collect();
-        assert_eq!(
-            owned[1],
-            (HeaderName::Other("X-Note".into()), "first folded".into(), 3)
-        );
-        assert_eq!(owned[2], (HeaderName::From, "<sip:a@b>;tag=1".into(), 5));
-        assert_eq!(h.get_header(&HeaderName::CSeq).map(|x| x.line), Some(8));
-        let views: Vec<_> = h
-            .views()
-            .map(|v| (v.name.to_owned(), v.value.to_owned()))
-            .collect();
-        let names: Vec<_> = owned
-            .iter()
-            .map(|o| (o.0.as_str().to_owned(), o.1.clone()))
-            .collect();
-        assert_eq!(views, names);
-        // Equality does not depend on the representation.
-        let mut built = Headers::new();
-        for x in &owned {
-            built.push(x.0.clone(), x.1.clone());
-        }
-        let relined: Vec<_> = built
-            .iter()
-            .map(|x| (x.name.clone(), x.value.clone()))
-            .collect();
-        assert_eq!(
-            relined,
-            owned
-                .iter()
-                .map(|o| (o.0.clone(), o.1.clone()))
-                .collect::<Vec<_>>()
-        );
-        assert_eq!(h, m.as_request().unwrap().headers);
-        assert_eq!(
-            format!("{h:?}"),
-            format!("{:?}", m.as_request().unwrap().headers)
-        );
-        // Changes turn the list into owned headers and keep everything else.
-        assert_eq!(h.remove(&note), 2);
-        h.set(HeaderName::CSeq, "2 OPTIONS");
-        h.push_front(HeaderName::Via, "SIP/2.0/TCP top;branch=z9hG4bK2");
-        assert_eq!(h.len(), 7);
-        assert_eq!(h.get(&HeaderName::CSeq), Some("2 OPTIONS"));
-        assert_eq!(h.values(&HeaderName::Via).count(), 3);
-        assert_eq!(h.get(&HeaderName::CallId), Some("x@y"));
-        assert_ne!(h, m.as_request().unwrap().headers);
-    }
-}
+#[path = "header_tests.rs"]
+mod tests;
