@@ -83,21 +83,27 @@ fn header_params(b: &[u8], mut i: usize) -> bool {
 /// `["display"] <sip-uri>[;params]` (display without escapes; no LWS except after the
 /// display name).
 pub(super) fn name_addr(v: &str) -> bool {
+    name_addr_params(v).is_some()
+}
+
+/// [`name_addr`], answering where the header parameters start (just after the `>`): each
+/// is then `;token` or `;token=value` with neither holding `;`, `=` or whitespace.
+pub(super) fn name_addr_params(v: &str) -> Option<usize> {
     let b = v.as_bytes();
     let mut i = 0;
     if b.first() == Some(&b'"') {
         i = memchr::memchr2(b'"', b'\\', &b[1..]).map_or(b.len(), |j| j + 1);
         if b.get(i) != Some(&b'"') {
-            return false;
+            return None;
         }
         i = run(b, i + 1, |x| x == b' ');
     }
     if b.get(i) != Some(&b'<') {
-        return false;
+        return None;
     }
     match sip_uri_at(b, i + 1) {
-        Some(e) if b.get(e) == Some(&b'>') => header_params(b, e + 1),
-        _ => false,
+        Some(e) if b.get(e) == Some(&b'>') && header_params(b, e + 1) => Some(e + 1),
+        _ => None,
     }
 }
 

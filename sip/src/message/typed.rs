@@ -247,6 +247,17 @@ impl NameAddr {
     /// The `tag` parameter of a name-addr value, without building it: `Ok(None)` when it
     /// has none, the error [`NameAddr::parse`] gives when the value is malformed.
     pub(crate) fn tag_of(v: &str) -> Result<Option<&str>, ValueError> {
+        // The everyday shape is valid as a whole: its parameters are plain `;name[=value]`.
+        if let Some(p) = super::fast::name_addr_params(v) {
+            let tag = v[p..].split(';').skip(1).find_map(|param| {
+                let (name, value) = match param.split_once('=') {
+                    Some((n, val)) => (n, Some(val)),
+                    None => (param, None),
+                };
+                name.eq_ignore_ascii_case("tag").then_some(value)
+            });
+            return Ok(tag.flatten());
+        }
         let mut tag = None;
         scan_name_addr(v, Uri::validate, |n, val| {
             if tag.is_none() && n.eq_ignore_ascii_case("tag") {
@@ -505,6 +516,46 @@ mod tests {
             proptest::prop_assert_eq!(Via::validate(&w).err(), Via::parse(&w).err());
             let u = v.trim_matches(|c| c == '<' || c == '>' || c == ' ');
             proptest::prop_assert_eq!(Uri::validate(u).err(), Uri::parse(u).err());
+        }
+    }
+
+    #[test]
+    fn quick_tag_of_agrees_with_the_full_scan() {
+        let full = |v| {
+            let mut tag = None;
+            scan_name_addr(v, Uri::validate, |n, val| {
+                if tag.is_none() && n.eq_ignore_ascii_case("tag") {
+                    tag = Some(val);
+                }
+            })
+            .map(|_| tag.flatten())
+        };
+        for (n, v) in [
+            "<sip:a@b>;tag=1",
+            "<sip:a@b>;TAG=x;tag=y",
+            "<sip:a@b>;tag;tag=y",
+            "<sip:a@b>;x=1;tag=z9;y",
+            "<sip:a@b;tag=u>",
+            "<sip:a@b;tag=u>;tagx=1",
+            "\"Alice\" <sip:+1312@h.example:5060;user=phone>;tag=9f2c",
+            "<sip:a@b>",
+            "<sip:a@b> ;tag=1",
+            "sip:a@b;tag=1",
+            "<sip:a@b>;tag=\"q\"",
+            "<sip:a@-b>;tag=1",
+            "<sip:a@b>;tag=",
+            "<tel:+1>;tag=2",
+            "",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let fast = NameAddr::tag_of(v);
+            let slow = full(v);
+            // The first eight take the quick path.
+            assert_eq!(super::super::fast::name_addr(v), n < 8, "{v}");
+            assert_eq!(fast.as_ref().ok(), slow.as_ref().ok(), "{v}");
+            assert_eq!(fast.is_err(), slow.is_err(), "{v}");
         }
     }
 }
