@@ -146,8 +146,11 @@ fn plain_via(v: &str) -> Option<(&str, &str)> {
     {
         return None;
     }
-    // Validity is the typed parser's call, so the fast path never accepts what it refuses.
-    Via::validate(v).ok()?;
+    // Validity is the typed parser's call, so the fast path never accepts what it refuses
+    // (the quick acceptor takes only values it accepts).
+    if !crate::message::fast::via(v) {
+        Via::validate(v).ok()?;
+    }
     let branch = params
         .split(';')
         .skip(1)

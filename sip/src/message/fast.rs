@@ -108,7 +108,7 @@ pub(super) fn name_addr_params(v: &str) -> Option<usize> {
 }
 
 /// `SIP/2.0/<transport> host[:port][;params]` with single spaces only before the host.
-pub(super) fn via(v: &str) -> bool {
+pub(crate) fn via(v: &str) -> bool {
     let b = v.as_bytes();
     if !b.starts_with(b"SIP/2.0/") {
         return false;

@@ -7,7 +7,7 @@
 //! on demand by the accessors and were already validated once by the parser, so on a parsed
 //! message they do not fail.
 
-mod fast;
+pub(crate) mod fast;
 mod header;
 mod parse;
 mod precheck;
