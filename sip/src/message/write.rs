@@ -99,10 +99,25 @@ fn write_headers(buf: &mut BytesMut, headers: &Headers, body: &Bytes) {
         buf.put_slice(h.value.as_bytes());
         buf.put_slice(b"\r\n");
     }
-    let mut cl = String::with_capacity(24);
-    let _ = write!(cl, "Content-Length: {}\r\n\r\n", body.len());
-    buf.put_slice(cl.as_bytes());
+    buf.put_slice(b"Content-Length: ");
+    put_decimal(buf, body.len());
+    buf.put_slice(b"\r\n\r\n");
     buf.put_slice(body);
+}
+
+/// Appends `n` in decimal, as `{n}` formats it.
+fn put_decimal(buf: &mut BytesMut, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.put_slice(&digits[i..]);
 }
 
 fn estimate(headers: &Headers, body: &Bytes) -> usize {
@@ -135,9 +150,12 @@ impl Response {
     /// Appends the wire form to `buf`.
     pub fn encode(&self, buf: &mut BytesMut) {
         buf.reserve(estimate(&self.headers, &self.body));
-        let mut line = String::with_capacity(48);
-        let _ = write!(line, "SIP/2.0 {} {}\r\n", self.status, self.reason);
-        buf.put_slice(line.as_bytes());
+        // Written piece by piece: `write!` costs more than the whole line.
+        buf.put_slice(b"SIP/2.0 ");
+        put_decimal(buf, self.status.into());
+        buf.put_u8(b' ');
+        buf.put_slice(self.reason.as_bytes());
+        buf.put_slice(b"\r\n");
         write_headers(buf, &self.headers, &self.body);
     }
 
@@ -274,5 +292,22 @@ mod tests {
         assert_eq!(r.headers.values(&HeaderName::Via).count(), 2);
         assert_eq!(r.top_via().unwrap().branch(), Some("z9hG4bK1"));
         assert_eq!(r.call_id(), Some("x"));
+    }
+
+    #[test]
+    fn decimals_read_as_formatted() {
+        for n in [0, 7, 10, 99, 100, 180, 65_535, 1_000_000, usize::MAX] {
+            let mut b = bytes::BytesMut::new();
+            super::put_decimal(&mut b, n);
+            assert_eq!(&b[..], n.to_string().as_bytes());
+        }
+        let mut r = Response::for_request(&invite(), 180, Some("t1"));
+        r.body = Bytes::from_static(b"v=0\r\n");
+        let wire = String::from_utf8(r.to_bytes().to_vec()).unwrap();
+        assert!(wire.starts_with("SIP/2.0 180 Ringing\r\nVia: "), "{wire}");
+        assert!(
+            wire.ends_with("\r\nContent-Length: 5\r\n\r\nv=0\r\n"),
+            "{wire}"
+        );
     }
 }
