@@ -246,7 +246,11 @@ impl Response {
                 let has_tag = NameAddr::tag_of(h.value).map_or(true, |t| t.is_some());
                 match to_tag {
                     Some(tag) if status > 100 && !has_tag => {
-                        headers.push(HeaderName::To, format!("{};tag={tag}", h.value));
+                        let mut to = String::with_capacity(h.value.len() + 5 + tag.len());
+                        to.push_str(h.value);
+                        to.push_str(";tag=");
+                        to.push_str(tag);
+                        headers.push(HeaderName::To, to);
                     }
                     _ => headers.push(HeaderName::To, h.value),
                 }
