@@ -71,16 +71,11 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
         None
     };
     let port = sip::sdp::media_port();
-    let net = if local_ip.is_ipv4() { "IP4" } else { "IP6" };
     let session = fastrand::u32(1..=u32::MAX);
     let proto = if savp { "RTP/SAVP" } else { "RTP/AVP" };
     // One buffer written in place (no intermediate strings); the answer is about 250 bytes.
     let mut sdp = String::with_capacity(384);
-    let _ = write!(
-        sdp,
-        "v=0\r\no=e911-gateway {session} {session} IN {net} {local_ip}\r\ns=-\r\n\
-         c=IN {net} {local_ip}\r\nt=0 0\r\nm=audio {port} {proto} {pt}"
-    );
+    write_head(&mut sdp, session, local_ip, port, proto, pt);
     if let Some(d) = dtmf {
         sdp.push(' ');
         sdp.push_str(d);
@@ -121,6 +116,37 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
             refused: None,
         },
     })
+}
+
+/// The answer up to the `m=` line's first format: `v=`, `o=`, `s=`, `c=`, `t=` and `m=audio`,
+/// written piece by piece (the IP address is formatted once, not twice through `write!`).
+fn write_head(sdp: &mut String, session: u32, ip: IpAddr, port: u16, proto: &str, pt: &str) {
+    let net = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    let mut session_text = String::with_capacity(10);
+    let _ = write!(session_text, "{session}");
+    let mut addr = String::with_capacity(40);
+    let _ = write!(addr, "{ip}");
+    for part in [
+        "v=0\r\no=e911-gateway ",
+        &session_text,
+        " ",
+        &session_text,
+        " IN ",
+        net,
+        " ",
+        &addr,
+        "\r\ns=-\r\nc=IN ",
+        net,
+        " ",
+        &addr,
+        "\r\nt=0 0\r\nm=audio ",
+    ] {
+        sdp.push_str(part);
+    }
+    let _ = write!(sdp, "{port}");
+    for part in [" ", proto, " ", pt] {
+        sdp.push_str(part);
+    }
 }
 
 /// What a refused offer looked like, for the observation.
@@ -247,5 +273,22 @@ mod tests {
         let a = answer_offer(&o, "::1".parse().unwrap()).unwrap();
         assert!(a.sdp.contains("a=recvonly\r\n"));
         assert!(a.sdp.contains("c=IN IP6 ::1\r\n"));
+    }
+
+    #[test]
+    fn head_reads_as_formatted() {
+        for ip in [LOCAL, "2001:db8::9".parse().unwrap()] {
+            let (session, port, proto, pt) = (4_000_000_001u32, 30_002u16, "RTP/SAVP", "0");
+            let net = if ip.is_ipv4() { "IP4" } else { "IP6" };
+            let mut head = String::new();
+            write_head(&mut head, session, ip, port, proto, pt);
+            assert_eq!(
+                head,
+                format!(
+                    "v=0\r\no=e911-gateway {session} {session} IN {net} {ip}\r\ns=-\r\n\
+                     c=IN {net} {ip}\r\nt=0 0\r\nm=audio {port} {proto} {pt}"
+                )
+            );
+        }
     }
 }
