@@ -170,9 +170,14 @@ enum UriParts<'a> {
 impl Uri {
     /// Parses a URI. The text must be exactly the URI (no surrounding `<>` or spaces).
     pub fn parse(s: &str) -> Result<Uri, UriError> {
-        if let Some(u) = parse_plain_sip(s) {
-            return Ok(u);
+        match parse_plain_sip(s) {
+            Some(u) => Ok(u),
+            None => Uri::parse_scanned(s),
         }
+    }
+
+    /// [`Uri::parse`] without the one-pass parse of everyday SIP URIs: the full scanner only.
+    fn parse_scanned(s: &str) -> Result<Uri, UriError> {
         let mut params = Params::default();
         let mut headers = Vec::new();
         let parts = scan(

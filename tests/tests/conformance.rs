@@ -6,10 +6,7 @@ use reports::Outcome;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_expected_readback_address_fails_naming_icd_5_2() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/negative/readback-wrong-address.toml");
-    let sc = scenarios::load_file(&file).expect("negative example loads");
-    let reports = e2e::run_embedded(std::slice::from_ref(&sc)).await;
+    let reports = e2e::run_embedded(&[negative("readback-wrong-address")]).await;
     let checks = &reports[0].checks;
     let address = checks
         .iter()
@@ -81,10 +78,7 @@ async fn an_x25519_session_fails_the_profile_naming_the_group() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_ani_findings_expectation_fails_naming_icd_5_1_7_and_what_was_seen() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/negative/ani-ten-digit-expected-clean.toml");
-    let sc = scenarios::load_file(&file).expect("negative example loads");
-    let reports = e2e::run_embedded(std::slice::from_ref(&sc)).await;
+    let reports = e2e::run_embedded(&[negative("ani-ten-digit-expected-clean")]).await;
     let checks = &reports[0].checks;
     let findings = checks
         .iter()

@@ -236,20 +236,7 @@ impl Message {
             None => body_all,
         };
         let headers = std::mem::take(&mut parsed.headers);
-        Ok(match parsed.start {
-            Start::Request { method, uri } => Message::Request(Request {
-                method,
-                uri,
-                headers,
-                body,
-            }),
-            Start::Response { status, reason } => Message::Response(Response {
-                status,
-                reason,
-                headers,
-                body,
-            }),
-        })
+        Ok(parsed.start.into_message(headers, body))
     }
 }
 
@@ -273,6 +260,26 @@ fn find_head_end(data: &[u8]) -> Option<(usize, usize)> {
 pub(super) enum Start {
     Request { method: Method, uri: Uri },
     Response { status: u16, reason: String },
+}
+
+impl Start {
+    /// The message this start line begins, with its headers and body.
+    pub(super) fn into_message(self, headers: Headers, body: Bytes) -> Message {
+        match self {
+            Start::Request { method, uri } => Message::Request(Request {
+                method,
+                uri,
+                headers,
+                body,
+            }),
+            Start::Response { status, reason } => Message::Response(Response {
+                status,
+                reason,
+                headers,
+                body,
+            }),
+        }
+    }
 }
 
 struct Parsed {

@@ -11,10 +11,10 @@
 
 use bytes::Bytes;
 
+use super::Message;
 use super::header::{Headers, Known, Raw, Span};
 use super::parse::{Ctx, Start, parse_start};
 use super::validate::{check, checked};
-use super::{Message, Request, Response};
 use crate::uri::is_token_char;
 
 /// Parses `input` when it has the everyday shape, `None` otherwise (the caller then runs the
@@ -125,20 +125,7 @@ pub(super) fn parse(input: &Bytes) -> Option<Message> {
         text: head.to_owned(),
         spans,
     });
-    Some(match start {
-        Start::Request { method, uri } => Message::Request(Request {
-            method,
-            uri,
-            headers,
-            body,
-        }),
-        Start::Response { status, reason } => Message::Response(Response {
-            status,
-            reason,
-            headers,
-            body,
-        }),
-    })
+    Some(start.into_message(headers, body))
 }
 
 /// The everyday request line, `METHOD SP Request-URI SP SIP/2.0`, as [`parse_start`] parses
