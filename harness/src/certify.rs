@@ -186,7 +186,7 @@ impl Embedded {
             targets: self.targets(),
             uac: UacConfig {
                 tls: Some(self.client_tls.clone()),
-                tls_trust: Some(TlsTrust::Ca(self.ca_pem.as_bytes().into())),
+                tls_trust: Some(TlsTrust::ca(self.ca_pem.as_bytes())),
                 local_host: TRUNK_HOST.to_owned(),
                 connect_timeout: Duration::from_secs(3),
             },

@@ -514,12 +514,12 @@ pub(crate) fn client_tls(
                 .with_context(|| format!("loading the CA {}", ca.display()))?;
             Some(PeerTls {
                 config,
-                trust: TlsTrust::Ca(pem.into()),
+                trust: TlsTrust::ca(pem),
             })
         }
         (TransportKind::Tls, None, true) => Some(PeerTls {
             config: transport::insecure_client_config(),
-            trust: TlsTrust::Insecure,
+            trust: TlsTrust::insecure(),
         }),
         (TransportKind::Tls, None, false) => {
             eprintln!(

@@ -2,7 +2,7 @@
 //! configuration of the scenario's calls, and the profile the gateways enforce (`gateway.tls`)
 //! becomes the server configuration of the embedded gateways for that scenario.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mock_gateway::Gateway;
 use scenarios::{TlsProfileSpec, TlsVersionSet};
@@ -22,9 +22,20 @@ pub fn profile(spec: &TlsProfileSpec) -> TlsProfile {
 }
 
 /// How the trunk verifies the gateways' certificates, kept so each scenario's calls can offer
-/// that scenario's TLS profile with the same trust.
+/// that scenario's TLS profile with the same trust. The client configuration of each profile is
+/// built once and shared by clones (scenarios mostly offer the same profile, and sharing keeps
+/// rustls' session cache across them).
 #[derive(Debug, Clone)]
-pub enum TlsTrust {
+pub struct TlsTrust {
+    verify: Verify,
+    built: Arc<Mutex<Vec<Built>>>,
+}
+
+/// A profile and the client configuration built for it.
+type Built = (TlsProfileSpec, Arc<rustls::ClientConfig>);
+
+#[derive(Debug, Clone)]
+enum Verify {
     /// Trust only this CA (PEM), names checked per RFC 5922.
     Ca(Arc<[u8]>),
     /// `--insecure`: no chain, name or date check.
@@ -32,17 +43,39 @@ pub enum TlsTrust {
 }
 
 impl TlsTrust {
+    /// Trust only the CA in `pem`, names checked per RFC 5922.
+    pub fn ca(pem: impl Into<Arc<[u8]>>) -> Self {
+        TlsTrust::with(Verify::Ca(pem.into()))
+    }
+
+    /// `--insecure`: accept any certificate (no chain, name or date check).
+    pub fn insecure() -> Self {
+        TlsTrust::with(Verify::Insecure)
+    }
+
+    fn with(verify: Verify) -> Self {
+        TlsTrust {
+            verify,
+            built: Arc::default(),
+        }
+    }
+
     /// A client configuration with this trust, offering `spec`.
     pub fn client_config(
         &self,
         spec: &TlsProfileSpec,
     ) -> Result<Arc<rustls::ClientConfig>, String> {
-        match self {
-            TlsTrust::Ca(pem) => transport::client_config_with(pem, &profile(spec))
-                .map_err(|e| format!("the trunk's TLS profile {}: {e}", spec.describe())),
-            TlsTrust::Insecure => transport::insecure_client_config_with(&profile(spec))
-                .map_err(|e| format!("the trunk's TLS profile {}: {e}", spec.describe())),
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, config)) = built.iter().find(|(s, _)| s == spec) {
+            return Ok(config.clone());
         }
+        let config = match &self.verify {
+            Verify::Ca(pem) => transport::client_config_with(pem, &profile(spec)),
+            Verify::Insecure => transport::insecure_client_config_with(&profile(spec)),
+        }
+        .map_err(|e| format!("the trunk's TLS profile {}: {e}", spec.describe()))?;
+        built.push((spec.clone(), config.clone()));
+        Ok(config)
     }
 }
 
@@ -51,22 +84,33 @@ impl TlsTrust {
 #[derive(Debug, Clone)]
 pub struct GatewayIdentities {
     leaves: Vec<(String, String)>,
+    /// The profile the gateways serve now (they start with `any`); unchanged, nothing is rebuilt.
+    serving: Arc<Mutex<TlsProfileSpec>>,
 }
 
 impl GatewayIdentities {
-    /// `leaves`: (certificate chain, key) per gateway, in the gateways' order.
+    /// `leaves`: (certificate chain, key) per gateway, in the gateways' order; the gateways
+    /// serve them under the `any` profile.
     pub fn new(leaves: Vec<(String, String)>) -> Self {
-        GatewayIdentities { leaves }
+        GatewayIdentities {
+            leaves,
+            serving: Arc::new(Mutex::new(TlsProfileSpec::any())),
+        }
     }
 
     /// Makes every gateway accept new TLS connections under `spec` only.
     pub fn enforce(&self, gateways: &[Gateway], spec: &TlsProfileSpec) -> Result<(), String> {
+        let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
+        if *serving == *spec {
+            return Ok(());
+        }
         for (gw, (cert, key)) in gateways.iter().zip(&self.leaves) {
             let config = transport::server_config(cert.as_bytes(), key.as_bytes(), &profile(spec))
                 .map_err(|e| format!("{}: TLS profile {}: {e}", gw.name(), spec.describe()))?;
             gw.set_tls(config)
                 .map_err(|e| format!("{}: {e}", gw.name()))?;
         }
+        *serving = spec.clone();
         Ok(())
     }
 }

@@ -64,7 +64,7 @@ async fn a_route_without_retry_fails_naming_icd_5_3_and_what_was_seen() {
         targets: e.targets(),
         uac: UacConfig {
             tls: Some(e.client_tls.clone()),
-            tls_trust: Some(harness::tls::TlsTrust::Ca(e.ca_pem.as_bytes().into())),
+            tls_trust: Some(harness::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(3),
         },

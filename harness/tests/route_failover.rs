@@ -25,7 +25,7 @@ fn dead_addr() -> SocketAddr {
 fn uac(e: &Embedded) -> UacConfig {
     UacConfig {
         tls: Some(e.client_tls.clone()),
-        tls_trust: Some(harness::tls::TlsTrust::Ca(e.ca_pem.as_bytes().into())),
+        tls_trust: Some(harness::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(3),
     }

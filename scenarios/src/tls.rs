@@ -84,11 +84,6 @@ impl TlsProfileSpec {
         }
     }
 
-    /// Whether this is the unrestricted profile.
-    pub fn is_any(&self) -> bool {
-        self.versions == TlsVersionSet::Any && self.groups.is_none() && self.cipher_suites.is_none()
-    }
-
     /// One line for reports: `genesys-byoc (TLS 1.2; secp384r1; TLS_ECDHE_RSA_...)`.
     pub fn describe(&self) -> String {
         let versions = match self.versions {

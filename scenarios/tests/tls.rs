@@ -10,7 +10,7 @@ use support::{doc, ok, one, problems};
 fn the_trunk_offers_the_genesys_profile_and_the_gateways_accept_any_by_default() {
     let sc = ok(&doc("", ""));
     assert_eq!(sc.call.tls, TlsProfileSpec::genesys_byoc());
-    assert!(sc.gateway.tls.is_any());
+    assert_eq!(sc.gateway.tls, TlsProfileSpec::any());
 }
 
 #[test]
@@ -19,7 +19,7 @@ fn named_profiles_and_profiles_by_parts_load() {
         "{}\n[gateway]\ntls = \"genesys-byoc\"\n",
         doc("tls = \"any\"", "")
     ));
-    assert!(sc.call.tls.is_any());
+    assert_eq!(sc.call.tls, TlsProfileSpec::any());
     assert_eq!(sc.gateway.tls, TlsProfileSpec::genesys_byoc());
     let sc = ok(&doc(
         "tls = { versions = [\"1.3\"], groups = [\"X25519\", \"secp384r1\"] }",

@@ -128,9 +128,7 @@ async fn an_untrusted_gateway_certificate_is_an_error_not_a_pass() {
     let mut ctx = context(&embedded);
     ctx.uac.tls =
         Some(sip::transport::client_config(other.cert_pem().as_bytes()).expect("client config"));
-    ctx.uac.tls_trust = Some(harness::tls::TlsTrust::Ca(
-        other.cert_pem().as_bytes().into(),
-    ));
+    ctx.uac.tls_trust = Some(harness::tls::TlsTrust::ca(other.cert_pem().as_bytes()));
     let reports = certify::run_scenarios(&sc, &ctx, &never, |_| {}).await;
     embedded.shutdown().await;
     let record = &reports[0].calls[0];

@@ -122,7 +122,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig) {
     };
     let uac = UacConfig {
         tls: Some(client),
-        tls_trust: Some(TlsTrust::Ca(sbc_ca.cert_pem().as_bytes().into())),
+        tls_trust: Some(TlsTrust::ca(sbc_ca.cert_pem().as_bytes())),
         local_host: TRUNK_HOST.into(),
         connect_timeout: Duration::from_secs(3),
     };

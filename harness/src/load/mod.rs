@@ -275,7 +275,7 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
             );
             let tls = match a.transport {
                 TransportKind::Tls => Some(
-                    TlsTrust::Ca(e.ca_pem.as_bytes().into())
+                    TlsTrust::ca(e.ca_pem.as_bytes())
                         .client_config(&tls_profile(&a.tls_profile))
                         .map_err(anyhow::Error::msg)?,
                 ),
