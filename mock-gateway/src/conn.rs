@@ -22,6 +22,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::fault::{Fault, TlsFault, When};
+use crate::observation::Observation;
 use crate::salvage::{blank_observation, frame_error_head};
 use crate::server::Shared;
 use crate::session::Session;
@@ -100,11 +101,8 @@ pub(crate) async fn serve(
     let mut acceptor = shared.tls_acceptor();
     if let Some(fault) = active.next_connection() {
         bump(&shared.counters.faults_applied);
-        let mut obs = blank_observation();
+        let mut obs = connection_observation(&shared, &meta.peer, if tls { "TLS" } else { "TCP" });
         obs.fault = Some(fault.label());
-        obs.peer.clone_from(&meta.peer);
-        obs.transport = if tls { "TLS" } else { "TCP" }.to_owned();
-        obs.at_ms = shared.recorder.now_ms();
         shared.recorder.record(obs);
         match fault {
             Fault::Close(When::BeforeInvite) => {
@@ -136,10 +134,7 @@ pub(crate) async fn serve(
                 Ok(Err(e)) => {
                     tracing::info!(%peer, error = %e, "TLS handshake failed");
                     // A refused handshake is evidence too (a trunk outside the TLS profile).
-                    let mut obs = blank_observation();
-                    obs.peer.clone_from(&meta.peer);
-                    obs.transport = "TLS".to_owned();
-                    obs.at_ms = shared.recorder.now_ms();
+                    let mut obs = connection_observation(&shared, &meta.peer, "TLS");
                     obs.tls_error = Some(e.to_string());
                     shared.recorder.record(obs);
                     return;
@@ -155,6 +150,16 @@ pub(crate) async fn serve(
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
+}
+
+/// An observation of a connection that carried no request (a fault on accept, a refused
+/// handshake): who, over what, and when.
+fn connection_observation(shared: &Shared, peer: &str, transport: &str) -> Observation {
+    let mut obs = blank_observation();
+    obs.peer = peer.to_owned();
+    obs.transport = transport.to_owned();
+    obs.at_ms = shared.recorder.now_ms();
+    obs
 }
 
 /// Resets the connection: `SO_LINGER` 0, then close, so the kernel sends RST.
