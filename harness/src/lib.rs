@@ -4,42 +4,35 @@
 //! and 933 calls to the E911 gateways, replays scenarios, and judges what happened.
 //!
 //! # Layout
-//! - [`trunk`]: builds the INVITE exactly as the trunk sends it (org header, ANI placement, SDP offer).
-//! - [`sdp`]: the SDP offer and the checks on the gateway's answer (ICD 4).
-//! - [`uac`]: places one call over TCP/TLS and records every timing and response.
-//! - [`verdict`]: pure checks: scenario expectations x originator outcome x gateway observations.
-//! - [`route`]: the outbound route (ICD 5.3): one call across gw1/gw2, Sequential or Random,
-//!   retry on retryable status/Q.850 cause or transport failure; [`health`]: OPTIONS probing.
-//! - [`verdict_route`]: pure route checks (answered-by, attempts, failover time, ...).
-//! - [`certify`]: the embedded topology (gw1, gw2 in-process) and the scenario runner.
-//! - [`standalone`]: `e911-harness gateway`, one mock gateway in the foreground.
-//! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram metrics, SLOs.
-//! - [`cli`]: clap types and subcommand drivers; `main.rs` only calls [`cli::main`].
+//! The rooms follow the data: an originator places calls, a run collects what the originator
+//! and the gateways saw, the verdict judges it, the CLI drives it all.
+//! - [`originate`]: the trunk emulation. [`originate::trunk`] builds the INVITE as the trunk sends
+//!   it, [`originate::uac`] places one call, [`originate::route`] tries gw1/gw2 (ICD 5.3),
+//!   [`originate::health`] probes with OPTIONS, [`originate::caller`] picks the ANI (ICD 5.1.7),
+//!   [`originate::correlate`] matches gateway observations to calls, [`originate::tls`] holds the
+//!   trunk's TLS trust and profile, [`originate::peer`] vets an external target.
+//! - [`verdict`]: pure checks from (scenario expectations, originator evidence, gateway
+//!   observations) to check results: call, org/ANI, TLS, route, location.
+//! - [`run`]: topologies and the scenario runner: [`run::embedded`] (gw1/gw2 in-process),
+//!   [`run::routed`] (scenarios with a `[route]`), [`run::faults`], [`run::waiver`].
+//! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram
+//!   metrics, SLOs.
+//! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway);
+//!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares.
+//!
+//! Imports point one way: `cli` -> `run`/`load` -> `verdict` -> `originate`; nothing imports
+//! `cli`.
 //!
 //! # Invariants
 //! - Every call attempt ends in a [`reports::CallRecord`], whatever the peer does.
 //! - The harness only calls loopback addresses unless told `--allow-remote`, and never a
 //!   production E911 gateway host.
 
-pub mod caller;
-pub mod certify;
 pub mod cli;
-pub mod conformance;
-pub mod correlate;
-pub mod faults;
-pub mod health;
+pub mod exit;
 pub mod load;
-pub mod route;
-pub mod route_scenario;
-pub mod sdp;
-pub mod standalone;
+pub mod originate;
+pub mod run;
 #[cfg(test)]
 mod test_support;
-pub mod tls;
-pub mod trunk;
-pub mod uac;
 pub mod verdict;
-pub mod verdict_conformance;
-pub mod verdict_route;
-pub mod verdict_tls;
-pub mod waiver;

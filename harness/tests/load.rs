@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use clap::Parser;
-use harness::cli::{Cli, Command, EXIT_USAGE, run_command};
+use harness::cli::{Cli, Command, run_command};
+use harness::exit::EXIT_USAGE;
 use harness::load::{self, LoadArgs};
 
 fn args(extra: &[&str]) -> LoadArgs {

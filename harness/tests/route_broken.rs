@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use harness::certify::{Embedded, RunContext, TRUNK_HOST, run_scenarios};
-use harness::uac::UacConfig;
+use harness::originate::trunk::TRUNK_HOST;
+use harness::originate::uac::UacConfig;
+use harness::run::{Embedded, RunContext, run_scenarios};
 use reports::Outcome;
 use sip::transport::TransportKind;
 
@@ -64,7 +65,7 @@ async fn a_route_without_retry_fails_naming_icd_5_3_and_what_was_seen() {
         targets: e.targets(),
         uac: UacConfig {
             tls: Some(e.client_tls.clone()),
-            tls_trust: Some(harness::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
+            tls_trust: Some(harness::originate::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(3),
         },

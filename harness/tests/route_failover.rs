@@ -6,10 +6,13 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use harness::certify::{Embedded, RunContext, TRUNK_HOST, run_scenarios};
-use harness::health::HealthMonitor;
-use harness::route::{AttemptClass, RouteCallConfig, Router, TransportFailure, place_routed_call};
-use harness::uac::{Target, UacConfig};
+use harness::originate::health::HealthMonitor;
+use harness::originate::route::{
+    AttemptClass, RouteCallConfig, Router, TransportFailure, place_routed_call,
+};
+use harness::originate::trunk::TRUNK_HOST;
+use harness::originate::uac::{Target, UacConfig};
+use harness::run::{Embedded, RunContext, run_scenarios};
 use reports::Outcome;
 use scenarios::{HealthSpec, RouteSpec};
 use sip::transport::TransportKind;
@@ -25,7 +28,7 @@ fn dead_addr() -> SocketAddr {
 fn uac(e: &Embedded) -> UacConfig {
     UacConfig {
         tls: Some(e.client_tls.clone()),
-        tls_trust: Some(harness::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
+        tls_trust: Some(harness::originate::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(3),
     }

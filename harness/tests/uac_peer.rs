@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use harness::uac::{CallOutcome, Target, UacConfig, place_call};
+use harness::originate::uac::{CallOutcome, Target, UacConfig, place_call};
 use scenarios::{AniPlacement, CallSpec};
 use sip::codec::{Frame, FrameError, Limits, StreamDecoder};
 use sip::message::SipHeaders;

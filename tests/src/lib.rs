@@ -4,7 +4,7 @@
 
 pub mod peers;
 
-use harness::certify::{Embedded, RunContext};
+use harness::run::{Embedded, RunContext};
 
 /// A run context over the embedded gateways, as `certify` builds it.
 pub fn context(embedded: &Embedded) -> RunContext<'_> {
@@ -18,7 +18,7 @@ pub async fn run_embedded(scenarios: &[scenarios::Scenario]) -> Vec<reports::Sce
         .await
         .expect("embedded gateways start");
     let ctx = context(&embedded);
-    let reports = harness::certify::run_scenarios(scenarios, &ctx, &|| false, |_| {}).await;
+    let reports = harness::run::run_scenarios(scenarios, &ctx, &|| false, |_| {}).await;
     embedded.shutdown().await;
     reports
 }

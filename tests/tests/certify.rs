@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use e2e::context;
-use harness::certify::{self, Embedded};
+use harness::run::{self, Embedded};
 use reports::{Outcome, Verdict};
 use sip::transport::TransportKind;
 
@@ -23,8 +23,8 @@ async fn shipped_library_passes_over_tls() {
         .await
         .expect("embedded gateways start");
     let ctx = context(&embedded);
-    let reports = certify::run_scenarios(&scenarios, &ctx, &never, |_| {}).await;
-    let report = certify::assemble(
+    let reports = run::run_scenarios(&scenarios, &ctx, &never, |_| {}).await;
+    let report = run::assemble(
         "certify",
         "test",
         SystemTime::now(),
@@ -111,7 +111,7 @@ async fn a_wrong_expectation_fails_and_says_why() {
         .expect("org checked");
     assert_eq!(org.outcome, Outcome::Fail);
     assert!(org.message.contains("missing"), "{}", org.message);
-    let report = certify::assemble("run", "test", SystemTime::now(), Duration::ZERO, reports);
+    let report = run::assemble("run", "test", SystemTime::now(), Duration::ZERO, reports);
     assert_eq!(report.verdict(), Verdict::Failed);
     assert_eq!(report.verdict().exit_code(), 1);
 }
@@ -128,13 +128,15 @@ async fn an_untrusted_gateway_certificate_is_an_error_not_a_pass() {
     let mut ctx = context(&embedded);
     ctx.uac.tls =
         Some(sip::transport::client_config(other.cert_pem().as_bytes()).expect("client config"));
-    ctx.uac.tls_trust = Some(harness::tls::TlsTrust::ca(other.cert_pem().as_bytes()));
-    let reports = certify::run_scenarios(&sc, &ctx, &never, |_| {}).await;
+    ctx.uac.tls_trust = Some(harness::originate::tls::TlsTrust::ca(
+        other.cert_pem().as_bytes(),
+    ));
+    let reports = run::run_scenarios(&sc, &ctx, &never, |_| {}).await;
     embedded.shutdown().await;
     let record = &reports[0].calls[0];
     let err = record.error.as_deref().expect("the call failed");
     assert!(err.to_ascii_lowercase().contains("certificate"), "{err}");
-    let report = certify::assemble("run", "test", SystemTime::now(), Duration::ZERO, reports);
+    let report = run::assemble("run", "test", SystemTime::now(), Duration::ZERO, reports);
     assert_ne!(report.verdict(), Verdict::Passed);
 }
 
@@ -146,7 +148,7 @@ async fn an_interrupted_run_accounts_for_every_scenario() {
         .expect("embedded gateways start");
     let ctx = context(&embedded);
     let stop = || true;
-    let reports = certify::run_scenarios(&scenarios, &ctx, &stop, |_| {}).await;
+    let reports = run::run_scenarios(&scenarios, &ctx, &stop, |_| {}).await;
     embedded.shutdown().await;
     assert_eq!(reports.len(), scenarios.len());
     for r in &reports {

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::peers::{free_port, tool, wait_listening};
-use harness::certify::{Embedded, TRUNK_HOST};
-use harness::tls::TlsTrust;
-use harness::uac::{self, CallOutcome, Target, UacConfig};
+use harness::originate::tls::TlsTrust;
+use harness::originate::trunk::TRUNK_HOST;
+use harness::originate::uac::{self, CallOutcome, Target, UacConfig};
+use harness::run::Embedded;
 use mock_gateway::Observation;
 use scenarios::OrgFinding;
 use sip::transport::certs::{Authority, KeyKind, Validity};
@@ -254,14 +255,14 @@ async fn the_certification_library_passes_through_kamailio() {
         })
         .collect();
     targets.dedup();
-    let ctx = harness::certify::RunContext {
+    let ctx = harness::run::RunContext {
         targets,
         uac,
         gateways: Some(&embedded.gateways),
         gateway_identities: Some(&embedded.identities),
         topology: "test: through kamailio".into(),
     };
-    let reports = harness::certify::run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;
+    let reports = harness::run::run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;
     let failures: Vec<String> = reports
         .iter()
         .flat_map(|s| {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use e2e::peers::{free_port, tool, wait_bounded, wait_listening};
 
-use harness::uac::{self, Target, UacConfig};
+use harness::originate::uac::{self, Target, UacConfig};
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
 use scenarios::OrgFinding;
 use sip::transport::TransportKind;

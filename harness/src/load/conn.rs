@@ -30,8 +30,8 @@ use tokio::sync::mpsc;
 
 use super::metrics::{CallResult, Outcome};
 use super::wire::{DialogInfo, Template, scan_response};
-use crate::trunk::LocalEndpoint;
-use crate::uac::Target;
+use crate::originate::trunk::LocalEndpoint;
+use crate::originate::uac::Target;
 
 /// Largest batch the writer puts in one write.
 const BATCH_BYTES: usize = 64 * 1024;

@@ -31,10 +31,11 @@ use clap::Args;
 use scenarios::{AniPlacement, CallSpec};
 use sip::transport::TransportKind;
 
-use crate::certify::{Embedded, TRUNK_HOST};
-use crate::cli::{EXIT_ERROR, EXIT_USAGE};
-use crate::tls::TlsTrust;
-use crate::uac::Target;
+use crate::exit::{EXIT_ERROR, EXIT_USAGE};
+use crate::originate::tls::TlsTrust;
+use crate::originate::trunk::TRUNK_HOST;
+use crate::originate::uac::Target;
+use crate::run::Embedded;
 use run::{Model, Plan};
 use schedule::{Profile, Schedule};
 
@@ -59,7 +60,7 @@ pub struct LoadArgs {
     pub tls_profile: String,
     /// Where the calls go (default: the embedded gw1/gw2).
     #[command(flatten)]
-    pub peer: crate::cli::TargetArgs,
+    pub peer: crate::originate::peer::TargetArgs,
     /// Long-lived connections per gateway, calls multiplexed over them.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub connections: i64,
@@ -285,7 +286,7 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
         }
         (None, None) => anyhow::bail!("no target and no runtime for the embedded gateways"),
         (Some(t), _) => {
-            let Some(crate::cli::ResolvedTarget { addr, tls, host }) =
+            let Some(crate::originate::peer::ResolvedTarget { addr, tls, host }) =
                 a.peer.resolve(t, a.transport).await?
             else {
                 return Ok(EXIT_USAGE);

@@ -17,7 +17,7 @@ use super::run::{self, Model, Plan, Ran};
 use super::schedule::Profile;
 use super::slo;
 use super::{Checked, LoadArgs};
-use crate::certify;
+use crate::run as runner;
 
 /// File name of the interval log.
 pub const HLOG_FILE: &str = "setup.hlog";
@@ -387,7 +387,7 @@ pub fn finish(
         duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         ..ScenarioReport::default()
     };
-    let mut report = certify::assemble("load", &done.topology, started, elapsed, vec![scenario]);
+    let mut report = runner::assemble("load", &done.topology, started, elapsed, vec![scenario]);
     report.load = Some(done.load);
     let written = reports::write_all(&report, &a.out)
         .with_context(|| format!("writing reports to {}", a.out.display()))?;

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::conn::{self, Dial, Shared};
 use super::metrics::{CallResult, Recorder};
 use super::schedule::{Cursor, Schedule};
-use crate::uac::Target;
+use crate::originate::uac::Target;
 
 /// How calls map to connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

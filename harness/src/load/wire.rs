@@ -2,7 +2,7 @@
 //! substitutions, ACK/BYE written straight into bytes, and a response scanner that reads only
 //! the fields the generator needs.
 //!
-//! The template is the trunk's real INVITE ([`crate::trunk::build_invite`]) serialized once per
+//! The template is the trunk's real INVITE ([`crate::originate::trunk::build_invite`]) serialized once per
 //! connection; its random Call-ID, From tag and Via branch are cut out, and each call pastes its
 //! own (`<index hex>-<run tag>@<host>`, so a response maps back to its call by Call-ID alone).
 //! Conformance of the messages is the certify suite's job; this module only has to produce the
@@ -12,8 +12,8 @@
 use scenarios::CallSpec;
 use sip::message::SipHeaders;
 
-use crate::trunk::{self, LocalEndpoint};
-use crate::uac::Target;
+use crate::originate::trunk::{self, LocalEndpoint};
+use crate::originate::uac::Target;
 
 /// An INVITE with holes for the per-call Call-ID, From tag and branch.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use mock_gateway::{AniObservation, Observation};
 use reports::{CheckResult, Outcome};
 use scenarios::{AniFinding, Scenario};
 
-use crate::conformance;
+use crate::originate::conformance;
 use crate::verdict::{Evidence, normalize_number};
 
 const ANI: &str = "ICD 5.1.7";
@@ -414,5 +414,5 @@ pub fn judge_location_by_value(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<Ch
 }
 
 #[cfg(test)]
-#[path = "verdict_conformance_tests.rs"]
+#[path = "conformance_tests.rs"]
 mod tests;

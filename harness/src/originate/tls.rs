@@ -4,7 +4,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use mock_gateway::Gateway;
 use scenarios::{TlsProfileSpec, TlsVersionSet};
 use sip::transport::{self, TlsProfile, TlsVersions};
 
@@ -76,42 +75,6 @@ impl TlsTrust {
         .map_err(|e| format!("the trunk's TLS profile {}: {e}", spec.describe()))?;
         built.push((spec.clone(), config.clone()));
         Ok(config)
-    }
-}
-
-/// The embedded gateways' certificates and keys (PEM, gw1 then gw2), to serve them under the
-/// TLS profile a scenario makes the gateways enforce.
-#[derive(Debug, Clone)]
-pub struct GatewayIdentities {
-    leaves: Vec<(String, String)>,
-    /// The profile the gateways serve now (they start with `any`); unchanged, nothing is rebuilt.
-    serving: Arc<Mutex<TlsProfileSpec>>,
-}
-
-impl GatewayIdentities {
-    /// `leaves`: (certificate chain, key) per gateway, in the gateways' order; the gateways
-    /// serve them under the `any` profile.
-    pub fn new(leaves: Vec<(String, String)>) -> Self {
-        GatewayIdentities {
-            leaves,
-            serving: Arc::new(Mutex::new(TlsProfileSpec::any())),
-        }
-    }
-
-    /// Makes every gateway accept new TLS connections under `spec` only.
-    pub fn enforce(&self, gateways: &[Gateway], spec: &TlsProfileSpec) -> Result<(), String> {
-        let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
-        if *serving == *spec {
-            return Ok(());
-        }
-        for (gw, (cert, key)) in gateways.iter().zip(&self.leaves) {
-            let config = transport::server_config(cert.as_bytes(), key.as_bytes(), &profile(spec))
-                .map_err(|e| format!("{}: TLS profile {}: {e}", gw.name(), spec.describe()))?;
-            gw.set_tls(config)
-                .map_err(|e| format!("{}: {e}", gw.name()))?;
-        }
-        *serving = spec.clone();
-        Ok(())
     }
 }
 

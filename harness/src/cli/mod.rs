@@ -1,33 +1,27 @@
 //! The `e911-harness` command line: clap types and the subcommand drivers. `main.rs` only calls
 //! [`main`], so tests can drive every subcommand in-process.
 //!
-//! Exit codes: 0 every check passed; 1 a check failed (the system under test broke an
-//! expectation); 2 bad usage or bad input (an invalid scenario file); 3 a harness or
-//! infrastructure error (nothing could be proved).
+//! Exit codes are [`crate::exit`]'s.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+pub mod gateway;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use sip::transport::{self, TransportKind};
+use sip::transport::TransportKind;
 
-use crate::certify::{self, Embedded, RunContext, TRUNK_HOST};
-use crate::tls::TlsTrust;
-use crate::uac::{Target, UacConfig};
-
-/// Exit code: every check passed.
-pub const EXIT_PASSED: u8 = 0;
-/// Exit code: at least one check failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code: bad usage or bad input.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code: harness or infrastructure error.
-pub const EXIT_ERROR: u8 = 3;
+use crate::exit::{EXIT_ERROR, EXIT_PASSED, EXIT_USAGE};
+use crate::originate::peer::{ResolvedTarget, TargetArgs, client_tls, resolve_target};
+use crate::originate::trunk::TRUNK_HOST;
+use crate::originate::uac::{Target, UacConfig};
+use crate::run::{self, Embedded, RunContext};
 
 /// Prove that emergency calls (911/933) work over a SIP/TLS trunk to a pair of E911 gateways.
 #[derive(Debug, Parser)]
@@ -98,55 +92,6 @@ pub struct CertifyArgs {
     /// test to trust (ca.pem, gw1.pem, gw1.key, gw2.pem, gw2.key).
     #[arg(long, default_value = "out/certify/gateway-certs")]
     pub certs_dir: PathBuf,
-}
-
-/// An external gateway or SBC to call instead of the embedded gateways (`run`, `load`).
-#[derive(Debug, Clone, Default, Args)]
-pub struct TargetArgs {
-    /// Send every call to this HOST:PORT instead of the embedded gateways.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub target: Option<String>,
-    /// TLS server name (and Request-URI host) for --target [default: gw1.anywhere.e911cloud.com].
-    #[arg(long, value_name = "NAME")]
-    pub server_name: Option<String>,
-    /// CA certificate (PEM) that must have signed the target's certificate.
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-    /// Accept any certificate from --target (no identity check at all). Explicit on purpose.
-    #[arg(long, conflicts_with = "ca")]
-    pub insecure: bool,
-    /// Allow a --target that is not on loopback (a lab SBC). Never a production gateway.
-    #[arg(long)]
-    pub allow_remote: bool,
-}
-
-/// A vetted external peer: its address, the TLS client configuration, and the host name it is
-/// called by (Request-URI and TLS server name).
-pub(crate) struct ResolvedTarget {
-    pub(crate) addr: SocketAddr,
-    pub(crate) tls: Option<PeerTls>,
-    pub(crate) host: String,
-}
-
-impl TargetArgs {
-    /// Vets and resolves `target` ([`resolve_target`]) and picks the TLS client configuration
-    /// ([`client_tls`]); `Ok(None)` after a usage error was printed.
-    pub(crate) async fn resolve(
-        &self,
-        target: &str,
-        transport: TransportKind,
-    ) -> anyhow::Result<Option<ResolvedTarget>> {
-        let addr = resolve_target(target, self.allow_remote).await?;
-        let Some(tls) = client_tls(transport, self.ca.as_deref(), self.insecure, "--target")?
-        else {
-            return Ok(None);
-        };
-        let host = self
-            .server_name
-            .clone()
-            .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
-        Ok(Some(ResolvedTarget { addr, tls, host }))
-    }
 }
 
 /// `run` options.
@@ -286,7 +231,7 @@ fn load(paths: &[PathBuf]) -> Result<Vec<scenarios::Scenario>, u8> {
             Err(EXIT_USAGE)
         }
         Ok(s) => {
-            let problems = crate::conformance::caller_problems(&s);
+            let problems = crate::originate::conformance::caller_problems(&s);
             for p in &problems {
                 eprintln!("{p}");
             }
@@ -333,7 +278,7 @@ async fn execute(
     out: &std::path::Path,
     waivers: Option<&std::path::Path>,
 ) -> anyhow::Result<u8> {
-    let waivers = match waivers.map(crate::waiver::load).transpose() {
+    let waivers = match waivers.map(crate::run::waiver::load).transpose() {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: {e}");
@@ -345,7 +290,7 @@ async fn execute(
     let flag = interrupt_flag();
     let total = scenarios.len();
     let mut done = 0;
-    let reports = certify::run_scenarios(scenarios, ctx, &|| flag.load(Ordering::SeqCst), |r| {
+    let reports = run::run_scenarios(scenarios, ctx, &|| flag.load(Ordering::SeqCst), |r| {
         done += 1;
         let failed = r
             .checks
@@ -366,7 +311,7 @@ async fn execute(
         .as_ref()
         .map(|w| w.apply(&mut reports))
         .unwrap_or_default();
-    let report = certify::assemble(command, &ctx.topology, started, t0.elapsed(), reports);
+    let report = run::assemble(command, &ctx.topology, started, t0.elapsed(), reports);
     let written = reports::write_all(&report, out)
         .with_context(|| format!("writing reports to {}", out.display()))?;
     print!("{}", reports::render_summary_text(&report));
@@ -448,7 +393,7 @@ async fn certify_sut(
     let host = a
         .sut_name
         .clone()
-        .unwrap_or_else(|| certify::GATEWAY_HOSTS[0].1.to_owned());
+        .unwrap_or_else(|| run::GATEWAY_HOSTS[0].1.to_owned());
     let ctx = RunContext {
         targets: one_target_for_all(scenarios, &host, addr, a.transport),
         uac: UacConfig {
@@ -497,70 +442,6 @@ fn one_target_for_all(
         .collect()
 }
 
-/// The TLS client configuration for an external peer: its CA, or no verification when asked
-/// for explicitly, with that trust kept for scenarios that offer another TLS profile.
-/// `Ok(None)` after telling the user what is missing (a usage error); `Ok(Some(None))` for TCP.
-pub(crate) fn client_tls(
-    transport: TransportKind,
-    ca: Option<&std::path::Path>,
-    insecure: bool,
-    flag: &str,
-) -> anyhow::Result<Option<Option<PeerTls>>> {
-    Ok(Some(match (transport, ca, insecure) {
-        (TransportKind::Tcp, _, _) => None,
-        (TransportKind::Tls, Some(ca), _) => {
-            let pem = certify::read_pem(ca).map_err(anyhow::Error::msg)?;
-            let config = transport::client_config(&pem)
-                .with_context(|| format!("loading the CA {}", ca.display()))?;
-            Some(PeerTls {
-                config,
-                trust: TlsTrust::ca(pem),
-            })
-        }
-        (TransportKind::Tls, None, true) => Some(PeerTls {
-            config: transport::insecure_client_config(),
-            trust: TlsTrust::insecure(),
-        }),
-        (TransportKind::Tls, None, false) => {
-            eprintln!(
-                "error: {flag} over TLS needs the CA that signed its certificate (--ca / --sut-ca FILE), or --insecure to skip verification explicitly"
-            );
-            return Ok(None);
-        }
-    }))
-}
-
-/// A peer's TLS client configuration and the trust it was built from.
-pub(crate) struct PeerTls {
-    pub(crate) config: Arc<rustls::ClientConfig>,
-    pub(crate) trust: TlsTrust,
-}
-
-/// Resolves and vets `--target`: never a production E911 gateway, loopback unless allowed.
-pub async fn resolve_target(target: &str, allow_remote: bool) -> anyhow::Result<SocketAddr> {
-    let host = target
-        .rsplit_once(':')
-        .map(|(h, _)| h)
-        .unwrap_or(target)
-        .trim_matches(['[', ']']);
-    if host.to_ascii_lowercase().ends_with("e911cloud.com") {
-        bail!(
-            "refusing --target {target}: that is a production E911 gateway; the harness only calls mock gateways or a lab SBC"
-        );
-    }
-    let addr = tokio::net::lookup_host(target)
-        .await
-        .with_context(|| format!("resolving --target {target} (expected HOST:PORT)"))?
-        .next()
-        .with_context(|| format!("--target {target} resolved to no address"))?;
-    if !addr.ip().is_loopback() && !allow_remote {
-        bail!(
-            "--target {target} ({addr}) is not on loopback; pass --allow-remote to call a lab SBC (never a real PSAP path)"
-        );
-    }
-    Ok(addr)
-}
-
 async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
     let scenarios = match load(&a.scenarios) {
         Ok(s) => s,
@@ -605,8 +486,8 @@ async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
 }
 
 fn certs_cmd(a: CertsArgs) -> anyhow::Result<u8> {
-    certify::write_gateway_certs(&a.out)?;
-    for (name, _) in certify::GATEWAY_HOSTS {
+    run::write_gateway_certs(&a.out)?;
+    for (name, _) in run::GATEWAY_HOSTS {
         for ext in ["pem", "key"] {
             println!("{}", a.out.join(format!("{name}.{ext}")).display());
         }
@@ -616,5 +497,5 @@ fn certs_cmd(a: CertsArgs) -> anyhow::Result<u8> {
 }
 
 async fn gateway_cmd(a: GatewayArgs) -> anyhow::Result<u8> {
-    crate::standalone::run(a).await
+    crate::cli::gateway::run(a).await
 }

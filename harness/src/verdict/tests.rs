@@ -7,8 +7,8 @@ use scenarios::OrgFinding;
 use sip::{Message, Response};
 
 use super::{Evidence, judge, normalize_number, parse_readback};
+use crate::originate::uac::CallOutcome;
 use crate::test_support::{check, invite, observation as bare_observation};
-use crate::uac::CallOutcome;
 
 const ORG: &str = "4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b";
 

@@ -18,7 +18,7 @@
 //! - Allow lists only what the call generator handles (`INVITE, ACK, CANCEL, BYE`) and
 //!   Supported only `replaces`: no `100rel` (no PRACK) and no `timer` (no session refresh),
 //!   so a conforming gateway never asks for what the generator would not do.
-//! - The body is the SDES/SRTP offer of [`crate::sdp::offer`] on a fresh even port in 30000-60000.
+//! - The body is the SDES/SRTP offer of [`crate::originate::sdp::offer`] on a fresh even port in 30000-60000.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -29,8 +29,11 @@ use sip::transport::TransportKind;
 use sip::uri::{Host, SipUri};
 use sip::{HeaderName, Method, Request, Uri};
 
-use crate::sdp;
-use crate::uac::Target;
+use crate::originate::sdp;
+use crate::originate::uac::Target;
+
+/// The host the originating trunk puts in its own URIs.
+pub const TRUNK_HOST: &str = "trunk.e911-harness.invalid";
 
 /// The header that carries the customer's HELD Company ID (ICD 5.1.9).
 pub const ORG_HEADER: &str = "E911-Organization-ID";
@@ -166,8 +169,8 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
         h.push(extra.name.as_str(), extra.value.clone());
     }
     h.push(
-        crate::correlate::TOKEN_HEADER,
-        crate::correlate::new_token(),
+        crate::originate::correlate::TOKEN_HEADER,
+        crate::originate::correlate::new_token(),
     );
     h.push(HeaderName::Allow, ALLOW);
     h.push(HeaderName::Supported, SUPPORTED);
@@ -175,7 +178,7 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
     h.push(HeaderName::ContentType, "application/sdp");
     req.body = Bytes::from(sdp::offer(local.addr.ip(), sdp::media_port()));
     if let Some(location) = &call.location {
-        crate::conformance::convey_location(&mut req, location, &call.ani, &local.host);
+        crate::originate::conformance::convey_location(&mut req, location, &call.ani, &local.host);
     }
     req
 }
@@ -324,7 +327,7 @@ mod tests {
                 "P-Asserted-Identity",
                 ORG_HEADER,
                 "X-Test",
-                crate::correlate::TOKEN_HEADER,
+                crate::originate::correlate::TOKEN_HEADER,
                 "Allow",
                 "Supported",
                 "User-Agent",

@@ -21,7 +21,7 @@ use sip::transport::{self, TransportKind};
 use sip::{HeaderName, Message, Method, Request};
 use tokio::task::JoinHandle;
 
-use crate::uac::{Target, UacConfig};
+use crate::originate::uac::{Target, UacConfig};
 
 /// A gateway changed state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,13 +229,14 @@ pub async fn probe(target: &Target, cfg: &UacConfig, bound: Duration) -> Result<
 }
 
 fn options_request(target: &Target, local_host: &str, local: std::net::SocketAddr) -> Request {
-    let (via, param) = crate::trunk::transport_token(target.transport);
+    let (via, param) = crate::originate::trunk::transport_token(target.transport);
     let uri = format!(
         "sip:{}:{};transport={param}",
         target.host,
         target.addr.port()
     );
-    let uri = sip::Uri::parse(&uri).unwrap_or_else(|_| crate::trunk::request_uri("ping", target));
+    let uri = sip::Uri::parse(&uri)
+        .unwrap_or_else(|_| crate::originate::trunk::request_uri("ping", target));
     let mut req = Request::new(Method::Options, uri.clone());
     let h = &mut req.headers;
     h.push(
@@ -250,7 +251,7 @@ fn options_request(target: &Target, local_host: &str, local: std::net::SocketAdd
     h.push(HeaderName::To, format!("<{uri}>"));
     h.push(HeaderName::CallId, new_call_id(local_host));
     h.push(HeaderName::CSeq, "1 OPTIONS");
-    h.push(HeaderName::UserAgent, crate::trunk::user_agent());
+    h.push(HeaderName::UserAgent, crate::originate::trunk::user_agent());
     req
 }
 

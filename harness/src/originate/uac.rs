@@ -1,7 +1,7 @@
 //! Places one emergency call over TCP or TLS and records everything that happened on the wire.
 //!
 //! [`place_call`] connects (recording TCP connect and TLS handshake times and the negotiated TLS
-//! parameters), sends the trunk's INVITE ([`crate::trunk::build_invite`]), reads responses until
+//! parameters), sends the trunk's INVITE ([`crate::originate::trunk::build_invite`]), reads responses until
 //! a final one or the call's timeout, and then finishes the call the RFC 3261 way:
 //! - 2xx: ACK to the dialog's remote target, hold for `call.hold` (still reading: a late 180 or a
 //!   retransmitted 200 is accepted, the 200 is ACKed again, a BYE from the gateway is answered
@@ -34,8 +34,8 @@ use sip::transport::{self, Connection, TransportKind};
 use sip::{HeaderName, Message, Method, Request, Response};
 use tokio::time::timeout_at;
 
-use crate::sdp;
-use crate::trunk::{self, LocalEndpoint};
+use crate::originate::sdp;
+use crate::originate::trunk::{self, LocalEndpoint};
 
 /// Where a call is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub struct UacConfig {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// The trust `tls` was built from (the two must agree), so a scenario can offer its own TLS
     /// profile (`call.tls`) with it; `None`: every call uses `tls` as it is.
-    pub tls_trust: Option<crate::tls::TlsTrust>,
+    pub tls_trust: Option<crate::originate::tls::TlsTrust>,
     /// Host the trunk writes in its own URIs (From, P-Asserted-Identity, Call-ID).
     pub local_host: String,
     /// Bound on TCP connect plus TLS handshake.

@@ -4,9 +4,9 @@ use mock_gateway::{AniObservation, Observation};
 use reports::{CallRecord, Outcome};
 
 use super::judge_caller;
-use crate::conformance::with_selected_ani;
+use crate::originate::conformance::with_selected_ani;
+use crate::originate::uac::CallOutcome;
 use crate::test_support::{check, invite, observation as bare_observation};
-use crate::uac::CallOutcome;
 use crate::verdict::Evidence;
 
 fn scenario(call: &str, caller: &str, expect: &str) -> scenarios::Scenario {

@@ -1,8 +1,8 @@
 //! Each route check on its pass and its fail side.
 
 use super::*;
-use crate::health::Transition;
-use crate::route::TransportFailure;
+use crate::originate::health::Transition;
+use crate::originate::route::TransportFailure;
 use reports::Outcome;
 use scenarios::Scenario;
 

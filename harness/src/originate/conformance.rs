@@ -1,12 +1,12 @@
 //! E911 conformance in depth (issue 3): how a scenario's `[caller]` becomes the ANI the trunk
-//! sends (ICD 5.1.7), using the caller-selection rules of [`crate::caller`]; how the trunk
+//! sends (ICD 5.1.7), using the caller-selection rules of [`crate::originate::caller`]; how the trunk
 //! conveys location by value (RFC 6442).
 
 use scenarios::{CallLocation, CallerSpec, Scenario};
 use sip::location::pidf_lo;
 use sip::{HeaderName, Request, multipart};
 
-use crate::caller::{Caller, Selection, Source, select};
+use crate::originate::caller::{Caller, Selection, Source, select};
 
 /// The [`Caller`] and source order a scenario's `[caller]` describes.
 pub fn caller_of(spec: &CallerSpec) -> (Caller, Vec<Source>) {
@@ -164,7 +164,7 @@ mod tests {
             "",
         );
         let (_, order) = caller_of(sc.caller.as_ref().expect("caller"));
-        assert_eq!(order, crate::caller::ORDER_WITHOUT_DIDS.to_vec());
+        assert_eq!(order, crate::originate::caller::ORDER_WITHOUT_DIDS.to_vec());
         assert_eq!(selection(&sc).and_then(|s| s.ani).as_deref(), Some("4102"));
     }
 

@@ -45,8 +45,8 @@ use reports::CallRecord;
 use scenarios::{CallSpec, Distribution, RouteSpec};
 use sip::{HeaderName, Request, Response};
 
-use crate::health::HealthMonitor;
-use crate::uac::{self, CallOutcome, Target, UacConfig};
+use crate::originate::health::HealthMonitor;
+use crate::originate::uac::{self, CallOutcome, Target, UacConfig};
 
 /// Why an attempt failed at the transport level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,7 +151,7 @@ const PER_ATTEMPT_HEADERS: &[&str] = &[
     "remote-party-id",
     "e911-organization-id",
     // The correlation token names one INVITE as sent, so each attempt has its own.
-    crate::correlate::TOKEN_HEADER,
+    crate::originate::correlate::TOKEN_HEADER,
 ];
 
 impl InviteFingerprint {
@@ -189,7 +189,7 @@ impl InviteFingerprint {
             from,
             pai: all("P-Asserted-Identity"),
             rpid: all("Remote-Party-ID"),
-            org: all(crate::trunk::ORG_HEADER),
+            org: all(crate::originate::trunk::ORG_HEADER),
             extra,
             sdp: mask_sdp(&String::from_utf8_lossy(&invite.body)),
         }
@@ -718,8 +718,8 @@ mod tests {
 
     #[test]
     fn sdp_masking_keeps_the_offer_shape() {
-        let a = crate::sdp::offer("127.0.0.1".parse().unwrap(), 30000);
-        let b = crate::sdp::offer("127.0.0.2".parse().unwrap(), 40002);
+        let a = crate::originate::sdp::offer("127.0.0.1".parse().unwrap(), 30000);
+        let b = crate::originate::sdp::offer("127.0.0.2".parse().unwrap(), 40002);
         assert_ne!(a, b);
         assert_eq!(mask_sdp(&a), mask_sdp(&b));
         let c = a.replace("RTP/SAVP", "RTP/AVP");

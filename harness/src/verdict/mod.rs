@@ -11,8 +11,12 @@ use mock_gateway::Observation;
 use reports::{CheckResult, Outcome};
 use scenarios::Scenario;
 
-use crate::sdp;
-use crate::uac::CallOutcome;
+use crate::originate::sdp;
+use crate::originate::uac::CallOutcome;
+
+pub mod conformance;
+pub mod route;
+pub mod tls;
 
 /// The requirement id each check family proves.
 mod req {
@@ -247,14 +251,14 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
     }
 
     // 5. TLS (ICD 5.1, 5.1.2): over TLS, and the trunk's TLS profile.
-    out.extend(crate::verdict_tls::judge_tls(record, ev.observations));
+    out.extend(crate::verdict::tls::judge_tls(record, ev.observations));
 
     // 6. What the gateway saw (org header, ANI), and the media offer as it arrived there.
     judge_gateway_side(scenario, ev, &mut out);
-    out.extend(crate::verdict_conformance::judge_caller(scenario, ev));
-    out.extend(crate::verdict_conformance::judge_ani(scenario, ev));
-    out.extend(crate::verdict_conformance::judge_routing(scenario, ev));
-    out.extend(crate::verdict_conformance::judge_location_by_value(
+    out.extend(crate::verdict::conformance::judge_caller(scenario, ev));
+    out.extend(crate::verdict::conformance::judge_ani(scenario, ev));
+    out.extend(crate::verdict::conformance::judge_routing(scenario, ev));
+    out.extend(crate::verdict::conformance::judge_location_by_value(
         scenario, ev,
     ));
     judge_offer(ev, &mut out);
@@ -441,5 +445,4 @@ fn judge_gateway_side(scenario: &Scenario, ev: &Evidence<'_>, out: &mut Vec<Chec
 }
 
 #[cfg(test)]
-#[path = "verdict_tests.rs"]
 mod tests;

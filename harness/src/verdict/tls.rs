@@ -23,7 +23,7 @@ fn check(
     observed: String,
     message: String,
 ) -> CheckResult {
-    crate::verdict_conformance::result(
+    crate::verdict::conformance::result(
         id,
         requirement,
         pass,

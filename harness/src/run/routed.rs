@@ -1,7 +1,7 @@
 //! Running a scenario with a `[route]`: its faults on the embedded gateways, OPTIONS probing
 //! when `[health]` asks for it, `[run] calls` routed calls, and the verdict (the per-call
 //! checks of [`crate::verdict`] merged over the calls, then the route checks of
-//! [`crate::verdict_route`]). The gateways' faults are cleared when the scenario ends, whatever
+//! [`crate::verdict::route`]). The gateways' faults are cleared when the scenario ends, whatever
 //! happened, so a fault never leaks into the next scenario.
 
 use std::sync::Arc;
@@ -11,11 +11,11 @@ use mock_gateway::{Gateway, Observation, Policy};
 use reports::{CheckResult, Outcome, ScenarioReport};
 use scenarios::{RouteSpec, Scenario};
 
-use crate::certify::RunContext;
-use crate::health::HealthMonitor;
-use crate::route::{RouteCallConfig, RoutedOutcome, Router, place_routed_call};
+use crate::originate::health::HealthMonitor;
+use crate::originate::route::{RouteCallConfig, RoutedOutcome, Router, place_routed_call};
+use crate::run::RunContext;
+use crate::verdict::route::{self as verdict_route, CallSummary, RouteEvidence};
 use crate::verdict::{self, Evidence};
-use crate::verdict_route::{self, CallSummary, RouteEvidence};
 
 /// Runs `sc` along `route`; `report` is the scenario's empty report to fill.
 pub async fn run(
@@ -31,14 +31,14 @@ pub async fn run(
             gw.set_policy(policy.clone());
             gw.take_observations();
         }
-        if let Err(why) = crate::faults::apply(sc, gws) {
-            crate::faults::clear(gws);
+        if let Err(why) = crate::run::faults::apply(sc, gws) {
+            crate::run::faults::clear(gws);
             report.checks.push(error_check(&format!(
                 "the scenario's faults could not be injected: {why}"
             )));
             return report;
         }
-        crate::faults::wait_outages_started(sc, gws).await;
+        crate::run::faults::wait_outages_started(sc, gws).await;
     } else if !sc.faults.is_empty() || !sc.gateway.states.is_empty() {
         report.checks.push(CheckResult {
             id: "route.faults".into(),
@@ -78,8 +78,8 @@ pub async fn run(
             .collect()
     });
     if let Some(gws) = ctx.gateways {
-        crate::faults::clear(gws);
-        crate::faults::wait_listening(sc, gws).await;
+        crate::run::faults::clear(gws);
+        crate::run::faults::wait_listening(sc, gws).await;
     }
     report.checks.extend(judge(
         sc,
@@ -159,7 +159,7 @@ pub fn judge(
     route: &RouteSpec,
     calls: &[RoutedOutcome],
     observations: Option<&[Observation]>,
-    transitions: &[crate::health::Transition],
+    transitions: &[crate::originate::health::Transition],
 ) -> Vec<CheckResult> {
     // `answered_by` is judged across the route by route.answered-by.
     let mut per_call_sc = sc.clone();

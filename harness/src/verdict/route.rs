@@ -1,5 +1,5 @@
 //! Route verdicts (ICD 5.3): pure functions from a scenario's route expectations and what its
-//! routed calls did ([`CallSummary`], built from [`crate::route::RoutedOutcome`]) to check
+//! routed calls did ([`CallSummary`], built from [`crate::originate::route::RoutedOutcome`]) to check
 //! results. No I/O, no clocks; each check is unit-tested on its pass and its fail side.
 //!
 //! | check | from | passes when |
@@ -17,8 +17,8 @@ use mock_gateway::Observation;
 use reports::{CheckResult, Outcome};
 use scenarios::{RouteSpec, Scenario};
 
-use crate::health::Transition;
-use crate::route::{AttemptClass, InviteFingerprint, RoutedOutcome};
+use crate::originate::health::Transition;
+use crate::originate::route::{AttemptClass, InviteFingerprint, RoutedOutcome};
 
 /// The requirement every route check proves.
 pub const REQUIREMENT: &str = "ICD 5.3";
@@ -652,5 +652,5 @@ pub fn merge_calls(per_call: Vec<Vec<CheckResult>>) -> Vec<CheckResult> {
 }
 
 #[cfg(test)]
-#[path = "verdict_route_tests.rs"]
+#[path = "route_tests.rs"]
 mod tests;

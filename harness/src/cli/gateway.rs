@@ -11,7 +11,8 @@ use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
-use crate::cli::{EXIT_PASSED, EXIT_USAGE, GatewayArgs};
+use crate::cli::GatewayArgs;
+use crate::exit::{EXIT_PASSED, EXIT_USAGE};
 
 /// Runs the gateway until Ctrl-C or `--duration`.
 pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {

@@ -1,0 +1,25 @@
+//! The trunk emulation: everything that originates calls toward the gateways (or a system under
+//! test in front of them), as the contact-center trunk does.
+//!
+//! # Layout
+//! - [`trunk`]: the INVITE exactly as the trunk sends it (org header, ANI placement, SDP offer).
+//! - [`sdp`]: the SDP offer and the checks on the gateway's answer (ICD 4).
+//! - [`uac`]: places one call over TCP/TLS and records every timing and response.
+//! - [`route`]: one call across gw1/gw2, Sequential or Random, retrying as ICD 5.3 says.
+//! - [`health`]: OPTIONS probing of the route's gateways.
+//! - [`caller`]: prioritized caller selection (ICD 5.1.7); [`conformance`]: a scenario's
+//!   `[caller]` and location by value (RFC 6442) applied to the call.
+//! - [`correlate`]: matching the gateways' observations to a call across a system under test.
+//! - [`tls`]: the trunk's TLS trust and the profile it offers (ICD 5.1).
+//! - [`peer`]: vetting and resolving an external target, and trusting its certificate.
+
+pub mod caller;
+pub mod conformance;
+pub mod correlate;
+pub mod health;
+pub mod peer;
+pub mod route;
+pub mod sdp;
+pub mod tls;
+pub mod trunk;
+pub mod uac;
