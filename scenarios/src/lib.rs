@@ -13,6 +13,8 @@
 //!   [`HealthSpec`], [`RunSpec`] and the route expectations.
 //! - [`tls`]: TLS profiles, offered by the trunk (`call.tls`) and enforced by the gateways
 //!   (`gateway.tls`).
+//! - [`topology`]: where a scenario applies (directly, through a system under test) and why
+//!   it leaves a topology out.
 //! - [`requirements`]: the requirement ids a scenario may cite (`ICD 5.1.9`, `RFC 3261`, ...).
 //! - [`error`]: [`LoadError`], a list of [`Problem`]s with file, line, column and dotted field.
 //! - `walk`/`parse` (private): a spanned walk over the TOML document that reports every
@@ -34,12 +36,16 @@ mod parse_ani;
 mod parse_conformance;
 mod parse_route;
 mod parse_tls;
+mod parse_topology;
 pub mod requirements;
 pub mod route;
 pub mod tls;
+pub mod topology;
 mod walk;
 
-pub use ani::{AniFinding, AniForm, dialled_number, e164, is_e164};
+pub use ani::{
+    AniFinding, AniForm, EMERGENCY_NUMBERS, dialled_number, e164, is_e164, is_emergency_number,
+};
 pub use conformance::{
     CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
     UnknownAniPolicy,
@@ -56,3 +62,4 @@ pub use route::{
     RandomSplit, RouteSpec, RunSpec, TlsFaultKind, Window,
 };
 pub use tls::{TlsProfileSpec, TlsVersionSet};
+pub use topology::{Applicability, Topology};

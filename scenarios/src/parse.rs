@@ -89,6 +89,8 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             "run",
             "expect",
             "caller",
+            "topologies",
+            "topology_note",
         ],
     );
 
@@ -108,6 +110,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
         "the requirement ids this scenario checks",
     );
     let requirements = requirements.and_then(|f| requirement_ids(ctx, &f));
+    let applicability = crate::parse_topology::applicability(ctx, &root);
     let suites = match root.get("suites") {
         Some(f) => suite_names(ctx, &f),
         None => Some(vec![DEFAULT_SUITE.to_owned()]),
@@ -165,6 +168,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             description: description?,
             requirements: requirements?,
             suites: suites?,
+            applicability: applicability?,
             call: {
                 let mut call = call_out.spec?;
                 if let Some(Some(r)) = &route_part.route

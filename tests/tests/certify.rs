@@ -53,6 +53,19 @@ async fn shipped_library_passes_over_tls() {
         // One call, or `[run] calls` of them for a routed scenario; a routed call may fail
         // its first attempt's handshake on purpose, so TLS is asked of some attempt.
         assert!(!s.calls.is_empty(), "{} placed a call", s.name);
+        // A non-emergency number is refused by the trunk's own number plan: never sent.
+        if !scenarios::is_emergency_number(&s.calls[0].dial) {
+            for c in &s.calls {
+                assert_eq!(
+                    c.attempts[0].outcome,
+                    Some(reports::AttemptOutcome::NotRouted),
+                    "{}: {c:?}",
+                    s.name
+                );
+            }
+            assert!(s.observations.is_empty(), "{}: a gateway saw it", s.name);
+            continue;
+        }
         for c in &s.calls {
             let tls = c
                 .attempts

@@ -13,9 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::peers::{free_port, tool, wait_listening};
+use harness::evidence::Call;
+use harness::evidence::record::call_record;
 use harness::originate::tls::TlsTrust;
 use harness::originate::trunk::TRUNK_HOST;
-use harness::originate::uac::{self, CallOutcome, Target, UacConfig};
+use harness::originate::uac::{self, Target, UacConfig};
 use harness::run::Embedded;
 use mock_gateway::Observation;
 use scenarios::OrgFinding;
@@ -126,6 +128,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig) {
         tls_trust: Some(TlsTrust::ca(sbc_ca.cert_pem().as_bytes())),
         local_host: TRUNK_HOST.into(),
         connect_timeout: Duration::from_secs(3),
+        epoch: embedded.epoch,
     };
     (embedded, kamailio, target, uac)
 }
@@ -142,8 +145,8 @@ fn call(dial: &str) -> scenarios::CallSpec {
 }
 
 /// The INVITEs each gateway saw for this call, by gateway name.
-fn invites(embedded: &Embedded, outcome: &CallOutcome) -> Vec<Observation> {
-    let call_id = outcome.record.call_id.as_str();
+fn invites(embedded: &Embedded, outcome: &Call) -> Vec<Observation> {
+    let call_id = outcome.attempts[0].call_id();
     embedded
         .gateways
         .iter()
@@ -157,7 +160,7 @@ async fn org_header_and_ani_arrive_intact_through_kamailio() {
     let (embedded, kamailio, target, uac) = topology().await;
     for dial in ["911", "933"] {
         let outcome = uac::place_call(&call(dial), &target, &uac).await;
-        let rec = &outcome.record;
+        let rec = &call_record(&outcome);
         assert_eq!(
             rec.final_status,
             Some(200),
@@ -185,8 +188,7 @@ async fn org_header_and_ani_arrive_intact_through_kamailio() {
         );
         if dial == "933" {
             let rb = outcome
-                .final_response
-                .as_ref()
+                .final_response()
                 .and_then(|r| r.headers.get_str("E911-Readback"))
                 .expect("933 read-back relayed by the proxy");
             assert!(rb.contains("+13125550142"), "{rb}");
@@ -200,10 +202,10 @@ async fn a_non_emergency_number_never_reaches_a_gateway() {
     let (embedded, _kamailio, target, uac) = topology().await;
     let outcome = uac::place_call(&call("3125550199"), &target, &uac).await;
     assert_eq!(
-        outcome.record.final_status,
+        call_record(&outcome).final_status,
         Some(404),
         "{:#?}",
-        outcome.record
+        call_record(&outcome)
     );
     let reached: Vec<_> = embedded
         .gateways
@@ -221,10 +223,10 @@ async fn kamailio_fails_over_to_gw2_when_gw1_is_down() {
     gw1.shutdown().await;
     let outcome = uac::place_call(&call("911"), &target, &uac).await;
     assert_eq!(
-        outcome.record.final_status,
+        call_record(&outcome).final_status,
         Some(200),
         "{:#?}\n{}",
-        outcome.record,
+        call_record(&outcome),
         kamailio.log()
     );
     let seen = invites(&embedded, &outcome);
@@ -261,6 +263,12 @@ async fn the_certification_library_passes_through_kamailio() {
         gateways: Some(&embedded.gateways),
         gateway_identities: Some(&embedded.identities),
         topology: "test: through kamailio".into(),
+        setting: harness::verdict::Setting {
+            topology: harness::evidence::Topology::ThroughSut,
+            trunk_leg: TransportKind::Tls,
+            gateway_leg: Some(TransportKind::Tls),
+            sut_attempt_timeout: Duration::from_secs(1),
+        },
     };
     let reports = harness::run::run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;
     let failures: Vec<String> = reports
@@ -283,28 +291,29 @@ async fn the_certification_library_passes_through_kamailio() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kamailio_fails_over_to_gw2_when_gw1_answers_503_and_keeps_the_org_header() {
-    use mock_gateway::fault::{Fault, FaultPlan, FaultRule, Select};
+    use mock_gateway::fault::{CallSelect, FaultKind, FaultPlan, FaultSpec};
     let (embedded, kamailio, target, uac) = topology().await;
     embedded.gateways[0]
         .set_faults(FaultPlan {
-            rules: vec![FaultRule {
-                fault: Fault::Respond {
+            rules: vec![FaultSpec {
+                gateway: "gw1".into(),
+                kind: FaultKind::Respond {
                     status: 503,
                     reason: None,
                     q850: Some(34),
                     retry_after: None,
                 },
-                select: Select::All,
+                select: CallSelect::All,
             }],
             ..FaultPlan::default()
         })
         .expect("fault plan");
     let outcome = uac::place_call(&call("911"), &target, &uac).await;
     assert_eq!(
-        outcome.record.final_status,
+        call_record(&outcome).final_status,
         Some(200),
         "{:#?}\n{}",
-        outcome.record,
+        call_record(&outcome),
         kamailio.log()
     );
     let seen = invites(&embedded, &outcome);
@@ -327,7 +336,7 @@ async fn kamailio_fails_over_to_gw2_when_gw1_answers_503_and_keeps_the_org_heade
     // Setup through the SBC includes its failover; printed for the closing figures.
     eprintln!(
         "setup through kamailio with gw1 503: {} us",
-        outcome.record.setup_us.unwrap_or_default()
+        call_record(&outcome).setup_us.unwrap_or_default()
     );
     embedded.gateways[0].clear_faults();
     embedded.shutdown().await;
