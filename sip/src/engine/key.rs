@@ -1,8 +1,8 @@
-//! Transaction keys: RFC 3261 §17.2.3 (server) and §17.1.3 (client) matching.
+//! Transaction keys: RFC 3261 §17.2.3 server transaction matching.
 
 use super::EngineError;
 use crate::message::{SipHeaders, Via};
-use crate::{HeaderName, Method, Request, Response};
+use crate::{HeaderName, Method, Request};
 
 /// Identifies one transaction.
 ///
@@ -63,35 +63,6 @@ impl TxKey {
             method,
             sent_by,
         })
-    }
-
-    /// The key of the client transaction `resp` answers: top Via branch and sent-by, and the
-    /// CSeq method.
-    pub fn for_response(resp: &Response) -> Result<TxKey, EngineError> {
-        let via = resp.top_via().ok_or(EngineError::MissingHeader("Via"))?;
-        let cseq = resp.cseq().ok_or(EngineError::MissingHeader("CSeq"))?;
-        Ok(TxKey {
-            branch: via.branch().unwrap_or_default().to_owned(),
-            method: cseq.method,
-            sent_by: sent_by(&via),
-        })
-    }
-
-    /// The key of the client transaction that sends `req`: its top Via branch and sent-by and
-    /// its method as is. A request without a Via gets an empty branch (no response will match).
-    pub fn for_client_request(req: &Request) -> TxKey {
-        match req.top_via() {
-            Some(via) => TxKey {
-                branch: via.branch().unwrap_or_default().to_owned(),
-                method: req.method.clone(),
-                sent_by: sent_by(&via),
-            },
-            None => TxKey {
-                branch: String::new(),
-                method: req.method.clone(),
-                sent_by: String::new(),
-            },
-        }
     }
 
     /// Whether the branch carries the RFC 3261 magic cookie.

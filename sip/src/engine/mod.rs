@@ -1,31 +1,30 @@
-//! RFC 3261 §17 transactions and §12 dialogs as sans-IO state machines.
+//! RFC 3261 §17 server transactions and §12 dialogs as sans-IO state machines, and the requests
+//! a UAC derives from its INVITE.
 //!
 //! Nothing here owns a socket or reads a clock. The caller passes the current time
 //! ([`std::time::Instant`]) into every method that can move state, then drains what the machine
 //! wants done, in the style of quinn-proto:
 //!
-//! - `on_request` / `on_response` / `respond`: feed a message in;
+//! - `on_request` / `respond`: feed a message in;
 //! - `poll_transmit()`: the messages to put on the wire now (first sends and retransmissions);
 //! - `poll_event()`: what the transaction user (TU) must learn (timeouts, terminations);
 //! - `poll_timeout()`: the next instant at which `handle_timeout(now)` must be called.
 //!
 //! Tests drive the machines with a virtual clock (a base `Instant` plus `Duration`s).
 //!
+//! There is no client transaction: the originators (the trunk's UAC, the load generator, the
+//! OPTIONS prober) wait for their answers with their own deadlines, and build what they send
+//! with [`ack_for_non_2xx`], [`cancel_for`] and a [`Dialog`].
+//!
 //! # Layout
-//! - `timers`: [`Timers`] (T1, T2, T4 and the derived Timers A-M) and [`Reliability`].
-//! - `key`: [`TxKey`], the §17.2.3 / §17.1.3 matching key, with the RFC 2543 fallback.
-//! - `client` (with `client_invite`, `client_non_invite`): [`ClientTransaction`].
+//! - `timers`: [`Timers`] (T1, T2, T4 and the derived server Timers G-M) and [`Reliability`].
+//! - `key`: [`TxKey`], the §17.2.3 matching key, with the RFC 2543 fallback.
 //! - `server_invite`, `server_non_invite`: one server transaction each.
 //! - `table`: [`ServerTransactions`], every server transaction of one UAS, with a timer index.
 //! - `build`: requests a UAC derives from an INVITE: [`ack_for_non_2xx`], [`cancel_for`].
 //! - `dialog`: [`Dialog`] (§12), in-dialog requests with route set, remote target and CSeq.
 //!
-//! # States (RFC 3261 figures 5-8, RFC 6026 for the INVITE server)
-//! - INVITE client (figure 5): `Calling` -1xx-> `Proceeding`; `Calling`/`Proceeding` -300-699->
-//!   `Completed` (ACK sent, Timer D) -> `Terminated`; -2xx-> `Terminated` (see below);
-//!   `Calling` -Timer B-> `Terminated` with [`ClientEvent::Timeout`].
-//! - non-INVITE client (figure 6): `Trying` -1xx-> `Proceeding`; -final-> `Completed` (Timer K)
-//!   -> `Terminated`; Timer F in `Trying`/`Proceeding` -> `Terminated` with a timeout.
+//! # States (RFC 3261 figures 7-8, RFC 6026 for the INVITE server)
 //! - INVITE server (figure 7 with RFC 6026): `Proceeding` -2xx from TU-> `Accepted` (Timer L)
 //!   -> `Terminated`; -300-699 from TU-> `Completed` (Timers G and H) -ACK-> `Confirmed`
 //!   (Timer I) -> `Terminated`; `Completed` -Timer H-> `Terminated` with
@@ -34,18 +33,13 @@
 //!   -> `Terminated`.
 //!
 //! # Choices
-//! - **2xx to INVITE, client side.** The client transaction terminates on the first 2xx (RFC
-//!   3261) and returns it as [`ClientEvent::Final`]. The ACK for a 2xx belongs to the TU
-//!   ([`Dialog::ack`]). A retransmitted 2xx (or a 2xx from another fork) that reaches the same,
-//!   already terminated, machine is returned again as [`ClientEvent::Final`] so the TU re-sends
-//!   its ACK; it is never absorbed. A driver that has dropped the machine must route such a 2xx
-//!   to its dialog itself.
-//! - **2xx to INVITE, server side.** The server uses RFC 6026's `Accepted` state: INVITE
-//!   retransmissions after a 2xx are absorbed (and the 2xx re-sent), never shown to the TU as new.
-//!   The engine also does the UAS core's 2xx retransmission (§13.3.1.4: T1 doubling to T2, on
-//!   every transport) until the ACK arrives; without an ACK within 64*T1 it reports
+//! - **2xx to INVITE.** The server uses RFC 6026's `Accepted` state: INVITE retransmissions
+//!   after a 2xx are absorbed (and the 2xx re-sent), never shown to the TU as new. The engine
+//!   also does the UAS core's 2xx retransmission (§13.3.1.4: T1 doubling to T2, on every
+//!   transport) until the ACK arrives; without an ACK within 64*T1 it reports
 //!   [`ServerEvent::AckTimeout`]. The ACK of a 2xx is matched by dialog (Call-ID, From tag, CSeq
-//!   number) and still reported as [`Incoming::AckOutsideTransaction`].
+//!   number) and still reported as [`Incoming::AckOutsideTransaction`]. On the UAC side the ACK
+//!   of a 2xx belongs to the TU ([`Dialog::ack`]).
 //! - **Requests without an RFC 3261 branch** (no `z9hG4bK` cookie) are matched on Request-URI,
 //!   From tag, Call-ID, CSeq number and the whole top Via (§17.2.3's RFC 2543 rule). Limit: the
 //!   To tag of an ACK is not compared with the tag of the response it acknowledges.
@@ -57,9 +51,6 @@
 //!   [`Incoming::Malformed`].
 
 mod build;
-mod client;
-mod client_invite;
-mod client_non_invite;
 mod dialog;
 mod key;
 mod server_invite;
@@ -68,7 +59,6 @@ mod table;
 mod timers;
 
 pub use build::{ack_for_non_2xx, cancel_for};
-pub use client::{ClientEvent, ClientState, ClientTransaction};
 pub use dialog::Dialog;
 pub use key::TxKey;
 pub use table::{Incoming, ServerEvent, ServerState, ServerTransactions};

@@ -108,7 +108,7 @@ impl ServerInvite {
             (ServerState::Proceeding, 100..=199) => {}
             (ServerState::Proceeding, 200..=299) => {
                 self.state = ServerState::Accepted;
-                self.timer_g = Some(Backoff::start(now, timers.t1, Some(timers.t2)));
+                self.timer_g = Some(Backoff::start(now, timers.t1, timers.t2));
                 self.timer_h = Some(now + timers.t1x64());
                 self.timer_l = Some(now + timers.t1x64());
             }
@@ -117,7 +117,7 @@ impl ServerInvite {
             (ServerState::Proceeding, 300..=699) => {
                 self.state = ServerState::Completed;
                 self.timer_g = (r == Reliability::Unreliable)
-                    .then(|| Backoff::start(now, timers.t1, Some(timers.t2)));
+                    .then(|| Backoff::start(now, timers.t1, timers.t2));
                 self.timer_h = Some(now + timers.t1x64());
             }
             (state, status) => return Err(EngineError::NotAllowed { state, status }),

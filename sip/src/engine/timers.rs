@@ -25,20 +25,12 @@ impl Default for Timers {
 }
 
 impl Timers {
-    /// 64*T1: Timers B, F, H, J, L and M.
+    /// 64*T1: Timers H, J, L and M.
     pub fn t1x64(&self) -> Duration {
         self.t1.saturating_mul(64)
     }
 
-    /// Timer D: at least 32 s on an unreliable transport, 0 on a reliable one.
-    pub fn timer_d(&self, r: Reliability) -> Duration {
-        match r {
-            Reliability::Reliable => Duration::ZERO,
-            Reliability::Unreliable => self.t1x64().max(Duration::from_secs(32)),
-        }
-    }
-
-    /// Timers I and K: T4 on an unreliable transport, 0 on a reliable one.
+    /// Timer I: T4 on an unreliable transport, 0 on a reliable one.
     pub fn t4_or_zero(&self, r: Reliability) -> Duration {
         match r {
             Reliability::Reliable => Duration::ZERO,
@@ -58,9 +50,9 @@ impl Timers {
 /// Whether the transport retransmits for us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reliability {
-    /// TCP, TLS, SCTP, WebSocket: no request retransmissions, Timers D, I, J and K are 0.
+    /// TCP, TLS, SCTP, WebSocket: no retransmissions, Timers I and J are 0.
     Reliable,
-    /// UDP: the engine retransmits (Timers A, E, G) and lingers to absorb retransmissions.
+    /// UDP: the engine retransmits (Timer G) and lingers to absorb retransmissions.
     Unreliable,
 }
 
@@ -75,21 +67,21 @@ impl Reliability {
     }
 }
 
-/// A retransmission timer whose interval doubles, optionally capped (Timers A, E, G, and the
-/// §13.3.1.4 2xx retransmission).
+/// A retransmission timer whose interval doubles up to a cap (Timer G, and the §13.3.1.4 2xx
+/// retransmission).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Backoff {
     /// When it fires next.
     pub(crate) at: Instant,
     /// The interval that led to `at`.
     pub(crate) interval: Duration,
-    /// The largest interval (`None`: doubles without cap, Timer A).
-    pub(crate) cap: Option<Duration>,
+    /// The largest interval (T2).
+    pub(crate) cap: Duration,
 }
 
 impl Backoff {
-    pub(crate) fn start(now: Instant, first: Duration, cap: Option<Duration>) -> Backoff {
-        let interval = cap.map_or(first, |c| first.min(c));
+    pub(crate) fn start(now: Instant, first: Duration, cap: Duration) -> Backoff {
+        let interval = first.min(cap);
         Backoff {
             at: now + interval,
             interval,
@@ -100,8 +92,7 @@ impl Backoff {
     /// Schedules the next firing after one at `self.at` was handled at `now`. A driver that woke
     /// up late gets one retransmission, not a burst: the next firing is never in the past.
     pub(crate) fn advance(&mut self, now: Instant) {
-        let doubled = self.interval.saturating_mul(2);
-        self.interval = self.cap.map_or(doubled, |c| doubled.min(c));
+        self.interval = self.interval.saturating_mul(2).min(self.cap);
         let next = self.at + self.interval;
         self.at = if next > now {
             next
@@ -129,7 +120,7 @@ mod tests {
     fn backoff_doubles_to_cap_and_never_bursts() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let mut b = Backoff::start(t0, ms(500), Some(ms(4000)));
+        let mut b = Backoff::start(t0, ms(500), ms(4000));
         let mut fired = vec![];
         for _ in 0..6 {
             fired.push(b.at - t0);
@@ -150,17 +141,9 @@ mod tests {
     fn derived_timers() {
         let t = Timers::default();
         assert_eq!(t.t1x64(), Duration::from_secs(32));
-        assert_eq!(t.timer_d(Reliability::Reliable), Duration::ZERO);
-        assert_eq!(t.timer_d(Reliability::Unreliable), Duration::from_secs(32));
-        let fast = Timers {
-            t1: Duration::from_millis(10),
-            ..t
-        };
-        assert_eq!(
-            fast.timer_d(Reliability::Unreliable),
-            Duration::from_secs(32),
-            "Timer D is at least 32 s whatever T1"
-        );
+        assert_eq!(t.t4_or_zero(Reliability::Reliable), Duration::ZERO);
+        assert_eq!(t.timer_j(Reliability::Reliable), Duration::ZERO);
+        assert_eq!(t.timer_j(Reliability::Unreliable), Duration::from_secs(32));
         assert_eq!(t.t4_or_zero(Reliability::Unreliable), t.t4);
         assert_eq!(Reliability::of_transport("udp"), Reliability::Unreliable);
         assert_eq!(Reliability::of_transport("TLS"), Reliability::Reliable);
