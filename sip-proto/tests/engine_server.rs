@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use sip::engine::{
+use sip_proto::engine::{
     EngineError, Incoming, Reliability, ServerEvent, ServerState, ServerTransactions, Timers, TxKey,
 };
-use sip::{HeaderName, Message, Method, Request, Response};
+use sip_proto::{HeaderName, Message, Method, Request, Response};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -151,7 +151,7 @@ fn ack_confirms_stops_timer_g_and_timer_i_terminates() {
     t.respond(t0, &key, busy.clone()).unwrap();
     statuses(&mut t);
     run_until(&mut t, t0, t0 + ms(600)); // one Timer G retransmission
-    let ack = sip::engine::ack_for_non_2xx(&inv, &busy);
+    let ack = sip_proto::engine::ack_for_non_2xx(&inv, &busy);
     let now = t0 + ms(700);
     assert_eq!(
         t.on_request(now, &ack),
@@ -186,7 +186,7 @@ fn reliable_transport_has_no_timer_g_and_a_zero_timer_i() {
     t.respond(t0, &key, busy.clone()).unwrap();
     statuses(&mut t);
     assert_eq!(t.poll_timeout(), Some(t0 + ms(32_000)), "Timer H only");
-    let ack = sip::engine::ack_for_non_2xx(&inv, &busy);
+    let ack = sip_proto::engine::ack_for_non_2xx(&inv, &busy);
     assert_eq!(
         t.on_request(t0 + ms(50), &ack),
         Incoming::AckForCompleted(key)
@@ -346,7 +346,7 @@ fn cancel_is_its_own_transaction_and_finds_its_invite() {
     let ikey = new_key(t.on_request(t0, &inv));
     t.respond(t0, &ikey, answer(&inv, 180)).unwrap();
     statuses(&mut t);
-    let cancel = sip::engine::cancel_for(&inv);
+    let cancel = sip_proto::engine::cancel_for(&inv);
     let Incoming::Cancel {
         cancel: ckey,
         invite,
@@ -371,7 +371,7 @@ fn cancel_is_its_own_transaction_and_finds_its_invite() {
     let (k, r) = t.poll_transmit().unwrap();
     assert_eq!((k.method, r.status), (Method::Cancel, 200));
     // A CANCEL for an unknown INVITE: its own transaction, no target (answer 481).
-    let stray = sip::engine::cancel_for(&req("INVITE", "z9hG4bKc2", 1));
+    let stray = sip_proto::engine::cancel_for(&req("INVITE", "z9hG4bKc2", 1));
     assert!(matches!(
         t.on_request(t0, &stray),
         Incoming::Cancel { invite: None, .. }
@@ -438,7 +438,7 @@ fn rfc2543_requests_without_a_branch_are_matched() {
     );
     let busy = answer(&inv, 486);
     t.respond(t0, &key, busy.clone()).unwrap();
-    let ack = sip::engine::ack_for_non_2xx(&inv, &busy);
+    let ack = sip_proto::engine::ack_for_non_2xx(&inv, &busy);
     assert_eq!(t.on_request(t0, &ack), Incoming::AckForCompleted(key));
     // Another CSeq is another transaction.
     let next = raw(
@@ -507,7 +507,7 @@ fn memory_is_bounded_after_many_transactions() {
                 ack.headers.set(HeaderName::CallId, "call-1@trunk.example");
                 assert_eq!(t.on_request(now, &ack), Incoming::AckOutsideTransaction);
             } else {
-                let ack = sip::engine::ack_for_non_2xx(&inv, &resp);
+                let ack = sip_proto::engine::ack_for_non_2xx(&inv, &resp);
                 t.on_request(now, &ack);
             }
             let opt = req("OPTIONS", &format!("z9hG4bKopt{i}"), i + 1);

@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use sip::engine::{
+use sip_proto::engine::{
     Incoming, Reliability, ServerTransactions, Timers, TxKey, ack_for_non_2xx, cancel_for,
 };
-use sip::{Message, Request, Response};
+use sip_proto::{Message, Request, Response};
 
 fn req(method: &str, branch: u8, seq: u8, transport: &str) -> Request {
     let text = format!(

@@ -1,16 +1,16 @@
 //! Parse and build+serialize throughput of a realistic 911 INVITE with SDP (~1 KiB) and of its
 //! 200 OK. Target: at least 500,000 messages/s per core for each (2 us per message).
 //!
-//! `cargo bench -p sip --bench parse -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p sip-proto --bench parse -- --warm-up-time 1 --measurement-time 3`
 //!
-//! On a busy machine wall-clock figures are noisy: `sip/benches/icount.sh` counts instructions
+//! On a busy machine wall-clock figures are noisy: `sip-proto/benches/icount.sh` counts instructions
 //! per message for the same workloads under callgrind (`examples/parse_count.rs`).
 
 use std::hint::black_box;
 
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sip::message::Message;
+use sip_proto::message::Message;
 
 mod common;
 use common::{invite, ok_200};

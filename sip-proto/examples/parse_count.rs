@@ -2,7 +2,7 @@
 //! do not depend on how busy the machine is:
 //!
 //! ```text
-//! cargo build --release -p sip --example parse_count
+//! cargo build --release -p sip-proto --example parse_count
 //! valgrind --tool=callgrind target/release/examples/parse_count parse_invite 10000
 //! ```
 //!
@@ -12,7 +12,7 @@
 use std::hint::black_box;
 
 use bytes::BytesMut;
-use sip::message::Message;
+use sip_proto::message::Message;
 
 #[path = "../benches/common/mod.rs"]
 mod common;

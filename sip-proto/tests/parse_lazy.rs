@@ -2,7 +2,7 @@
 //! asked: these tests pin that the lazy accessors give what the owned parsers give, and that
 //! bad values are still rejected at parse time with their line, column and what was expected.
 
-use sip::message::{HeaderName, Message, NameAddr, ParseErrorKind, SipHeaders, Via};
+use sip_proto::message::{HeaderName, Message, NameAddr, ParseErrorKind, SipHeaders, Via};
 
 const INVITE: &str = "INVITE sip:911@gw1.example.com;user=phone SIP/2.0\r\n\
 Via: SIP/2.0/TLS 198.51.100.10:5061;branch=z9hG4bK5f3a;rport\r\n\

@@ -1,9 +1,9 @@
 //! Dialogs (RFC 3261 §12): UAC and UAS dialogs from an INVITE and its 2xx, and the in-dialog
 //! requests built from them (ACK for 2xx, BYE) with route set, remote target and CSeq.
 
-use sip::engine::{Dialog, EngineError};
-use sip::message::SipHeaders;
-use sip::{HeaderName, Message, Method, Request, Response, Uri};
+use sip_proto::engine::{Dialog, EngineError};
+use sip_proto::message::SipHeaders;
+use sip_proto::{HeaderName, Message, Method, Request, Response, Uri};
 
 fn invite() -> Request {
     let text = "INVITE sip:911@sbc.example;user=phone SIP/2.0\r\n\

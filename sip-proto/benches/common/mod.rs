@@ -2,8 +2,8 @@
 //! INVITE with SDP (~1 KiB) and its 200 OK.
 
 use bytes::Bytes;
-use sip::message::{HeaderName, Method, Request, Response};
-use sip::uri::Uri;
+use sip_proto::message::{HeaderName, Method, Request, Response};
+use sip_proto::uri::Uri;
 
 const SDP: &str = "v=0\r\n\
 o=trunk 2890844526 2890844526 IN IP4 198.51.100.10\r\n\

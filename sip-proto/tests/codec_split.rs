@@ -1,8 +1,8 @@
-//! Property tests for `sip::codec`: framing does not depend on how the stream is chunked.
+//! Property tests for `sip_proto::codec`: framing does not depend on how the stream is chunked.
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use sip::codec::{Frame, FrameError, Limits, StreamDecoder};
+use sip_proto::codec::{Frame, FrameError, Limits, StreamDecoder};
 
 /// One item of a generated stream, and the frame it must decode to (if any).
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Instructions per message for each `parse` bench workload, under callgrind (machine load does
-# not change the count). Usage: sip/benches/icount.sh  (honours CARGO_TARGET_DIR)
+# not change the count). Usage: sip-proto/benches/icount.sh  (honours CARGO_TARGET_DIR)
 set -e
 target=${CARGO_TARGET_DIR:-target}
-cargo build -q --release -p sip --example parse_count
+cargo build -q --release -p sip-proto --example parse_count
 bin=$target/release/examples/parse_count
 total() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 |

@@ -5,8 +5,8 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use sip::message::{HeaderName, Message, Method, Request, Response, SipHeaders};
-use sip::uri::Uri;
+use sip_proto::message::{HeaderName, Message, Method, Request, Response, SipHeaders};
+use sip_proto::uri::Uri;
 
 fn method() -> impl Strategy<Value = Method> {
     prop_oneof![
@@ -161,7 +161,7 @@ fn response() -> impl Strategy<Value = Response> {
         body(),
     )
         .prop_map(|(status, reason, core, body)| {
-            let mut headers = sip::Headers::new();
+            let mut headers = sip_proto::Headers::new();
             for (n, v) in core {
                 headers.push(n.as_str(), v);
             }
@@ -175,7 +175,7 @@ fn response() -> impl Strategy<Value = Response> {
 }
 
 /// The headers as (name, value) pairs without Content-Length (the encoder owns it).
-fn pairs(h: &sip::Headers) -> Vec<(HeaderName, String)> {
+fn pairs(h: &sip_proto::Headers) -> Vec<(HeaderName, String)> {
     h.iter()
         .filter(|h| h.name != HeaderName::ContentLength)
         .map(|h| (h.name.clone(), h.value.clone()))

@@ -1,4 +1,4 @@
-//! The RFC 4475 and RFC 5118 torture corpora (`sip/tests/corpora`, bit-exact files): every file is
+//! The RFC 4475 and RFC 5118 torture corpora (`sip-proto/tests/corpora`, bit-exact files): every file is
 //! checked against the handling its RFC expects, with the interesting fields of the valid ones,
 //! and every file cut at every byte offset goes through the parser without a panic.
 //!
@@ -7,11 +7,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use sip::message::{
+use sip_proto::message::{
     HeaderName, Message, NameAddr, ParseErrorKind, SipHeaders, UasPolicy, uas_precheck,
     uas_precheck_with,
 };
-use sip::uri::{Host, Uri, unescape};
+use sip_proto::uri::{Host, Uri, unescape};
 
 /// What a correct endpoint does with a file.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +41,7 @@ fn corpora() -> PathBuf {
     dir.to_path_buf()
 }
 
-fn request(m: &Message) -> &sip::Request {
+fn request(m: &Message) -> &sip_proto::Request {
     m.as_request().expect("a request")
 }
 
@@ -53,10 +53,10 @@ fn v6(s: &str) -> Host {
     Host::V6(s.parse().unwrap())
 }
 
-fn vias(m: &Message) -> Vec<sip::message::Via> {
+fn vias(m: &Message) -> Vec<sip_proto::message::Via> {
     m.headers()
         .values(&HeaderName::Via)
-        .map(|v| sip::message::Via::parse(v).unwrap())
+        .map(|v| sip_proto::message::Via::parse(v).unwrap())
         .collect()
 }
 
