@@ -4,8 +4,10 @@
 //!
 //! Like quinn-proto to quinn, this crate is fully deterministic and has no networking code: it
 //! parses and builds bytes and moves state machines, and the caller does the I/O. Whatever needs
-//! the time takes it as an argument (`now: Instant`). The `sip` crate puts it on TCP and TLS
-//! and re-exports all of it, so most code names it `sip::...`.
+//! the time takes it as an argument (`now: Instant`); whatever needs randomness (Via branches,
+//! tags, Call-IDs, RTP ports, SDES keys) takes the caller's `&mut fastrand::Rng`, so a seeded
+//! test gets the same messages every run. The `sip` crate puts it on TCP and TLS and re-exports
+//! all of it, so most code names it `sip::...`.
 //!
 //! It is strict where a certification tool must be (a malformed message is an error that says
 //! what was expected, on which line and column) and cheap enough for load generation.
@@ -23,8 +25,10 @@
 //!   caller's clock.
 //!
 //! # Invariants
-//! - No async runtime, TLS, socket or clock: `Cargo.toml` has no tokio, rustls or socket
-//!   dependency, and nothing here reads `Instant::now()` or `SystemTime::now()`.
+//! - No async runtime, TLS, socket, clock or global random generator: `Cargo.toml` has no
+//!   tokio, rustls or socket dependency, and `clippy.toml` forbids `Instant::now()`,
+//!   `SystemTime::now()` and fastrand's thread-global functions here (`clippy -D warnings` in
+//!   CI turns a use into an error).
 //! - Parsing never panics, whatever the input; every error carries a position.
 
 pub mod codec;

@@ -14,17 +14,19 @@ pub const MEDIA_PORT_MAX: u16 = 60000;
 /// Bytes of SDES keying material for the AES_CM_128 suites: 16-byte master key + 14-byte salt.
 pub const SDES_KEY_LEN: usize = 30;
 
-/// A random even RTP port in [`MEDIA_PORT_MIN`]..=[`MEDIA_PORT_MAX`] (RTCP takes the odd one).
-pub fn media_port() -> u16 {
-    fastrand::u16(MEDIA_PORT_MIN / 2..=MEDIA_PORT_MAX / 2) * 2
+/// A random even RTP port in [`MEDIA_PORT_MIN`]..=[`MEDIA_PORT_MAX`] (RTCP takes the odd one),
+/// drawn from `rng`.
+pub fn media_port_with(rng: &mut fastrand::Rng) -> u16 {
+    rng.u16(MEDIA_PORT_MIN / 2..=MEDIA_PORT_MAX / 2) * 2
 }
 
-/// A fresh SDES `inline:` key (RFC 4568 §6.1): [`SDES_KEY_LEN`] random bytes in standard
-/// base64 (40 characters).
-pub fn sdes_key() -> String {
+/// A fresh SDES `inline:` key (RFC 4568 §6.1): [`SDES_KEY_LEN`] bytes drawn from `rng`, in
+/// standard base64 (40 characters). fastrand is not a cryptographic generator: the harness sends
+/// no media, so the key only has to be well-formed on the wire.
+pub fn sdes_key_with(rng: &mut fastrand::Rng) -> String {
     use base64::Engine as _;
     let mut key = [0u8; SDES_KEY_LEN];
-    fastrand::fill(&mut key);
+    rng.fill(&mut key);
     base64::engine::general_purpose::STANDARD.encode(key)
 }
 
@@ -195,11 +197,17 @@ mod tests {
 
     #[test]
     fn keys_and_ports_fit_the_interface() {
-        let k = sdes_key();
+        let rng = &mut fastrand::Rng::with_seed(911);
+        let k = sdes_key_with(rng);
         assert_eq!(k.len(), 40);
-        assert_ne!(k, sdes_key(), "fresh every time");
+        assert_ne!(k, sdes_key_with(rng), "fresh every time");
+        assert_eq!(
+            k,
+            sdes_key_with(&mut fastrand::Rng::with_seed(911)),
+            "the same seed gives the same key"
+        );
         for _ in 0..1000 {
-            let p = media_port();
+            let p = media_port_with(rng);
             assert!(
                 (MEDIA_PORT_MIN..=MEDIA_PORT_MAX).contains(&p) && p.is_multiple_of(2),
                 "{p}"

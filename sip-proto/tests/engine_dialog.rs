@@ -21,6 +21,11 @@ fn invite() -> Request {
     }
 }
 
+/// The tests' random generator: seeded, so every run builds the same requests.
+fn seeded() -> fastrand::Rng {
+    fastrand::Rng::with_seed(0x911)
+}
+
 /// The 2xx as the UAC sees it: Record-Route as the proxies built it (p1 nearest the UAC).
 fn ok(inv: &Request) -> Response {
     let mut r = Response::for_request(inv, 200, Some("gw9"));
@@ -31,6 +36,7 @@ fn ok(inv: &Request) -> Response {
 
 #[test]
 fn uac_bye_uses_remote_target_reversed_route_set_and_next_cseq() {
+    let rng = &mut seeded();
     let inv = invite();
     let resp = ok(&inv);
     let mut d = Dialog::uac(&inv, &resp).unwrap();
@@ -40,7 +46,7 @@ fn uac_bye_uses_remote_target_reversed_route_set_and_next_cseq() {
         d.route_set(),
         ["<sip:p2.example;lr>", "<sip:p1.example;lr>"]
     );
-    let bye = d.request(Method::Bye);
+    let bye = d.request(Method::Bye, rng);
     assert_eq!(bye.method, Method::Bye);
     assert_eq!(
         bye.uri,
@@ -65,12 +71,12 @@ fn uac_bye_uses_remote_target_reversed_route_set_and_next_cseq() {
     // Built requests go on the wire.
     assert!(Message::parse(&bye.to_bytes()).is_ok());
 
-    let info = d.request(Method::Info);
+    let info = d.request(Method::Info, rng);
     assert_eq!(info.cseq().unwrap().seq, 12);
     assert_ne!(info.top_via().unwrap().branch(), via.branch());
     assert_eq!(d.local_cseq(), 12);
     // A re-INVITE is a target refresh: it carries our Contact.
-    let reinvite = d.request(Method::Invite);
+    let reinvite = d.request(Method::Invite, rng);
     assert_eq!(
         reinvite.headers.get(&HeaderName::Contact),
         Some("<sip:+13125550100@uac.example:5061;transport=tls>")
@@ -79,9 +85,10 @@ fn uac_bye_uses_remote_target_reversed_route_set_and_next_cseq() {
 
 #[test]
 fn ack_for_2xx_has_the_invite_cseq_a_new_branch_and_the_dialog_route() {
+    let rng = &mut seeded();
     let inv = invite();
     let d = Dialog::uac(&inv, &ok(&inv)).unwrap();
-    let ack = d.ack(10);
+    let ack = d.ack(10, rng);
     let cseq = ack.cseq().unwrap();
     assert_eq!((cseq.seq, cseq.method), (10, Method::Ack));
     assert_ne!(ack.top_via().unwrap().branch(), Some("z9hG4bKinv"));
@@ -92,6 +99,7 @@ fn ack_for_2xx_has_the_invite_cseq_a_new_branch_and_the_dialog_route() {
 
 #[test]
 fn strict_router_first_puts_its_uri_in_the_request_uri() {
+    let rng = &mut seeded();
     let inv = invite();
     let mut resp = ok(&inv);
     resp.headers.set(
@@ -99,7 +107,7 @@ fn strict_router_first_puts_its_uri_in_the_request_uri() {
         "<sip:loose.example;lr>, <sip:strict.example>",
     );
     let mut d = Dialog::uac(&inv, &resp).unwrap();
-    let bye = d.request(Method::Bye);
+    let bye = d.request(Method::Bye, rng);
     assert_eq!(bye.uri, Uri::parse("sip:strict.example").unwrap());
     assert_eq!(
         bye.headers.get_all(&HeaderName::Route).collect::<Vec<_>>(),
@@ -112,22 +120,24 @@ fn strict_router_first_puts_its_uri_in_the_request_uri() {
 
 #[test]
 fn no_record_route_means_no_route_headers() {
+    let rng = &mut seeded();
     let mut inv = invite();
     inv.headers.remove(&HeaderName::RecordRoute);
     let mut d = Dialog::uac(&inv, &ok(&inv)).unwrap();
-    let bye = d.request(Method::Bye);
+    let bye = d.request(Method::Bye, rng);
     assert_eq!(bye.headers.count(&HeaderName::Route), 0);
     assert_eq!(bye.uri, d.remote_target().clone());
 }
 
 #[test]
 fn uas_dialog_sends_bye_to_the_caller_contact_with_route_set_in_order() {
+    let rng = &mut seeded();
     let inv = invite();
     let resp = ok(&inv);
     let mut d = Dialog::uas(&inv, &resp).unwrap();
     assert_eq!((d.local_tag(), d.remote_tag()), ("gw9", "uac1"));
     assert_eq!(d.remote_cseq(), Some(10));
-    let bye = d.request(Method::Bye);
+    let bye = d.request(Method::Bye, rng);
     assert_eq!(
         bye.uri,
         Uri::parse("sip:+13125550100@uac.example:5061;transport=tls").unwrap()
@@ -147,11 +157,12 @@ fn uas_dialog_sends_bye_to_the_caller_contact_with_route_set_in_order() {
 
 #[test]
 fn remote_requests_are_matched_and_cseq_must_grow() {
+    let rng = &mut seeded();
     let inv = invite();
     let resp = ok(&inv);
     let mut uas = Dialog::uas(&inv, &resp).unwrap();
     let mut uac = Dialog::uac(&inv, &resp).unwrap();
-    let bye = uac.request(Method::Bye);
+    let bye = uac.request(Method::Bye, rng);
     assert!(uas.on_remote_request(&bye));
     assert_eq!(uas.remote_cseq(), Some(11));
     assert!(
@@ -159,10 +170,10 @@ fn remote_requests_are_matched_and_cseq_must_grow() {
         "a repeated CSeq is out of order"
     );
     assert!(
-        uas.on_remote_request(&uac.ack(10)),
+        uas.on_remote_request(&uac.ack(10, rng)),
         "ACK reuses the INVITE CSeq"
     );
-    let mut foreign = uac.request(Method::Bye);
+    let mut foreign = uac.request(Method::Bye, rng);
     foreign.headers.set(HeaderName::CallId, "other@x");
     assert!(!uas.on_remote_request(&foreign));
 }
@@ -181,4 +192,19 @@ fn missing_contact_or_tag_is_an_error() {
         Dialog::uac(&inv, &untagged),
         Err(EngineError::MissingHeader("To tag"))
     );
+}
+
+#[test]
+fn branches_come_from_the_callers_generator() {
+    let inv = invite();
+    let branches = |seed| {
+        let mut d = Dialog::uac(&inv, &ok(&inv)).unwrap();
+        let rng = &mut fastrand::Rng::with_seed(seed);
+        [d.ack(10, rng), d.request(Method::Bye, rng)]
+            .map(|r| r.top_via().unwrap().branch().unwrap().to_owned())
+    };
+    let first = branches(7);
+    assert_eq!(first, branches(7), "the same seed gives the same requests");
+    assert_ne!(first[0], first[1], "each request has its own branch");
+    assert_ne!(first, branches(8));
 }

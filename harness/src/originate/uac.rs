@@ -386,7 +386,8 @@ impl Leg {
                 return;
             }
         };
-        let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq));
+        let rng = &mut fastrand::Rng::new();
+        let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq), rng);
         self.ack = Some(ack.clone());
         if let Err(e) = self.send(&ack).await {
             self.note(e.to_string());
@@ -401,7 +402,7 @@ impl Leg {
                 return;
             }
         }
-        let mut bye = dlg.request(Method::Bye);
+        let mut bye = dlg.request(Method::Bye, rng);
         bye.headers.push(HeaderName::UserAgent, trunk::user_agent());
         let branch = bye.top_via().and_then(|v| v.branch().map(str::to_owned));
         if let Err(e) = self.send(&bye).await {

@@ -5,9 +5,12 @@
 //! routing), the Request-URI is the remote target and the route set becomes the Route headers;
 //! with a strict router first, the Request-URI is that route's URI and the remote target goes last
 //! in the Route headers.
+//!
+//! Each request gets a fresh Via branch drawn from the caller's random generator, so a test that
+//! seeds it gets the same requests every run.
 
 use super::EngineError;
-use crate::message::{NameAddr, SipHeaders, new_branch};
+use crate::message::{NameAddr, SipHeaders, new_branch_with};
 use crate::{HeaderName, Method, Request, Response, Uri};
 
 /// One dialog, from either side.
@@ -187,20 +190,20 @@ impl Dialog {
     }
 
     /// The ACK for a 2xx to the INVITE with CSeq number `invite_cseq` (§13.2.2.4): a new
-    /// branch, the dialog's routing, CSeq `invite_cseq ACK`.
-    pub fn ack(&self, invite_cseq: u32) -> Request {
-        self.build(Method::Ack, invite_cseq)
+    /// branch drawn from `rng`, the dialog's routing, CSeq `invite_cseq ACK`.
+    pub fn ack(&self, invite_cseq: u32, rng: &mut fastrand::Rng) -> Request {
+        self.build(Method::Ack, invite_cseq, rng)
     }
 
-    /// A new in-dialog request (BYE, re-INVITE, INFO, UPDATE ...): a new branch and the next
-    /// local CSeq number. Target-refresh methods carry our Contact.
-    pub fn request(&mut self, method: Method) -> Request {
+    /// A new in-dialog request (BYE, re-INVITE, INFO, UPDATE ...): a new branch drawn from
+    /// `rng` and the next local CSeq number. Target-refresh methods carry our Contact.
+    pub fn request(&mut self, method: Method, rng: &mut fastrand::Rng) -> Request {
         // CSeq numbers stay below 2^31 (§8.1.1.5).
         self.local_cseq = (self.local_cseq + 1).min((1 << 31) - 1);
-        self.build(method, self.local_cseq)
+        self.build(method, self.local_cseq, rng)
     }
 
-    fn build(&self, method: Method, seq: u32) -> Request {
+    fn build(&self, method: Method, seq: u32, rng: &mut fastrand::Rng) -> Request {
         let first_is_strict = self
             .route_set
             .first()
@@ -217,7 +220,7 @@ impl Dialog {
         let mut req = Request::new(method.clone(), uri);
         req.headers.push(
             HeaderName::Via,
-            format!("{};branch={}", self.via, new_branch()),
+            format!("{};branch={}", self.via, new_branch_with(rng)),
         );
         req.headers.push(HeaderName::MaxForwards, "70");
         req.headers.push(HeaderName::From, self.local.clone());

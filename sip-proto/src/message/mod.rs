@@ -25,7 +25,7 @@ pub use header::{Header, HeaderName, Headers, split_list};
 pub use parse::{ParseError, ParseErrorKind, Salvage};
 pub use precheck::{Rejection, UasPolicy, uas_precheck, uas_precheck_with};
 pub use typed::{CSeq, NameAddr, ValueError, Via};
-pub use write::{new_branch, new_call_id, new_tag, reason_phrase};
+pub use write::{new_branch_with, new_call_id_with, new_tag_with, reason_phrase};
 
 use crate::uri::Uri;
 

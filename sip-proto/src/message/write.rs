@@ -1,5 +1,5 @@
-//! Serialization and the small builders every request needs: fresh branches, tags and Call-IDs,
-//! and default reason phrases.
+//! Serialization and the small builders every request needs: fresh branches, tags and Call-IDs
+//! (from the caller's random generator), and default reason phrases.
 //!
 //! Encoding writes headers in order with their canonical names and always ends with a
 //! `Content-Length` computed from the body (any stored Content-Length is ignored), so a built
@@ -15,19 +15,19 @@ use super::{Message, Request, Response};
 /// The RFC 3261 magic cookie every branch starts with.
 pub const BRANCH_COOKIE: &str = "z9hG4bK";
 
-/// A fresh Via branch (`z9hG4bK` + 16 random hex digits).
-pub fn new_branch() -> String {
-    format!("{BRANCH_COOKIE}{:016x}", fastrand::u64(..))
+/// A fresh Via branch (`z9hG4bK` + 16 random hex digits) drawn from `rng`.
+pub fn new_branch_with(rng: &mut fastrand::Rng) -> String {
+    format!("{BRANCH_COOKIE}{:016x}", rng.u64(..))
 }
 
-/// A fresh From/To tag.
-pub fn new_tag() -> String {
-    format!("{:012x}", fastrand::u64(..) >> 16)
+/// A fresh From/To tag (12 random hex digits) drawn from `rng`.
+pub fn new_tag_with(rng: &mut fastrand::Rng) -> String {
+    format!("{:012x}", rng.u64(..) >> 16)
 }
 
-/// A fresh Call-ID at `host`.
-pub fn new_call_id(host: &str) -> String {
-    format!("{:016x}{:08x}@{host}", fastrand::u64(..), fastrand::u32(..))
+/// A fresh Call-ID at `host` (24 random hex digits) drawn from `rng`.
+pub fn new_call_id_with(rng: &mut fastrand::Rng, host: &str) -> String {
+    format!("{:016x}{:08x}@{host}", rng.u64(..), rng.u32(..))
 }
 
 /// The default reason phrase for a status code.
@@ -197,23 +197,24 @@ mod tests {
     use crate::uri::Uri;
 
     fn invite() -> Request {
+        let rng = &mut fastrand::Rng::with_seed(911);
         let mut r = Request::new(
             Method::Invite,
             Uri::parse("sip:911@gw1.anywhere.e911cloud.com;user=phone").unwrap(),
         );
         r.headers.push(
             HeaderName::Via,
-            format!("SIP/2.0/TLS 127.0.0.1:5061;branch={}", new_branch()),
+            format!("SIP/2.0/TLS 127.0.0.1:5061;branch={}", new_branch_with(rng)),
         );
         r.headers.push(HeaderName::MaxForwards, "70");
         r.headers.push(
             HeaderName::From,
-            format!("<sip:+13125550100@trunk.example>;tag={}", new_tag()),
+            format!("<sip:+13125550100@trunk.example>;tag={}", new_tag_with(rng)),
         );
         r.headers
             .push(HeaderName::To, "<sip:911@gw1.anywhere.e911cloud.com>");
         r.headers
-            .push(HeaderName::CallId, new_call_id("trunk.example"));
+            .push(HeaderName::CallId, new_call_id_with(rng, "trunk.example"));
         r.headers.push(HeaderName::CSeq, "1 INVITE");
         r.headers.push(
             "E911-Organization-ID",
