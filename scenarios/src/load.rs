@@ -182,7 +182,7 @@ pub fn load_location_table(path: &Path) -> Result<crate::LocationTable, LoadErro
         )])
     })?;
     let mut ctx = Ctx::new(&label, &text);
-    match crate::parse_conformance::location_file(&mut ctx, &doc) {
+    match parse::location_file(&mut ctx, &doc) {
         Some(table) if ctx.problems.is_empty() => Ok(table),
         _ => {
             let mut problems = ctx.problems;

@@ -8,13 +8,19 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeTable;
 
+mod ani;
+mod conformance;
+mod route;
+mod tls;
+
+pub(crate) use conformance::location_file;
+
 use crate::error::ProblemKind;
 use crate::model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
     GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownOrgPolicy,
     is_canonical_uuid,
 };
-use crate::parse_route;
 use crate::requirements;
 use crate::route::GatewayState;
 use crate::walk::{Ctx, Field, Obj, array, deny_duplicates, integer, string, strings};
@@ -114,7 +120,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
     };
     let caller = match root.get("caller") {
         Some(f) => Obj::of(ctx, &f)
-            .and_then(|o| crate::parse_conformance::caller(ctx, &o))
+            .and_then(|o| conformance::caller(ctx, &o))
             .map(Some),
         None => Some(None),
     };
@@ -134,11 +140,11 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             (Some(spec), Some(headers))
         }
     };
-    let route_part = parse_route::failover_sections(ctx, &root, gateway.as_ref());
+    let route_part = route::failover_sections(ctx, &root, gateway.as_ref());
     let known = Known {
         dial: call_out.dial.as_deref(),
         gw_ani_headers: gw_ani_headers.as_deref(),
-        route: parse_route::RouteKnown {
+        route: route::RouteKnown {
             // Absent: None; present but invalid: Some(None).
             route: match &route_part.route {
                 None => Some(None),
@@ -192,7 +198,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
 struct Known<'a> {
     dial: Option<&'a str>,
     gw_ani_headers: Option<&'a [AniHeader]>,
-    route: parse_route::RouteKnown<'a>,
+    route: route::RouteKnown<'a>,
 }
 
 fn slug(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, what: &str) -> Option<String> {
@@ -427,14 +433,14 @@ fn call(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) -> CallOut {
     );
     let location = obj
         .get("location")
-        .map(|f| crate::parse_conformance::call_location(ctx, &f));
+        .map(|f| conformance::call_location(ctx, &f));
     let tls = obj.get("tls").map_or_else(
         || Some(crate::tls::TlsProfileSpec::genesys_byoc()),
-        |f| crate::parse_tls::tls_profile(ctx, &f),
+        |f| tls::tls_profile(ctx, &f),
     );
     let dial = obj
         .require(ctx, "dial", "the number called, like \"911\"")
-        .and_then(|f| crate::parse_ani::dial(ctx, &f));
+        .and_then(|f| ani::dial(ctx, &f));
     // With [caller] the harness chooses the ANI (ICD 5.1.7); empty until it does.
     let ani = match obj.get("ani") {
         None if has_caller => Some(String::new()),
@@ -636,19 +642,19 @@ fn gateway(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> (Option<GatewaySpec>, Option
     );
     let tls = obj.get("tls").map_or_else(
         || Some(crate::tls::TlsProfileSpec::any()),
-        |f| crate::parse_tls::tls_profile(ctx, &f),
+        |f| tls::tls_profile(ctx, &f),
     );
-    let location = obj.get("location").map_or(Some(Vec::new()), |f| {
-        crate::parse_conformance::locations(ctx, &f)
-    });
+    let location = obj
+        .get("location")
+        .map_or(Some(Vec::new()), |f| conformance::locations(ctx, &f));
     let unknown_ani = obj
         .get("unknown_ani")
-        .map(|f| crate::parse_conformance::unknown_ani(ctx, &f));
+        .map(|f| conformance::unknown_ani(ctx, &f));
     let mut states = std::collections::BTreeMap::new();
     for name in GATEWAY_NAMES {
         if let Some(f) = obj.get(name)
             && let Some(o) = Obj::of(ctx, &f)
-            && let Some(state) = parse_route::gateway_state(ctx, &o)
+            && let Some(state) = route::gateway_state(ctx, &o)
             && state != GatewayState::default()
         {
             states.insert(name.to_owned(), state);
@@ -732,13 +738,13 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
             "outage_failed_max",
             "long_path_max",
             "routing",
-            crate::parse_ani::EXPECT_KEYS[0],
-            crate::parse_ani::EXPECT_KEYS[1],
-            crate::parse_ani::EXPECT_KEYS[2],
+            ani::EXPECT_KEYS[0],
+            ani::EXPECT_KEYS[1],
+            ani::EXPECT_KEYS[2],
         ],
     );
     let mut expect = Expect::default();
-    crate::parse_ani::expectations(ctx, obj, &mut expect, known.dial);
+    ani::expectations(ctx, obj, &mut expect, known.dial);
     if let Some(f) = obj.get("routing") {
         expect.routing = non_empty(ctx, &f);
     }
@@ -765,7 +771,7 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
             ctx.report(&f.span(), &f.path, ProblemKind::Conflict, message);
         }
     }
-    parse_route::route_expectations(ctx, obj, &mut expect, &known.route);
+    route::route_expectations(ctx, obj, &mut expect, &known.route);
     let finding_options = OrgFinding::ALL.map(|f| (f.as_str(), f));
     let finding_field = obj.get("org_finding");
     if let Some(f) = &finding_field {
@@ -805,7 +811,7 @@ fn expectations(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, known: &Known<'_>) -> Opti
     }
     if let Some(f) = obj.get("readback") {
         expect.readback = Obj::of(ctx, &f).and_then(|rb| readback(ctx, &rb));
-        if let Some(message) = known.dial.and_then(crate::parse_ani::readback_needs_933) {
+        if let Some(message) = known.dial.and_then(ani::readback_needs_933) {
             ctx.report(&f.span(), &f.path, ProblemKind::Conflict, message);
         }
         if let (Some(status), Some(sf)) = (expect.status, &status_field)
