@@ -2,10 +2,10 @@
 //! the dial-string parts (ICD 5.2: `call.dial` with an RFC 3966 `phone-context`,
 //! `expect.dialed`).
 
+use super::values::{MAX_NUMBER_DIGITS, choice, choose, number};
 use crate::ani::{AniFinding, AniForm, dialled_number};
 use crate::error::ProblemKind;
 use crate::model::Expect;
-use crate::parse::{MAX_NUMBER_DIGITS, choice, choose, number};
 use crate::walk::{Ctx, Field, Obj, deny_duplicates, string, strings};
 
 /// The `[expect]` keys read here.

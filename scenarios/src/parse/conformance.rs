@@ -1,12 +1,12 @@
 //! Reads the conformance sections of a scenario: `[caller]` (ICD 5.1.7) and the gateway's
 //! location table (ICD 5.2).
 
+use super::values::{choose, list, non_empty, number};
 use crate::conformance::{
     CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
     UnknownAniPolicy,
 };
 use crate::error::ProblemKind;
-use crate::parse::{choose, list, non_empty, number};
 use crate::walk::{Ctx, Field, Obj, array, boolean, string};
 
 /// `[caller]`; `None` when it had a problem.

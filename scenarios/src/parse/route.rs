@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use super::values::{choice, duration, gateway_name, list, position};
 use crate::error::ProblemKind;
 use crate::model::{Expect, GATEWAY_NAMES, GatewaySpec};
-use crate::parse::{choice, duration, gateway_name, list, position};
 use crate::route::{
     CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,
     MAX_CALLS, MAX_CONCURRENCY, RandomSplit, RouteSpec, RunSpec, TlsFaultKind, Window,

@@ -3,8 +3,8 @@
 
 use toml::de::DeValue;
 
+use super::values::{choose, list};
 use crate::error::ProblemKind;
-use crate::parse::{choose, list};
 use crate::tls::{KNOWN_CIPHER_SUITES, KNOWN_GROUPS, TlsProfileSpec, TlsVersionSet};
 use crate::walk::{Ctx, Field, Obj, string};
 
