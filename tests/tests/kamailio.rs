@@ -242,7 +242,7 @@ async fn the_certification_library_passes_through_kamailio() {
     let (embedded, kamailio, sbc, uac) = topology().await;
     // The conformance scenarios; the [route] ones emulate the trunk's own failover across
     // gw1/gw2, which through an SBC is the SBC's job (tested separately below).
-    let scenarios: Vec<_> = scenarios::load_paths(&[scenarios::library_dir()])
+    let scenarios: Vec<_> = scenarios::shipped()
         .expect("shipped library loads")
         .into_iter()
         .filter(|s| s.route.is_none())
