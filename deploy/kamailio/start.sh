@@ -4,17 +4,21 @@
 #
 #   deploy/kamailio/start.sh --certs DIR [--listen 127.0.0.1:5071] [--trunk-transport tls|tcp] \
 #       [--gateways 127.0.0.1:15061,127.0.0.1:15062] [--gateway-transport tls|tcp] \
+#       [--gateway-socket 127.0.0.1:5072] \
 #       [--workdir DIR] [--gw-timeout-ms 2000] [--server-cert FILE --server-key FILE] [--shm MB]
 #
 # --certs is a folder written by `e911-harness certs` (or `certify --sut`): ca.pem is the CA the
 # gateways' certificates chain to; unless --server-cert/--server-key are given, Kamailio presents
 # gw1.pem/gw1.key (its names include 127.0.0.1 and localhost) to the trunk.
 # --trunk-transport is what the trunk connects with (TLS by default; TCP for a TCP-in SBC),
-# --gateway-transport what Kamailio speaks to the gateways (TLS, as ICD 5.1.2 requires).
+# --gateway-transport what Kamailio speaks to the gateways (TLS, as ICD 5.1.2 requires); when
+# the two differ, Kamailio also listens on --gateway-socket (default: the next port) so it has a
+# socket of the gateway leg's protocol to send from.
 # Gateways are tried in the order given (dispatcher algorithm 8), failover on 5xx, 408,
-# unreachable, and a gateway that neither answers nor rings within --gw-timeout-ms. Toward the gateways Kamailio speaks the trunk's TLS profile (ICD 5.1): TLS 1.2,
-# the two ECDHE-RSA AES-GCM suites, and ECDHE on secp384r1 (through an OpenSSL config file, as
-# the tls module has no setting for groups). Stop with Ctrl-C (or kill).
+# unreachable, and a gateway that neither answers nor rings within --gw-timeout-ms. Toward the
+# gateways Kamailio speaks the trunk's TLS profile (ICD 5.1): TLS 1.2, the two ECDHE-RSA
+# AES-GCM suites, and ECDHE on secp384r1 (through an OpenSSL config file, as the tls module has
+# no setting for groups). Stop with Ctrl-C (or kill).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 listen="127.0.0.1:5071"
@@ -27,6 +31,7 @@ gw_timeout_ms=2000
 shm=256
 trunk_transport=tls
 gateway_transport=tls
+gateway_socket=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --certs) certs="$2"; shift 2 ;;
@@ -38,8 +43,9 @@ while [ $# -gt 0 ]; do
         --gw-timeout-ms) gw_timeout_ms="$2"; shift 2 ;;
         --trunk-transport) trunk_transport="$2"; shift 2 ;;
         --gateway-transport) gateway_transport="$2"; shift 2 ;;
+        --gateway-socket) gateway_socket="$2"; shift 2 ;;
         --shm) shm="$2"; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -101,7 +107,8 @@ done
 # second socket, of the gateway leg's protocol, on the next port.
 extra=()
 if [ "$trunk_transport" != "$gateway_transport" ]; then
-    extra=(-A "LISTEN_GW=$gateway_transport:${listen%:*}:$(( ${listen##*:} + 1 ))")
+    gateway_socket="${gateway_socket:-${listen%:*}:$(( ${listen##*:} + 1 ))}"
+    extra=(-A "LISTEN_GW=$gateway_transport:$gateway_socket")
 fi
 
 exec "$kamailio" -f "$here/kamailio.cfg" -DD -E -m "$shm" -M 16 -w "$workdir" "${extra[@]}" \

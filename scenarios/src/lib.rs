@@ -19,12 +19,17 @@
 //! - [`error`]: [`LoadError`], a list of [`Problem`]s with file, line, column and dotted field.
 //! - `walk`/`parse` (private): a spanned walk over the TOML document that reports every
 //!   unknown field, wrong type and rule violation at once.
-//! - [`load`]: [`load_str`], [`load_file`], [`load_paths`], [`library_dir`].
+//! - [`load`]: [`load_str`], [`load_file`], [`load_paths`], and the shipped library built into
+//!   the crate ([`shipped`], [`SHIPPED_FILES`]).
 //!
 //! # Invariants
 //! A [`Scenario`] only exists if its file had no problem: defaults are filled in, durations typed,
 //! UUIDs canonical, enumerations closed, and the cross-field rules hold (for example a read-back
 //! is only expected on a 933 call). Loading never stops at the first problem.
+//!
+//! The shipped library is built into the crate and never read from the source tree at run time
+//! (no `CARGO_MANIFEST_DIR` path outside the tests), so a copied binary runs anywhere; a test
+//! holds the built-in copy equal to `scenarios/library/` on disk.
 
 pub mod ani;
 pub mod conformance;
@@ -32,11 +37,6 @@ pub mod error;
 pub mod load;
 pub mod model;
 mod parse;
-mod parse_ani;
-mod parse_conformance;
-mod parse_route;
-mod parse_tls;
-mod parse_topology;
 pub mod requirements;
 pub mod route;
 pub mod tls;
@@ -51,7 +51,10 @@ pub use conformance::{
     UnknownAniPolicy,
 };
 pub use error::{LoadError, Problem, ProblemKind};
-pub use load::{library_dir, load_file, load_location_table, load_paths, load_str};
+pub use load::{
+    SHIPPED_DIR, SHIPPED_FILES, ShippedFile, load_file, load_location_table, load_paths, load_str,
+    shipped,
+};
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
     GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownName, UnknownOrgPolicy,

@@ -102,12 +102,13 @@ pub struct RunArgs {
 
 /// `certify`.
 pub async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
-    let paths = if a.scenarios.is_empty() {
-        vec![scenarios::library_dir()]
+    // Without --scenarios, the library built into the binary: it runs from any folder.
+    let loaded = if a.scenarios.is_empty() {
+        Ok(scenarios::shipped().context("loading the built-in scenario library")?)
     } else {
-        a.scenarios.clone()
+        load(&a.scenarios)
     };
-    let scenarios = match load(&paths) {
+    let scenarios = match loaded {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

@@ -433,7 +433,8 @@ impl Leg {
                 return Teardown::NoDialog;
             }
         };
-        let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq));
+        let rng = &mut fastrand::Rng::new();
+        let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq), rng);
         self.ack = Some(ack.clone());
         if let Err(e) = self.send(&ack).await {
             self.note(e.to_string());
@@ -448,7 +449,7 @@ impl Leg {
                 return Teardown::ConnectionLost;
             }
         }
-        let mut bye = dlg.request(Method::Bye);
+        let mut bye = dlg.request(Method::Bye, rng);
         bye.headers.push(HeaderName::UserAgent, trunk::user_agent());
         let branch = bye.top_via().and_then(|v| v.branch().map(str::to_owned));
         if let Err(e) = self.send(&bye).await {
