@@ -9,7 +9,6 @@
 //! failover timings are kinder on a machine that does one thing at a time.
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use e2e::kamailio::{Edit, Kamailio, Misconfiguration, Options, deploy_dir};
@@ -19,7 +18,7 @@ use reports::{Outcome, RunReport};
 use sip::transport::TransportKind;
 
 /// One certification at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const SBC_NAME: &str = "sbc.e911-harness.invalid";
 
@@ -132,7 +131,7 @@ fn read_report(dir: &Path) -> RunReport {
 }
 
 async fn correct(trunk_transport: TransportKind) {
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = SERIAL.lock().await;
     let run = certify_through(trunk_transport, None).await;
     assert_eq!(run.code, 0, "the correct SBC passes:\n{}", run.explain());
     assert!(run.failures().is_empty(), "{}", run.explain());
@@ -198,7 +197,7 @@ async fn the_correct_sbc_passes_over_tcp_in_and_tls_out() {
 
 /// Certifies the copy with `m` and asserts exit 1 with `expected` among the failing checks.
 async fn fails_with(m: Misconfiguration, expected: &[(&str, &str)]) {
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = SERIAL.lock().await;
     let run = certify_through(TransportKind::Tls, Some(m)).await;
     assert_eq!(run.code, 1, "{}: {}", m.name, run.explain());
     let failures = run.failures();
