@@ -478,3 +478,115 @@ async fn a_retransmitted_invite_after_200_is_absorbed_and_gets_the_200_again() {
     assert!(gw.observations()[1].retransmission);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_peer_that_accepts_a_faulted_certificate_is_recorded_on_every_request_of_that_connection()
+{
+    let (gw, _) = start(
+        TransportKind::Tls,
+        policy(),
+        mock_gateway::Limits::default(),
+    )
+    .await;
+    gw.set_faults(plan(
+        FaultKind::Tls(TlsFaultKind::WrongName),
+        CallSelect::All,
+    ))
+    .unwrap();
+    // A client that verifies nothing goes on over the wrong-name certificate.
+    let mut uac = connect_tls(&gw, sip::transport::insecure_client_config()).await;
+    let invite = uac.invite("sip:911@gw1.anywhere.e911cloud.com", Some(ORG));
+    uac.send(&invite).await;
+    let finals = uac.expect(&[100, 180, 200]).await;
+    assert_eq!(finals.last().map(|r| r.status), Some(200));
+    let obs = gw.take_observations();
+    let event = obs
+        .iter()
+        .find(|o| o.is_connection_event())
+        .expect("the fault on accept is recorded");
+    assert_eq!(event.fault.as_deref(), Some("tls wrong name"));
+    let inv = obs
+        .iter()
+        .find(|o| o.is_new_invite())
+        .expect("the INVITE is recorded");
+    assert_eq!(inv.connection_fault.as_deref(), Some("tls wrong name"));
+    assert_eq!(inv.conn, event.conn, "the same connection");
+    assert!(inv.conn >= 1);
+    assert!(
+        inv.body.as_deref().is_some_and(|b| b.starts_with("v=0")),
+        "{inv:?}"
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plan_that_acts_on_connections_drops_the_established_ones() {
+    let (gw, client) = start(
+        TransportKind::Tls,
+        policy(),
+        mock_gateway::Limits::default(),
+    )
+    .await;
+    let client = client.unwrap();
+    let mut kept = connect_tls(&gw, client.clone()).await;
+    let invite = kept.invite("sip:911@gw1.anywhere.e911cloud.com", Some(ORG));
+    kept.send(&invite).await;
+    kept.expect(&[100, 180, 200]).await;
+    assert_eq!(gw.open_connections(), 1);
+    // A call-level fault leaves established connections alone.
+    gw.set_faults(plan(respond(503), CallSelect::All)).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(gw.open_connections(), 1);
+    // A connection-level fault (a gateway restarting with another certificate) drops them, so
+    // a peer that keeps connections meets the fault on its next one.
+    gw.set_faults(plan(
+        FaultKind::Tls(TlsFaultKind::Untrusted),
+        CallSelect::All,
+    ))
+    .unwrap();
+    assert!(gw.wait_no_connections(BOUND).await, "dropped");
+    assert_eq!(
+        kept.recv().await.map(|r| r.status),
+        None,
+        "the old connection is gone"
+    );
+    let e = tls_connect(&gw, client.clone()).await.unwrap_err();
+    assert!(rustls_error(&e).is_some(), "{e}");
+    // Clearing it drops what was accepted under it too.
+    gw.clear_faults();
+    assert!(gw.wait_no_connections(BOUND).await);
+    assert!(tls_connect(&gw, client).await.is_ok());
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn observations_carry_the_run_clock() {
+    let epoch = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let pki = support::pki();
+    let gw = mock_gateway::Gateway::start(mock_gateway::GatewayConfig {
+        transport: TransportKind::Tls,
+        tls: Some(pki.server),
+        policy: policy(),
+        epoch: Some(epoch),
+        ..mock_gateway::GatewayConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut uac = connect_tls(&gw, pki.client).await;
+    let invite = uac.invite("sip:911@gw1.anywhere.e911cloud.com", Some(ORG));
+    uac.send(&invite).await;
+    uac.expect(&[100, 180, 200]).await;
+    let obs = gw.take_observations();
+    let inv = obs.iter().find(|o| o.is_new_invite()).expect("INVITE");
+    // Counted from the run's epoch (30 ms before the gateway started), in microseconds.
+    assert!(inv.at_us >= 30_000, "{}", inv.at_us);
+    assert!(inv.at_us < 30_000_000, "{}", inv.at_us);
+    assert!(
+        inv.at_us >= inv.at_ms * 1_000,
+        "{} vs {} ms since start",
+        inv.at_us,
+        inv.at_ms
+    );
+    gw.shutdown().await;
+}
