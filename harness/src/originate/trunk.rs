@@ -35,8 +35,7 @@ use crate::originate::uac::Target;
 /// The host the originating trunk puts in its own URIs.
 pub const TRUNK_HOST: &str = "trunk.e911-harness.invalid";
 
-/// The header that carries the customer's HELD Company ID (ICD 5.1.9).
-pub const ORG_HEADER: &str = "E911-Organization-ID";
+pub use scenarios::ORG_HEADER;
 
 /// The anonymous From used when the ANI is not placed in From (RFC 3323 §4.1.1.3).
 pub const ANONYMOUS_FROM: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
@@ -178,7 +177,7 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
     h.push(HeaderName::ContentType, "application/sdp");
     req.body = Bytes::from(sdp::offer(local.addr.ip(), sdp::media_port()));
     if let Some(location) = &call.location {
-        crate::originate::conformance::convey_location(&mut req, location, &call.ani, &local.host);
+        crate::originate::location::convey_location(&mut req, location, &call.ani, &local.host);
     }
     req
 }

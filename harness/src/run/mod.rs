@@ -145,7 +145,7 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
         return not_applicable_report(sc, why);
     }
     // A [caller] chooses the ANI the trunk sends (ICD 5.1.7).
-    let resolved = crate::originate::conformance::with_selected_ani(sc);
+    let resolved = scenarios::caller::with_selected_ani(sc);
     let sc = resolved.as_ref().unwrap_or(sc);
     // The trunk offers the scenario's TLS profile; directly, the gateways enforce theirs.
     let scoped = match with_scenario_tls(sc, ctx) {

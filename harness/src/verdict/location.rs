@@ -8,7 +8,7 @@ use reports::CheckResult;
 use scenarios::Scenario;
 
 use super::{CallEvidence, NO_GATEWAYS, req, result, skipped};
-use crate::originate::conformance;
+use crate::originate::location as conformance;
 
 /// The location checks of one call.
 pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
