@@ -37,6 +37,13 @@ pub const TRUNK_HOST: &str = "trunk.e911-harness.invalid";
 
 pub use scenarios::ORG_HEADER;
 
+/// The gateways' host names, as in the interface (ICD 5.1.6): the names the embedded gateways
+/// present and the trunk calls.
+pub const GATEWAY_HOSTS: [(&str, &str); 2] = [
+    ("gw1", "gw1.anywhere.e911cloud.com"),
+    ("gw2", "gw2.anywhere.e911cloud.com"),
+];
+
 /// The anonymous From used when the ANI is not placed in From (RFC 3323 §4.1.1.3).
 pub const ANONYMOUS_FROM: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 

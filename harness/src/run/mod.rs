@@ -34,7 +34,8 @@ pub mod faults;
 pub mod place;
 pub mod waiver;
 
-pub use embedded::{Embedded, GATEWAY_HOSTS, GatewayIdentities, RunError, write_gateway_certs};
+pub use crate::originate::trunk::GATEWAY_HOSTS;
+pub use embedded::{Embedded, GatewayIdentities, RunError, write_gateway_certs};
 
 /// Where calls go and who can observe them.
 #[derive(Debug)]
