@@ -30,7 +30,19 @@ use sip::uri::{Host, SipUri};
 use sip::{HeaderName, Method, Request, Uri};
 
 use crate::originate::sdp;
-use crate::originate::uac::Target;
+
+/// Where a call is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Gateway name as scenarios and reports use it (`gw1`).
+    pub name: String,
+    /// Host written in the Request-URI and To, and the TLS server name (SNI, certificate check).
+    pub host: String,
+    /// Address connected to.
+    pub addr: SocketAddr,
+    /// TCP or TLS.
+    pub transport: TransportKind,
+}
 
 /// The host the originating trunk puts in its own URIs.
 pub const TRUNK_HOST: &str = "trunk.e911-harness.invalid";
