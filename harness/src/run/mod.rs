@@ -172,6 +172,13 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
         faults::settle(sc, gws, ctx.setting.topology == Topology::ThroughSut).await;
     }
     let placed = place::calls(sc, ctx).await;
+    if let (Some(gws), Topology::Direct) = (ctx.gateways, ctx.setting.topology) {
+        // The trunk has closed its connections: once the gateways have too, everything they
+        // observed (a refused handshake is recorded as its task ends) is in their logs.
+        for gw in gws {
+            gw.wait_no_connections(Duration::from_secs(1)).await;
+        }
+    }
     let observed: Option<Vec<Observation>> = ctx.gateways.map(|gws| {
         let mut all: Vec<Observation> = gws.iter().flat_map(Gateway::take_observations).collect();
         all.sort_by_key(|o| o.at_us);
