@@ -219,10 +219,10 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
 }
 
 /// The gateways' observations of each call, out of everything they observed during the
-/// scenario. A call the trunk placed across the gateways itself is matched by the Call-IDs of
-/// its attempts; a call through a system under test by [`correlate`] (the token header, the
-/// Call-ID, or the dialled number and ANI). The connection events of the scenario (faults on
-/// accept, refused handshakes: no Call-ID) go to its call when it placed one.
+/// scenario, by [`correlate`]: the token header of each INVITE that went on the wire, else its
+/// Call-ID, else (one call only: with several they would be ambiguous) the dialled number and
+/// ANI. The connection events of the scenario (faults on accept, refused handshakes: no
+/// Call-ID) go to its call when it placed one.
 fn calls_observations(sc: &Scenario, calls: &[Call], all: &[Observation]) -> Vec<Vec<Observation>> {
     let events: Vec<&Observation> = all.iter().filter(|o| o.is_connection_event()).collect();
     let logged: Vec<Observation> = all
@@ -234,9 +234,15 @@ fn calls_observations(sc: &Scenario, calls: &[Call], all: &[Observation]) -> Vec
         .iter()
         .map(|call| {
             let mut mine: Vec<Observation> = Vec::new();
-            for a in call.tried() {
+            // Only an INVITE that went on the wire can have reached anyone; and with several
+            // calls of the same number and ANI, only the token or the Call-ID tells them apart.
+            for a in call.tried().filter(|a| a.invite_sent()) {
                 let Some(invite) = &a.invite else { continue };
                 let (found, how) = correlate(invite, &sc.call.dial, &call.ani, &logged);
+                if how == Correlation::DialAndAni && calls.len() > 1 {
+                    tracing::debug!(scenario = %sc.name, "{} is ambiguous with {} calls", how.describe(), calls.len());
+                    continue;
+                }
                 if how == Correlation::None {
                     tracing::debug!(scenario = %sc.name, "{}", how.describe());
                 }

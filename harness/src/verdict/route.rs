@@ -85,7 +85,14 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let n = views.len();
     if let Some(gw) = &e.answered_by {
-        out.push(answered_by(gw, &views));
+        // With a route the answering gateway is the failover's outcome (ICD 5.3); without, the
+        // ordered pair's first (ICD 5.1.6).
+        let requirement = if scenario.route.is_some() {
+            req::ROUTE
+        } else {
+            req::GATEWAYS
+        };
+        out.push(answered_by(gw, &views, requirement));
     }
     if let Some(want) = e.attempts {
         out.push(attempts(want, &views));
@@ -182,7 +189,7 @@ fn silent_past(kind: &FaultKind, timeout: Duration) -> bool {
     }
 }
 
-fn answered_by(gw: &str, calls: &[RouteView]) -> CheckResult {
+fn answered_by(gw: &str, calls: &[RouteView], requirement: &str) -> CheckResult {
     let n = calls.len();
     let bad = calls
         .iter()
@@ -191,7 +198,7 @@ fn answered_by(gw: &str, calls: &[RouteView]) -> CheckResult {
     match bad {
         None => result(
             "route.answered-by",
-            req::GATEWAYS,
+            requirement,
             true,
             gw,
             gw,
@@ -205,7 +212,7 @@ fn answered_by(gw: &str, calls: &[RouteView]) -> CheckResult {
             let got = c.answered_by.clone().unwrap_or_else(|| "(none)".into());
             result(
                 "route.answered-by",
-                req::GATEWAYS,
+                requirement,
                 false,
                 gw,
                 got.clone(),
