@@ -333,7 +333,7 @@ async fn an_sbc_that_does_not_fail_over_on_5xx_fails() {
         },
         &[
             ("route.attempts", "ICD 5.3"),
-            ("route.answered-by", "ICD 5.1.6"),
+            ("route.answered-by", "ICD 5.3"),
         ],
     )
     .await;
