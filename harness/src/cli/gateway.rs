@@ -13,9 +13,10 @@ use clap::Args;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
 use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
-use sip::transport::{self, TlsProfile, TransportKind};
+use sip::transport::{self, TransportKind};
 
 use crate::exit::{EXIT_PASSED, EXIT_USAGE};
+use crate::originate::tls::{TlsProfileName, profile};
 
 /// `gateway` options.
 #[derive(Debug, Args)]
@@ -41,8 +42,8 @@ pub struct GatewayArgs {
     pub cert: Option<PathBuf>,
     /// TLS profile the gateway enforces: `any` (accept what the trunk offers, and record it) or
     /// `genesys-byoc` (TLS 1.2 only, ECDHE secp384r1, the RSA AES-GCM suites; ICD 5.1).
-    #[arg(long, default_value = "any", value_parser = ["any", "genesys-byoc"])]
-    pub tls_profile: String,
+    #[arg(long, value_enum, default_value_t = TlsProfileName::Any)]
+    pub tls_profile: TlsProfileName,
     /// Private key (PEM).
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
@@ -98,11 +99,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                 transport::server_config(
                     &cert,
                     &key,
-                    &if a.tls_profile == "genesys-byoc" {
-                        TlsProfile::genesys_byoc()
-                    } else {
-                        TlsProfile::default()
-                    },
+                    &profile(&a.tls_profile.spec()),
                 )
                 .context("building the TLS server configuration")?,
             )
