@@ -1,0 +1,148 @@
+//! `--metrics-listen`: scraped over HTTP while a run goes on, parsed as OpenMetrics.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command as Process, Stdio};
+use std::time::Duration;
+
+use clap::Parser;
+use harness::cli::{Cli, Command};
+use harness::load::{self, Hooks, LoadArgs};
+
+fn args(extra: &[&str]) -> LoadArgs {
+    let mut v = vec!["e911-harness", "load"];
+    v.extend_from_slice(extra);
+    match Cli::try_parse_from(v) {
+        Ok(Cli {
+            command: Command::Load(a),
+        }) => a,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// GET `path` over HTTP/1.1 (one request, connection closed); (status line, headers, body).
+fn get(addr: SocketAddr, path: &str) -> (String, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let (status, headers) = head.split_once("\r\n").unwrap();
+    (status.to_owned(), headers.to_lowercase(), body.to_owned())
+}
+
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_during_a_load_run_parses_as_openmetrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = args(&[
+        "--rate",
+        "100",
+        "--duration",
+        "3s",
+        "--max-lag",
+        "60s",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--out",
+        dir.path().join("live").to_str().unwrap(),
+    ]);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let run = tokio::spawn(load::load_with(
+        a,
+        Hooks {
+            metrics_bound: Some(tx),
+        },
+    ));
+    let addr = rx
+        .await
+        .expect("the endpoint is bound before the run starts");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, headers, body) = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
+        .await
+        .unwrap();
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        headers.contains("application/openmetrics-text"),
+        "{headers}"
+    );
+    let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&body)
+        .unwrap_or_else(|e| panic!("{e:?}\n{body}"));
+    for family in [
+        "e911_load_calls",
+        "e911_load_calls_in_progress",
+        "e911_load_setup_seconds",
+        "e911_load_generator_lag_seconds",
+        "e911_load_tls_handshakes",
+        "e911_gateway_invites",
+    ] {
+        assert!(parsed.families.contains_key(family), "{family}\n{body}");
+    }
+    // Mid-run: calls have been answered, and the run is not over yet.
+    let answered = value(
+        &body,
+        "e911_load_calls_total{shard=\"0/1\",outcome=\"answered\"}",
+    );
+    assert!((1.0..300.0).contains(&answered), "{answered}\n{body}");
+    let (status, _, _) = tokio::task::spawn_blocking(move || get(addr, "/nope"))
+        .await
+        .unwrap();
+    assert!(status.contains("404"), "{status}");
+    assert_eq!(run.await.unwrap().unwrap(), 0);
+}
+
+#[test]
+fn the_gateway_subcommand_serves_its_counters() {
+    let mut child = Process::new(env!("CARGO_BIN_EXE_e911-harness"))
+        .args([
+            "gateway",
+            "--transport",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--duration",
+            "20s",
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    for line in stderr.lines().take(20) {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("metrics: http://") {
+            addr = rest.split_once('/').and_then(|(a, _)| a.parse().ok());
+            break;
+        }
+    }
+    let addr: SocketAddr = addr.expect("the gateway prints where its metrics are");
+    let (status, _, body) = get(addr, "/metrics");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(status.contains("200"), "{status}");
+    let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&body)
+        .unwrap_or_else(|e| panic!("{e:?}\n{body}"));
+    assert!(
+        parsed.families.contains_key("e911_gateway_connections"),
+        "{body}"
+    );
+    assert_eq!(
+        value(&body, "e911_gateway_invites_total{gateway=\"gw1\"}"),
+        0.0
+    );
+}
