@@ -92,11 +92,11 @@ async fn two_shards_merge_to_the_sum_of_their_parts_and_the_accounting_of_one_ru
         "--start-at starts both shards at the same instant"
     );
 
+    // The run folder stands for its shard folders (as the Kubernetes merge step uses it).
     let cmd = Cli::try_parse_from([
         "e911-harness",
         "merge",
-        a_dir.to_str().unwrap(),
-        b_dir.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
         "--out",
         merged.to_str().unwrap(),
     ])

@@ -33,7 +33,8 @@ use crate::exit::EXIT_USAGE;
 /// `merge` options.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// Folders of the runs to merge, each with the report.json and setup.hlog of `load`.
+    /// Folders of the runs to merge, each with the report.json and setup.hlog of `load`; a
+    /// folder without a report.json stands for its subfolders that have one (the shards).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Folder for the merged report.json, junit.xml, summary.md and setup.hlog.
@@ -165,10 +166,35 @@ fn add_intervals(a: &mut Vec<Histogram<u64>>, b: &[Histogram<u64>], shift: usize
     }
 }
 
+/// The run folders `dirs` name: each folder with a report.json, else its subfolders that have
+/// one, sorted.
+pub fn run_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for d in dirs {
+        if d.join("report.json").is_file() || !d.is_dir() {
+            out.push(d.clone());
+            continue;
+        }
+        let mut subs: Vec<PathBuf> = std::fs::read_dir(d)
+            .map_err(|e| format!("{}: {e}", d.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("report.json").is_file())
+            .collect();
+        if subs.is_empty() {
+            return Err(format!(
+                "{}: no report.json in it nor in any folder in it",
+                d.display()
+            ));
+        }
+        subs.sort();
+        out.extend(subs);
+    }
+    Ok(out)
+}
+
 /// Merges the runs; `Err` is bad input (exit 2).
 pub fn merge(a: &MergeArgs) -> Result<Done, String> {
-    let parts = a
-        .dirs
+    let parts = run_dirs(&a.dirs)?
         .iter()
         .map(|d| read_part(d))
         .collect::<Result<Vec<_>, _>>()?;
