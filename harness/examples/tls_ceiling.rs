@@ -38,26 +38,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(2.0_f64)
         .clamp(0.2, 30.0);
     let ca = Authority::generate_with("tls-ceiling CA", KeyKind::Rsa2048)?;
-    let leaf = ca.issue(&["gw1.anywhere.e911cloud.com"], KeyKind::Rsa2048, Validity::Current)?;
+    let leaf = ca.issue(
+        &["gw1.anywhere.e911cloud.com"],
+        KeyKind::Rsa2048,
+        Validity::Current,
+    )?;
     let key = any_supported_type(&PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes())?)?;
     let msg = [0x5au8; 32 + 32 + 4 + 97]; // client random, server random, ECParams, P-384 point
     let provider = default_provider();
     // What a rustls server picks for a rustls client (the schemes the client can verify, in
     // the server key's own preference order), then PKCS#1 SHA-256 for comparison.
-    let offered = provider.signature_verification_algorithms.supported_schemes();
+    let offered = provider
+        .signature_verification_algorithms
+        .supported_schemes();
     let negotiated = key
         .choose_scheme(&offered)
         .ok_or("no RSA scheme in common")?
         .scheme();
     let mut per_op = Vec::new();
     for scheme in [negotiated, SignatureScheme::RSA_PKCS1_SHA256] {
-        let signer = key.choose_scheme(&[scheme]).ok_or("RSA scheme not offered")?;
+        let signer = key
+            .choose_scheme(&[scheme])
+            .ok_or("RSA scheme not offered")?;
         let r = rate(secs, || {
             let _ = signer.sign(&msg);
         });
         println!(
             "rsa2048 sign {scheme:?}{}: {r:.0}/s",
-            if scheme == negotiated { " (negotiated)" } else { "" }
+            if scheme == negotiated {
+                " (negotiated)"
+            } else {
+                ""
+            }
         );
         per_op.push(r);
     }

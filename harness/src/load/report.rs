@@ -399,6 +399,10 @@ pub async fn find_max(
         let mut p = plan.clone();
         p.schedule.profile = Profile::Constant;
         p.schedule.rate = rate;
+        if !steps.is_empty() {
+            // --start-at is when the search starts; later steps follow at once.
+            p.start_at = None;
+        }
         let ran = run_checked(&p, stop, ani).await?;
         let j = judge(&spec(a, c, &p, where_), &ran);
         eprintln!(
