@@ -8,13 +8,14 @@
 #
 # deploy/k8s/ runs it as N load generators (an Indexed Job) plus the merge step.
 
-FROM rust:1.95-slim-bookworm AS build
+# Both stages on Debian 13 (trixie): the binary links the glibc it was built against.
+FROM rust:1.95-slim-trixie AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin e911-harness \
  && install -D -m 0755 target/release/e911-harness /out/e911-harness
 
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM gcr.io/distroless/cc-debian13:nonroot
 COPY --from=build /out/e911-harness /usr/local/bin/e911-harness
 WORKDIR /home/nonroot
 USER nonroot
