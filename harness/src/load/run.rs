@@ -303,7 +303,13 @@ impl Dispatcher {
             if self.stop.load(Ordering::Relaxed) {
                 return (max_conc, true);
             }
-            let elapsed = Instant::now().saturating_duration_since(self.t0);
+            let now = Instant::now();
+            if now < self.t0 {
+                // Before t0 (--start-at, or the pool's 5 ms): no call is due yet, not even call 0.
+                std::thread::sleep((self.t0 - now).min(Duration::from_millis(50)));
+                continue;
+            }
+            let elapsed = now - self.t0;
             for (idx, at) in cursor.due(&self.schedule, elapsed, 4096) {
                 let gw = (idx % gateways as u64) as usize;
                 let intended_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
