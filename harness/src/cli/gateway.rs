@@ -166,12 +166,17 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             "observations follow as JSON lines"
         }
     );
+    // Ctrl-C (SIGINT) stops it cleanly, with or without --duration.
     let stop = async {
+        let interrupted = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
         match a.duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            Some(d) => tokio::select! {
+                () = tokio::time::sleep(d) => {}
+                () = interrupted => {}
+            },
+            None => interrupted.await,
         }
     };
     tokio::pin!(stop);
