@@ -22,8 +22,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use reports::load::{LoadCounts, MetricRow, Percentiles, Rfc6076};
 use reports::load_detail::{AniCheck, SliceRow, TlsHandshakes};
 
-pub use super::slice::Slice;
-use super::slice::{add_counts, add_outcome, add_slices};
+pub use super::breakdown::Slice;
+use super::breakdown::{add_counts, add_outcome, add_slices};
 
 /// Largest latency kept: one hour in microseconds (larger values saturate).
 pub(crate) const MAX_US: u64 = 3_600_000_000;

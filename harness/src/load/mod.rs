@@ -10,7 +10,7 @@
 //! - [`findmax`]: the `--find-max` rate search; pure.
 //! - [`callers`]: `--callers FILE.csv` rows and which row a call uses; pure.
 //! - [`metrics`]: the recorder (histograms, counters, slices per dial and step, interval log).
-//! - [`slice`]: counts and `setup` per dialed number and per step.
+//! - [`breakdown`]: counts and `setup` per dialed number and per step ([`breakdown::Slice`]).
 //! - [`state`]: the recorder's exact state in `report.json` and back (for `merge`).
 //! - [`wire`]: INVITE templates, ACK/BYE writers, the response scanner.
 //! - [`conn`]: one multiplexed UAC connection (connection task + batching writer task).
@@ -26,6 +26,7 @@
 //! - Every loop is bounded in count and time; the drain after the schedule is bounded.
 
 pub mod anicheck;
+pub mod breakdown;
 pub mod callers;
 pub mod conn;
 pub mod findmax;
@@ -36,7 +37,6 @@ pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod schedule;
-pub mod slice;
 pub mod slo;
 pub mod state;
 pub mod wire;
