@@ -121,19 +121,22 @@ fn the_gateway_subcommand_serves_its_counters() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read stderr to its end in a thread (a closed pipe would fail the gateway's next line).
     let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut addr = None;
-    for line in stderr.lines().take(20) {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("metrics: http://") {
-            addr = rest.split_once('/').and_then(|(a, _)| a.parse().ok());
-            break;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let drain = std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("metrics: http://") {
+                let _ = tx.send(rest.split_once('/').and_then(|(a, _)| a.parse().ok()));
+            }
         }
-    }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(20)).ok().flatten();
     let addr: SocketAddr = addr.expect("the gateway prints where its metrics are");
     let (status, _, body) = get(addr, "/metrics");
     let _ = child.kill();
     let _ = child.wait();
+    let _ = drain.join();
     assert!(status.contains("200"), "{status}");
     let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&body)
         .unwrap_or_else(|e| panic!("{e:?}\n{body}"));
@@ -145,4 +148,25 @@ fn the_gateway_subcommand_serves_its_counters() {
         value(&body, "e911_gateway_invites_total{gateway=\"gw1\"}"),
         0.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metrics_address_in_use_is_a_usage_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let a = args(&[
+        "--transport",
+        "tcp",
+        "--calls",
+        "1",
+        "--metrics-listen",
+        &addr,
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(load::load_cmd(a).await.unwrap(), harness::exit::EXIT_USAGE);
+    assert!(!out.exists(), "nothing ran, nothing was written");
 }

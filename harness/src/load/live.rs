@@ -306,11 +306,17 @@ pub struct Endpoint {
 impl Endpoint {
     /// Binds `addr` and serves `registry` on the current runtime.
     pub async fn start(addr: SocketAddr, registry: Arc<Registry>) -> Result<Endpoint, String> {
-        let listener = bind(addr).await?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        Ok(Endpoint::serve(bind(addr).await?, registry))
+    }
+
+    /// Serves `registry` on a bound listener, on the current runtime.
+    pub fn serve(listener: TcpListener, registry: Arc<Registry>) -> Endpoint {
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let stop = CancellationToken::new();
         let task = tokio::spawn(serve(listener, registry, stop.clone()));
-        Ok(Endpoint { addr, stop, task })
+        Endpoint { addr, stop, task }
     }
 
     /// Stops serving and waits for the server task.

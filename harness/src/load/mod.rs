@@ -296,6 +296,27 @@ impl AniHook {
     }
 }
 
+/// The embedded gateways' runtime. Dropped in the middle of the command's own runtime (an early
+/// return, an error), a runtime must not block; this one shuts down in the background.
+#[derive(Debug)]
+struct GatewayRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for GatewayRuntime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for GatewayRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// Hooks for in-process callers (tests): where the metrics endpoint was bound.
 #[derive(Debug, Default)]
 pub struct Hooks {
@@ -332,17 +353,28 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     };
+    // Bound before anything starts: a port in use is bad input, found before any socket opens.
+    let metrics_listener = match a.metrics_listen {
+        Some(addr) => match live::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_USAGE);
+            }
+        },
+        None => None,
+    };
     // The embedded gateways get a runtime of their own: on a small machine their tasks would
     // otherwise queue in front of the generator's and show up as generator lag.
     let gw_rt = match a.peer.target {
-        None => Some(
+        None => Some(GatewayRuntime(Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("gateway")
                 .enable_all()
                 .build()
                 .context("starting the gateways' runtime")?,
-        ),
+        ))),
         Some(_) => None,
     };
     let (targets, tls, embedded, where_) = match (&a.peer.target, &gw_rt) {
@@ -421,22 +453,13 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
                 .collect()
         })));
     }
-    let endpoint = match a.metrics_listen {
-        Some(addr) => match live::Endpoint::start(addr, Arc::new(registry)).await {
-            Ok(ep) => {
-                eprintln!("metrics: http://{}/metrics (OpenMetrics)", ep.addr);
-                if let Some(tx) = hooks.metrics_bound.take() {
-                    let _ = tx.send(ep.addr);
-                }
-                Some(ep)
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(EXIT_USAGE);
-            }
-        },
-        None => None,
-    };
+    let endpoint = metrics_listener.map(|l| live::Endpoint::serve(l, Arc::new(registry)));
+    if let Some(ep) = &endpoint {
+        eprintln!("metrics: http://{}/metrics (OpenMetrics)", ep.addr);
+        if let Some(tx) = hooks.metrics_bound.take() {
+            let _ = tx.send(ep.addr);
+        }
+    }
     let per_call = checked.callers.is_some();
     let plan = Plan {
         schedule: checked.schedule.clone(),
@@ -474,9 +497,7 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
     if let (Some(e), Some(rt)) = (embedded.and_then(|e| Arc::try_unwrap(e).ok()), &gw_rt) {
         let _ = rt.spawn(async move { e.shutdown().await }).await;
     }
-    if let Some(rt) = gw_rt {
-        rt.shutdown_background();
-    }
+    drop(gw_rt);
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
