@@ -8,7 +8,9 @@
 #
 # Usage: bench/tls-handshakes.sh           (from the repository root; builds the release binary)
 # Env:   START_RATE=400 STEP_SECS=3 MAX_STEPS=8 ARRIVALS=poisson SLO="p99_setup<50ms,isa<0.1%"
-#        OUT=out/tls-handshakes
+#        FIXED_RATE=300 FIXED_SECS=5 OUT=out/tls-handshakes
+# Besides the knees it prints the gateway's CPU time per call at FIXED_RATE (from /proc), which
+# other processes on a shared machine disturb far less than they disturb a latency knee.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,6 +20,8 @@ CEILING="$ROOT/target/release/examples/tls_ceiling"
 START_RATE=${START_RATE:-400}
 STEP=${STEP_SECS:-3}
 MAX_STEPS=${MAX_STEPS:-8}
+FIXED_RATE=${FIXED_RATE:-300}
+FIXED_SECS=${FIXED_SECS:-5}
 ARRIVALS=${ARRIVALS:-poisson}
 SLO=${SLO:-"p99_setup<50ms,isa<0.1%"}
 OUT=${OUT:-"$ROOT/out/tls-handshakes"}
@@ -77,6 +81,26 @@ print(f"   reported step: {t.get('total', 0)} handshakes, {t.get('full', 0)} ful
       f" tls_handshake p50 {((l.get('metrics') or {}).get('tls_handshake') or {}).get('p50_us', 0)/1000:.3f} ms")
 PY
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+per_call() { # $1 = resumption off|on: gateway CPU per call at a fixed rate
+  local before after calls
+  before=$(cpu_ticks "${PIDS[0]}")
+  "$BIN" load --target "$GW" --ca "$OUT/certs/ca.pem" --connection-per-call \
+    --tls-profile genesys-byoc --tls-resumption "$1" --arrivals "$ARRIVALS" \
+    --rate "$FIXED_RATE" --duration "${FIXED_SECS}s" --max-lag 1s --quiet \
+    --out "$OUT/fixed-$1" >"$OUT/fixed-$1.txt" 2>&1 || true
+  after=$(cpu_ticks "${PIDS[0]}")
+  calls=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['load']['counts']['answered'])" "$OUT/fixed-$1/report.json" 2>/dev/null || echo 0)
+  python3 - "$1" "$before" "$after" "$calls" "$(getconf CLK_TCK)" <<'PY'
+import sys
+name, before, after, calls, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+ms = (after - before) * 1000 / hz / max(calls, 1)
+print(f"== resumption {name} at a fixed rate: {calls} calls, gateway CPU {ms:.3f} ms per call"
+      f" => one gateway core carries about {1000 / ms if ms else 0:.0f} such calls/s")
+PY
+}
+per_call off
+per_call on
 knee off
 knee on
 kill -INT "${PIDS[0]}" 2>/dev/null || true   # the gateway prints its counts on SIGINT
