@@ -99,12 +99,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                 }
             };
             Some(
-                transport::server_config(
-                    &cert,
-                    &key,
-                    &profile(&a.tls_profile.spec()),
-                )
-                .context("building the TLS server configuration")?,
+                transport::server_config(&cert, &key, &profile(&a.tls_profile.spec()))
+                    .context("building the TLS server configuration")?,
             )
         }
     };
