@@ -63,6 +63,9 @@ pub struct GatewayArgs {
     /// gateway then keeps nothing per call).
     #[arg(long)]
     pub quiet: bool,
+    /// Serve the gateway's counters as OpenMetrics (Prometheus) text at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the gateway until Ctrl-C or `--duration`.
@@ -127,6 +130,27 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     })
     .await
     .with_context(|| format!("starting the gateway on {}", a.listen))?;
+    let gw = std::sync::Arc::new(gw);
+    let metrics = match a.metrics_listen {
+        Some(addr) => {
+            let mut registry = prometheus_client::registry::Registry::default();
+            let g = gw.clone();
+            registry.register_collector(Box::new(crate::load::live::GatewayCollector::new(
+                move || vec![(g.name().to_owned(), g.stats())],
+            )));
+            match crate::load::live::Endpoint::start(addr, std::sync::Arc::new(registry)).await {
+                Ok(ep) => {
+                    eprintln!("metrics: http://{}/metrics (OpenMetrics)", ep.addr);
+                    Some(ep)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(EXIT_USAGE);
+                }
+            }
+        }
+        None => None,
+    };
     eprintln!(
         "gateway {} listening on {} ({}); {}; Ctrl-C stops",
         a.name,
@@ -138,12 +162,17 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             "observations follow as JSON lines"
         }
     );
+    // Ctrl-C (SIGINT) stops it cleanly, with or without --duration.
     let stop = async {
+        let interrupted = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
         match a.duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            Some(d) => tokio::select! {
+                () = tokio::time::sleep(d) => {}
+                () = interrupted => {}
+            },
+            None => interrupted.await,
         }
     };
     tokio::pin!(stop);
@@ -157,7 +186,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             }
         }
         eprintln!("{}", counts(&gw.stats()));
-        gw.shutdown().await;
+        stop_gateway(gw, metrics).await;
         return Ok(EXIT_PASSED);
     }
     let mut rx = gw.subscribe();
@@ -182,13 +211,31 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     }
     let _ = stdout.flush();
     drop(stdout);
-    gw.shutdown().await;
+    stop_gateway(gw, metrics).await;
     Ok(EXIT_PASSED)
+}
+
+/// Stops the metrics endpoint (which holds the gateway for its scrapes), then the gateway.
+async fn stop_gateway(gw: std::sync::Arc<Gateway>, metrics: Option<crate::load::live::Endpoint>) {
+    if let Some(ep) = metrics {
+        ep.stop().await;
+    }
+    match std::sync::Arc::try_unwrap(gw) {
+        Ok(gw) => gw.shutdown().await,
+        Err(_) => tracing::warn!("gateway still referenced at exit; not waiting for its tasks"),
+    }
 }
 
 fn counts(s: &mock_gateway::Stats) -> String {
     format!(
-        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections",
-        s.invites, s.answered, s.rejected, s.byes, s.options, s.connections
+        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections, TLS handshakes {} full + {} resumed",
+        s.invites,
+        s.answered,
+        s.rejected,
+        s.byes,
+        s.options,
+        s.connections,
+        s.tls_full,
+        s.tls_resumed
     )
 }

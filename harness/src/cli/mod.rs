@@ -42,6 +42,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Open-loop load (calls per second) with latency percentiles, SLOs and --find-max.
     Load(crate::load::LoadArgs),
+    /// Merge the reports of several load generators (shards) exactly into one.
+    Merge(crate::load::merge::MergeArgs),
 }
 
 /// `validate` options.
@@ -89,6 +91,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Certs(a) => certs::certs_cmd(a),
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
         Command::Load(a) => crate::load::load_cmd(a).await,
+        Command::Merge(a) => crate::load::merge::merge_cmd(&a),
     }
 }
 
