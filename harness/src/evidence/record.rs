@@ -34,18 +34,21 @@ pub fn call_record(call: &Call) -> CallRecord {
         }
         _ => call.final_response().map(|r| r.reason.clone()),
     };
-    let error = call.final_status().is_none().then(|| {
-        let each: Vec<String> = call
-            .attempts
-            .iter()
-            .map(|a| format!("{}: {}", a.gateway, failure_text(a)))
-            .collect();
-        if each.len() > 1 {
-            format!("every gateway on the route failed: {}", each.join("; "))
-        } else {
-            each.join("; ")
-        }
-    });
+    // A lone attempt's failure as the attempt tells it (its record names the gateway); over a
+    // route, each gateway's in turn.
+    let error = call
+        .final_status()
+        .is_none()
+        .then(|| match call.attempts.as_slice() {
+            [only] => failure_text(only),
+            all => format!(
+                "every gateway on the route failed: {}",
+                all.iter()
+                    .map(|a| format!("{}: {}", a.gateway, failure_text(a)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        });
     CallRecord {
         call_id: call
             .tried()
@@ -82,7 +85,9 @@ pub fn attempt_record(a: &Attempt) -> reports::Attempt {
             TransportKind::Tcp => "tcp",
         }
         .to_owned(),
-        status: a.end.status(),
+        // What came on the wire: a 487 after the trunk's own CANCEL too (the outcome says the
+        // attempt timed out).
+        status: resp.map(|r| r.status).or(a.end.status()),
         reason: resp.map(|r| r.reason.clone()),
         warning: resp.and_then(|r| r.headers.get(&HeaderName::Warning).map(str::to_owned)),
         error: if failed || !a.notes.is_empty() {
