@@ -116,7 +116,7 @@ fn call(timeout_ms: u64) -> CallSpec {
         timeout: Duration::from_millis(timeout_ms),
         gateway: "gw1".into(),
         location: None,
-        tls: scenarios::TlsProfileSpec::genesys_byoc(),
+        tls: scenarios::TlsProfile::genesys_byoc(),
     }
 }
 

@@ -209,7 +209,7 @@ async fn preflight(
         .map_err(|_| format!("--sut-name {host:?} is not a valid TLS server name"))?;
     let config = tls
         .trust
-        .client_config(&scenarios::TlsProfileSpec::genesys_byoc())
+        .client_config(&scenarios::TlsProfile::genesys_byoc())
         .unwrap_or_else(|_| tls.config.clone());
     let Err(e) = transport::connect(addr, Some((config, name)), Duration::from_secs(5)).await
     else {

@@ -16,7 +16,7 @@ use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TransportKind};
 
 use crate::exit::{EXIT_PASSED, EXIT_USAGE};
-use crate::originate::tls::{TlsProfileName, profile};
+use crate::originate::tls::TlsProfileName;
 
 /// `gateway` options.
 #[derive(Debug, Args)]
@@ -99,7 +99,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                 }
             };
             Some(
-                transport::server_config(&cert, &key, &profile(&a.tls_profile.spec()))
+                transport::server_config(&cert, &key, &a.tls_profile.spec())
                     .context("building the TLS server configuration")?,
             )
         }

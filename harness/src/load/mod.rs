@@ -53,11 +53,12 @@ use scenarios::{AniPlacement, CallSpec};
 use sip::transport::TransportKind;
 
 use crate::exit::{EXIT_ERROR, EXIT_USAGE};
+use crate::originate::tls::TlsProfileName;
 use crate::originate::tls::TlsTrust;
 use crate::originate::trunk::TRUNK_HOST;
 use crate::originate::uac::Target;
 use crate::run::Embedded;
-use flags::{Arrivals, CallerOrder, Mix, Resumption, Shard, SloList, StartAt, TlsProfileArg};
+use flags::{Arrivals, CallerOrder, Mix, Resumption, Shard, SloList, StartAt};
 use run::{Model, Plan};
 use schedule::{Profile, Schedule};
 
@@ -80,7 +81,7 @@ pub struct LoadArgs {
     /// TLS profile the trunk offers: `genesys-byoc` (TLS 1.2, ECDHE secp384r1, the RSA AES-GCM
     /// suites, as the trunk does; ICD 5.1) or `any` (TLS 1.2 and 1.3, every group and suite).
     #[arg(long, value_enum, default_value = "genesys-byoc")]
-    pub tls_profile: TlsProfileArg,
+    pub tls_profile: TlsProfileName,
     /// `off`: every new connection does a full TLS handshake (what an SBC's CPU pays for);
     /// `on`: connections resume the cached session when the server allows it.
     #[arg(long, value_enum, default_value = "on")]
@@ -248,7 +249,7 @@ fn call_spec(dial: &str, hold: Duration, timeout: Duration, per_call: bool) -> C
         gateway: "gw1".to_owned(),
         location: None,
         // The load generator's connections use the TLS client configuration of `load`.
-        tls: scenarios::TlsProfileSpec::any(),
+        tls: scenarios::TlsProfile::any(),
     }
 }
 
@@ -273,7 +274,7 @@ fn profile_note(a: &LoadArgs) -> String {
     match a.transport {
         TransportKind::Tls => format!(
             " (TLS profile {}, resumption {})",
-            a.tls_profile.as_str(),
+            a.tls_profile.spec().name(),
             a.tls_resumption.as_str()
         ),
         TransportKind::Tcp => String::new(),

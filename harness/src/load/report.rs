@@ -123,7 +123,7 @@ fn config(a: &LoadArgs, c: &Checked, plan: &Plan, where_: &str) -> LoadConfig {
         start_at: a
             .start_at
             .map(|t| humantime::format_rfc3339_millis(t.0).to_string()),
-        tls_profile: tls.then(|| a.tls_profile.as_str().to_owned()),
+        tls_profile: tls.then(|| a.tls_profile.spec().name().to_owned()),
         tls_resumption: tls.then(|| a.tls_resumption.as_str().to_owned()),
         callers: plan.callers.as_ref().map(|c| {
             let mut d = c.describe();

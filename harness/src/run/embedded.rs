@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use mock_gateway::fault::FaultTlsConfigs;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
-use scenarios::TlsProfileSpec;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
 use crate::evidence::Epoch;
-use crate::originate::tls::{TlsTrust, profile};
+use crate::originate::tls::TlsTrust;
 use crate::originate::trunk::{GATEWAY_HOSTS, TRUNK_HOST};
 use crate::originate::uac::{Target, UacConfig};
 use crate::run::RunContext;
@@ -316,7 +315,7 @@ impl GatewayCerts {
 pub struct GatewayIdentities {
     leaves: Vec<(String, String)>,
     /// The profile the gateways serve now (they start with `any`); unchanged, nothing is rebuilt.
-    serving: Arc<Mutex<TlsProfileSpec>>,
+    serving: Arc<Mutex<TlsProfile>>,
 }
 
 impl GatewayIdentities {
@@ -325,18 +324,18 @@ impl GatewayIdentities {
     pub fn new(leaves: Vec<(String, String)>) -> Self {
         GatewayIdentities {
             leaves,
-            serving: Arc::new(Mutex::new(TlsProfileSpec::any())),
+            serving: Arc::new(Mutex::new(TlsProfile::any())),
         }
     }
 
     /// Makes every gateway accept new TLS connections under `spec` only.
-    pub fn enforce(&self, gateways: &[Gateway], spec: &TlsProfileSpec) -> Result<(), String> {
+    pub fn enforce(&self, gateways: &[Gateway], spec: &TlsProfile) -> Result<(), String> {
         let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
         if *serving == *spec {
             return Ok(());
         }
         for (gw, (cert, key)) in gateways.iter().zip(&self.leaves) {
-            let config = transport::server_config(cert.as_bytes(), key.as_bytes(), &profile(spec))
+            let config = transport::server_config(cert.as_bytes(), key.as_bytes(), spec)
                 .map_err(|e| format!("{}: TLS profile {}: {e}", gw.name(), spec.describe()))?;
             gw.set_tls(config)
                 .map_err(|e| format!("{}: {e}", gw.name()))?;

@@ -38,7 +38,7 @@ pub use crate::codec::{Frame, FrameError, Limits, StreamDecoder};
 pub use conn::{ConnReader, ConnWriter, Connection};
 pub use tls::{
     TlsProfile, TlsVersions, client_config, client_config_with, insecure_client_config,
-    insecure_client_config_with, server_config, session_info,
+    insecure_client_config_with, provider, server_config, session_info,
 };
 
 /// A stream transport, as written in a Via header's transport token (lowercase here).
