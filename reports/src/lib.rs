@@ -32,9 +32,11 @@ mod markdown;
 mod matrix;
 pub mod model;
 pub mod observation;
+pub mod pcap;
 #[cfg(test)]
 mod sample;
 mod text;
+pub mod trace;
 mod write;
 
 pub use json::{SCHEMA_FILE, from_json_str, json_schema, json_schema_string, to_json_string};
@@ -47,6 +49,7 @@ pub use model::{
     RunReport, ScenarioReport, TlsInfo, Totals, Verdict, WAIVED_PREFIX,
 };
 pub use observation::Observation;
+pub use trace::{TraceMessage, ladder_text};
 pub use text::render_summary_text;
 pub use write::{
     JSON_FILE, JUNIT_FILE, MARKDOWN_FILE, WriteError, WrittenFiles, write_all, write_atomic,
