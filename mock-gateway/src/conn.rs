@@ -173,7 +173,10 @@ pub(crate) async fn serve(
 /// The connection's tap, when the gateway is captured.
 fn tap(shared: &Shared, peer: SocketAddr, local: SocketAddr, kind: TransportKind) -> Option<Tap> {
     let name = shared.recorder.name();
-    shared.capture.as_ref().map(|c| c.tap(name, local, peer, kind))
+    shared
+        .capture
+        .as_ref()
+        .map(|c| c.tap(name, local, peer, kind))
 }
 
 /// Counts a connection as open while it lives.

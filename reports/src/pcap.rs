@@ -89,7 +89,10 @@ pub fn pcapng(trace: &Trace<'_>) -> Result<Vec<u8>, PcapError> {
         )],
         block_len2: 0,
     };
-    out.extend(shb.to_vec().map_err(|e| PcapError::Block(format!("{e:?}")))?);
+    out.extend(
+        shb.to_vec()
+            .map_err(|e| PcapError::Block(format!("{e:?}")))?,
+    );
     for (name, description) in &trace.connections {
         let mut idb = InterfaceDescriptionBlock {
             block_type: 0,
@@ -105,7 +108,10 @@ pub fn pcapng(trace: &Trace<'_>) -> Result<Vec<u8>, PcapError> {
             if_tsresol: 6,
             if_tsoffset: 0,
         };
-        out.extend(idb.to_vec().map_err(|e| PcapError::Block(format!("{e:?}")))?);
+        out.extend(
+            idb.to_vec()
+                .map_err(|e| PcapError::Block(format!("{e:?}")))?,
+        );
     }
     let mut packets: Vec<&Packet<'_>> = trace.packets.iter().collect();
     packets.sort_by_key(|p| p.at_unix_us);
@@ -120,9 +126,27 @@ pub fn pcapng(trace: &Trace<'_>) -> Result<Vec<u8>, PcapError> {
                 // The first sender opened the connection: a handshake just before it.
                 let at = p.at_unix_us.saturating_sub(1);
                 let (c, s) = (p.src, p.dst);
-                block(&mut out, p.conn, at, &segment(c, s, 0, 0, Flags::Syn, &[])?, None)?;
-                block(&mut out, p.conn, at, &segment(s, c, 0, 1, Flags::SynAck, &[])?, None)?;
-                block(&mut out, p.conn, at, &segment(c, s, 1, 1, Flags::Ack, &[])?, None)?;
+                block(
+                    &mut out,
+                    p.conn,
+                    at,
+                    &segment(c, s, 0, 0, Flags::Syn, &[])?,
+                    None,
+                )?;
+                block(
+                    &mut out,
+                    p.conn,
+                    at,
+                    &segment(s, c, 0, 1, Flags::SynAck, &[])?,
+                    None,
+                )?;
+                block(
+                    &mut out,
+                    p.conn,
+                    at,
+                    &segment(c, s, 1, 1, Flags::Ack, &[])?,
+                    None,
+                )?;
                 flows.entry(p.conn).or_insert(Flow {
                     client: c,
                     next: [1, 1],
@@ -170,7 +194,10 @@ fn block(
             .unwrap_or_default(),
         block_len2: 0,
     };
-    out.extend(epb.to_vec().map_err(|e| PcapError::Block(format!("{e:?}")))?);
+    out.extend(
+        epb.to_vec()
+            .map_err(|e| PcapError::Block(format!("{e:?}")))?,
+    );
     Ok(())
 }
 
@@ -248,8 +275,10 @@ mod tests {
 
     #[test]
     fn a_connection_is_a_handshake_then_continuous_segments() {
-        let (c, s): (SocketAddr, SocketAddr) =
-            ("127.0.0.1:40000".parse().unwrap(), "127.0.0.1:5061".parse().unwrap());
+        let (c, s): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.1:5061".parse().unwrap(),
+        );
         let trace = Trace {
             connections: vec![("trunk <-> gw1".into(), "TLS, decrypted".into())],
             packets: vec![
@@ -293,13 +322,19 @@ mod tests {
         assert_eq!((invite.0, invite.1, invite.2), (40000, 1, 1));
         assert!(invite.4.starts_with(b"INVITE"));
         let ok = tcp(&packets[4].1);
-        assert_eq!((ok.0, ok.1, ok.2), (5061, 1, 1 + 30), "acks the INVITE bytes");
+        assert_eq!(
+            (ok.0, ok.1, ok.2),
+            (5061, 1, 1 + 30),
+            "acks the INVITE bytes"
+        );
     }
 
     #[test]
     fn ipv6_and_long_messages_and_unknown_connections() {
-        let (c, s): (SocketAddr, SocketAddr) =
-            ("[::1]:40000".parse().unwrap(), "[::1]:5061".parse().unwrap());
+        let (c, s): (SocketAddr, SocketAddr) = (
+            "[::1]:40000".parse().unwrap(),
+            "[::1]:5061".parse().unwrap(),
+        );
         let body = vec![b'a'; SEGMENT + 10];
         let mut trace = Trace {
             connections: vec![("a".into(), "b".into())],

@@ -44,7 +44,10 @@ impl TraceMessage {
     pub fn label(&self) -> String {
         let first = self.start_line();
         if let Some(rest) = first.strip_prefix("SIP/2.0 ") {
-            match self.header("CSeq").and_then(|c| c.split_whitespace().nth(1)) {
+            match self
+                .header("CSeq")
+                .and_then(|c| c.split_whitespace().nth(1))
+            {
                 Some(m) => format!("{rest} ({m})"),
                 None => rest.to_owned(),
             }
@@ -186,13 +189,24 @@ mod tests {
             ani: "+13125550100".into(),
             trace: vec![
                 msg(1_000, "trunk", "gw1", "INVITE sip:911@gw1 SIP/2.0\r\n\r\n"),
-                msg(3_500, "gw1", "trunk", "SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\n"),
+                msg(
+                    3_500,
+                    "gw1",
+                    "trunk",
+                    "SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\n",
+                ),
             ],
             ..CallRecord::default()
         };
         let t = ladder_text(&call);
-        assert!(t.contains("    +0.000  trunk -> gw1    INVITE 911\n"), "{t}");
-        assert!(t.contains("    +2.500    gw1 -> trunk  200 OK (INVITE)\n"), "{t}");
+        assert!(
+            t.contains("    +0.000  trunk -> gw1    INVITE 911\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("    +2.500    gw1 -> trunk  200 OK (INVITE)\n"),
+            "{t}"
+        );
         assert_eq!(ladder_text(&CallRecord::default()), "");
     }
 }

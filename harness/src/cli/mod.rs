@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 pub mod certify;
 pub mod certs;
+pub mod evidence;
 pub mod gateway;
 
 pub use certify::{CertifyArgs, RunArgs};

@@ -22,6 +22,8 @@ use sip::transport::{TransportError, TransportKind};
 use sip::{Request, Response};
 
 pub mod record;
+pub mod recording;
+pub mod trace;
 
 /// The run's clock: microseconds since one instant, shared by the originator and the embedded
 /// gateways of a run.

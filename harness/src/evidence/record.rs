@@ -54,6 +54,8 @@ pub fn call_record(call: &Call) -> CallRecord {
             .unwrap_or_default(),
         dial: call.dial.clone(),
         ani: call.ani.clone(),
+        // Filled by the run from the gateways' observations, when there are any.
+        ani_observed: None,
         attempts: call.attempts.iter().map(attempt_record).collect(),
         final_status: call.final_status(),
         final_reason,
@@ -61,6 +63,8 @@ pub fn call_record(call: &Call) -> CallRecord {
         error,
         setup_us,
         duration_ms: ended.saturating_sub(started) / 1000,
+        // Filled by the run from its capture, when it keeps one.
+        trace: Vec::new(),
     }
 }
 
@@ -76,6 +80,8 @@ pub fn attempt_record(a: &Attempt) -> reports::Attempt {
         outcome: Some(a.end.outcome()),
         call_id: a.call_id().to_owned(),
         invite_at_us: a.timings.invite_at_us,
+        started_at_us: Some(a.timings.started_at_us),
+        ended_at_us: Some(a.timings.ended_at_us),
         target: a.target.clone(),
         transport: match a.transport {
             TransportKind::Tls => "tls",

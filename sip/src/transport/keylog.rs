@@ -28,7 +28,8 @@ impl KeyLogFile {
 
 impl rustls::KeyLog for KeyLogFile {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        let mut line = String::with_capacity(label.len() + 2 * (client_random.len() + secret.len()) + 3);
+        let mut line =
+            String::with_capacity(label.len() + 2 * (client_random.len() + secret.len()) + 3);
         line.push_str(label);
         line.push(' ');
         for b in client_random {
@@ -82,7 +83,10 @@ mod tests {
         log.log("CLIENT_RANDOM", &[0xab, 0x01], &[0x00, 0xff]);
         log.log("SERVER_TRAFFIC_SECRET_0", &[1], &[2]);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "CLIENT_RANDOM ab01 00ff\nSERVER_TRAFFIC_SECRET_0 01 02\n");
+        assert_eq!(
+            text,
+            "CLIENT_RANDOM ab01 00ff\nSERVER_TRAFFIC_SECRET_0 01 02\n"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -102,6 +102,8 @@ struct Sink {
 struct Store {
     /// Records kept for good, in arrival order.
     kept: Vec<Record>,
+    /// How many of `kept` [`Capture::since_last`] has handed out.
+    handed: usize,
     /// Bytes of message text held (kept and pending).
     held: usize,
     /// With [`Keep::FirstCallsAndFailures`]: the calls whose fate is not known yet.
@@ -123,6 +125,7 @@ impl Capture {
                 dropped: AtomicU64::new(0),
                 store: Mutex::new(Store {
                     kept: Vec::new(),
+                    handed: 0,
                     held: 0,
                     calls,
                 }),
@@ -148,12 +151,13 @@ impl Capture {
         }
     }
 
-    /// The records kept so far, leaving the capture empty (calls still pending stay).
-    pub fn take(&self) -> Vec<Record> {
+    /// Copies of the records kept since the previous call (calls still pending excepted), in
+    /// arrival order; [`Capture::finish`] still returns them. A copy shares the message bytes.
+    pub fn since_last(&self) -> Vec<Record> {
         let mut store = self.sink.lock();
-        let kept = std::mem::take(&mut store.kept);
-        store.held -= kept.iter().map(|r| r.bytes.len()).sum::<usize>();
-        kept
+        let from = store.handed;
+        store.handed = store.kept.len();
+        store.kept[from..].to_vec()
     }
 
     /// Everything kept, pending calls included (unfinished calls count as failed), in time
@@ -165,6 +169,7 @@ impl Capture {
             all.extend(calls.drain_pending());
         }
         store.held = 0;
+        store.handed = 0;
         all.sort_by_key(|r| r.at_us);
         all
     }

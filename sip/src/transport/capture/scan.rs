@@ -37,9 +37,7 @@ pub fn scan(bytes: &[u8]) -> Scan<'_> {
             continue;
         };
         let name = name.trim();
-        let value = std::str::from_utf8(&line[colon + 1..])
-            .map(str::trim)
-            .ok();
+        let value = std::str::from_utf8(&line[colon + 1..]).map(str::trim).ok();
         if name.eq_ignore_ascii_case("call-id") || name.eq_ignore_ascii_case("i") {
             out.call_id = out.call_id.or(value);
         } else if name.eq_ignore_ascii_case("cseq") {
@@ -61,7 +59,9 @@ mod tests {
 
     #[test]
     fn reads_requests_responses_and_compact_forms() {
-        let inv = scan(b"INVITE sip:911@gw1 SIP/2.0\r\nVia: x\r\ni: abc@h\r\nCSeq: 1 INVITE\r\n\r\nbody: no");
+        let inv = scan(
+            b"INVITE sip:911@gw1 SIP/2.0\r\nVia: x\r\ni: abc@h\r\nCSeq: 1 INVITE\r\n\r\nbody: no",
+        );
         assert_eq!(inv.method, Some("INVITE"));
         assert_eq!(inv.status, None);
         assert_eq!(inv.call_id, Some("abc@h"));

@@ -48,7 +48,7 @@ fn a_batched_write_is_one_record_per_message_and_keepalives_are_left_out() {
     );
     tap.sent(batch.as_bytes());
     tap.received(&Bytes::from(invite("a")));
-    let r = cap.take();
+    let r = cap.since_last();
     assert_eq!(r.len(), 4);
     assert!(r[0].bytes.starts_with(b"SIP/2.0 100"));
     assert!(r[2].bytes.starts_with(b"SIP/2.0 200"));
@@ -56,7 +56,11 @@ fn a_batched_write_is_one_record_per_message_and_keepalives_are_left_out() {
     assert_eq!(r[0].endpoints(), (addr(5061), addr(40000)));
     assert_eq!(r[3].endpoints(), (addr(40000), addr(5061)));
     assert_eq!((&*r[3].point, r[3].conn), ("gw1", 1));
-    assert!(cap.take().is_empty(), "take drains");
+    assert!(cap.since_last().is_empty(), "nothing new");
+    tap.received(&Bytes::from(invite("b")));
+    assert_eq!(cap.since_last().len(), 1, "only what is new");
+    assert_eq!(cap.finish().len(), 5, "finish returns everything");
+    assert!(cap.finish().is_empty());
 }
 
 #[test]
@@ -80,9 +84,10 @@ fn a_full_capture_drops_and_counts() {
         tap.sent(invite("x").as_bytes());
     }
     assert_eq!(cap.dropped(), 1);
-    assert_eq!(cap.take().len(), 2);
+    assert_eq!(cap.since_last().len(), 2);
+    assert_eq!(cap.finish().len(), 2);
     tap.sent(invite("x").as_bytes());
-    assert_eq!(cap.take().len(), 1, "taking frees room");
+    assert_eq!(cap.finish().len(), 1, "finishing frees room");
 }
 
 #[test]
@@ -100,10 +105,14 @@ fn load_keeps_the_first_calls_and_every_failed_one() {
     call(&tap, "c5", "200 OK", "481 Call Does Not Exist");
     call(&tap, "c6", "200 OK", "200 OK");
     tap.sent(invite("c7").as_bytes()); // never answered
-    assert_eq!(call_ids(&cap.take()), ["c1", "c2"], "settled and kept");
+    assert_eq!(
+        call_ids(&cap.since_last()),
+        ["c1", "c2"],
+        "settled and kept"
+    );
     let all = cap.finish();
-    assert_eq!(call_ids(&all), ["c4", "c5", "c7"]);
-    assert_eq!(all.len(), 2 + 5 + 1);
+    assert_eq!(call_ids(&all), ["c1", "c2", "c4", "c5", "c7"]);
+    assert_eq!(all.len(), 5 + 5 + 2 + 5 + 1);
 }
 
 #[test]
