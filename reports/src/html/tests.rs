@@ -68,8 +68,8 @@ fn run_page_has_verdict_matrix_failures_and_ladders() {
         "failure links its ladder"
     );
     assert!(
-        h.contains(&format!("<details id=\"{anchor}\">")),
-        "the ladder is there"
+        h.contains(&format!("<details id=\"{anchor}\" open>")),
+        "the failed scenario's ladder is there, open"
     );
     assert!(
         h.contains("<div class=\"ladder\" style=\"--lanes:3\">"),
