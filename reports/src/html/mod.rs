@@ -22,7 +22,7 @@ mod intervals;
 pub mod ladder;
 mod load;
 mod plot;
-mod run;
+pub(crate) mod run;
 
 /// What the page is drawn from besides the report.
 #[derive(Debug, Clone, Copy, Default)]
