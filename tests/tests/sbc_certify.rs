@@ -113,6 +113,7 @@ async fn certify_through(
         sut_attempt_timeout: Duration::from_secs(1),
         gateway_listen: gateways.to_vec(),
         certs_dir: d.to_owned(),
+        evidence: Default::default(),
     };
     let code = run_command(Command::Certify(args))
         .await

@@ -37,6 +37,10 @@ impl EvidenceArgs {
             None => Recording::default(),
         };
         if let Some(path) = &self.tls_keylog {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
             r.key_log = Some(
                 KeyLogFile::open(path)
                     .with_context(|| format!("opening the TLS key log {}", path.display()))?,
@@ -68,6 +72,36 @@ impl EvidenceArgs {
         Ok(())
     }
 }
+
+/// `load`'s evidence options: a load run captures only with `--pcap`, and then keeps the
+/// first calls and every failed call.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LoadEvidenceArgs {
+    /// `--pcap`, `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// With --pcap: how many calls are kept whatever their outcome (failed calls are all kept).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub pcap_first_calls: u64,
+}
+
+impl LoadEvidenceArgs {
+    /// The load run's recording: nothing captured without `--pcap` (a load run pays nothing
+    /// for it), else the first calls and every failed call, at most [`LOAD_CAPTURE_BYTES`].
+    pub fn recording(&self) -> anyhow::Result<Recording> {
+        let keep = self
+            .evidence
+            .pcap
+            .as_ref()
+            .map(|_| Keep::FirstCallsAndFailures {
+                first: self.pcap_first_calls,
+            });
+        self.evidence.recording(keep, LOAD_CAPTURE_BYTES)
+    }
+}
+
+/// How much message text a load run's capture holds at most.
+pub const LOAD_CAPTURE_BYTES: usize = 512 * 1024 * 1024;
 
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -15,6 +15,9 @@ use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
+use super::evidence::EvidenceArgs;
+use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
+use crate::evidence::trace::Lanes;
 use crate::exit::{EXIT_PASSED, EXIT_USAGE};
 
 /// `gateway` options.
@@ -62,6 +65,9 @@ pub struct GatewayArgs {
     /// gateway then keeps nothing per call).
     #[arg(long)]
     pub quiet: bool,
+    /// `--pcap` (every message the gateway sent and received, written at exit), `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 /// Runs the gateway until Ctrl-C or `--duration`.
@@ -72,6 +78,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     }
+    let recording = a.evidence.recording(None, CERTIFY_CAPTURE_BYTES)?;
     let tls = match a.transport {
         TransportKind::Tcp => None,
         TransportKind::Tls => {
@@ -104,6 +111,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                         TlsProfile::default()
                     },
                 )
+                .map(|c| recording.server(c))
                 .context("building the TLS server configuration")?,
             )
         }
@@ -130,6 +138,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         limits: Limits::default(),
         // Observations stream to stdout as they happen; none is kept in memory.
         retain: Retain::None,
+        epoch: Some(recording.epoch().0),
+        capture: recording.capture().cloned(),
         ..GatewayConfig::default()
     })
     .await
@@ -164,7 +174,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             }
         }
         eprintln!("{}", counts(&gw.stats()));
-        gw.shutdown().await;
+        finish(gw, &a, &recording).await?;
         return Ok(EXIT_PASSED);
     }
     let mut rx = gw.subscribe();
@@ -189,8 +199,18 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     }
     let _ = stdout.flush();
     drop(stdout);
-    gw.shutdown().await;
+    finish(gw, &a, &recording).await?;
     Ok(EXIT_PASSED)
+}
+
+/// Stops the gateway and writes its trace (`--pcap`).
+async fn finish(gw: Gateway, a: &GatewayArgs, recording: &Recording) -> anyhow::Result<()> {
+    let lanes = Lanes {
+        gateways: vec![(gw.local_addr(), a.name.clone())],
+        other: "originator".into(),
+    };
+    gw.shutdown().await;
+    a.evidence.finish(recording, &lanes)
 }
 
 fn counts(s: &mock_gateway::Stats) -> String {

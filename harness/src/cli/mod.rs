@@ -10,6 +10,7 @@ pub mod certify;
 pub mod certs;
 pub mod evidence;
 pub mod gateway;
+pub mod report;
 
 pub use certify::{CertifyArgs, RunArgs};
 pub use certs::CertsArgs;
@@ -43,6 +44,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Open-loop load (calls per second) with latency percentiles, SLOs and --find-max.
     Load(crate::load::LoadArgs),
+    /// Render report.html and summary.md again from a report.json.
+    Report(report::ReportArgs),
 }
 
 /// `validate` options.
@@ -90,6 +93,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Certs(a) => certs::certs_cmd(a),
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
         Command::Load(a) => crate::load::load_cmd(a).await,
+        Command::Report(a) => report::report_cmd(&a),
     }
 }
 

@@ -61,6 +61,8 @@ pub struct Shared {
     pub results: mpsc::UnboundedSender<CallResult>,
     /// Calls in progress, all connections together.
     pub in_flight: Arc<AtomicU64>,
+    /// Where connections record their messages (`--pcap`); `None`: nowhere.
+    pub capture: Option<sip::transport::capture::Capture>,
 }
 
 /// One call to place.
@@ -118,9 +120,12 @@ pub async fn connect(s: &Shared) -> Result<Connected, &'static str> {
             Some((cfg, name))
         }
     };
-    let (conn, timings) = transport::connect(s.target.addr, tls, s.connect_timeout)
+    let (mut conn, timings) = transport::connect(s.target.addr, tls, s.connect_timeout)
         .await
         .map_err(|e| cause(&e))?;
+    if let Some(c) = &s.capture {
+        conn.set_capture(c, crate::evidence::trace::TRUNK);
+    }
     let local = LocalEndpoint {
         host: s.local_host.clone(),
         addr: conn.local_addr(),

@@ -54,6 +54,8 @@ pub struct Plan {
     pub local_host: String,
     /// Show live progress on stderr.
     pub progress: bool,
+    /// Where the trunk's connections record their messages (`--pcap`); `None`: nowhere.
+    pub capture: Option<sip::transport::capture::Capture>,
 }
 
 /// What a run produced.
@@ -96,6 +98,7 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
                 connect_timeout: plan.connect_timeout,
                 results: results_tx.clone(),
                 in_flight: in_flight.clone(),
+                capture: plan.capture.clone(),
             })
         })
         .collect();

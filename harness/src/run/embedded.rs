@@ -79,15 +79,17 @@ impl Embedded {
     /// Like [`Embedded::start`], keeping no observations (load runs: recording then costs no
     /// lock and no memory; [`Gateway::stats`] still counts).
     pub async fn start_unrecorded(transport_kind: TransportKind) -> Result<Embedded, RunError> {
+        Embedded::start_unrecorded_with(transport_kind, Recording::default()).await
+    }
+
+    /// Like [`Embedded::start_unrecorded`], the gateways' messages captured and their TLS
+    /// secrets logged as `recording` says (`load --pcap`, `--tls-keylog`).
+    pub async fn start_unrecorded_with(
+        transport_kind: TransportKind,
+        recording: Recording,
+    ) -> Result<Embedded, RunError> {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Embedded::start_recorded(
-            transport_kind,
-            [any, any],
-            None,
-            Retain::None,
-            Recording::default(),
-        )
-        .await
+        Embedded::start_recorded(transport_kind, [any, any], None, Retain::None, recording).await
     }
 
     /// Like [`Embedded::start`], with gw1 and gw2 on the given addresses (a system under test

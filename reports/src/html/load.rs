@@ -202,13 +202,14 @@ fn latency(h: &mut String, l: &LoadReport, intervals: &[intervals::Interval]) {
     match intervals::merged(intervals) {
         Some(all) if !all.is_empty() => {
             let top = (all.len() as f64).log10().clamp(2.0, 5.0);
-            let points = (0..=200)
+            let mut points: Vec<(f64, f64)> = (0..=200)
                 .map(|i| {
                     let x = top * f64::from(i) / 200.0;
                     let q = 1.0 - 10f64.powf(-x);
                     (x, all.value_at_quantile(q) as f64 / 1000.0)
                 })
                 .collect();
+            points.push((top, all.max() as f64 / 1000.0));
             series.push(Series {
                 name: format!("setup, answered ({} calls, interval log)", all.len()),
                 points,
