@@ -156,7 +156,7 @@ a{color:#0969da}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}.facts dt{font-weight:600}.facts dd{margin:0}
 nav{margin:12px 0;padding:6px 0;border-top:1px solid var(--line);border-bottom:1px solid var(--line)}nav a{margin-right:14px}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}
-th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
+th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:var(--bg2)}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .o{font-weight:600;white-space:nowrap}.o.pass{color:var(--pass)}.o.fail{color:var(--fail)}.o.error{color:var(--error)}.o.skipped{color:var(--skipped)}
 td.cell-pass{background:#dafbe1}td.cell-fail{background:#ffebe9}td.cell-error{background:#fff8c5}td.cell-skipped{background:#f6f8fa}
