@@ -317,7 +317,7 @@ mod tests {
                 _ => panic!("not tcp"),
             }
         };
-        assert_eq!(tcp(&packets[0].1).3, true);
+        assert!(tcp(&packets[0].1).3, "a SYN first");
         let invite = tcp(&packets[3].1);
         assert_eq!((invite.0, invite.1, invite.2), (40000, 1, 1));
         assert!(invite.4.starts_with(b"INVITE"));

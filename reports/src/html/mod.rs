@@ -70,7 +70,7 @@ pub fn to_html(report: &RunReport, inputs: &Inputs<'_>) -> String {
         "<dt>Duration</dt><dd>{}.{:03} s</dd><dt>Checks</dt><dd>{} scenarios, {} checks: \
          <span class=\"o pass\">{} passed</span> <span class=\"o fail\">{} failed</span> \
          <span class=\"o error\">{} errors</span> <span class=\"o skipped\">{} skipped</span> \
-         (exit code {})</dd></dl></header>\n",
+         (exit code {})</dd></dl></header>",
         report.duration_ms / 1000,
         report.duration_ms % 1000,
         t.scenarios,
@@ -81,11 +81,12 @@ pub fn to_html(report: &RunReport, inputs: &Inputs<'_>) -> String {
         t.skipped,
         verdict.exit_code()
     );
+    h.push('\n');
     match &report.load {
         Some(l) => load::render(&mut h, report, l, inputs),
         None => run::render(&mut h, report),
     }
-    let _ = write!(h, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
     h
 }
 
