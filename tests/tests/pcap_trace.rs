@@ -104,6 +104,12 @@ async fn tshark_reads_every_sip_message_of_a_certify_run_in_order() {
     for s in &report.scenarios {
         for c in &s.calls {
             assert!(!c.trace.is_empty(), "{}: every call has its ladder", s.name);
+            assert_eq!(
+                c.ani_observed.as_deref(),
+                Some(c.ani.as_str()),
+                "{}: the ANI the gateway observed",
+                s.name
+            );
             calls += 1;
             // Each attempt (its own Call-ID) in the trace is the same sequence tshark decoded.
             for a in &c.attempts {

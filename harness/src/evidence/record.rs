@@ -111,3 +111,83 @@ fn failure_text(a: &Attempt) -> String {
         a.notes.join("; ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Decision, Failure};
+
+    fn attempt(
+        gw: &str,
+        end: AttemptEnd,
+        decision: Decision,
+        invite_at: u64,
+        to_final: u64,
+    ) -> Attempt {
+        let mut a = Attempt::not_made(gw, end, decision, invite_at.saturating_sub(100));
+        a.timings.invite_at_us = Some(invite_at);
+        a.timings.to_final_us = Some(to_final);
+        a.timings.ended_at_us = invite_at + to_final;
+        a
+    }
+
+    #[test]
+    fn setup_runs_from_the_first_invite_to_the_answer_on_any_gateway() {
+        let call = Call {
+            dial: "911".into(),
+            ani: "+13125550100".into(),
+            first_choice: "gw1".into(),
+            attempts: vec![
+                attempt(
+                    "gw1",
+                    AttemptEnd::Rejected {
+                        status: 503,
+                        q850: Some(34),
+                    },
+                    Decision::RetryableStatus,
+                    1_000,
+                    300,
+                ),
+                attempt(
+                    "gw2",
+                    AttemptEnd::Answered { status: 200 },
+                    Decision::Answered,
+                    5_000,
+                    800,
+                ),
+            ],
+        };
+        let r = call_record(&call);
+        assert_eq!(r.setup_us, Some(5_800 - 1_000), "both attempts count");
+        assert_eq!(r.attempts[0].started_at_us, Some(900));
+        assert_eq!(r.attempts[1].ended_at_us, Some(5_800));
+        assert_eq!(r.ani_observed, None, "the run fills it from the gateways");
+
+        let one = Call {
+            attempts: vec![attempt(
+                "gw1",
+                AttemptEnd::Answered { status: 200 },
+                Decision::Answered,
+                10,
+                190,
+            )],
+            ..call.clone()
+        };
+        assert_eq!(
+            call_record(&one).setup_us,
+            Some(190),
+            "a 190 µs setup is 190 µs"
+        );
+        let failed = Call {
+            attempts: vec![attempt(
+                "gw1",
+                AttemptEnd::NoAnswer(Failure::TimedOut),
+                Decision::NoAnswer,
+                10,
+                0,
+            )],
+            ..call
+        };
+        assert_eq!(call_record(&failed).setup_us, None);
+    }
+}
