@@ -21,6 +21,11 @@ use pcap_parser::{
     SectionHeaderBlock, ToVec,
 };
 
+/// pcapng's `if_name` and `if_description` interface options (RFC draft-ietf-opsawg-pcapng,
+/// section 4.2).
+const IF_NAME: OptionCode = OptionCode(2);
+const IF_DESCRIPTION: OptionCode = OptionCode(3);
+
 /// The largest payload one synthetic segment carries; longer messages span segments.
 const SEGMENT: usize = 16 * 1024;
 
@@ -101,8 +106,8 @@ pub fn pcapng(trace: &Trace<'_>) -> Result<Vec<u8>, PcapError> {
             reserved: 0,
             snaplen: 0,
             options: vec![
-                option(OptionCode::IfName, name.clone().into_bytes()),
-                option(OptionCode::IfDescription, description.clone().into_bytes()),
+                option(IF_NAME, name.clone().into_bytes()),
+                option(IF_DESCRIPTION, description.clone().into_bytes()),
             ],
             block_len2: 0,
             if_tsresol: 6,
@@ -256,7 +261,11 @@ mod tests {
                 Ok((n, block)) => {
                     match block {
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            names.push(idb.if_name().unwrap().unwrap().to_owned());
+                            let name = idb.options.iter().find(|o| o.code == IF_NAME).unwrap();
+                            names.push(
+                                String::from_utf8_lossy(&name.value[..usize::from(name.len)])
+                                    .into_owned(),
+                            );
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                             packets.push((epb.if_id, epb.packet_data().to_vec()));
