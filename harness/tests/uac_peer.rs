@@ -136,6 +136,7 @@ fn cfg(tls: Option<Arc<rustls::ClientConfig>>) -> UacConfig {
         local_host: "trunk.e911-harness.invalid".into(),
         connect_timeout: Duration::from_secs(2),
         epoch: Epoch::now(),
+        recording: Default::default(),
     }
 }
 

@@ -15,6 +15,9 @@ use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TransportKind};
 
+use super::evidence::EvidenceArgs;
+use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
+use crate::evidence::trace::Lanes;
 use crate::exit::{EXIT_PASSED, EXIT_USAGE};
 use crate::originate::tls::TlsProfileName;
 
@@ -66,6 +69,9 @@ pub struct GatewayArgs {
     /// Serve the gateway's counters as OpenMetrics (Prometheus) text at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// `--pcap` (every message the gateway sent and received, written at exit), `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 /// Runs the gateway until Ctrl-C or `--duration`.
@@ -76,6 +82,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     }
+    let recording = a.evidence.recording(None, CERTIFY_CAPTURE_BYTES)?;
     let tls = match a.transport {
         TransportKind::Tcp => None,
         TransportKind::Tls => {
@@ -100,6 +107,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             };
             Some(
                 transport::server_config(&cert, &key, &a.tls_profile.spec())
+                    .map(|c| recording.server(c))
                     .context("building the TLS server configuration")?,
             )
         }
@@ -126,6 +134,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         limits: Limits::default(),
         // Observations stream to stdout as they happen; none is kept in memory.
         retain: Retain::None,
+        epoch: Some(recording.epoch().0),
+        capture: recording.capture().cloned(),
         ..GatewayConfig::default()
     })
     .await
@@ -186,7 +196,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             }
         }
         eprintln!("{}", counts(&gw.stats()));
-        stop_gateway(gw, metrics).await;
+        finish(gw, metrics, &a, &recording).await?;
         return Ok(EXIT_PASSED);
     }
     let mut rx = gw.subscribe();
@@ -211,19 +221,30 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     }
     let _ = stdout.flush();
     drop(stdout);
-    stop_gateway(gw, metrics).await;
+    finish(gw, metrics, &a, &recording).await?;
     Ok(EXIT_PASSED)
 }
 
-/// Stops the metrics endpoint (which holds the gateway for its scrapes), then the gateway.
-async fn stop_gateway(gw: std::sync::Arc<Gateway>, metrics: Option<crate::load::live::Endpoint>) {
+/// Stops the metrics endpoint (which holds the gateway for its scrapes), then the gateway, and
+/// writes its trace (`--pcap`).
+async fn finish(
+    gw: std::sync::Arc<Gateway>,
+    metrics: Option<crate::load::live::Endpoint>,
+    a: &GatewayArgs,
+    recording: &Recording,
+) -> anyhow::Result<()> {
     if let Some(ep) = metrics {
         ep.stop().await;
     }
+    let lanes = Lanes {
+        gateways: vec![(gw.local_addr(), a.name.clone())],
+        other: "originator".into(),
+    };
     match std::sync::Arc::try_unwrap(gw) {
         Ok(gw) => gw.shutdown().await,
         Err(_) => tracing::warn!("gateway still referenced at exit; not waiting for its tasks"),
     }
+    a.evidence.finish(recording, &lanes)
 }
 
 fn counts(s: &mock_gateway::Stats) -> String {

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 pub mod certify;
 pub mod certs;
+pub mod evidence;
 pub mod gateway;
+pub mod report;
 
 pub use certify::{CertifyArgs, RunArgs};
 pub use certs::CertsArgs;
@@ -44,6 +46,8 @@ pub enum Command {
     Load(crate::load::LoadArgs),
     /// Merge the reports of several load generators (shards) exactly into one.
     Merge(crate::load::merge::MergeArgs),
+    /// Render report.html and summary.md again from a report.json.
+    Report(report::ReportArgs),
 }
 
 /// `validate` options.
@@ -92,6 +96,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
         Command::Load(a) => crate::load::load_cmd(a).await,
         Command::Merge(a) => crate::load::merge::merge_cmd(&a),
+        Command::Report(a) => report::report_cmd(&a),
     }
 }
 

@@ -150,9 +150,12 @@ pub struct LoadArgs {
     /// No live progress.
     #[arg(long)]
     pub quiet: bool,
-    /// Folder for report.json, summary.md, junit.xml and setup.hlog.
+    /// Folder for report.json, summary.md, junit.xml, report.html and setup.hlog.
     #[arg(long, default_value = "out/load")]
     pub out: PathBuf,
+    /// `--pcap` (the first calls and every failed call), `--pcap-first-calls`, `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: crate::cli::evidence::LoadEvidenceArgs,
 }
 
 /// The checked options, before any socket is opened.
@@ -365,6 +368,7 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         },
         None => None,
     };
+    let recording = a.evidence.recording()?;
     // The embedded gateways get a runtime of their own: on a small machine their tasks would
     // otherwise queue in front of the generator's and show up as generator lag.
     let gw_rt = match a.peer.target {
@@ -381,8 +385,9 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
     let (targets, tls, embedded, where_) = match (&a.peer.target, &gw_rt) {
         (None, Some(rt)) => {
             let kind = a.transport;
+            let gw_recording = recording.clone();
             let e = Arc::new(
-                rt.spawn(async move { Embedded::start_unrecorded(kind).await })
+                rt.spawn(async move { Embedded::start_unrecorded_with(kind, gw_recording).await })
                     .await??,
             );
             let where_ = format!(
@@ -482,6 +487,22 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         live,
         start_at: a.start_at.map(|s| s.0),
         callers: checked.callers.clone(),
+        capture: recording.capture().cloned(),
+    };
+    let plan = Plan {
+        tls: plan.tls.map(|t| recording.client(t)),
+        ..plan
+    };
+    let lanes = crate::evidence::trace::Lanes {
+        gateways: match &embedded {
+            Some(_) => plan
+                .targets
+                .iter()
+                .map(|t| (t.addr, t.name.clone()))
+                .collect(),
+            None => Vec::new(),
+        },
+        other: "target".into(),
     };
     let stop = interrupt_flag();
     let started = SystemTime::now();
@@ -499,6 +520,7 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         let _ = rt.spawn(async move { e.shutdown().await }).await;
     }
     drop(gw_rt);
+    a.evidence.evidence.finish(&recording, &lanes)?;
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {

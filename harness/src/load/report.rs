@@ -523,6 +523,11 @@ pub fn finish(
         .write_interval_log(&mut buf, done.started)
         .context("rendering the interval log")?;
     reports::write_atomic(&hlog, &buf)?;
+    // The HTML report again, now with the plots the interval log allows.
+    let inputs = reports::html::Inputs {
+        interval_log: Some(&buf),
+    };
+    reports::write_html(&report, &written.html, &inputs)?;
     if let Some(l) = &report.load {
         print!("{}", summary_text(l));
     }
