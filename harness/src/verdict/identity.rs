@@ -12,21 +12,28 @@
 //! - `ani.consistency` on every answered call (From and PAI agree, one PAI per scheme, E.164),
 //!   or `ani.findings` when the scenario declares them; `ani.form` with `expect.ani_form`.
 //! - `caller.selection` with `[caller]`: which step of the prioritized caller selection supplied
-//!   the ANI.
+//!   the ANI (the harness's own when it is the trunk; for a real originator, the step the ANI
+//!   that arrived comes from, [`super::originator::caller_selection`]).
 //! - `dial.number` with `expect.dialed` (ICD 5.2): the number the gateway read.
 
 use reports::observation::AniObservation;
 use reports::{CheckResult, Observation, Outcome};
 use scenarios::{AniFinding, AniHeader, AniPlacement, Scenario};
 
-use super::{CallEvidence, NO_GATEWAYS, normalize_number, outcome, req, result, skipped};
+use super::{CallEvidence, NO_GATEWAYS, Setting, normalize_number, outcome, req, result, skipped};
+use crate::evidence::Topology;
 use scenarios::ORG_HEADER;
 use scenarios::caller as conformance;
 
 /// The identity checks of one call.
-pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
+pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    out.extend(caller_selection(scenario));
+    // The step that supplied the ANI: the harness's own selection when it is the trunk, what
+    // arrived at the gateways when a real originator chose it.
+    out.extend(match setting.topology {
+        Topology::Originator => super::originator::caller_selection(scenario, c),
+        _ => caller_selection(scenario),
+    });
     let e = &scenario.expect;
     let org = expected_org(scenario);
     let ani = expected_ani(scenario);
@@ -259,7 +266,7 @@ fn gateways(invites: &[&Observation]) -> String {
 }
 
 /// Whether two numbers are the same caller: equal digits, or equal in E.164 form.
-fn same_number(a: &str, b: &str) -> bool {
+pub(super) fn same_number(a: &str, b: &str) -> bool {
     normalize_number(a) == normalize_number(b)
         || scenarios::e164(a).is_some_and(|x| scenarios::e164(b).is_some_and(|y| x == y))
 }
