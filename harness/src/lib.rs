@@ -36,6 +36,7 @@ pub mod evidence;
 pub mod exit;
 pub mod load;
 pub mod originate;
+pub mod plan;
 pub mod run;
 #[cfg(test)]
 mod test_support;

@@ -105,12 +105,12 @@ pub fn load_plan_file(path: &Path) -> Result<Plan, LoadError> {
     let label = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::new(vec![crate::load::io_problem(&label, "cannot read", &e)]))?;
-    load_plan_str(&text, &label).map(|plan| plan.from_file(path))
+    load_plan_str(&text, &label).map(|plan| plan.sourced(path))
 }
 
 impl Plan {
     /// The plan with `source` (its own and every step's) set to `path`.
-    fn from_file(mut self, path: &Path) -> Plan {
+    fn sourced(mut self, path: &Path) -> Plan {
         self.source = Some(path.to_owned());
         for step in &mut self.steps {
             step.scenario.source = Some(path.to_owned());
@@ -136,5 +136,5 @@ pub fn shipped_plan(name: &str) -> Option<Result<Plan, LoadError>> {
         .iter()
         .find(|f| f.name == name || f.name.strip_suffix(".toml") == Some(name))?;
     let path = Path::new(SHIPPED_PLAN_DIR).join(file.name);
-    Some(load_plan_str(file.text, &path.display().to_string()).map(|plan| plan.from_file(&path)))
+    Some(load_plan_str(file.text, &path.display().to_string()).map(|plan| plan.sourced(&path)))
 }

@@ -128,7 +128,12 @@ pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Ve
         out.push(org_value(&org, &invites));
     }
     if let Some(ani) = ani {
-        out.push(ani_number(&ani, &invites));
+        // Where the expected ANI comes from: what the harness's trunk sent, or the plan.
+        let source = match setting.topology {
+            Topology::Originator => "the step expects",
+            _ => "the trunk sent",
+        };
+        out.push(ani_number(&ani, &invites, source));
     }
     if let Some(h) = source {
         out.push(ani_source(scenario, h, &invites));
@@ -271,7 +276,7 @@ pub(super) fn same_number(a: &str, b: &str) -> bool {
         || scenarios::e164(a).is_some_and(|x| scenarios::e164(b).is_some_and(|y| x == y))
 }
 
-fn ani_number(ani: &str, invites: &[&Observation]) -> CheckResult {
+fn ani_number(ani: &str, invites: &[&Observation], source: &str) -> CheckResult {
     let expected = normalize_number(ani);
     let bad = invites.iter().find_map(|o| {
         let seen = o.ani.as_ref().map(|a| normalize_number(&a.number));
@@ -305,11 +310,11 @@ fn ani_number(ani: &str, invites: &[&Observation]) -> CheckResult {
                 ),
                 match seen {
                     Some(s) => format!(
-                        "the ANI at {} is {s}{detail}, but the trunk sent {expected}: responders would be sent to the wrong caller's address (ICD 5.1.7)",
+                        "the ANI at {} is {s}{detail}, but {source} {expected}: responders would be sent to the wrong caller's address (ICD 5.1.7)",
                         o.gateway
                     ),
                     None => format!(
-                        "no ANI reached {}; the trunk sent {expected} (ICD 5.1.7)",
+                        "no ANI reached {}; {source} {expected} (ICD 5.1.7)",
                         o.gateway
                     ),
                 },
