@@ -19,6 +19,9 @@ use crate::originate::route::{RouteCallConfig, place_routed_call};
 use crate::originate::trunk::{GATEWAY_HOSTS, TRUNK_HOST};
 use crate::originate::uac::{Target, UacConfig};
 
+/// The ANI sent when none is given.
+const DEFAULT_ANI: &str = "+13125550100";
+
 /// `call` options.
 #[derive(Debug, Args)]
 pub struct CallArgs {
@@ -26,8 +29,9 @@ pub struct CallArgs {
     /// and never sent).
     #[arg(long, env = "E911_DIAL", default_value = "911")]
     pub dial: String,
-    /// The calling number (ANI), written into From and P-Asserted-Identity.
-    #[arg(long, env = "E911_ANI", default_value = "+13125550100")]
+    /// The calling number (ANI), written into From and P-Asserted-Identity (empty: the
+    /// default; a plan step that dials 9911 names no ANI).
+    #[arg(long, env = "E911_ANI", default_value = DEFAULT_ANI)]
     pub ani: String,
     /// The E911-Organization-ID to send.
     #[arg(long, env = "E911_ORG", default_value = scenarios::DEFAULT_ORG_ID)]
@@ -125,9 +129,14 @@ pub async fn call_cmd(a: CallArgs) -> anyhow::Result<u8> {
         connect_timeout: Duration::from_secs(3),
         epoch: Epoch::now(),
     };
+    let ani = if a.ani.trim().is_empty() {
+        DEFAULT_ANI.to_owned()
+    } else {
+        a.ani.clone()
+    };
     let call = CallSpec {
         dial: a.dial.clone(),
-        ani: a.ani.clone(),
+        ani: ani.clone(),
         ani_in: vec![AniPlacement::From, AniPlacement::Pai],
         from_user: None,
         org_headers: vec![a.org.clone()],
@@ -159,7 +168,7 @@ pub async fn call_cmd(a: CallArgs) -> anyhow::Result<u8> {
             i + 1,
             a.calls.max(1),
             a.dial,
-            a.ani,
+            ani,
             placed.path()
         );
     }
