@@ -10,6 +10,7 @@
 
 mod plan_support;
 
+use std::fs::File;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -275,4 +276,166 @@ fn sipp_as_the_originator_is_judged_step_by_step() {
         "{:#?}",
         probing.checks
     );
+}
+
+/// Waits (at most `limit`) until the file at `path` contains `needle`.
+fn wait_for_text(path: &std::path::Path, needle: &str, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{needle:?} did not appear within {limit:?}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_operator_places_the_call_when_asked_and_ends_a_number_plan_step_with_enter() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = genesys_plan();
+    let (gw1, gw2) = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let stderr = dir.path().join("stderr.txt");
+    let mut child = Command::new(BIN)
+        .arg("certify")
+        .arg("--originator")
+        .arg(&plan)
+        .args(["--gateway-listen", &gw1, &gw2, "--certs-dir", "certs"])
+        .args(["--out", "out", "--settle", "300ms", "--step-timeout", "30s"])
+        .args(["--step", "caller-user-did", "--step", "dial-9911"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("start certify");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // The operator reads the instruction, then places the call from the user's phone.
+    wait_for_text(
+        &stderr,
+        "call 1 of 2: caller-user-did",
+        Duration::from_secs(30),
+    );
+    assert!(
+        std::fs::read_to_string(&stderr)
+            .unwrap_or_default()
+            .contains("press Enter when you are done"),
+    );
+    let phone = Command::new(BIN)
+        .args(["call", "--dial", "911", "--ani", "+13125550121"])
+        .args(["--gw1", &gw1, "--gw2", &gw2, "--ca", "certs/ca.pem"])
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .expect("place the call");
+    assert!(phone.status.success(), "{phone:?}");
+    // Nothing of 9911 may arrive: the operator dials it (the trunk refuses it) and says so.
+    wait_for_text(&stderr, "call 2 of 2: dial-9911", Duration::from_secs(30));
+    let refused = Command::new(BIN)
+        .args(["call", "--dial", "9911", "--gw1", &gw1])
+        .env_clear()
+        .output()
+        .expect("dial 9911");
+    assert!(refused.status.success(), "{refused:?}");
+    stdin.write_all(b"\n").expect("press Enter");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "certify did not end:\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let guidance = std::fs::read_to_string(&stderr).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{guidance}");
+    let report = reports::from_json_str(
+        &std::fs::read_to_string(dir.path().join("out/report.json")).expect("report.json"),
+    )
+    .expect("parses");
+    let step = |name: &str| {
+        report
+            .scenarios
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let did = step("caller-user-did");
+    assert!(
+        did.checks
+            .iter()
+            .any(|c| c.id == "caller.selection" && c.outcome == Outcome::Pass),
+        "{:#?}",
+        did.checks
+    );
+    let nine = step("dial-9911");
+    assert!(
+        nine.checks
+            .iter()
+            .any(|c| c.id == "route.not-forwarded" && c.outcome == Outcome::Pass),
+        "{:#?}",
+        nine.checks
+    );
+    assert!(
+        guidance.contains("gw1 <- INVITE 911 from +13125550121"),
+        "{guidance}"
+    );
+}
+
+#[test]
+fn validate_accepts_the_shipped_plan_and_names_file_line_and_field_of_a_mistake() {
+    let plan = genesys_plan();
+    let o = Command::new(BIN)
+        .arg("validate")
+        .arg(&plan)
+        .output()
+        .expect("run validate");
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 plan(s) valid"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("plan.toml");
+    let text = std::fs::read_to_string(&plan).expect("read").replacen(
+        "status = 503\nq850 = 34",
+        "status = 503\nq850 = 340",
+        1,
+    );
+    std::fs::write(&bad, &text).expect("write");
+    let o = Command::new(BIN)
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .expect("run validate");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = text
+        .lines()
+        .position(|l| l == "q850 = 340")
+        .expect("the edit")
+        + 1;
+    assert!(
+        err.contains(&format!(
+            "plan.toml:{line}:8: step[7].fault[0].q850: 340 is not a Q.850 cause"
+        )),
+        "{err}"
+    );
+    // certify refuses it the same way, before starting anything.
+    let o = Command::new(BIN)
+        .args(["certify", "--originator"])
+        .arg(&bad)
+        .output()
+        .expect("run certify");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
 }
