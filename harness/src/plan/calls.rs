@@ -4,7 +4,7 @@
 //! A call is the INVITEs of one emergency call across the gateways: a new INVITE joins the call
 //! whose INVITE carried the same Call-ID at another gateway (a proxy that fails over), or else
 //! the latest call that it can be the failover of: same dialled number, its last INVITE not
-//! answered 2xx, this gateway not yet tried, within [`RETRY_WINDOW`] (a B2BUA re-originates
+//! answered 2xx, this gateway not yet tried, within [`RETRY_WINDOW_US`] (a B2BUA re-originates
 //! with a new Call-ID). Anything else starts a call. In-dialog requests (ACK, BYE, CANCEL) join
 //! the call of their Call-ID at their gateway. A connection that carried no request (a refused
 //! handshake, a fault on accept) at a gateway the call did not reach with an INVITE is the

@@ -1,7 +1,7 @@
 //! Unattended runs: a command that makes the originator place a step's calls (SIPp, the
 //! harness's own `e911-harness call`, a script that calls a lab trunk's API). It runs once per
 //! step, after the gateways apply the step's faults, through `sh -c`, with the step in its
-//! environment ([`env`]); its output goes to a log file; it is bounded by the step's timeout
+//! environment ([`env()`]); its output goes to a log file; it is bounded by the step's timeout
 //! (then its whole process group is stopped).
 
 use std::path::{Path, PathBuf};
