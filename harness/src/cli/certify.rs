@@ -47,25 +47,9 @@ pub struct CertifyArgs {
     /// embedded gw1/gw2 (at --gateway-listen) judge what it forwards.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "originator")]
     pub sut: Option<String>,
-    /// Certify a real originator (a trunk, SBC or PBX that calls gw1/gw2 at --gateway-listen)
-    /// with a test plan: a plan file, or a shipped plan's name (genesys-byoc).
-    #[arg(long, value_name = "PLAN", conflicts_with = "scenarios")]
-    pub originator: Option<String>,
-    /// With --originator, unattended: a command (run with `sh -c`) that makes the originator
-    /// place each step's calls; the step is in its environment (E911_DIAL, E911_ANI, E911_GW1,
-    /// ...; see the README).
-    #[arg(long, value_name = "COMMAND", requires = "originator")]
-    pub drive: Option<String>,
-    /// With --originator: run only this step (repeat for several).
-    #[arg(long = "step", value_name = "NAME", requires = "originator")]
-    pub steps: Vec<String>,
-    /// With --originator: how long nothing more may arrive after a step's calls ended before
-    /// the step is judged [default: the plan's settle].
-    #[arg(long, value_parser = humantime::parse_duration, requires = "originator")]
-    pub settle: Option<Duration>,
-    /// With --originator: every step's timeout [default: the plan's].
-    #[arg(long, value_parser = humantime::parse_duration, requires = "originator")]
-    pub step_timeout: Option<Duration>,
+    /// `--originator PLAN` and its options.
+    #[command(flatten)]
+    pub plan: OriginatorArgs,
     /// TLS server name of the system under test [default: gw1.anywhere.e911cloud.com].
     #[arg(long, value_name = "NAME", requires = "sut")]
     pub sut_name: Option<String>,
@@ -102,6 +86,31 @@ pub struct CertifyArgs {
     pub certs_dir: PathBuf,
 }
 
+/// `certify --originator` options: a real originator calls the gateways and a test plan is
+/// walked ([`super::originator`]).
+#[derive(Debug, Clone, Default, Args)]
+pub struct OriginatorArgs {
+    /// Certify a real originator (a trunk, SBC or PBX that calls gw1/gw2 at --gateway-listen)
+    /// with a test plan: a plan file, or a shipped plan's name (genesys-byoc).
+    #[arg(long, value_name = "PLAN", conflicts_with = "scenarios")]
+    pub originator: Option<String>,
+    /// With --originator, unattended: a command (run with `sh -c`) that makes the originator
+    /// place each step's calls; the step is in its environment (E911_DIAL, E911_ANI, E911_GW1,
+    /// ...; see the README).
+    #[arg(long, value_name = "COMMAND", requires = "originator")]
+    pub drive: Option<String>,
+    /// With --originator: run only this step (repeat for several).
+    #[arg(long = "step", value_name = "NAME", requires = "originator")]
+    pub steps: Vec<String>,
+    /// With --originator: how long nothing more may arrive after a step's calls ended before
+    /// the step is judged [default: the plan's settle].
+    #[arg(long, value_parser = humantime::parse_duration, requires = "originator")]
+    pub settle: Option<Duration>,
+    /// With --originator: every step's timeout [default: the plan's].
+    #[arg(long, value_parser = humantime::parse_duration, requires = "originator")]
+    pub step_timeout: Option<Duration>,
+}
+
 /// `run` options.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -124,7 +133,7 @@ pub struct RunArgs {
 
 /// `certify`.
 pub async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
-    if let Some(plan) = &a.originator {
+    if let Some(plan) = &a.plan.originator {
         return super::originator::certify(&a, plan).await;
     }
     // Without --scenarios, the library built into the binary: it runs from any folder.

@@ -29,6 +29,7 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     if let Some(unknown) = a
+        .plan
         .steps
         .iter()
         .find(|n| !plan.steps.iter().any(|s| s.name() == n.as_str()))
@@ -63,7 +64,7 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
         .collect();
     eprintln!(
         "{}",
-        banner(&plan, &gateways, a.transport, &ca, a.drive.is_some())
+        banner(&plan, &gateways, a.transport, &ca, a.plan.drive.is_some())
     );
     let topology = format!(
         "originator under test -({})-> embedded {}; plan {} ({})",
@@ -86,10 +87,10 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
             sut_attempt_timeout: Duration::ZERO,
         },
         epoch: embedded.epoch,
-        settle: a.settle.unwrap_or(plan.settle),
-        step_timeout: a.step_timeout,
-        only: a.steps.clone(),
-        drive: a.drive.as_ref().map(|command| Drive {
+        settle: a.plan.settle.unwrap_or(plan.settle),
+        step_timeout: a.plan.step_timeout,
+        only: a.plan.steps.clone(),
+        drive: a.plan.drive.as_ref().map(|command| Drive {
             command: command.clone(),
             logs: a.out.join("drive"),
             run: RunEnv {
@@ -101,7 +102,7 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
         poll: POLL,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let enter = if a.drive.is_none() {
+    let enter = if a.plan.drive.is_none() {
         // The operator ends a step with Enter; the reader ends with stdin.
         std::thread::spawn(move || {
             for line in std::io::stdin().lines() {

@@ -27,6 +27,8 @@ pub enum StepEnd {
     DriveFinished,
     /// The step's timeout passed.
     TimedOut,
+    /// The run was interrupted (Ctrl-C) during the step.
+    Interrupted,
 }
 
 /// How a drive command ended.
@@ -284,6 +286,7 @@ fn arrived(
             "no call to {dial} reached either gateway{}{down}: the originator did not route it to the E911 trunks, or it was not placed (ICD 5.2){instead}",
             match w.ended {
                 StepEnd::TimedOut => " before the step's timeout",
+                StepEnd::Interrupted => " before the run was interrupted",
                 _ => "",
             }
         ),

@@ -374,7 +374,10 @@ async fn run_step(
             ));
         }
         let quiet = last_activity.elapsed() >= opts.settle;
-        if Instant::now() >= deadline || (ctx.interrupted)() {
+        if (ctx.interrupted)() {
+            break StepEnd::Interrupted;
+        }
+        if Instant::now() >= deadline {
             break StepEnd::TimedOut;
         }
         if confirmed && quiet {
