@@ -8,7 +8,9 @@
 //! and the gateways saw, the verdict judges it, the CLI drives it all.
 //! - [`evidence`]: the typed evidence spine: a [`evidence::Call`] of [`evidence::Attempt`]s,
 //!   each ending in a typed [`evidence::AttemptEnd`]; turned into the report's records once,
-//!   at the edge ([`evidence::record`]).
+//!   at the edge ([`evidence::record`]). [`evidence::recording`] is what a run records of the
+//!   wire (the message capture, TLS secrets), [`evidence::trace`] turns captured messages into
+//!   the calls' SIP ladders and the pcapng trace.
 //! - [`originate`]: the trunk emulation. [`originate::trunk`] builds the INVITE as the trunk sends
 //!   it, [`originate::uac`] places one call, [`originate::route`] tries gw1/gw2 (ICD 5.3),
 //!   [`originate::health`] probes with OPTIONS, [`originate::location`] conveys location by value,
@@ -23,9 +25,10 @@
 //!   ([`evidence::Topology::Originator`]), operator guidance, the unattended drive command.
 //! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram
 //!   metrics, SLOs.
-//! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway;
-//!   [`cli::originator`]: `certify --originator`; [`cli::call`]: the trunk as a standalone
-//!   originator);
+//! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway,
+//!   [`cli::report`]: the views again from a report.json, [`cli::evidence`]: `--pcap` and
+//!   `--tls-keylog`, [`cli::originator`]: `certify --originator`, [`cli::call`]: the trunk as a
+//!   standalone originator);
 //!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares.
 //!
 //! Imports point one way: `cli` -> `plan` -> `run`/`load` -> `verdict` -> `evidence` <-

@@ -130,13 +130,29 @@ fn the_harness_generator_certifies_against_the_genesys_plan_except_its_wrong_ani
     }
     // It does not probe: the probing checks say so instead of passing.
     assert_eq!(run.outcome("probing", "health.probing"), Outcome::Skipped);
-    // The same evidence as certify.
-    for f in ["report.json", "junit.xml", "summary.md"] {
+    // The same evidence as certify: the matrix, what the plan did not cover, each call's SIP
+    // ladder as the gateways captured it.
+    for f in ["report.json", "junit.xml", "summary.md", "report.html"] {
         assert!(run.out.join(f).is_file(), "{f} missing");
     }
     let summary = std::fs::read_to_string(run.out.join("summary.md")).expect("summary");
-    assert!(summary.contains("| ICD 5.3 |"), "{summary}");
-    assert!(summary.contains("Not covered by this run"), "{summary}");
+    assert!(summary.contains("[ICD 5.3]"), "{summary}");
+    assert!(summary.contains("## Not covered"), "{summary}");
+    assert!(
+        summary.contains("no step of the plan covers it"),
+        "{summary}"
+    );
+    let failover = run
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "failover-503-q850")
+        .expect("step");
+    let ladder = &failover.calls[0].trace;
+    assert!(
+        ladder.iter().any(|m| m.to == "gw1") && ladder.iter().any(|m| m.to == "gw2"),
+        "{ladder:#?}"
+    );
     assert!(run.out.join("drive/01-caller-queue-did.log").is_file());
     // The operator's view said what to do and showed what arrived.
     assert!(

@@ -19,6 +19,10 @@ pub struct Stats {
     pub faults_applied: u64,
     /// Connections accepted.
     pub connections: u64,
+    /// TLS handshakes completed in full (the gateway signed with its certificate key).
+    pub tls_full: u64,
+    /// TLS handshakes that resumed an earlier session.
+    pub tls_resumed: u64,
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +34,8 @@ pub(crate) struct Counters {
     pub(crate) options: AtomicU64,
     pub(crate) faults_applied: AtomicU64,
     pub(crate) connections: AtomicU64,
+    pub(crate) tls_full: AtomicU64,
+    pub(crate) tls_resumed: AtomicU64,
 }
 
 /// Adds one.
@@ -38,6 +44,15 @@ pub(crate) fn bump(c: &AtomicU64) {
 }
 
 impl Counters {
+    /// Counts a completed TLS handshake as full or resumed.
+    pub(crate) fn handshake(&self, conn: &rustls::ServerConnection) {
+        if conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+            bump(&self.tls_resumed);
+        } else {
+            bump(&self.tls_full);
+        }
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Stats {
@@ -48,6 +63,8 @@ impl Counters {
             options: get(&self.options),
             faults_applied: get(&self.faults_applied),
             connections: get(&self.connections),
+            tls_full: get(&self.tls_full),
+            tls_resumed: get(&self.tls_resumed),
         }
     }
 }

@@ -62,7 +62,7 @@ fn the_shipped_genesys_plan_loads_from_the_file_and_from_the_binary() {
             s.name()
         );
         assert_eq!(sc.route.as_ref().map(|r| r.gateways.len()), Some(2));
-        assert_eq!(sc.call.tls.name, "genesys-byoc");
+        assert_eq!(sc.call.tls.name(), "genesys-byoc");
         assert_eq!(
             sc.expect.ani_source,
             Some(scenarios::AniHeader::PAssertedIdentity)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use scenarios::{AniPlacement, CallSpec, RouteSpec, TlsProfileSpec, is_emergency_number};
+use scenarios::{AniPlacement, CallSpec, RouteSpec, TlsProfile, is_emergency_number};
 use sip::transport::TransportKind;
 
 use crate::evidence::Epoch;
@@ -111,7 +111,7 @@ pub async fn call_cmd(a: CallArgs) -> anyhow::Result<u8> {
             transport: a.transport,
         });
     }
-    let profile = TlsProfileSpec::genesys_byoc();
+    let profile = TlsProfile::genesys_byoc();
     let config = match &tls {
         Some(t) => match t.trust.client_config(&profile) {
             Ok(c) => Some(c),
@@ -128,6 +128,7 @@ pub async fn call_cmd(a: CallArgs) -> anyhow::Result<u8> {
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(3),
         epoch: Epoch::now(),
+        recording: Default::default(),
     };
     let ani = if a.ani.trim().is_empty() {
         DEFAULT_ANI.to_owned()

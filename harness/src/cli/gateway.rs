@@ -13,9 +13,13 @@ use clap::Args;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
 use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
-use sip::transport::{self, TlsProfile, TransportKind};
+use sip::transport::{self, TransportKind};
 
+use super::evidence::EvidenceArgs;
+use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
+use crate::evidence::trace::Lanes;
 use crate::exit::{EXIT_PASSED, EXIT_USAGE};
+use crate::originate::tls::TlsProfileName;
 
 /// `gateway` options.
 #[derive(Debug, Args)]
@@ -41,8 +45,8 @@ pub struct GatewayArgs {
     pub cert: Option<PathBuf>,
     /// TLS profile the gateway enforces: `any` (accept what the trunk offers, and record it) or
     /// `genesys-byoc` (TLS 1.2 only, ECDHE secp384r1, the RSA AES-GCM suites; ICD 5.1).
-    #[arg(long, default_value = "any", value_parser = ["any", "genesys-byoc"])]
-    pub tls_profile: String,
+    #[arg(long, value_enum, default_value_t = TlsProfileName::Any)]
+    pub tls_profile: TlsProfileName,
     /// Private key (PEM).
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
@@ -62,6 +66,12 @@ pub struct GatewayArgs {
     /// gateway then keeps nothing per call).
     #[arg(long)]
     pub quiet: bool,
+    /// Serve the gateway's counters as OpenMetrics (Prometheus) text at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// `--pcap` (every message the gateway sent and received, written at exit), `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 /// Runs the gateway until Ctrl-C or `--duration`.
@@ -72,6 +82,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     }
+    let recording = a.evidence.recording(None, CERTIFY_CAPTURE_BYTES)?;
     let tls = match a.transport {
         TransportKind::Tcp => None,
         TransportKind::Tls => {
@@ -95,16 +106,9 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                 }
             };
             Some(
-                transport::server_config(
-                    &cert,
-                    &key,
-                    &if a.tls_profile == "genesys-byoc" {
-                        TlsProfile::genesys_byoc()
-                    } else {
-                        TlsProfile::default()
-                    },
-                )
-                .context("building the TLS server configuration")?,
+                transport::server_config(&cert, &key, &a.tls_profile.spec())
+                    .map(|c| recording.server(c))
+                    .context("building the TLS server configuration")?,
             )
         }
     };
@@ -130,10 +134,33 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         limits: Limits::default(),
         // Observations stream to stdout as they happen; none is kept in memory.
         retain: Retain::None,
+        epoch: Some(recording.epoch().0),
+        capture: recording.capture().cloned(),
         ..GatewayConfig::default()
     })
     .await
     .with_context(|| format!("starting the gateway on {}", a.listen))?;
+    let gw = std::sync::Arc::new(gw);
+    let metrics = match a.metrics_listen {
+        Some(addr) => {
+            let mut registry = prometheus_client::registry::Registry::default();
+            let g = gw.clone();
+            registry.register_collector(Box::new(crate::load::live::GatewayCollector::new(
+                move || vec![(g.name().to_owned(), g.stats())],
+            )));
+            match crate::load::live::Endpoint::start(addr, std::sync::Arc::new(registry)).await {
+                Ok(ep) => {
+                    eprintln!("metrics: http://{}/metrics (OpenMetrics)", ep.addr);
+                    Some(ep)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(EXIT_USAGE);
+                }
+            }
+        }
+        None => None,
+    };
     eprintln!(
         "gateway {} listening on {} ({}); {}; Ctrl-C stops",
         a.name,
@@ -145,12 +172,17 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             "observations follow as JSON lines"
         }
     );
+    // Ctrl-C (SIGINT) stops it cleanly, with or without --duration.
     let stop = async {
+        let interrupted = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
         match a.duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            Some(d) => tokio::select! {
+                () = tokio::time::sleep(d) => {}
+                () = interrupted => {}
+            },
+            None => interrupted.await,
         }
     };
     tokio::pin!(stop);
@@ -164,7 +196,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             }
         }
         eprintln!("{}", counts(&gw.stats()));
-        gw.shutdown().await;
+        finish(gw, metrics, &a, &recording).await?;
         return Ok(EXIT_PASSED);
     }
     let mut rx = gw.subscribe();
@@ -189,13 +221,42 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     }
     let _ = stdout.flush();
     drop(stdout);
-    gw.shutdown().await;
+    finish(gw, metrics, &a, &recording).await?;
     Ok(EXIT_PASSED)
+}
+
+/// Stops the metrics endpoint (which holds the gateway for its scrapes), then the gateway, and
+/// writes its trace (`--pcap`).
+async fn finish(
+    gw: std::sync::Arc<Gateway>,
+    metrics: Option<crate::load::live::Endpoint>,
+    a: &GatewayArgs,
+    recording: &Recording,
+) -> anyhow::Result<()> {
+    if let Some(ep) = metrics {
+        ep.stop().await;
+    }
+    let lanes = Lanes {
+        gateways: vec![(gw.local_addr(), a.name.clone())],
+        other: "originator".into(),
+    };
+    match std::sync::Arc::try_unwrap(gw) {
+        Ok(gw) => gw.shutdown().await,
+        Err(_) => tracing::warn!("gateway still referenced at exit; not waiting for its tasks"),
+    }
+    a.evidence.finish(recording, &lanes)
 }
 
 fn counts(s: &mock_gateway::Stats) -> String {
     format!(
-        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections",
-        s.invites, s.answered, s.rejected, s.byes, s.options, s.connections
+        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections, TLS handshakes {} full + {} resumed",
+        s.invites,
+        s.answered,
+        s.rejected,
+        s.byes,
+        s.options,
+        s.connections,
+        s.tls_full,
+        s.tls_resumed
     )
 }

@@ -9,8 +9,10 @@ use std::process::ExitCode;
 pub mod call;
 pub mod certify;
 pub mod certs;
+pub mod evidence;
 pub mod gateway;
 pub mod originator;
+pub mod report;
 
 pub use certify::{CertifyArgs, RunArgs};
 pub use certs::CertsArgs;
@@ -47,6 +49,10 @@ pub enum Command {
     /// Place emergency calls as the trunk does, to gw1 then gw2 (an originator for
     /// `certify --originator --drive`).
     Call(call::CallArgs),
+    /// Merge the reports of several load generators (shards) exactly into one.
+    Merge(crate::load::merge::MergeArgs),
+    /// Render report.html and summary.md again from a report.json.
+    Report(report::ReportArgs),
 }
 
 /// `validate` options.
@@ -95,6 +101,8 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
         Command::Load(a) => crate::load::load_cmd(a).await,
         Command::Call(a) => call::call_cmd(a).await,
+        Command::Merge(a) => crate::load::merge::merge_cmd(&a),
+        Command::Report(a) => report::report_cmd(&a),
     }
 }
 

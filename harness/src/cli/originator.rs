@@ -11,8 +11,11 @@ use std::time::{Duration, Instant, SystemTime};
 use scenarios::plan::{Plan, load_plan_file, shipped_plan};
 use sip::transport::TransportKind;
 
-use super::certify::{CertifyArgs, Finished, interrupt_flag, load_waivers};
+use mock_gateway::Retain;
+
+use super::certify::{CertifyArgs, Finished, interrupt_flag, load_waivers, recording};
 use crate::evidence::Topology;
+use crate::evidence::trace::Lanes;
 use crate::exit::EXIT_USAGE;
 use crate::originate::trunk::GATEWAY_HOSTS;
 use crate::plan::{self, Drive, Io, Options, drive::RunEnv};
@@ -49,7 +52,22 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let listen = [a.gateway_listen[0], a.gateway_listen[1]];
-    let embedded = Embedded::start_on(a.transport, listen, Some(&a.certs_dir)).await?;
+    let embedded = Embedded::start_recorded(
+        a.transport,
+        listen,
+        Some(&a.certs_dir),
+        Retain::All,
+        recording(&a.evidence)?,
+    )
+    .await?;
+    let lanes = Lanes {
+        gateways: embedded
+            .gateways
+            .iter()
+            .map(|g| (g.local_addr(), g.name().to_owned()))
+            .collect(),
+        other: "originator".to_owned(),
+    };
     let ca = a.certs_dir.join("ca.pem");
     let gateways: Vec<(String, String, String)> = GATEWAY_HOSTS
         .iter()
@@ -100,6 +118,8 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
             },
         }),
         poll: POLL,
+        recording: embedded.recording.clone(),
+        lanes: lanes.clone(),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let enter = if a.plan.drive.is_none() {
@@ -131,6 +151,7 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
         },
     )
     .await;
+    let recorded = embedded.recording.clone();
     embedded.shutdown().await;
     Finished {
         command: "certify",
@@ -138,6 +159,7 @@ pub async fn certify(a: &CertifyArgs, plan_arg: &str) -> anyhow::Result<u8> {
         started,
         elapsed: t0.elapsed(),
         uncovered: Some("no step of the plan covers it: add a step that exercises it"),
+        trace: Some((&a.evidence, &recorded, lanes)),
     }
     .write(reports, waivers.as_ref(), &a.out)
 }

@@ -8,7 +8,9 @@
 //! a call the harness did not place (a real originator's, [`Topology::Originator`]) is built
 //! from them ([`observed`]).
 //! The verdicts ([`crate::verdict`]) read only these types; [`record`] turns a [`Call`] into a
-//! [`reports::CallRecord`] once, at the edge.
+//! [`reports::CallRecord`] once, at the edge. What was on the wire is recorded beside them
+//! ([`recording`]: the message capture and the TLS key log) and becomes each call's SIP ladder
+//! and the run's pcapng trace ([`trace`]); no verdict reads it.
 //!
 //! # Invariants
 //! - Nothing here is classified by the text of an error: every decision a verdict or the route
@@ -25,6 +27,8 @@ use sip::{Request, Response};
 
 pub mod observed;
 pub mod record;
+pub mod recording;
+pub mod trace;
 
 /// The header the trunk adds to every INVITE, its value unique per attempt: how the gateways'
 /// observations are matched to the call across a system under test.

@@ -139,6 +139,8 @@ pub fn call_record(dial: &str, observations: &[Observation]) -> CallRecord {
             outcome: Some(a.end.outcome()),
             call_id: o.call_id.clone().unwrap_or_default(),
             invite_at_us: Some(o.at_us),
+            started_at_us: Some(a.timings.started_at_us),
+            ended_at_us: Some(a.timings.ended_at_us),
             target: format!("{} (from {})", o.request_uri, o.peer),
             transport: o.transport.to_ascii_lowercase(),
             status: o.response,
@@ -176,6 +178,9 @@ pub fn call_record(dial: &str, observations: &[Observation]) -> CallRecord {
             .then(|| "no gateway gave a final answer".to_owned()),
         setup_us: None,
         duration_ms: last.saturating_sub(first) / 1000,
+        // The originator's call is what arrived: the ANI sent is the ANI observed.
+        ani_observed: (!call.ani.is_empty()).then(|| call.ani.clone()),
+        trace: Vec::new(),
     }
 }
 

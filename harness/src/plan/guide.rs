@@ -121,7 +121,7 @@ fn must_arrive(sc: &Scenario) -> String {
     if let Some(org) = sc.call.org_headers.first() {
         parts.push(format!("E911-Organization-ID {org}"));
     }
-    if sc.call.tls.name == "genesys-byoc" {
+    if sc.call.tls.name() == "genesys-byoc" {
         parts.push("TLS 1.2 with the Genesys BYOC profile".into());
     }
     if let Some(s) = e.status {

@@ -36,6 +36,8 @@ use sip::transport::TransportKind;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::evidence::Epoch;
+use crate::evidence::recording::Recording;
+use crate::evidence::trace::{self, Lanes};
 use crate::run::faults;
 use crate::verdict::Setting;
 use crate::verdict::probing::{Outage, ProbeEvidence};
@@ -64,6 +66,11 @@ pub struct Options {
     pub drive: Option<Drive>,
     /// How often the gateways' logs are read.
     pub poll: Duration,
+    /// What the gateways capture of their connections (each step's calls get their SIP
+    /// ladder from it; `--pcap` writes it all).
+    pub recording: Recording,
+    /// Who is who on the wire.
+    pub lanes: Lanes,
 }
 
 /// The drive command of an unattended run.
@@ -406,7 +413,7 @@ async fn run_step(
             until_us,
         });
     }
-    let judged = judge::judge_step(
+    let mut judged = judge::judge_step(
         step,
         &opts.setting,
         &Window {
@@ -416,6 +423,26 @@ async fn run_step(
             duration_ms: started.elapsed().as_millis() as u64,
         },
     );
+    if let Some(capture) = opts.recording.capture() {
+        // Each call's SIP ladder: the messages of its Call-IDs at the gateways.
+        let messages = trace::messages(&capture.since_last(), &opts.lanes);
+        let mut calls = std::mem::take(&mut judged.report.calls);
+        let owned: Vec<Vec<String>> = calls
+            .iter()
+            .map(|c| c.attempts.iter().map(|a| a.call_id.clone()).collect())
+            .collect();
+        let ids: Vec<HashSet<&str>> = owned
+            .iter()
+            .map(|v| {
+                v.iter()
+                    .map(String::as_str)
+                    .filter(|id| !id.is_empty())
+                    .collect()
+            })
+            .collect();
+        trace::attach(&mut calls, &ids, &messages);
+        judged.report.calls = calls;
+    }
     let book = &mut *ctx.book;
     book.invites
         .extend(window.iter().filter(|o| o.is_new_invite()).cloned());

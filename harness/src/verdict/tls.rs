@@ -17,7 +17,7 @@
 
 use reports::{CheckResult, Observation, TlsInfo};
 use scenarios::tls::GENESYS_BYOC_SUITES;
-use scenarios::{FaultKind, Scenario, TlsProfileSpec};
+use scenarios::{FaultKind, Scenario, TlsProfile};
 use sip::transport::TransportKind;
 
 use super::{CallEvidence, Evidence, Setting, req, result, skipped};
@@ -38,7 +38,7 @@ pub fn judge_call(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
             out
         }
         // Without the plan's profile: TLS 1.2 or later only (the verdict passes the profile).
-        Topology::Originator => originator_leg(setting, &TlsProfileSpec::any(), c),
+        Topology::Originator => originator_leg(setting, &TlsProfile::any(), c),
         Topology::External => {
             let mut out = trunk_profile(setting, c);
             if let Some(session) = client_session(c) {
@@ -218,10 +218,10 @@ fn gateway_leg(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
 /// suite; the certificate is the gateways' own, so it is not judged here).
 pub fn originator_leg(
     setting: &Setting,
-    expected: &TlsProfileSpec,
+    expected: &TlsProfile,
     c: &CallEvidence<'_>,
 ) -> Vec<CheckResult> {
-    let genesys = *expected == TlsProfileSpec::genesys_byoc();
+    let genesys = *expected == TlsProfile::genesys_byoc();
     if setting.gateway_leg == Some(TransportKind::Tcp) {
         let ids: &[&str] = if genesys {
             &["transport.tls", "transport.tls-profile"]

@@ -23,7 +23,7 @@ use crate::plan::{
     DEFAULT_SETTLE, DEFAULT_STEP_TIMEOUT, MAX_STEP_CALLS, Plan, PlanStep, ProbingSpec,
 };
 use crate::route::{CallSelect, GatewayState, RouteSpec, RunSpec, Window};
-use crate::tls::TlsProfileSpec;
+use crate::tls::TlsProfile;
 use crate::walk::{Ctx, Field, Obj, array, boolean, integer, string};
 
 /// Longest wait for one step (an operator walking to another phone included).
@@ -130,7 +130,7 @@ struct Head {
     org_id: String,
     ani_headers: Vec<AniHeader>,
     ani_source: AniHeader,
-    tls: TlsProfileSpec,
+    tls: TlsProfile,
     step_timeout: Duration,
     settle: Duration,
     route: RouteSpec,
@@ -148,7 +148,7 @@ impl Default for Head {
             org_id: DEFAULT_ORG_ID.to_owned(),
             ani_headers: gw.ani_headers,
             ani_source: AniHeader::PAssertedIdentity,
-            tls: TlsProfileSpec::any(),
+            tls: TlsProfile::any(),
             step_timeout: DEFAULT_STEP_TIMEOUT,
             settle: DEFAULT_SETTLE,
             route: RouteSpec::default(),
@@ -504,7 +504,7 @@ fn step(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, head: &Head) -> Option<PlanStep> {
             unknown_org: UnknownOrgPolicy::Reject,
             unknown_ani: head.unknown_ani,
             location: head.location.clone(),
-            tls: TlsProfileSpec::any(),
+            tls: TlsProfile::any(),
             states,
         },
         route: Some(route.clone()),
