@@ -472,3 +472,55 @@ async fn an_sbc_that_turns_911_into_the_933_test_line_fails() {
     )
     .await;
 }
+
+/// A correct SBC that hides its topology: Kamailio's topoh masks Call-ID, Via and Contact
+/// between the legs, and the harness's correlation header is stripped (an SBC that lets only
+/// the headers it was told about through). Nothing the ICD requires changes, so it passes; the
+/// calls are matched to the gateways' INVITEs by number, ANI and time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_sbc_that_hides_its_topology_passes() {
+    let _one = SERIAL.lock().await;
+    let hiding = Misconfiguration {
+        name: "topology hidden, correlation header stripped",
+        edits: &[
+            Edit {
+                file: "kamailio.cfg",
+                find: "loadmodule \"kex.so\"\n",
+                replace: "loadmodule \"kex.so\"\nloadmodule \"topoh.so\"\nmodparam(\"topoh\", \"mask_key\", \"e911-lab\")\nmodparam(\"topoh\", \"mask_ip\", \"127.0.0.8\")\nmodparam(\"topoh\", \"mask_callid\", 1)\n",
+            },
+            Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\tremove_hf(\"X-E911-Harness-Call\");\n",
+            },
+        ],
+    };
+    let run = certify_through(TransportKind::Tls, Some(hiding)).await;
+    assert_eq!(run.code, 0, "{}", run.explain());
+    assert!(run.failures().is_empty(), "{}", run.explain());
+    let t = run.report.totals;
+    assert_eq!((t.failed, t.errors), (0, 0));
+    // Every call was judged as fully as through the plain proxy: the same checks, scenario by
+    // scenario (the capacity scenario's two overlapping calls included).
+    let plain = certify_through(TransportKind::Tls, None).await;
+    let judged = |r: &Run| -> Vec<(String, Vec<String>)> {
+        r.report
+            .scenarios
+            .iter()
+            .map(|s| {
+                let mut ids: Vec<String> = s
+                    .checks
+                    .iter()
+                    .map(|c| format!("{} {:?}", c.id, c.outcome))
+                    .collect();
+                ids.sort();
+                (s.name.clone(), ids)
+            })
+            .collect()
+    };
+    assert_eq!(judged(&run), judged(&plain));
+    eprintln!(
+        "correct SBC hiding its topology: exit {}, {} checks: {} passed, {} skipped",
+        run.code, t.checks, t.passed, t.skipped
+    );
+}

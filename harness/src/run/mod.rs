@@ -5,8 +5,8 @@
 //! Per scenario: decide whether it applies to the topology (one that does not is reported as
 //! not applicable, with its reason, never dropped); configure the gateways (policy, faults, the
 //! TLS profile they enforce when the harness calls them directly); place its calls
-//! ([`place`]); take everything the gateways observed meanwhile and match it to the calls
-//! ([`crate::originate::correlate`]); judge; clear the faults, whatever happened.
+//! ([`place`]); take everything the gateways observed meanwhile and attribute it to the calls
+//! ([`attribute`]); judge; clear the faults, whatever happened.
 //!
 //! Scenarios run one after another because each one reconfigures the gateways; everything a
 //! gateway observes while a scenario runs belongs to that scenario, so a stray request can
@@ -15,6 +15,7 @@
 //! # Layout
 //! - [`embedded`]: gw1 and gw2 in this process, their certificates.
 //! - [`place`]: the calls of a scenario, per topology.
+//! - [`attribute`]: which of the gateways' observations belong to which call.
 //! - [`faults`]: a scenario's faults on the embedded gateways.
 //! - [`waiver`]: accepted deviations.
 
@@ -25,11 +26,11 @@ use mock_gateway::{Gateway, Policy};
 use reports::{CheckResult, Observation, Outcome, RunReport, ScenarioReport};
 use scenarios::Scenario;
 
-use crate::evidence::{Call, Topology, record, trace};
-use crate::originate::correlate::{Correlation, correlate};
+use crate::evidence::{Topology, record, trace};
 use crate::originate::uac::{Target, UacConfig};
 use crate::verdict::{self, CallEvidence, Evidence, Setting};
 
+mod attribute;
 pub mod embedded;
 pub mod faults;
 pub mod place;
@@ -192,14 +193,14 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
     }
     let per_call = observed
         .as_deref()
-        .map(|all| calls_observations(sc, &placed.calls, all));
+        .map(|all| attribute::per_call(sc, &placed.calls, all));
     let evidence: Vec<CallEvidence<'_>> = placed
         .calls
         .iter()
         .enumerate()
         .map(|(i, call)| CallEvidence {
             call,
-            observations: per_call.as_ref().map(|v| v[i].as_slice()),
+            observations: per_call.as_ref().and_then(|v| v[i].found()),
         })
         .collect();
     let checks = verdict::judge(
@@ -213,10 +214,17 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
     );
     let mut r = base_report(sc);
     r.checks = checks;
+    for a in per_call.iter().flatten() {
+        if let attribute::Attributed::Ambiguous(why) = a {
+            r.checks.push(attribute::not_attributable(sc, why));
+        }
+    }
     r.calls = placed.calls.iter().map(record::call_record).collect();
     if let Some(per_call) = &per_call {
         for (rec, obs) in r.calls.iter_mut().zip(per_call) {
             rec.ani_observed = obs
+                .found()
+                .unwrap_or_default()
                 .iter()
                 .filter(|o| o.is_new_invite())
                 .find_map(|o| o.ani.as_ref().map(|a| a.number.clone()));
@@ -229,7 +237,9 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
             .iter()
             .enumerate()
             .map(|(i, call)| {
-                let gateway_side = per_call.iter().flat_map(|v| &v[i]);
+                let gateway_side = per_call
+                    .iter()
+                    .flat_map(|v| v[i].found().unwrap_or_default());
                 call.tried()
                     .map(|a| a.call_id())
                     .chain(gateway_side.filter_map(|o| o.call_id.as_deref()))
@@ -258,52 +268,6 @@ pub fn lanes(ctx: &RunContext<'_>) -> trace::Lanes {
         }
         .to_owned(),
     }
-}
-
-/// The gateways' observations of each call, out of everything they observed during the
-/// scenario, by [`correlate`]: the token header of each INVITE that went on the wire, else its
-/// Call-ID, else (one call only: with several they would be ambiguous) the dialled number and
-/// ANI. The connection events of the scenario (faults on accept, refused handshakes: no
-/// Call-ID) go to its call when it placed one.
-fn calls_observations(sc: &Scenario, calls: &[Call], all: &[Observation]) -> Vec<Vec<Observation>> {
-    let events: Vec<&Observation> = all.iter().filter(|o| o.is_connection_event()).collect();
-    let logged: Vec<Observation> = all
-        .iter()
-        .filter(|o| !o.is_connection_event())
-        .cloned()
-        .collect();
-    calls
-        .iter()
-        .map(|call| {
-            let mut mine: Vec<Observation> = Vec::new();
-            // Only an INVITE that went on the wire can have reached anyone; and with several
-            // calls of the same number and ANI, only the token or the Call-ID tells them apart.
-            for a in call.tried().filter(|a| a.invite_sent()) {
-                let Some(invite) = &a.invite else { continue };
-                let (found, how) = correlate(invite, &sc.call.dial, &call.ani, &logged);
-                if how == Correlation::DialAndAni && calls.len() > 1 {
-                    tracing::debug!(scenario = %sc.name, "{} is ambiguous with {} calls", how.describe(), calls.len());
-                    continue;
-                }
-                if how == Correlation::None {
-                    tracing::debug!(scenario = %sc.name, "{}", how.describe());
-                }
-                for o in found {
-                    if !mine
-                        .iter()
-                        .any(|m| m.gateway == o.gateway && m.seq == o.seq)
-                    {
-                        mine.push(o.clone());
-                    }
-                }
-            }
-            if calls.len() == 1 {
-                mine.extend(events.iter().map(|o| (*o).clone()));
-            }
-            mine.sort_by_key(|o| o.at_us);
-            mine
-        })
-        .collect()
 }
 
 /// The run context for `sc` when it runs over TLS: the trunk's client configuration offering

@@ -7,7 +7,12 @@
 //!   one first hop, which does the routing (and the failover) itself; a scenario with a
 //!   `[route]` gives its call enough time for the system under test's own failover timers.
 //!
-//! Calls are placed in batches of `run.concurrency`, each batch's calls at once.
+//! Calls are placed in batches of `run.concurrency`. Directly, a batch's calls start at once.
+//! Through a system under test, each starts once the one before it has been set up (answered
+//! at a gateway, or ended, or given its attempt bound): the calls still overlap while they are
+//! held, which is what a capacity cap needs, and the gateways' INVITEs of each call arrive
+//! while it alone is being set up, so they can be attributed to it even when the system under
+//! test replaces Call-IDs and drops the correlation header ([`super::attribute`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +20,11 @@ use std::time::Duration;
 use scenarios::{CallSpec, Scenario, is_emergency_number};
 
 use super::RunContext;
-use crate::evidence::{Attempt, AttemptEnd, Call, Decision, NotAttempted, Topology, Transition};
+use mock_gateway::Gateway;
+
+use crate::evidence::{
+    Attempt, AttemptEnd, Call, Decision, Failure, NotAttempted, Topology, Transition,
+};
 use crate::originate::health::HealthMonitor;
 use crate::originate::route::{RouteCallConfig, Router, place_routed_call};
 use crate::originate::uac::{self, Target};
@@ -53,7 +62,7 @@ pub async fn calls(sc: &Scenario, ctx: &RunContext<'_>) -> Placed {
                 .map(|spec| Arc::new(HealthMonitor::start(spec, &targets, &ctx.uac)));
             let mut router = Router::new(route);
             let shared = Arc::new((sc.call.clone(), route.clone(), targets, ctx.uac.clone()));
-            let calls = batches(sc, |_| {
+            let calls = batches(sc, ctx, None, |_| {
                 let order = router.next_order(route);
                 let (shared, health) = (shared.clone(), health.clone());
                 tokio::spawn(async move {
@@ -114,8 +123,15 @@ pub async fn calls(sc: &Scenario, ctx: &RunContext<'_>) -> Placed {
                 let needed = per_gateway * route.gateways.len() as u32 + Duration::from_secs(5);
                 call.timeout = call.timeout.max(needed);
             }
+            let stagger = ctx
+                .gateways
+                .filter(|_| topology != Topology::Direct)
+                .map(|gws| Stagger {
+                    gateways: gws,
+                    bound: call.timeout,
+                });
             let shared = Arc::new((call, target, ctx.uac.clone()));
-            let calls = batches(sc, |_| {
+            let calls = batches(sc, ctx, stagger, |_| {
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let (call, target, uac) = &*shared;
@@ -131,25 +147,82 @@ pub async fn calls(sc: &Scenario, ctx: &RunContext<'_>) -> Placed {
     }
 }
 
-/// Runs `sc.run.calls` calls, `sc.run.concurrency` at a time, each spawned by `spawn`.
+/// How the calls of a batch start one after another behind a system under test.
+struct Stagger<'a> {
+    /// The gateways whose answers say a call has been set up.
+    gateways: &'a [Gateway],
+    /// The longest wait for one call's setup.
+    bound: Duration,
+}
+
+impl Stagger<'_> {
+    /// INVITEs the gateways have answered 2xx so far.
+    fn answered(&self) -> u64 {
+        self.gateways.iter().map(|g| g.stats().answered).sum()
+    }
+
+    /// Waits until the call `task` has been set up: a gateway answered an INVITE 2xx since
+    /// `before` answers, or the call ended, or the bound passed.
+    async fn setup_of(&self, task: &tokio::task::JoinHandle<Call>, before: u64) {
+        let until = tokio::time::Instant::now() + self.bound;
+        while self.answered() == before
+            && !task.is_finished()
+            && tokio::time::Instant::now() < until
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+/// Runs `sc.run.calls` calls, `sc.run.concurrency` at a time, each spawned by `spawn`. A call
+/// whose task failed still ends in a record (an attempt not made, saying why).
 async fn batches(
     sc: &Scenario,
+    ctx: &RunContext<'_>,
+    stagger: Option<Stagger<'_>>,
     mut spawn: impl FnMut(u32) -> tokio::task::JoinHandle<Call>,
 ) -> Vec<Call> {
     let mut calls = Vec::with_capacity(sc.run.calls as usize);
     let mut placed = 0;
     while placed < sc.run.calls {
         let batch = (sc.run.calls - placed).min(sc.run.concurrency.max(1));
-        let tasks: Vec<_> = (placed..placed + batch).map(&mut spawn).collect();
+        let mut tasks: Vec<tokio::task::JoinHandle<Call>> = Vec::with_capacity(batch as usize);
+        let mut answered = stagger.as_ref().map_or(0, Stagger::answered);
+        for k in placed..placed + batch {
+            if let (Some(s), Some(previous)) = (&stagger, tasks.last()) {
+                s.setup_of(previous, answered).await;
+                answered = s.answered();
+            }
+            tasks.push(spawn(k));
+        }
         placed += batch;
         for t in tasks {
-            match t.await {
-                Ok(call) => calls.push(call),
-                Err(e) => tracing::error!("a call task failed: {e}"),
-            }
+            calls.push(match t.await {
+                Ok(call) => call,
+                Err(e) => failed_task(&sc.call, ctx, &e.to_string()),
+            });
         }
     }
     calls
+}
+
+/// The record of a call whose task failed before it could return one.
+fn failed_task(call: &CallSpec, ctx: &RunContext<'_>, why: &str) -> Call {
+    tracing::error!("a call task failed: {why}");
+    let mut a = Attempt::not_made(
+        &call.gateway,
+        AttemptEnd::NoAnswer(Failure::Setup),
+        Decision::Skipped,
+        ctx.uac.epoch.now_us(),
+    );
+    a.notes
+        .push(format!("the harness's call task failed: {why}"));
+    Call {
+        dial: call.dial.clone(),
+        ani: call.ani.clone(),
+        first_choice: call.gateway.clone(),
+        attempts: vec![a],
+    }
 }
 
 /// A call the trunk's number plan does not route to the E911 gateways: nothing is sent, the

@@ -87,7 +87,13 @@ pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Ve
             || e.ani_findings.is_some()
             || e.ani_form.is_some()
             || e.dialed.is_some();
-        if explicit {
+        // An answered call no gateway received: someone answered in the gateways' place, and
+        // every identity check would otherwise vanish with the INVITEs.
+        let answered = c
+            .call
+            .final_status()
+            .is_some_and(|s| (200..300).contains(&s));
+        if explicit || answered {
             let harness_side = c.call.no_answer().is_some_and(|f| {
                 matches!(
                     f,
@@ -103,7 +109,12 @@ pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Ve
                 Some("the INVITE observed at a gateway".into()),
                 Some("no INVITE observed".into()),
                 format!(
-                    "the INVITE never reached a gateway, so the org header and ANI could not be checked: {}",
+                    "the INVITE never reached a gateway{}, so the org header and ANI could not be checked: {}",
+                    if answered {
+                        " although the call was answered"
+                    } else {
+                        ""
+                    },
                     c.call.path()
                 ),
             ));

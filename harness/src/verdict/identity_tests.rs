@@ -259,6 +259,20 @@ fn expectations_with_no_invite_at_any_gateway_fail_or_error() {
     let c = judge_in(sut(), &plain, &rejected(404, ""), Some(&[]));
     assert!(!has(&c, "gateway.received-invite"));
     assert!(!has(&c, "org-header.value"));
+    // But an answered call that no gateway received was answered in their place: the identity
+    // checks cannot vanish with the INVITEs.
+    let c = judge_in(sut(), &plain, &answered(), Some(&[]));
+    let r = check(&c, "gateway.received-invite");
+    assert_eq!(r.outcome, Outcome::Fail);
+    assert!(
+        r.message
+            .contains("never reached a gateway although the call was answered"),
+        "{}",
+        r.message
+    );
+    // Without gateway evidence at all, nothing is claimed.
+    let c = judge_in(external(), &plain, &answered(), None);
+    assert!(!has(&c, "gateway.received-invite"));
 }
 
 #[test]
