@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn summary_has_verdict_facts_and_failures_with_ladders() {
         let md = to_markdown(&sample_report());
-        assert!(md.starts_with("# e911-harness certify: ERROR\n"), "{md}");
+        assert!(md.starts_with("# e911-harness certify: FAILED\n"), "{md}");
         assert!(
             md.contains("- **Topology:** direct (embedded gw1, gw2 over TLS)"),
             "{md}"

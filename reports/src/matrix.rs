@@ -24,14 +24,13 @@ impl RunReport {
     }
 
     /// The run's verdict, from the checks themselves (so it holds even before
-    /// [`finish`](Self::finish)): `Error` if any check errored or if something proved nothing
-    /// (zero checks in the run, every check skipped, or a scenario with no checks at all);
-    /// else `Failed` if any check failed; else `Passed`.
+    /// [`finish`](Self::finish)): `Failed` if any check failed; else `Error` if any check
+    /// errored or if something proved nothing (zero checks in the run, every check skipped, or
+    /// a scenario with no checks at all); else `Passed`.
     pub fn verdict(&self) -> Verdict {
         let totals = Totals::of_checks(self.scenarios.iter().flat_map(|s| &s.checks));
         match Verdict::of_totals(&totals) {
-            Verdict::Error => Verdict::Error,
-            _ if self.scenarios.iter().any(|s| s.checks.is_empty()) => Verdict::Error,
+            Verdict::Passed if self.scenarios.iter().any(|s| s.checks.is_empty()) => Verdict::Error,
             v => v,
         }
     }
@@ -435,7 +434,12 @@ mod tests {
         assert_eq!(v(&[Pass, Pass]), Verdict::Passed);
         assert_eq!(v(&[Pass, Skipped]), Verdict::Passed);
         assert_eq!(v(&[Pass, Fail, Skipped]), Verdict::Failed);
-        assert_eq!(v(&[Fail, Error]), Verdict::Error);
+        assert_eq!(
+            v(&[Fail, Error]),
+            Verdict::Failed,
+            "a failure is proof on its own"
+        );
+        assert_eq!(v(&[Fail, Skipped]), Verdict::Failed);
         assert_eq!(v(&[Pass, Error]), Verdict::Error);
         assert_eq!(v(&[]), Verdict::Error, "zero checks proved nothing");
         assert_eq!(v(&[Skipped]), Verdict::Error, "all skipped proved nothing");
@@ -453,6 +457,11 @@ mod tests {
             Verdict::Error,
             "a scenario that judged nothing proved nothing"
         );
+        let failed_and_empty = report(vec![
+            scenario("bad", &[], vec![check("a", None, Fail)]),
+            scenario("empty", &[], vec![]),
+        ]);
+        assert_eq!(failed_and_empty.verdict(), Verdict::Failed);
         assert_eq!(Verdict::Passed.exit_code(), 0);
         assert_eq!(Verdict::Failed.exit_code(), 1);
         assert_eq!(Verdict::Error.exit_code(), 3);

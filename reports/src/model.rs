@@ -341,9 +341,10 @@ impl Totals {
 pub enum Verdict {
     /// Every judged check passed.
     Passed,
-    /// The system under test broke at least one expectation, and nothing errored.
+    /// The system under test broke at least one expectation (whatever else could not be
+    /// judged: a failure is proof on its own).
     Failed,
-    /// The harness could not judge something, or nothing was judged at all.
+    /// Nothing failed, but the harness could not judge something, or nothing was judged at all.
     Error,
 }
 
@@ -366,14 +367,15 @@ impl Verdict {
         }
     }
 
-    /// The verdict over a set of counted checks: error if any check errored or if none was
-    /// actually judged (zero checks, or all skipped: the run proved nothing), else failed if any
-    /// failed, else passed.
+    /// The verdict over a set of counted checks: failed if any check failed (a broken
+    /// requirement is proof, whatever could not be judged beside it); else error if any check
+    /// errored or if none was actually judged (zero checks, or all skipped: the run proved
+    /// nothing); else passed.
     pub fn of_totals(t: &Totals) -> Verdict {
-        if t.errors > 0 || t.passed + t.failed == 0 {
-            Verdict::Error
-        } else if t.failed > 0 {
+        if t.failed > 0 {
             Verdict::Failed
+        } else if t.errors > 0 || t.passed == 0 {
+            Verdict::Error
         } else {
             Verdict::Passed
         }

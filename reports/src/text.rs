@@ -105,7 +105,7 @@ mod tests {
                 "       FAIL org-header.present-once [ICD 5.1.9]: expected E911-Organization-ID: 1 | exactly once, observed absent on gw2 / (present on gw1): header lost on the retry to <gw2>",
                 "ERROR  tcp-refused  (1 checks: 1 errors)",
                 "       ERROR scenario.run: scenario sends to gateway 'gw3' but this run has only gw1, gw2",
-                "certify: 3 scenarios, 6 checks: 3 passed, 1 failed, 1 errors, 1 skipped -> ERROR",
+                "certify: 3 scenarios, 6 checks: 3 passed, 1 failed, 1 errors, 1 skipped -> FAILED",
             ]
         );
     }

@@ -16,6 +16,7 @@ use e2e::peers::free_port;
 use harness::cli::{CertifyArgs, Command, run_command};
 use reports::{Outcome, RunReport};
 use sip::transport::TransportKind;
+use sip::transport::certs::{Authority, KeyKind, Validity};
 
 /// One certification at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -91,10 +92,35 @@ async fn certify_scenarios(
     misconfiguration: Option<Misconfiguration>,
     scenarios: Vec<std::path::PathBuf>,
 ) -> Run {
+    certify_with(trunk_transport, misconfiguration, scenarios, None).await
+}
+
+/// Like [`certify_scenarios`], the SBC presenting to the trunk a certificate from the lab CA
+/// for these names with this validity (`None`: a current one for its name and address).
+async fn certify_with(
+    trunk_transport: TransportKind,
+    misconfiguration: Option<Misconfiguration>,
+    scenarios: Vec<std::path::PathBuf>,
+    sbc_cert: Option<(&[&str], Validity)>,
+) -> Run {
     let certs = tempfile::tempdir().expect("temp dir");
     let d = certs.path();
     harness::run::write_gateway_certs(d).expect("lab CA and gateway certificates");
     harness::run::embedded::issue_sbc_cert(d, &[SBC_NAME, "127.0.0.1"]).expect("SBC certificate");
+    if let Some((names, validity)) = sbc_cert {
+        let read = |f: &str| std::fs::read_to_string(d.join(f)).expect("lab CA file");
+        let ca = Authority::load(
+            harness::run::embedded::CA_NAME,
+            &read("ca.pem"),
+            &read("ca.key"),
+        )
+        .expect("lab CA");
+        let cert = ca
+            .issue(names, KeyKind::Rsa2048, validity)
+            .expect("SBC certificate");
+        std::fs::write(d.join("sbc.pem"), &cert.cert_pem).expect("sbc.pem");
+        std::fs::write(d.join("sbc.key"), &cert.key_pem).expect("sbc.key");
+    }
     let gateways = [
         ([127, 0, 0, 1], free_port()).into(),
         ([127, 0, 0, 1], free_port()).into(),
@@ -523,4 +549,91 @@ async fn a_correct_sbc_that_hides_its_topology_passes() {
         "correct SBC hiding its topology: exit {}, {} checks: {} passed, {} skipped",
         run.code, t.checks, t.passed, t.skipped
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_fails_over_after_a_final_refusal_fails() {
+    // 403, 486 and 603 are a gateway's verdict on the call (RFC 3261 §21): retrying on gw2
+    // turns a refused call into an answered one.
+    fails_with(
+        Misconfiguration {
+            name: "failover after 4xx/6xx",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: "if (t_check_status(\"^(5[0-9][0-9]|408)$\") || t_branch_timeout()) {",
+                replace: "if (t_check_status(\"^[3-6][0-9][0-9]$\") || t_branch_timeout()) {",
+            }],
+        },
+        &[("call.final-status", "ICD 5.3")],
+    )
+    .await;
+}
+
+/// The certificate the SBC presents to the trunk must be one the trunk accepts (ICD 5.1,
+/// RFC 5922): an expired one, or one for another name, and no call gets through.
+async fn fails_on_its_certificate(names: &[&str], validity: Validity, says: &str) {
+    let _one = SERIAL.lock().await;
+    let run = certify_with(
+        TransportKind::Tls,
+        None,
+        Vec::new(),
+        Some((names, validity)),
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let failures = run.failures();
+    assert!(
+        failures
+            .iter()
+            .any(|(_, id, r)| id == "call.final-response" && !r.is_empty()),
+        "{}",
+        run.explain()
+    );
+    let said = run
+        .report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.checks)
+        .find(|c| c.id == "call.final-response")
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(said.contains(says), "{said}");
+    // No call got through, so nothing passed: what the calls never exercised (the number plan,
+    // the absence of retries) is an error, not a pass.
+    let passed: Vec<String> = run
+        .report
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.checks
+                .iter()
+                .filter(|c| c.outcome == Outcome::Pass)
+                .map(move |c| format!("{} {}", s.name, c.id))
+        })
+        .collect();
+    assert!(passed.is_empty(), "{passed:#?}");
+    eprintln!(
+        "| SBC certificate: {says} | {} | call.final-response |",
+        run.code
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_presenting_an_expired_certificate_fails() {
+    fails_on_its_certificate(
+        &[SBC_NAME, "127.0.0.1"],
+        Validity::Expired,
+        "its certificate has expired",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_presenting_a_certificate_for_another_name_fails() {
+    fails_on_its_certificate(
+        &["sbc.elsewhere.invalid"],
+        Validity::Current,
+        "does not name the host the trunk calls",
+    )
+    .await;
 }

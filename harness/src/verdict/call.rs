@@ -12,7 +12,7 @@ use super::media::{check_answer, describe_offer, offer_problems};
 use super::{
     CallEvidence, Setting, compare, normalize_number, outcome, parse_readback, primary, req, result,
 };
-use crate::evidence::{Failure, Topology};
+use crate::evidence::{Failure, TlsFailureKind, Topology};
 
 /// The caller's side of one call.
 pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
@@ -164,8 +164,15 @@ fn no_final_response(
     let sut_blamed = match failure {
         Failure::TimedOut | Failure::Closed | Failure::Reset => true,
         // A refused profile is the peer's verdict on the trunk's offer; a certificate the run
-        // does not trust is the run's setup.
-        Failure::Tls(t) => !t.kind.is_certificate(),
+        // does not trust is the run's setup, but one that chains to the CA the run trusts and
+        // has expired or names another host is the peer's own (RFC 5922).
+        Failure::Tls(t) => {
+            !t.kind.is_certificate()
+                || matches!(
+                    t.kind,
+                    TlsFailureKind::Expired | TlsFailureKind::NotValidForName
+                )
+        }
         Failure::Refused | Failure::ConnectTimeout | Failure::Setup => false,
     };
     let blame = if gateway_acted || (sut_blamed && !failure.is_setup()) {
@@ -177,6 +184,16 @@ fn no_final_response(
     let hint = match (failure, setting.topology) {
         (Failure::Refused | Failure::ConnectTimeout, Topology::ThroughSut | Topology::External) => {
             " (is the system under test running at the address given?)"
+        }
+        (Failure::Tls(t), Topology::ThroughSut | Topology::External)
+            if t.kind == TlsFailureKind::Expired =>
+        {
+            " (its certificate has expired: the trunk refuses it, ICD 5.1, RFC 5922)"
+        }
+        (Failure::Tls(t), Topology::ThroughSut | Topology::External)
+            if t.kind == TlsFailureKind::NotValidForName =>
+        {
+            " (its certificate does not name the host the trunk calls: the trunk refuses it, ICD 5.1, RFC 5922)"
         }
         (Failure::Tls(t), Topology::ThroughSut | Topology::External) if t.kind.is_certificate() => {
             " (the run does not trust the system under test's certificate: give the CA that issued it, or the certificate itself, with --sut-ca/--ca)"

@@ -289,6 +289,17 @@ fn caller_selection_names_the_step_and_external_targets_skip_the_gateway_side() 
     assert_eq!(s.outcome, Outcome::Pass);
     assert!(s.message.contains("(+13125550121)"), "{}", s.message);
     assert_eq!(check(&c, "ani.number").outcome, Outcome::Pass);
+    // In front of a system under test the selection is the harness's own: no claim about it,
+    // what it delivered is ani.number.
+    let mut o = invite_obs("gw1", 1, 200);
+    ani_of(&mut o).number = "+13125550121".into();
+    let c = judge_in(sut(), &sc, &answered(), Some(&[o]));
+    assert!(!has(&c, "caller.selection"));
+    assert_eq!(check(&c, "ani.number").outcome, Outcome::Pass);
+    assert!(!has(
+        &judge_in(external(), &sc, &answered(), None),
+        "caller.selection"
+    ));
 }
 
 #[test]

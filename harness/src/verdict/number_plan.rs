@@ -35,6 +35,28 @@ pub fn not_forwarded(scenario: &Scenario, ev: &Evidence<'_>) -> Option<CheckResu
         ));
     };
     let reached: Vec<&Observation> = observed.iter().filter(|o| o.is_new_invite()).collect();
+    // Behind a system under test its number plan is exercised only by an INVITE it received.
+    let delivered = ev
+        .calls
+        .iter()
+        .any(|c| c.call.tried().any(|a| a.invite_sent()));
+    if reached.is_empty() && ev.setting.topology == Topology::ThroughSut && !delivered {
+        return Some(outcome(
+            "route.not-forwarded",
+            req::NUMBER_PLAN,
+            Outcome::Error,
+            Some(expected),
+            Some("no INVITE reached the system under test".into()),
+            format!(
+                "the call to {dial} never reached the system under test, so its number plan was not exercised: {}",
+                ev.calls
+                    .iter()
+                    .map(|c| c.call.path())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ));
+    }
     Some(match reached.first() {
         None => result(
             "route.not-forwarded",

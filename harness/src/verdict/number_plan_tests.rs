@@ -55,6 +55,33 @@ fn a_non_emergency_number_must_never_reach_a_gateway() {
         c.message
     );
     assert!(c.message.contains("answered 404"), "{}", c.message);
+    // Behind a system under test that received and refused it: its number plan passed.
+    let sut_refused = judge_in(sut(), &sc, &rejected(404, ""), Some(&[]));
+    let c = check(&sut_refused, "route.not-forwarded");
+    assert_eq!(c.outcome, Outcome::Pass);
+    assert!(
+        c.message.contains("the system under test answered 404"),
+        "{}",
+        c.message
+    );
+    // One it never received (nothing listening, a handshake that failed) exercised nothing.
+    for failure in [Failure::Refused, Failure::Closed] {
+        let never = judge_in(sut(), &sc, &unanswered(failure.clone()), Some(&[]));
+        let c = check(&never, "route.not-forwarded");
+        let sent = !matches!(failure, Failure::Refused);
+        assert_eq!(
+            c.outcome,
+            if sent { Outcome::Pass } else { Outcome::Error },
+            "{failure:?}"
+        );
+        if !sent {
+            assert!(
+                c.message.contains("never reached the system under test"),
+                "{}",
+                c.message
+            );
+        }
+    }
     // Without gateways it cannot be judged.
     let c = judge_in(external(), &sc, &rejected(404, ""), None);
     assert_eq!(check(&c, "route.not-forwarded").outcome, Outcome::Skipped);

@@ -90,6 +90,9 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
     };
     let mut out = Vec::new();
     let n = views.len();
+    // What no call exercised cannot pass: the checks that assert an absence (no retry, no long
+    // path) need a call that reached a gateway.
+    let reached = views.iter().any(|v| v.tried().next().is_some());
     if let Some(gw) = &e.answered_by {
         // With a route the answering gateway is the failover's outcome (ICD 5.3); without, the
         // ordered pair's first (ICD 5.1.6).
@@ -114,7 +117,15 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
         out.push(identical_retry(&views, ev.setting.topology));
     }
     if let Some(no_retry) = e.no_retry {
-        out.push(no_retry_check(no_retry, &views, scenario));
+        out.push(if reached {
+            no_retry_check(no_retry, &views, scenario)
+        } else {
+            not_exercised(
+                "route.no-retry-after-final",
+                "whether a final answer ends the call",
+                &views,
+            )
+        });
     }
     if let Some(split) = &e.random_split {
         let gateways = scenario.route.as_ref().map_or(2, |r| r.gateways.len());
@@ -128,7 +139,13 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
     if let Some(max) = e.outage_failed_max {
         out.push(outage_impact(max, &views));
     }
-    if let Some(max) = e.long_path_max {
+    if e.long_path_max.is_some() && !reached {
+        out.push(not_exercised(
+            "route.long-path",
+            "how many calls needed more than one attempt",
+            &views,
+        ));
+    } else if let Some(max) = e.long_path_max {
         let long = views.iter().filter(|c| c.tried().count() > 1).count();
         out.push(check(
             "route.long-path",
@@ -142,6 +159,23 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
         out.extend(health_detection(scenario, ev));
     }
     out
+}
+
+/// A check no call exercised: none reached a gateway.
+fn not_exercised(id: &str, what: &str, calls: &[RouteView]) -> CheckResult {
+    let paths = calls
+        .iter()
+        .map(RouteView::path)
+        .collect::<Vec<_>>()
+        .join("; ");
+    super::outcome(
+        id,
+        req::ROUTE,
+        Outcome::Error,
+        None,
+        Some("no gateway reached".into()),
+        format!("no call reached an E911 gateway, so {what} was not exercised: {paths}"),
+    )
 }
 
 /// Without gateway evidence nothing of the route can be judged.

@@ -427,3 +427,34 @@ fn only_a_delay_past_the_attempt_timeout_counts_as_silence() {
         "only the first gateway's silence"
     );
 }
+
+#[test]
+fn absences_no_call_exercised_do_not_pass() {
+    // Nothing reached a gateway (the system under test refused every connection): "no retry"
+    // and "no long path" were not exercised.
+    let sc = routed("", "status = 403\nno_retry = true\nlong_path_max = 1");
+    let c = judge_in(sut(), &sc, &unanswered_call(), Some(&[]));
+    for id in ["route.no-retry-after-final", "route.long-path"] {
+        let r = check(&c, id);
+        assert_eq!(r.outcome, Outcome::Error, "{id}");
+        assert!(
+            r.message.contains("no call reached an E911 gateway"),
+            "{}",
+            r.message
+        );
+    }
+    // One that did reach gw1 and got its 403 is judged.
+    let c = judge_in(
+        sut(),
+        &sc,
+        &unanswered_call(),
+        Some(&[invite_obs("gw1", 1, 403)]),
+    );
+    for id in ["route.no-retry-after-final", "route.long-path"] {
+        assert_eq!(check(&c, id).outcome, Outcome::Pass, "{id}");
+    }
+}
+
+fn unanswered_call() -> crate::evidence::Call {
+    crate::test_support::unanswered(Failure::Refused)
+}

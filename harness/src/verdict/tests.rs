@@ -90,6 +90,14 @@ fn no_final_response_fails_when_the_peer_is_to_blame_and_errors_when_the_setup_i
         (Failure::ConnectTimeout, Outcome::Error),
         (Failure::Setup, Outcome::Error),
         (tls_failure(TlsFailureKind::UnknownIssuer), Outcome::Error),
+        (
+            tls_failure(TlsFailureKind::CaUsedAsEndEntity),
+            Outcome::Error,
+        ),
+        (tls_failure(TlsFailureKind::BadCertificate), Outcome::Error),
+        // Chains to the trusted CA but expired, or for another name: the peer's own fault.
+        (tls_failure(TlsFailureKind::Expired), Outcome::Fail),
+        (tls_failure(TlsFailureKind::NotValidForName), Outcome::Fail),
     ] {
         let checks = direct(&sc, &unanswered(failure.clone()), Some(&[]));
         let c = check(&checks, "call.final-response");
@@ -138,6 +146,20 @@ fn an_unreachable_system_under_test_is_an_error_with_a_hint() {
     let r = check(&c, "call.final-response");
     assert_eq!(r.outcome, Outcome::Error);
     assert!(r.message.contains("--sut-ca"), "{}", r.message);
+    for (kind, says) in [
+        (TlsFailureKind::Expired, "its certificate has expired"),
+        (
+            TlsFailureKind::NotValidForName,
+            "does not name the host the trunk calls",
+        ),
+    ] {
+        let c = judge_in(sut(), &sc, &unanswered(tls_failure(kind)), Some(&[]));
+        let r = check(&c, "call.final-response");
+        assert_eq!(r.outcome, Outcome::Fail, "{kind:?}");
+        assert!(r.message.contains(says), "{}", r.message);
+        assert!(r.message.contains("RFC 5922"), "{}", r.message);
+        assert!(!r.message.contains("--sut-ca"), "{}", r.message);
+    }
 }
 
 #[test]

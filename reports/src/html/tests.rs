@@ -52,7 +52,7 @@ fn run_page_has_verdict_matrix_failures_and_ladders() {
     let h = to_html(&traced(), &Inputs::default());
     assert!(h.starts_with("<!DOCTYPE html>"));
     assert!(
-        h.contains("<span class=\"verdict error\">ERROR</span>"),
+        h.contains("<span class=\"verdict fail\">FAILED</span>"),
         "verdict"
     );
     assert!(h.contains("Content-Security-Policy"), "no fetches allowed");
