@@ -240,7 +240,11 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
     })
 }
 
-/// t0 and its wall-clock time: `start_at` when it is still ahead, else 5 ms from now.
+/// How late a generator may be for `--start-at` and still join the shared schedule.
+const MAX_JOIN_LATE: Duration = Duration::from_secs(30);
+
+/// t0 and its wall-clock time: `start_at` when it is still ahead or passed at most
+/// [`MAX_JOIN_LATE`] ago, else 5 ms from now.
 fn origin(start_at: Option<SystemTime>) -> (Instant, SystemTime) {
     let (now, wall) = (Instant::now(), SystemTime::now());
     let soon = Duration::from_millis(5);
@@ -255,9 +259,21 @@ fn origin(start_at: Option<SystemTime>) -> (Instant, SystemTime) {
             }
             (now + wait, at)
         }
+        // A shard that is ready a little late still joins the shared schedule: the calls
+        // already due go out at once, counted as late starts and in the generator's lag (so
+        // the shards' schedules, and their merge, stay aligned). Far too late (clocks that
+        // differ), it starts its own.
+        Some((at, Err(late))) if late.duration() <= MAX_JOIN_LATE => {
+            eprintln!(
+                "warning: --start-at {} passed {} ago (the pool took that long); joining the shared schedule late: the calls already due start at once",
+                humantime::format_rfc3339_millis(at),
+                humantime::format_duration(late.duration())
+            );
+            (now.checked_sub(late.duration()).unwrap_or(now), at)
+        }
         Some((at, Err(late))) => {
             eprintln!(
-                "warning: --start-at {} passed {} ago (the pool took that long, or the clocks differ); starting now",
+                "warning: --start-at {} passed {} ago (do the clocks differ?); starting now, on a schedule of its own",
                 humantime::format_rfc3339_millis(at),
                 humantime::format_duration(late.duration())
             );
@@ -475,4 +491,31 @@ fn aggregator(
         rec
     });
     (stop_tx, handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_a_little_late_joins_the_shared_schedule() {
+        let wall = SystemTime::now();
+        // Ahead: t0 is then.
+        let ahead = wall + Duration::from_millis(1500);
+        let (t0, started) = origin(Some(ahead));
+        assert_eq!(started, ahead);
+        assert!(t0 > Instant::now() + Duration::from_millis(1000));
+        // A little late: still the shared t0, in the past.
+        let passed = wall - Duration::from_secs(2);
+        let (t0, started) = origin(Some(passed));
+        assert_eq!(started, passed);
+        assert!(t0 + Duration::from_millis(1500) < Instant::now());
+        // Far too late: a schedule of its own, starting now.
+        let stale = wall - MAX_JOIN_LATE - Duration::from_secs(1);
+        let (t0, started) = origin(Some(stale));
+        assert!(started > wall);
+        assert!(t0 >= Instant::now() - Duration::from_millis(100));
+        let (_, started) = origin(None);
+        assert!(started >= wall);
+    }
 }
