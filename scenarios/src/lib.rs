@@ -44,8 +44,11 @@ pub use conformance::{
     CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
     UnknownAniPolicy,
 };
-pub use error::{LoadError, Problem, ProblemKind};
-pub use load::{library_dir, load_file, load_location_table, load_paths, load_str};
+pub use error::{LoadError, Problem, ProblemKind, quote_prefix};
+pub use load::{
+    MAX_INPUT_FILE_BYTES, library_dir, load_file, load_location_table, load_paths, load_str,
+    read_input_file,
+};
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
     GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownName, UnknownOrgPolicy,
