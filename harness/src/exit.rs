@@ -10,3 +10,42 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: harness or infrastructure error.
 pub const EXIT_ERROR: u8 = 3;
+
+/// An error that is the user's input, not the harness: a refused target, an unreadable or
+/// malformed `--cert`, `--key`, `--ca` or `--locations` file. Anywhere in an error's chain it
+/// makes the exit code [`EXIT_USAGE`] ([`code_for_error`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(String);
+
+impl BadInput {
+    /// A bad-input error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        BadInput(message.into())
+    }
+}
+
+/// The exit code for an error that ended a subcommand: [`EXIT_USAGE`] when it is (or wraps)
+/// [`BadInput`], else [`EXIT_ERROR`].
+pub fn code_for_error(e: &anyhow::Error) -> u8 {
+    if e.chain().any(|c| c.is::<BadInput>()) {
+        EXIT_USAGE
+    } else {
+        EXIT_ERROR
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn bad_input_anywhere_in_the_chain_is_a_usage_error() {
+        let e = anyhow::Error::from(BadInput::new("refusing x")).context("starting");
+        assert_eq!(code_for_error(&e), EXIT_USAGE);
+        let io: Result<(), std::io::Error> = Err(std::io::Error::other("disk"));
+        let e = io.context("writing").unwrap_err();
+        assert_eq!(code_for_error(&e), EXIT_ERROR);
+    }
+}

@@ -12,7 +12,8 @@ use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
 use crate::cli::GatewayArgs;
-use crate::exit::{EXIT_PASSED, EXIT_USAGE};
+use crate::exit::{BadInput, EXIT_PASSED, EXIT_USAGE};
+use crate::originate::peer::read_pem;
 
 /// Runs the gateway until Ctrl-C or `--duration`.
 pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
@@ -27,8 +28,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         TransportKind::Tls => {
             let (cert, key) = match (&a.cert, &a.key) {
                 (Some(c), Some(k)) => (
-                    std::fs::read(c).with_context(|| format!("reading --cert {}", c.display()))?,
-                    std::fs::read(k).with_context(|| format!("reading --key {}", k.display()))?,
+                    read_pem(c).map_err(|e| BadInput::new(format!("--cert: {e}")))?,
+                    read_pem(k).map_err(|e| BadInput::new(format!("--key: {e}")))?,
                 ),
                 _ => {
                     let ca = Authority::generate("e911-harness gateway CA")?;
@@ -44,18 +45,28 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                     (leaf.cert_pem.into_bytes(), leaf.key_pem.into_bytes())
                 }
             };
-            Some(
-                transport::server_config(
-                    &cert,
-                    &key,
-                    &if a.tls_profile == "genesys-byoc" {
-                        TlsProfile::genesys_byoc()
-                    } else {
-                        TlsProfile::default()
-                    },
-                )
-                .context("building the TLS server configuration")?,
-            )
+            let profile = if a.tls_profile == "genesys-byoc" {
+                TlsProfile::genesys_byoc()
+            } else {
+                TlsProfile::default()
+            };
+            // Certificates given with --cert/--key that do not load are the user's input.
+            let built = transport::server_config(&cert, &key, &profile);
+            Some(match (built, &a.cert) {
+                (Ok(c), _) => c,
+                (Err(e), Some(c)) => {
+                    return Err(BadInput::new(format!(
+                        "--cert {} / --key: cannot build the TLS server configuration: {e}",
+                        c.display()
+                    ))
+                    .into());
+                }
+                (Err(e), None) => {
+                    return Err(
+                        anyhow::Error::new(e).context("building the TLS server configuration")
+                    );
+                }
+            })
         }
     };
     let mut policy = Policy::default();
@@ -66,7 +77,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         policy.unknown_org = UnknownOrgPolicy::Accept;
     }
     if let Some(path) = &a.locations {
-        let table = scenarios::load_location_table(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let table = scenarios::load_location_table(path)
+            .map_err(|e| BadInput::new(format!("--locations:\n{e}")))?;
         policy.location = table.entries;
         policy.unknown_ani = table.unknown_ani;
     }

@@ -11,12 +11,14 @@
 //!   `[caller]` and location by value (RFC 6442) applied to the call.
 //! - [`correlate`]: matching the gateways' observations to a call across a system under test.
 //! - [`tls`]: the trunk's TLS trust and the profile it offers (ICD 5.1).
+//! - [`interlock`]: the never-a-real-911 check of every external target, before DNS and connect.
 //! - [`peer`]: vetting and resolving an external target, and trusting its certificate.
 
 pub mod caller;
 pub mod conformance;
 pub mod correlate;
 pub mod health;
+pub mod interlock;
 pub mod peer;
 pub mod route;
 pub mod sdp;
