@@ -15,6 +15,8 @@
 //! - [`org`]: the organization header check ([`check_org`]).
 //! - [`ani`]: ANI extraction ([`extract_ani`]) and the dialled number.
 //! - [`sdp`]: the SDP answer ([`sdp_answer`]): SRTP/SDES, G.711, media port range.
+//! - [`strict`]: what the parser lets through but the gateway still refuses (numeric headers,
+//!   the SDP grammar).
 //! - [`observation`]: what is recorded.
 //! - `server`, `conn`, `session`, `salvage`, `record`: the listener and accept loop (and the
 //!   outage schedule), the per-connection task (framing with `sip::codec`, connection faults),
@@ -45,6 +47,7 @@ pub mod sdp;
 mod server;
 mod session;
 pub mod stats;
+pub mod strict;
 
 pub use ani::extract_ani;
 pub use config::{GatewayConfig, Limits, Policy, Retain};

@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 use sip::codec::FrameError;
-use sip::message::{ParseError, Salvage, new_tag};
+use sip::message::{CSeq, NameAddr, ParseError, Salvage, new_tag};
 use sip::uri::Uri;
 use sip::{HeaderName, Message, Method, Request, Response};
 
@@ -43,7 +43,10 @@ pub(crate) fn salvaged_observation(s: &Salvage) -> Observation {
 }
 
 /// A 400/505/513 to a request that could not be parsed or framed, when its salvaged headers
-/// allow one (a Via to route it back, and not an ACK).
+/// allow one: a method that is not ACK and a top Via that can be read. The answer mirrors the
+/// request's Via, From, To, Call-ID and CSeq when they make a parseable response; otherwise
+/// each is repaired on its own ([`repaired_headers`]) so a broken From or To never turns the
+/// answer into silence.
 pub(crate) fn salvage_response(
     host: &str,
     s: &Salvage,
@@ -51,29 +54,120 @@ pub(crate) fn salvage_response(
     why: &str,
 ) -> Option<Response> {
     let method = s.method.clone()?;
-    if method == Method::Ack || s.headers.get(&HeaderName::Via).is_none() {
+    if method == Method::Ack {
         return None;
     }
-    let req = Request {
-        method,
-        uri: Uri::Other {
-            scheme: "sip".into(),
-            rest: "invalid".into(),
-        },
-        headers: s.headers.clone(),
-        body: Bytes::new(),
+    let via = readable_via(s.headers.get(&HeaderName::Via)?)?;
+    let answer = |headers: sip::message::Headers| {
+        let req = Request {
+            method: method.clone(),
+            uri: Uri::Other {
+                scheme: "sip".into(),
+                rest: "invalid".into(),
+            },
+            headers,
+            body: Bytes::new(),
+        };
+        let mut resp = Response::for_request(&req, status, Some(&new_tag()));
+        resp.headers
+            .push(HeaderName::Warning, warning(399, host, why));
+        resp
     };
-    let mut resp = Response::for_request(&req, status, Some(&new_tag()));
-    resp.headers
-        .push(HeaderName::Warning, warning(399, host, why));
-    if Message::parse(&resp.to_bytes()).is_ok() {
-        return Some(resp);
+    let mirrored = answer(s.headers.clone());
+    if Message::parse(&mirrored.to_bytes()).is_ok() {
+        return Some(mirrored);
     }
-    // A mirrored header the peer got wrong (typically CSeq) would make the answer as
-    // unparseable as the request; repair CSeq, and send nothing if it is still invalid.
-    resp.headers
-        .set(HeaderName::CSeq, format!("0 {}", req.method));
-    Message::parse(&resp.to_bytes()).is_ok().then_some(resp)
+    Some(answer(repaired_headers(s, &method, via)))
+}
+
+/// The top Via's first entry when it can be read: `<protocol>/<version>/<transport> <sent-by>`, with
+/// empty or unreadable parameters dropped (the branch is kept when it is readable). `None` when
+/// not even the protocol and sent-by are there: then nobody can be answered.
+fn readable_via(value: &str) -> Option<String> {
+    let first = value.split(',').next()?.trim();
+    let mut parts = first.split(';');
+    let head = parts.next()?.trim();
+    let (protocol, sent_by) = head.split_once(|c: char| c.is_ascii_whitespace())?;
+    let fields: Vec<&str> = protocol.split('/').map(str::trim).collect();
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_+!%*`'~".contains(&b))
+    };
+    let sent_by = sent_by.trim();
+    let host_ok = !sent_by.is_empty()
+        && sent_by
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
+    if fields.len() != 3 || !fields.iter().all(|f| token(f)) || !host_ok {
+        return None;
+    }
+    // The version is answered as SIP/2.0 (a 505 to SIP/7.0 included), so the answer parses;
+    // the peer matches it by branch and sent-by.
+    let mut via = format!("SIP/2.0/{} {sent_by}", fields[2]);
+    for p in parts.map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = p.split_once('=').unwrap_or((p, ""));
+        if token(name.trim()) && (value.is_empty() || token(value.trim())) {
+            via.push(';');
+            via.push_str(p);
+        }
+    }
+    Some(via)
+}
+
+/// Via, From, To, Call-ID and CSeq for an answer when the mirrored ones do not make a
+/// parseable response: each kept when it parses, else rebuilt from what can be read (the URI
+/// in angle brackets and the tag), else a placeholder; the first of a duplicated header.
+fn repaired_headers(s: &Salvage, method: &Method, via: String) -> sip::message::Headers {
+    let mut h = sip::message::Headers::new();
+    h.push(HeaderName::Via, via);
+    for name in [HeaderName::From, HeaderName::To] {
+        let value = s.headers.get(&name).map_or_else(
+            || "<sip:invalid.invalid>".to_owned(),
+            |v| match NameAddr::parse(v) {
+                Ok(_) => v.to_owned(),
+                Err(_) => repaired_name_addr(v),
+            },
+        );
+        h.push(name, value);
+    }
+    let call_id = s
+        .headers
+        .get(&HeaderName::CallId)
+        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("invalid");
+    h.push(HeaderName::CallId, call_id);
+    let cseq = s
+        .headers
+        .get(&HeaderName::CSeq)
+        .filter(|c| CSeq::parse(c).is_ok_and(|c| &c.method == method))
+        .map_or_else(|| format!("0 {method}"), str::to_owned);
+    h.push(HeaderName::CSeq, cseq);
+    h
+}
+
+/// `<uri>;tag=t` from an unparseable From or To: the URI inside the first angle brackets when
+/// it parses, the tag when one can be read; `<sip:invalid.invalid>` otherwise.
+fn repaired_name_addr(v: &str) -> String {
+    let uri = v
+        .split_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(u, _)| u.trim())
+        .filter(|u| Uri::parse(u).is_ok())
+        .unwrap_or("sip:invalid.invalid");
+    let tag = v.rsplit_once(";tag=").map(|(_, t)| {
+        t.split(|c: char| c == ';' || c.is_ascii_whitespace())
+            .next()
+            .unwrap_or("")
+    });
+    match tag.filter(|t| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_+!%*`'~".contains(&b))
+    }) {
+        Some(t) => format!("<{uri}>;tag={t}"),
+        None => format!("<{uri}>"),
+    }
 }
 
 /// The observation and answer for an unparseable message.
