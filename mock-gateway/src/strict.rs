@@ -10,7 +10,6 @@
 //! Each problem is one short lowercase sentence for the `Warning` header, naming the header or
 //! the SDP line; a value is quoted as a bounded prefix.
 
-use sip::message::SipHeaders;
 use sip::{HeaderName, Request};
 
 /// Longest piece of a value a problem quotes.
@@ -58,7 +57,7 @@ pub fn sdp_problem(sdp: &str) -> Option<String> {
     if let Some((i, b)) = sdp
         .bytes()
         .enumerate()
-        .find(|(_, b)| (b.is_ascii_control() && !matches!(b, b'\r' | b'\n' | b'\t')))
+        .find(|(_, b)| b.is_ascii_control() && !matches!(b, b'\r' | b'\n' | b'\t'))
     {
         let line = sdp[..i].bytes().filter(|c| *c == b'\n').count() + 1;
         return Some(format!("SDP line {line}: control byte 0x{b:02x}"));

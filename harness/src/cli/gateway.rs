@@ -89,7 +89,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         transport: a.transport,
         tls,
         policy,
-        limits: Limits::default(),
+        limits: a.limits.limits(),
         // Observations stream to stdout as they happen; none is kept in memory.
         retain: Retain::None,
         ..GatewayConfig::default()
@@ -157,7 +157,73 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
 
 fn counts(s: &mock_gateway::Stats) -> String {
     format!(
-        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections",
-        s.invites, s.answered, s.rejected, s.byes, s.options, s.connections
+        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections; \
+         refused: {} over --max-connections, {} over --max-connections-per-source; \
+         {} closed without a request in time",
+        s.invites,
+        s.answered,
+        s.rejected,
+        s.byes,
+        s.options,
+        s.connections,
+        s.refused_total,
+        s.refused_per_source,
+        s.closed_idle
     )
+}
+
+/// The gateway's admission and message limits as flags (the defaults are [`Limits::default`]'s,
+/// checked by a test).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Connections served at once; one more is closed at once (never left in the backlog).
+    #[arg(long, default_value = "1024", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+    /// Connections served at once from one source address.
+    #[arg(long, default_value = "256", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections_per_source: u32,
+    /// Largest SIP message accepted, in bytes (larger: 513 and a close).
+    #[arg(long, default_value = "65536", value_parser = clap::value_parser!(u32).range(256..=16_777_216))]
+    pub max_message_bytes: u32,
+    /// How long a started message or TLS handshake may take to arrive.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub read_timeout: std::time::Duration,
+    /// How long a new connection may go without a request (keep-alive CRLFs do not count).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub first_request_timeout: std::time::Duration,
+    /// How long a connection may go between requests (keep-alive CRLFs do not count).
+    #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: std::time::Duration,
+}
+
+impl LimitArgs {
+    /// The limits these flags say.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections as usize,
+            max_connections_per_source: self.max_connections_per_source as usize,
+            max_message_bytes: self.max_message_bytes as usize,
+            read_timeout: self.read_timeout,
+            first_request_timeout: self.first_request_timeout,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Probe {
+        #[command(flatten)]
+        limits: LimitArgs,
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_gateway_defaults() {
+        let p = Probe::parse_from(["probe"]);
+        assert_eq!(p.limits.limits(), Limits::default());
+    }
 }

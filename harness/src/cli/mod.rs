@@ -159,6 +159,9 @@ pub struct GatewayArgs {
     /// gateway then keeps nothing per call).
     #[arg(long)]
     pub quiet: bool,
+    /// Connection and message limits (admission control).
+    #[command(flatten)]
+    pub limits: gateway::LimitArgs,
 }
 
 /// `certs` options.
