@@ -17,8 +17,12 @@
 //!   [`run::routed`] (scenarios with a `[route]`), [`run::faults`], [`run::waiver`].
 //! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram
 //!   metrics, SLOs.
+//! - [`torture`]: `e911-harness torture`: RFC 4475/5118 messages and PROTOS-style mutations
+//!   against a system under test, with liveness probes after each batch.
 //! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway);
-//!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares.
+//!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares;
+//!   [`signals`]: one cancellation for SIGINT and SIGTERM; [`stdout`]: printing that ends
+//!   quietly on a closed stdout.
 //!
 //! Imports point one way: `cli` -> `run`/`load` -> `verdict` -> `originate`; nothing imports
 //! `cli`.
@@ -33,6 +37,9 @@ pub mod exit;
 pub mod load;
 pub mod originate;
 pub mod run;
+pub mod signals;
+pub mod stdout;
 #[cfg(test)]
 mod test_support;
+pub mod torture;
 pub mod verdict;

@@ -15,7 +15,7 @@ use crate::cli::GatewayArgs;
 use crate::exit::{BadInput, EXIT_PASSED, EXIT_USAGE};
 use crate::originate::peer::read_pem;
 
-/// Runs the gateway until Ctrl-C or `--duration`.
+/// Runs the gateway until SIGINT/SIGTERM or `--duration`.
 pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     for org in &a.orgs {
         if !scenarios::is_canonical_uuid(org) {
@@ -110,9 +110,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     let stop = async {
         match a.duration {
             Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            // SIGINT or SIGTERM.
+            None => crate::signals::shutdown_token().cancelled().await,
         }
     };
     tokio::pin!(stop);

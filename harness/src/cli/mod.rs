@@ -9,8 +9,6 @@ use std::process::ExitCode;
 
 pub mod gateway;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
@@ -47,6 +45,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Open-loop load (calls per second) with latency percentiles, SLOs and --find-max.
     Load(crate::load::LoadArgs),
+    /// Attack a system under test with RFC 4475/5118 messages and INVITE mutations, checking
+    /// after each batch that it still answers OPTIONS and completes a 911 call.
+    Torture(crate::torture::TortureArgs),
 }
 
 /// `certify` options.
@@ -217,6 +218,9 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Certs(a) => certs_cmd(a),
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
         Command::Load(a) => crate::load::load_cmd(a).await,
+        Command::Torture(a) => {
+            crate::torture::torture_cmd(a, crate::signals::shutdown_token()).await
+        }
     }
 }
 
@@ -254,24 +258,11 @@ fn load(paths: &[PathBuf]) -> Result<Vec<scenarios::Scenario>, u8> {
 fn validate_cmd(paths: &[PathBuf]) -> u8 {
     match load(paths) {
         Ok(s) => {
-            println!("ok: {} scenario(s) valid", s.len());
+            crate::stdout::println_quietly(&format!("ok: {} scenario(s) valid", s.len()));
             EXIT_PASSED
         }
         Err(code) => code,
     }
-}
-
-/// Sets a flag on Ctrl-C so runs stop between scenarios and still write their reports.
-fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing the current scenario, then writing the reports");
-            f.store(true, Ordering::SeqCst);
-        }
-    });
-    flag
 }
 
 async fn execute(
@@ -290,10 +281,10 @@ async fn execute(
     };
     let started = SystemTime::now();
     let t0 = Instant::now();
-    let flag = interrupt_flag();
+    let cancel = crate::signals::shutdown_token();
     let total = scenarios.len();
     let mut done = 0;
-    let reports = run::run_scenarios(scenarios, ctx, &|| flag.load(Ordering::SeqCst), |r| {
+    let reports = run::run_scenarios(scenarios, ctx, &|| cancel.is_cancelled(), |r| {
         done += 1;
         let failed = r
             .checks
@@ -314,13 +305,29 @@ async fn execute(
         .as_ref()
         .map(|w| w.apply(&mut reports))
         .unwrap_or_default();
+    let interrupted = cancel.is_cancelled();
+    if interrupted {
+        reports.push(reports::ScenarioReport {
+            name: "run".into(),
+            description: "whether the run finished".into(),
+            checks: vec![crate::exit::interrupted_check(&format!(
+                "{} of {total} scenario(s) ran",
+                done
+            ))],
+            ..reports::ScenarioReport::default()
+        });
+    }
     let report = run::assemble(command, &ctx.topology, started, t0.elapsed(), reports);
     let written = reports::write_all(&report, out)
         .with_context(|| format!("writing reports to {}", out.display()))?;
-    print!("{}", reports::render_summary_text(&report));
-    println!("reports: {written}");
+    crate::stdout::print_quietly(&reports::render_summary_text(&report));
+    crate::stdout::println_quietly(&format!("reports: {written}"));
     for e in &stale {
         eprintln!("error: {e}");
+    }
+    if interrupted {
+        crate::stdout::println_quietly("verdict: INTERRUPTED");
+        return Ok(crate::exit::EXIT_INTERRUPTED);
     }
     let code = report.verdict().exit_code() as u8;
     // A stale waiver is bad input to fix, whatever the checks said (a harness error still wins).
@@ -492,10 +499,12 @@ fn certs_cmd(a: CertsArgs) -> anyhow::Result<u8> {
     run::write_gateway_certs(&a.out)?;
     for (name, _) in run::GATEWAY_HOSTS {
         for ext in ["pem", "key"] {
-            println!("{}", a.out.join(format!("{name}.{ext}")).display());
+            crate::stdout::println_quietly(
+                &a.out.join(format!("{name}.{ext}")).display().to_string(),
+            );
         }
     }
-    println!("{}", a.out.join("ca.pem").display());
+    crate::stdout::println_quietly(&a.out.join("ca.pem").display().to_string());
     Ok(EXIT_PASSED)
 }
 

@@ -12,6 +12,7 @@
 //! - [`run`]: one run: pool, scheduler, aggregator, progress, drain.
 //! - [`report`]: the `load` section, checks, files and exit code.
 
+pub mod bounds;
 pub mod conn;
 pub mod findmax;
 pub mod metrics;
@@ -19,11 +20,12 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod slo;
+pub mod verdict;
 pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -145,6 +147,11 @@ pub fn check(a: &LoadArgs) -> Result<Checked, String> {
     if a.timeout.is_zero() {
         return Err("--timeout must be > 0".into());
     }
+    bounds::check(
+        a.rate,
+        u64::try_from(a.max_concurrent).unwrap_or(1),
+        bounds::available_memory(),
+    )?;
     if a.find_max && a.find_max_steps == 0 {
         return Err("--find-max-steps must be >= 1".into());
     }
@@ -225,19 +232,10 @@ fn profile_note(a: &LoadArgs) -> String {
     }
 }
 
-/// Sets a flag on Ctrl-C: the schedule stops, in-flight calls drain, reports are written.
+/// A flag set by SIGINT or SIGTERM (the process's one token, [`crate::signals`]): the
+/// schedule stops, in-flight calls drain, reports are written.
 fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "interrupted: no new calls; letting calls in progress finish, then writing the reports"
-            );
-            f.store(true, Ordering::SeqCst);
-        }
-    });
-    flag
+    crate::signals::flag(&crate::signals::shutdown_token())
 }
 
 /// Runs `e911-harness load`; returns the exit code.
