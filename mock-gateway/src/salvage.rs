@@ -53,7 +53,13 @@ pub(crate) fn salvage_response(
     status: u16,
     why: &str,
 ) -> Option<Response> {
-    let method = s.method.clone()?;
+    // A request line too broken to name its method is answered for the CSeq's method.
+    let method = s.method.clone().or_else(|| {
+        s.headers
+            .get(&HeaderName::CSeq)
+            .and_then(|c| CSeq::parse(c).ok())
+            .map(|c| c.method)
+    })?;
     if method == Method::Ack {
         return None;
     }
@@ -94,11 +100,19 @@ fn readable_via(value: &str) -> Option<String> {
             && t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-_+!%*`'~".contains(&b))
     };
-    let sent_by = sent_by.trim();
+    let mut sent_by = sent_by.trim();
     let host_ok = !sent_by.is_empty()
         && sent_by
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
+    // A port that is not one (`:99999`) is dropped; the host alone still routes the answer.
+    if let Some((host, port)) = sent_by.rsplit_once(':')
+        && !host.ends_with(':')
+        && (!host.contains(':') || host.ends_with(']'))
+        && port.parse::<u16>().is_err()
+    {
+        sent_by = host;
+    }
     if fields.len() != 3 || !fields.iter().all(|f| token(f)) || !host_ok {
         return None;
     }
@@ -170,10 +184,19 @@ fn repaired_name_addr(v: &str) -> String {
     }
 }
 
-/// The observation and answer for an unparseable message.
-pub(crate) fn parse_error_answer(host: &str, e: &ParseError) -> (Observation, Option<Response>) {
+/// The observation and answer for an unparseable message (`bytes`, as framed).
+pub(crate) fn parse_error_answer(
+    host: &str,
+    e: &ParseError,
+    bytes: &[u8],
+) -> (Observation, Option<Response>) {
     let status = e.status();
-    let salvage = e.salvage.as_deref();
+    let cleaned = e
+        .salvage
+        .is_none()
+        .then(|| salvage_cleaned(bytes))
+        .flatten();
+    let salvage = e.salvage.as_deref().or(cleaned.as_ref());
     let mut obs = salvage.map_or_else(blank_observation, salvaged_observation);
     obs.parse_error = Some(e.to_string());
     let resp = salvage.and_then(|s| salvage_response(host, s, status, &e.to_string()));
@@ -182,6 +205,50 @@ pub(crate) fn parse_error_answer(host: &str, e: &ParseError) -> (Observation, Op
         obs.warning = resp.headers.get(&HeaderName::Warning).map(str::to_owned);
     }
     (obs, resp)
+}
+
+/// What can be salvaged from a header block the parser gave up on before salvaging anything
+/// (invalid UTF-8, a NUL in the request line): the same block with every byte that is not
+/// printable ASCII, CR, LF or TAB replaced by `?`, parsed again. Only to address the answer;
+/// the error reported is the original one.
+fn salvage_cleaned(bytes: &[u8]) -> Option<Salvage> {
+    let end = find(bytes, b"\r\n\r\n").map_or(bytes.len(), |i| i + 4);
+    let mut head: Vec<u8> = bytes[..end]
+        .iter()
+        .map(|&b| match b {
+            b'\r' | b'\n' | b'\t' | 0x20..=0x7e => b,
+            _ => b'?',
+        })
+        .collect();
+    // Without the body: the answer needs the headers only.
+    if let Some(i) = find(&head, b"\r\n\r\n") {
+        head.truncate(i + 4);
+    }
+    let head = String::from_utf8(head).ok()?;
+    let head = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("content-length") && !l.starts_with("l:"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let parsed = |text: &str| match Message::parse(text.as_bytes()) {
+        Ok(Message::Request(r)) => Some(Salvage {
+            method: Some(r.method),
+            headers: r.headers,
+        }),
+        Ok(Message::Response(_)) => None,
+        Err(e) => e.salvage.map(|s| *s),
+    };
+    parsed(&head).or_else(|| {
+        // The request line itself is beyond repair: read the headers under a stand-in line,
+        // and leave the method to the CSeq.
+        if head.starts_with("SIP/") {
+            return None;
+        }
+        let (_, rest) = head.split_once("\r\n")?;
+        let mut s = parsed(&format!("UNREADABLE sip:invalid.invalid SIP/2.0\r\n{rest}"))?;
+        s.method = None;
+        Some(s)
+    })
 }
 
 /// The header block of a message that could not be framed, as far as it is in `buf` (at most

@@ -168,6 +168,10 @@ fn connection(value: &str) -> Option<String> {
 }
 
 fn is_fqdn(h: &str) -> bool {
+    // Digits and dots only is an IPv4 address or nothing (c=IN IP4 999.999.999.999).
+    if h.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return false;
+    }
     !h.is_empty()
         && h.len() <= 253
         && h.bytes()
@@ -277,6 +281,7 @@ mod tests {
             ("a=crypto:1 ", "a=crypto:-1 ", "a=crypto"),
             ("c=IN IP4 127.0.0.1", "c=IN IP4 127.0.0.1 x", "c="),
             ("c=IN IP4 127.0.0.1", "c=XX IP4 127.0.0.1", "c="),
+            ("c=IN IP4 127.0.0.1", "c=IN IP4 999.999.999.999", "c="),
             ("s=-", "s-", "not type=value"),
             ("v=0", "v=1", "version 0"),
         ];

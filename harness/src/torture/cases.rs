@@ -438,8 +438,8 @@ pub fn mutation_batches(base: &dyn Fn() -> Invite) -> Vec<Batch> {
             NotAccepted,
         ),
         case(
-            "numbers/dialled-negative",
-            b().user("-911").valid(),
+            "numbers/dialled-overflow",
+            b().user("911911911911911911911911").valid(),
             NotAccepted,
         ),
     ];
