@@ -198,18 +198,16 @@ fn media(value: &str) -> Option<String> {
             quote(f[1])
         ));
     }
-    if f[2].starts_with("RTP/") {
-        if let Some(bad) = f[3..]
-            .iter()
-            .find(|pt| !(is_u64(pt) && pt.parse::<u8>().is_ok_and(|n| n <= 127)))
-        {
-            return Some(format!(
+    let rtp = f[2].starts_with("RTP/");
+    f[3..]
+        .iter()
+        .find(|pt| rtp && !(is_u64(pt) && pt.parse::<u8>().is_ok_and(|n| n <= 127)))
+        .map(|bad| {
+            format!(
                 "m= payload type \"{}\" is not a number from 0 to 127",
                 quote(bad)
-            ));
-        }
-    }
-    None
+            )
+        })
 }
 
 /// The attributes the gateway reads: `rtpmap`, `ptime`, `crypto`, `fmtp`.
