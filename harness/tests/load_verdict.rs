@@ -112,26 +112,58 @@ fn refusals_by_max_concurrent_fail_and_declared_404s_pass() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
-/// Starts `args`, sends SIGTERM once the run is under way, and returns its output.
-fn terminated(args: &[&str], after: Duration) -> Output {
+/// Starts `args`, sends SIGTERM once stderr shows `marker` (the run is under way), and returns
+/// the exit status, stdout and the whole of stderr.
+fn terminated(args: &[&str], marker: &str) -> Output {
+    use std::io::BufRead as _;
     let mut child = bin()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(after);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = String::new();
+    let until = Instant::now() + Duration::from_secs(60);
+    while !seen.contains(marker) {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("{marker:?} not seen within 60 s: {seen}");
+            }
+        }
+    }
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let until = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < until, "still running 60 s after SIGTERM");
+        assert!(
+            Instant::now() < until + Duration::from_secs(60),
+            "still running after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.wait_with_output().unwrap()
+    let mut out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    seen.extend(rx.try_iter().map(|l| l + "\n"));
+    out.stderr = seen.into_bytes();
+    out
 }
 
 #[test]
@@ -147,11 +179,10 @@ fn sigterm_writes_the_reports_and_exits_interrupted() {
             "20",
             "--duration",
             "60s",
-            "--quiet",
             "--out",
             out.to_str().unwrap(),
         ],
-        Duration::from_millis(1500),
+        "offered",
     );
     let t = text(&o);
     assert_eq!(o.status.code(), Some(4), "{t}");
@@ -166,10 +197,7 @@ fn sigterm_writes_the_reports_and_exits_interrupted() {
     assert_eq!(report["load"]["interrupted"], true);
 
     let out = dir.path().join("certify");
-    let o = terminated(
-        &["certify", "--out", out.to_str().unwrap()],
-        Duration::from_millis(1500),
-    );
+    let o = terminated(&["certify", "--out", out.to_str().unwrap()], "[1/");
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(junit(&out).contains("run.completed"), "{}", junit(&out));
 }

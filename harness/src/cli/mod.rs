@@ -211,6 +211,8 @@ pub fn main() -> ExitCode {
 
 /// Runs one subcommand and returns its exit code.
 pub async fn run_command(command: Command) -> anyhow::Result<u8> {
+    // SIGINT/SIGTERM handlers from the start, so a signal never kills a run unreported.
+    let _ = crate::signals::shutdown_token();
     match command {
         Command::Certify(a) => certify_cmd(a).await,
         Command::Run(a) => run_cmd(a).await,
