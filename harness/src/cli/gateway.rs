@@ -150,6 +150,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     }
     let _ = stdout.flush();
     drop(stdout);
+    // The counts (admission refusals and idle closes included) go to stderr at exit.
+    eprintln!("{}", counts(&gw.stats()));
     gw.shutdown().await;
     Ok(EXIT_PASSED)
 }
