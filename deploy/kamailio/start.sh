@@ -2,17 +2,23 @@
 # Starts Kamailio (kamailio.cfg beside this script) in the foreground as the SBC between the
 # e911-harness trunk and the E911 gateways, writing its TLS and dispatcher files to a work folder.
 #
-#   deploy/kamailio/start.sh --certs DIR [--listen 127.0.0.1:5071] \
-#       [--gateways 127.0.0.1:15061,127.0.0.1:15062] [--workdir DIR] [--gw-timeout-ms 2000] \
-#       [--server-cert FILE --server-key FILE] [--shm MB]
+#   deploy/kamailio/start.sh --certs DIR [--listen 127.0.0.1:5071] [--trunk-transport tls|tcp] \
+#       [--gateways 127.0.0.1:15061,127.0.0.1:15062] [--gateway-transport tls|tcp] \
+#       [--gateway-socket 127.0.0.1:5072] \
+#       [--workdir DIR] [--gw-timeout-ms 2000] [--server-cert FILE --server-key FILE] [--shm MB]
 #
 # --certs is a folder written by `e911-harness certs` (or `certify --sut`): ca.pem is the CA the
 # gateways' certificates chain to; unless --server-cert/--server-key are given, Kamailio presents
 # gw1.pem/gw1.key (its names include 127.0.0.1 and localhost) to the trunk.
-# Gateways are tried in the order given (dispatcher algorithm 8), failover on 5xx, 408 and
-# unreachable. Toward the gateways Kamailio speaks the trunk's TLS profile (ICD 5.1): TLS 1.2,
-# the two ECDHE-RSA AES-GCM suites, and ECDHE on secp384r1 (through an OpenSSL config file, as
-# the tls module has no setting for groups). Stop with Ctrl-C (or kill).
+# --trunk-transport is what the trunk connects with (TLS by default; TCP for a TCP-in SBC),
+# --gateway-transport what Kamailio speaks to the gateways (TLS, as ICD 5.1.2 requires); when
+# the two differ, Kamailio also listens on --gateway-socket (default: the next port) so it has a
+# socket of the gateway leg's protocol to send from.
+# Gateways are tried in the order given (dispatcher algorithm 8), failover on 5xx, 408,
+# unreachable, and a gateway that neither answers nor rings within --gw-timeout-ms. Toward the
+# gateways Kamailio speaks the trunk's TLS profile (ICD 5.1): TLS 1.2, the two ECDHE-RSA
+# AES-GCM suites, and ECDHE on secp384r1 (through an OpenSSL config file, as the tls module has
+# no setting for groups). Stop with Ctrl-C (or kill).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 listen="127.0.0.1:5071"
@@ -23,6 +29,9 @@ server_cert=""
 server_key=""
 gw_timeout_ms=2000
 shm=256
+trunk_transport=tls
+gateway_transport=tls
+gateway_socket=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --certs) certs="$2"; shift 2 ;;
@@ -32,11 +41,16 @@ while [ $# -gt 0 ]; do
         --server-cert) server_cert="$2"; shift 2 ;;
         --server-key) server_key="$2"; shift 2 ;;
         --gw-timeout-ms) gw_timeout_ms="$2"; shift 2 ;;
+        --trunk-transport) trunk_transport="$2"; shift 2 ;;
+        --gateway-transport) gateway_transport="$2"; shift 2 ;;
+        --gateway-socket) gateway_socket="$2"; shift 2 ;;
         --shm) shm="$2"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
+case "$trunk_transport" in tls|tcp) ;; *) echo "start.sh: --trunk-transport is tls or tcp" >&2; exit 2 ;; esac
+case "$gateway_transport" in tls|tcp) ;; *) echo "start.sh: --gateway-transport is tls or tcp" >&2; exit 2 ;; esac
 [ -n "$certs" ] || { echo "start.sh: --certs DIR is required (e911-harness certs --out DIR)" >&2; exit 2; }
 certs="$(cd "$certs" && pwd)"
 [ -f "$certs/ca.pem" ] || { echo "start.sh: $certs/ca.pem not found" >&2; exit 2; }
@@ -85,12 +99,20 @@ IFS=',' read -r -a gws <<< "$gateways"
 : > "$workdir/gateways.list"
 prio=${#gws[@]}
 for gw in "${gws[@]}"; do
-    echo "1 sip:$gw;transport=tls 0 $prio" >> "$workdir/gateways.list"
+    echo "1 sip:$gw;transport=$gateway_transport 0 $prio" >> "$workdir/gateways.list"
     prio=$((prio - 1))
 done
 
-exec "$kamailio" -f "$here/kamailio.cfg" -DD -E -m "$shm" -M 16 -w "$workdir" \
-    -A "LISTEN_TLS=tls:$listen" \
+# Kamailio sends from a listening socket of the protocol it sends with: a TCP trunk leg needs a
+# second socket, of the gateway leg's protocol, on the next port.
+extra=()
+if [ "$trunk_transport" != "$gateway_transport" ]; then
+    gateway_socket="${gateway_socket:-${listen%:*}:$(( ${listen##*:} + 1 ))}"
+    extra=(-A "LISTEN_GW=$gateway_transport:$gateway_socket")
+fi
+
+exec "$kamailio" -f "$here/kamailio.cfg" -DD -E -m "$shm" -M 16 -w "$workdir" "${extra[@]}" \
+    -A "LISTEN=$trunk_transport:$listen" \
     -A "DISPATCHER_LIST=\"$workdir/gateways.list\"" \
     -A "TLS_CFG=\"$workdir/tls.cfg\"" \
     -A "GW_TIMEOUT_MS=$gw_timeout_ms"

@@ -6,6 +6,9 @@
 //! # Layout
 //! The rooms follow the data: an originator places calls, a run collects what the originator
 //! and the gateways saw, the verdict judges it, the CLI drives it all.
+//! - [`evidence`]: the typed evidence spine: a [`evidence::Call`] of [`evidence::Attempt`]s,
+//!   each ending in a typed [`evidence::AttemptEnd`]; turned into the report's records once,
+//!   at the edge ([`evidence::record`]).
 //! - [`originate`]: the trunk emulation. [`originate::trunk`] builds the INVITE as the trunk sends
 //!   it, [`originate::uac`] places one call, [`originate::route`] tries gw1/gw2 (ICD 5.3),
 //!   [`originate::health`] probes with OPTIONS, [`originate::caller`] picks the ANI (ICD 5.1.7),
@@ -24,8 +27,8 @@
 //!   [`signals`]: one cancellation for SIGINT and SIGTERM; [`stdout`]: printing that ends
 //!   quietly on a closed stdout.
 //!
-//! Imports point one way: `cli` -> `run`/`load` -> `verdict` -> `originate`; nothing imports
-//! `cli`.
+//! Imports point one way: `cli` -> `run`/`load` -> `verdict` -> `evidence` <- `originate`;
+//! nothing imports `cli`.
 //!
 //! # Invariants
 //! - Every call attempt ends in a [`reports::CallRecord`], whatever the peer does.
@@ -33,6 +36,7 @@
 //!   production E911 gateway host.
 
 pub mod cli;
+pub mod evidence;
 pub mod exit;
 pub mod load;
 pub mod originate;

@@ -152,9 +152,164 @@ fn certs_writes_a_ca_and_gateway_certificates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = run(&["certs", "--out", dir.path().to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    for f in ["ca.pem", "gw1.pem", "gw1.key", "gw2.pem", "gw2.key"] {
+    for f in [
+        "ca.pem", "ca.key", "gw1.pem", "gw1.key", "gw2.pem", "gw2.key",
+    ] {
         assert!(dir.path().join(f).is_file(), "{f}");
     }
+}
+
+/// A port on 127.0.0.1 nothing listens on now.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A folder with the lab CA and a certificate for `sbc.lab.example` issued from it.
+fn lab_with_sbc() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    let o = run(&["certs", "--out", d]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&[
+        "certs",
+        "--out",
+        d,
+        "--sbc",
+        "sbc.lab.example",
+        "--san",
+        "127.0.0.1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    dir
+}
+
+#[test]
+fn certs_issues_an_sbc_certificate_from_the_lab_ca() {
+    let dir = lab_with_sbc();
+    let chain = std::fs::read_to_string(dir.path().join("sbc.pem")).expect("sbc.pem");
+    let ca = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca.pem");
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "leaf and CA");
+    assert!(chain.ends_with(&ca), "the chain ends with the lab CA");
+    assert!(dir.path().join("sbc.key").is_file());
+    // A folder without the CA's key cannot issue.
+    std::fs::remove_file(dir.path().join("ca.key")).expect("rm");
+    let o = run(&[
+        "certs",
+        "--out",
+        dir.path().to_str().expect("utf-8"),
+        "--sbc",
+        "x.lab",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("no ca.key"), "{}", text(&o));
+}
+
+/// `gateway` serving `sbc.pem` on a free port: a TLS peer with the lab SBC certificate.
+fn tls_peer(dir: &Path) -> (std::process::Child, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = bin()
+        .args(["gateway", "--quiet", "--duration", "20s", "--listen", &addr])
+        .arg("--cert")
+        .arg(dir.join("sbc.pem"))
+        .arg("--key")
+        .arg(dir.join("sbc.key"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("gateway starts");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(std::time::Instant::now() < until, "peer listening");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child, addr)
+}
+
+#[test]
+fn certify_sut_stops_at_once_with_a_fix_when_the_sbc_certificate_is_not_trusted() {
+    let lab = lab_with_sbc();
+    let stranger = tempfile::tempdir().expect("tempdir");
+    let o = run(&["certs", "--out", stranger.path().to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0));
+    let (mut peer, addr) = tls_peer(lab.path());
+    let out = lab.path().join("out");
+    let o = run(&[
+        "certify",
+        "--sut",
+        &addr,
+        "--sut-name",
+        "sbc.lab.example",
+        "--sut-ca",
+        stranger.path().join("ca.pem").to_str().expect("utf-8"),
+        "--gateway-listen",
+        &format!("127.0.0.1:{}", free_port()),
+        &format!("127.0.0.1:{}", free_port()),
+        "--certs-dir",
+        lab.path().to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let _ = peer.kill();
+    let _ = peer.wait();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("is not signed by --sut-ca"), "{t}");
+    assert!(t.contains("certs --sbc NAME"), "{t}");
+    assert!(!out.join("report.json").exists(), "no scenario ran");
+    // The right CA gets past the check (the run then fails: the peer is no SBC).
+    let (mut peer, addr) = tls_peer(lab.path());
+    let o = run(&[
+        "certify",
+        "--sut",
+        &addr,
+        "--sut-name",
+        "sbc.lab.example",
+        "--sut-ca",
+        lab.path().join("ca.pem").to_str().expect("utf-8"),
+        "--scenarios",
+        &format!("{}/basic-911.toml", library()),
+        "--gateway-listen",
+        &format!("127.0.0.1:{}", free_port()),
+        &format!("127.0.0.1:{}", free_port()),
+        "--certs-dir",
+        lab.path().to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let _ = peer.kill();
+    let _ = peer.wait();
+    assert!(!text(&o).contains("is not signed"), "{}", text(&o));
+    assert!(out.join("report.json").exists(), "{}", text(&o));
+}
+
+#[test]
+fn certify_sut_names_what_is_wrong_with_its_setup() {
+    let lab = lab_with_sbc();
+    let ca = lab.path().join("ca.pem");
+    // Nothing listening: exit 3, and what to fix.
+    let dead = format!("127.0.0.1:{}", free_port());
+    let o = run(&[
+        "certify",
+        "--sut",
+        &dead,
+        "--sut-ca",
+        ca.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("nothing answers at"), "{}", text(&o));
+    // A CA for a TCP trunk leg is a usage error, not ignored.
+    let o = run(&[
+        "certify",
+        "--sut",
+        &dead,
+        "--transport",
+        "tcp",
+        "--sut-ca",
+        ca.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--transport tcp"), "{}", text(&o));
 }
 
 #[test]

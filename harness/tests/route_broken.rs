@@ -68,10 +68,12 @@ async fn a_route_without_retry_fails_naming_icd_5_3_and_what_was_seen() {
             tls_trust: Some(harness::originate::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(3),
+            epoch: e.epoch,
         },
         gateways: Some(&e.gateways),
         gateway_identities: Some(&e.identities),
         topology: "test".into(),
+        setting: harness::verdict::Setting::direct(TransportKind::Tls),
     };
     let reports = run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;
     let broken = &reports[0];

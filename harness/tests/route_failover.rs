@@ -6,13 +6,14 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
+use harness::evidence::record::call_record;
+use harness::evidence::{AttemptEnd, Decision, Failure, NotAttempted};
 use harness::originate::health::HealthMonitor;
-use harness::originate::route::{
-    AttemptClass, RouteCallConfig, Router, TransportFailure, place_routed_call,
-};
+use harness::originate::route::{RouteCallConfig, Router, place_routed_call};
 use harness::originate::trunk::TRUNK_HOST;
 use harness::originate::uac::{Target, UacConfig};
 use harness::run::{Embedded, RunContext, run_scenarios};
+use harness::verdict::fingerprint::InviteFingerprint;
 use reports::Outcome;
 use scenarios::{HealthSpec, RouteSpec};
 use sip::transport::TransportKind;
@@ -31,6 +32,7 @@ fn uac(e: &Embedded) -> UacConfig {
         tls_trust: Some(harness::originate::tls::TlsTrust::ca(e.ca_pem.as_bytes())),
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(3),
+        epoch: e.epoch,
     }
 }
 
@@ -59,26 +61,22 @@ async fn a_refused_first_gateway_fails_over_to_the_second() {
         health: None,
     };
     let out = place_routed_call(&call(), &route, &targets, &cfg).await;
-    assert_eq!(out.answered_by.as_deref(), Some("gw2"), "{:#?}", out.record);
+    assert_eq!(out.answered_by(), Some("gw2"), "{out:#?}");
     assert_eq!(out.attempts.len(), 2);
-    assert_eq!(
-        out.attempts[0].class,
-        AttemptClass::Transport(TransportFailure::Refused)
-    );
-    assert!(!out.attempts[0].invite_sent);
-    assert!(out.attempts[1].invite_sent);
-    let failover = out.failover_us.expect("timed");
+    assert_eq!(out.attempts[0].end, AttemptEnd::NoAnswer(Failure::Refused));
+    assert_eq!(out.attempts[0].decision, Decision::NoAnswer);
+    assert!(!out.attempts[0].invite_sent());
+    assert!(out.attempts[1].invite_sent());
+    let failover = out.failover_us().expect("timed");
     assert!(failover < 5_000_000, "{failover} µs");
     // The retried INVITE is a new transaction with the same call content.
-    assert_ne!(out.attempts[0].call_id, out.attempts[1].call_id);
-    assert_eq!(
-        out.attempts[0]
-            .fingerprint
-            .differences(&out.attempts[1].fingerprint),
-        Vec::<String>::new()
-    );
-    assert_eq!(out.record.attempts.len(), 2);
-    assert_eq!(out.record.final_status, Some(200));
+    assert_ne!(out.attempts[0].call_id(), out.attempts[1].call_id());
+    let print =
+        |i: usize| InviteFingerprint::of_request(out.attempts[i].invite.as_ref().expect("built"));
+    assert_eq!(print(0).differences(&print(1)), Vec::<String>::new());
+    let rec = call_record(&out);
+    assert_eq!(rec.attempts.len(), 2);
+    assert_eq!(rec.final_status, Some(200));
     e.shutdown().await;
 }
 
@@ -118,8 +116,11 @@ async fn options_probing_marks_a_dead_gateway_down_and_routes_around_it() {
         health: Some(&health),
     };
     let out = place_routed_call(&call(), &route, &targets, &cfg).await;
-    assert_eq!(out.attempts[0].class, AttemptClass::SkippedDown);
-    assert_eq!(out.answered_by.as_deref(), Some("gw2"));
+    assert_eq!(
+        out.attempts[0].end,
+        AttemptEnd::NotAttempted(NotAttempted::SkippedDown)
+    );
+    assert_eq!(out.answered_by(), Some("gw2"));
     assert_eq!(out.tried().count(), 1, "the down gateway is not tried");
     health.stop().await;
     e.shutdown().await;
@@ -136,6 +137,7 @@ async fn the_route_scenario_runner_accounts_for_every_call() {
         gateways: Some(&e.gateways),
         gateway_identities: Some(&e.identities),
         topology: "test".into(),
+        setting: harness::verdict::Setting::direct(TransportKind::Tls),
     };
     let reports = run_scenarios(&[sc], &ctx, &|| false, |_| {}).await;
     let r = &reports[0];
@@ -164,12 +166,12 @@ async fn the_route_scenario_runner_accounts_for_every_call() {
 
 #[tokio::test]
 async fn options_probing_follows_an_outage_fault_down_and_back_up() {
-    use mock_gateway::fault::{FaultPlan, Outage};
+    use mock_gateway::fault::{FaultPlan, Window};
     let e = Embedded::start(TransportKind::Tls).await.expect("gateways");
     let uac = uac(&e);
     e.gateways[0]
         .set_faults(FaultPlan {
-            outage: Some(Outage {
+            outage: Some(Window {
                 from: Duration::ZERO,
                 until: Duration::from_secs(60),
             }),

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use harness::originate::uac::{CallOutcome, Target, UacConfig, place_call};
+use harness::evidence::record::call_record;
+use harness::evidence::{Attempt, AttemptEnd, Epoch, Failure, TlsFailureKind};
+use harness::originate::uac::{Target, UacConfig, place_call};
+use reports::CallRecord;
 use scenarios::{AniPlacement, CallSpec};
 use sip::codec::{Frame, FrameError, Limits, StreamDecoder};
 use sip::message::SipHeaders;
@@ -132,11 +135,29 @@ fn cfg(tls: Option<Arc<rustls::ClientConfig>>) -> UacConfig {
         tls_trust: None,
         local_host: "trunk.e911-harness.invalid".into(),
         connect_timeout: Duration::from_secs(2),
+        epoch: Epoch::now(),
     }
 }
 
+/// What the tests read of a placed call: its record as the report has it, its one attempt,
+/// and the INVITE it sent.
+#[derive(Debug)]
+struct Out {
+    record: CallRecord,
+    a: Attempt,
+    invite: Request,
+}
+
+async fn place(call: &CallSpec, target: &Target, cfg: &UacConfig) -> Out {
+    let c = place_call(call, target, cfg).await;
+    let record = call_record(&c);
+    let a = c.attempts.into_iter().next().expect("one attempt");
+    let invite = a.invite.clone().expect("an INVITE is always built");
+    Out { record, a, invite }
+}
+
 /// Runs `script` as the peer on one accepted TCP connection while the trunk places `call`.
-async fn over_tcp<F, Fut>(call: CallSpec, script: F) -> (CallOutcome, Vec<Request>)
+async fn over_tcp<F, Fut>(call: CallSpec, script: F) -> (Out, Vec<Request>)
 where
     F: FnOnce(Peer) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Peer> + Send,
@@ -152,7 +173,7 @@ where
         };
         script(p).await.seen
     });
-    let outcome = place_call(&call, &tcp_target(addr), &cfg(None)).await;
+    let outcome = place(&call, &tcp_target(addr), &cfg(None)).await;
     let seen = tokio::time::timeout(PEER_WAIT, peer)
         .await
         .expect("peer finished")
@@ -187,8 +208,8 @@ async fn answered_call_sends_ack_and_bye_in_the_dialog() {
     assert_eq!(r.final_status, Some(200));
     assert_eq!(r.final_reason.as_deref(), Some("OK"));
     assert_eq!(r.answered_by.as_deref(), Some("gw1"));
-    assert_eq!(out.provisionals, [100, 180]);
-    assert!(out.answer_problems.is_empty(), "{:?}", out.answer_problems);
+    assert_eq!(out.a.provisionals, [100, 180]);
+    assert_eq!(out.a.end, AttemptEnd::Answered { status: 200 });
     let a = &r.attempts[0];
     assert_eq!((a.gateway.as_str(), a.transport.as_str()), ("gw1", "tcp"));
     assert_eq!(
@@ -206,7 +227,7 @@ async fn answered_call_sends_ack_and_bye_in_the_dialog() {
     );
     assert!(t100 <= t18x && t18x <= tfinal, "{a:?}");
     assert_eq!(r.setup_us, Some(tfinal));
-    assert!(out.tcp_connect_us.is_some() && out.tls_handshake_us.is_none());
+    assert!(out.a.timings.tcp_connect_us.is_some() && out.a.timings.tls_handshake_us.is_none());
     assert_eq!(r.call_id, out.invite.call_id().unwrap());
 
     let (inv, ack, bye) = (&seen[0], &seen[1], &seen[2]);
@@ -270,7 +291,7 @@ async fn rejection_records_status_and_warning_and_acks_in_the_transaction() {
     assert_eq!(a.status, Some(403));
     assert_eq!(a.warning.as_deref(), Some(warning));
     assert!(a.invite_to_final_us.is_some());
-    assert_eq!(out.final_response.as_ref().unwrap().status, 403);
+    assert_eq!(out.a.final_response.as_ref().unwrap().status, 403);
     let (inv, ack) = (&seen[0], &seen[1]);
     // ACK for a non-2xx: same branch and Request-URI as the INVITE, To from the response (§17.1.1.3).
     assert_eq!(ack.uri, inv.uri);
@@ -296,7 +317,7 @@ async fn late_180_after_200_is_accepted() {
     assert_eq!(out.record.final_status, Some(200));
     assert_eq!(out.record.error, None);
     assert_eq!(out.record.attempts[0].error, None);
-    assert_eq!(out.provisionals, [180]);
+    assert_eq!(out.a.provisionals, [180]);
     assert_eq!(
         seen.iter().map(|r| r.method.clone()).collect::<Vec<_>>(),
         [Method::Invite, Method::Ack, Method::Bye]
@@ -323,7 +344,7 @@ async fn silence_times_out_and_cancels() {
         Some(487),
         "the 487 is on the wire record"
     );
-    assert_eq!(out.provisionals, [100]);
+    assert_eq!(out.a.provisionals, [100]);
     let (inv, cancel, ack) = (&seen[0], &seen[1], &seen[2]);
     assert_eq!(cancel.uri, inv.uri);
     assert_eq!(cancel.top_via(), inv.top_via());
@@ -406,7 +427,7 @@ async fn gateway_bye_during_hold_is_answered_and_ends_the_call() {
         p
     })
     .await;
-    assert!(out.hung_up_by_gateway);
+    assert!(out.a.hung_up_by_peer);
     assert_eq!(out.record.final_status, Some(200));
     assert_eq!(out.record.attempts[0].error, None);
     assert_eq!(seen.len(), 2);
@@ -421,10 +442,11 @@ async fn connection_refused_is_recorded() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let out = place_call(&call(200), &tcp_target(addr), &cfg(None)).await;
+    let out = place(&call(200), &tcp_target(addr), &cfg(None)).await;
     let err = out.record.error.as_deref().expect("error recorded");
     assert_eq!(out.record.attempts[0].error.as_deref(), Some(err));
     assert!(err.to_ascii_lowercase().contains("refused"), "{err}");
+    assert_eq!(out.a.end, AttemptEnd::NoAnswer(Failure::Refused));
     assert_eq!(out.record.final_status, None);
     assert!(!out.record.call_id.is_empty());
 }
@@ -497,7 +519,7 @@ async fn tls_call_records_sni_handshake_and_parameters() {
         p.expect(Method::Ack).await;
         sni
     });
-    let out = place_call(&call(500), &target, &cfg(Some(client_trusting(Some(der))))).await;
+    let out = place(&call(500), &target, &cfg(Some(client_trusting(Some(der))))).await;
     let sni = tokio::time::timeout(PEER_WAIT, peer)
         .await
         .unwrap()
@@ -509,7 +531,7 @@ async fn tls_call_records_sni_handshake_and_parameters() {
     let tls = a.tls.as_ref().expect("tls parameters recorded");
     assert!(!tls.version.is_empty() && !tls.cipher.is_empty(), "{tls:?}");
     assert_eq!(tls.sni.as_deref(), Some(GW_HOST));
-    assert!(out.tls_handshake_us.is_some());
+    assert!(out.a.timings.tls_handshake_us.is_some());
     assert!(
         out.invite
             .headers
@@ -527,7 +549,7 @@ async fn untrusted_certificate_is_recorded() {
         // The client aborts the handshake; the server side just sees it fail.
         acceptor.accept(sock).await.is_err()
     });
-    let out = place_call(&call(200), &target, &cfg(Some(client_trusting(None)))).await;
+    let out = place(&call(200), &target, &cfg(Some(client_trusting(None)))).await;
     assert!(
         tokio::time::timeout(PEER_WAIT, peer)
             .await
@@ -536,6 +558,11 @@ async fn untrusted_certificate_is_recorded() {
     );
     let err = out.record.error.as_deref().expect("error recorded");
     assert!(err.contains("UnknownIssuer"), "{err}");
+    assert!(
+        matches!(&out.a.end, AttemptEnd::NoAnswer(Failure::Tls(t)) if t.kind == TlsFailureKind::UnknownIssuer),
+        "{:?}",
+        out.a.end
+    );
     assert!(err.contains(&target.addr.to_string()), "{err}");
     let a = &out.record.attempts[0];
     assert_eq!(a.error.as_deref(), Some(err));
@@ -547,10 +574,11 @@ async fn untrusted_certificate_is_recorded() {
 async fn tls_without_client_config_is_recorded() {
     let mut t = tcp_target("127.0.0.1:9".parse().unwrap());
     t.transport = TransportKind::Tls;
-    let out = place_call(&call(200), &t, &cfg(None)).await;
+    let out = place(&call(200), &t, &cfg(None)).await;
     assert_eq!(
         out.record.error.as_deref(),
         Some("target 127.0.0.1:9 uses tls but no tls client configuration was given")
     );
+    assert_eq!(out.a.end, AttemptEnd::NoAnswer(Failure::Setup));
     assert_eq!(out.record.attempts[0].transport, "tls");
 }

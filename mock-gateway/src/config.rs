@@ -32,6 +32,9 @@ pub struct GatewayConfig {
     pub fault_tls: Option<FaultTlsConfigs>,
     /// How many observations are kept in memory (load runs keep few or none).
     pub retain: Retain,
+    /// The run's clock: observations' `at_us` count from it, so several gateways and the
+    /// originator of a run share one timeline; `None`: the gateway's start.
+    pub epoch: Option<std::time::Instant>,
 }
 
 impl Default for GatewayConfig {
@@ -48,6 +51,7 @@ impl Default for GatewayConfig {
             limits: Limits::default(),
             fault_tls: None,
             retain: Retain::All,
+            epoch: None,
         }
     }
 }

@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -22,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
-use crate::fault::{Fault, TlsFault, When};
+use crate::fault::{FaultKind, FaultWhen, TlsFaultKind};
 use crate::observation::Observation;
 use crate::salvage::{blank_observation, frame_error_head};
 use crate::server::Shared;
@@ -31,6 +32,10 @@ use crate::stats::bump;
 
 /// Facts about the connection that go into every observation.
 pub(crate) struct Meta {
+    /// The connection's number at this gateway, from 1 in accept order.
+    pub(crate) conn: u64,
+    /// The connection-level fault it was accepted under, when the peer went on anyway.
+    pub(crate) fault: Option<String>,
     pub(crate) peer: String,
     pub(crate) local: SocketAddr,
     pub(crate) transport: &'static str,
@@ -84,11 +89,14 @@ pub(crate) async fn serve(
     up: CancellationToken,
 ) {
     bump(&shared.counters.connections);
+    let _open = OpenGuard::new(&shared.open);
     let _ = tcp.set_nodelay(true);
     let Ok(local) = tcp.local_addr() else {
         return;
     };
     let mut meta = Meta {
+        conn: shared.connections.fetch_add(1, Ordering::Relaxed) + 1,
+        fault: None,
         peer: peer.to_string(),
         local,
         transport: "TCP",
@@ -102,18 +110,19 @@ pub(crate) async fn serve(
     let mut acceptor = shared.tls_acceptor();
     if let Some(fault) = active.next_connection() {
         bump(&shared.counters.faults_applied);
-        let mut obs = connection_observation(&shared, &meta.peer, if tls { "TLS" } else { "TCP" });
+        let mut obs = connection_observation(&shared, &meta, if tls { "TLS" } else { "TCP" });
         obs.fault = Some(fault.label());
+        meta.fault = Some(fault.label());
         shared.recorder.record(obs);
         match fault {
-            Fault::Close(When::BeforeInvite) => {
+            FaultKind::Close(FaultWhen::BeforeInvite) => {
                 return close_gracefully(tcp, shared.limits.read_timeout, &shared.cancel).await;
             }
-            Fault::Reset(When::BeforeInvite) => return reset(&tcp),
-            Fault::Tls(TlsFault::ProtocolError) => {
+            FaultKind::Reset(FaultWhen::BeforeInvite) => return reset(&tcp),
+            FaultKind::Tls(TlsFaultKind::ProtocolError) => {
                 return not_tls(tcp, shared.limits.read_timeout, &shared.cancel).await;
             }
-            Fault::Tls(t) => {
+            FaultKind::Tls(t) => {
                 acceptor = shared.fault_tls.as_ref().and_then(|f| f.get(*t)).cloned();
             }
             _ => {}
@@ -135,7 +144,8 @@ pub(crate) async fn serve(
                 Ok(Err(e)) => {
                     tracing::info!(%peer, error = %e, "TLS handshake failed");
                     // A refused handshake is evidence too (a trunk outside the TLS profile).
-                    let mut obs = connection_observation(&shared, &meta.peer, "TLS");
+                    let mut obs = connection_observation(&shared, &meta, "TLS");
+                    obs.fault.clone_from(&meta.fault);
                     obs.tls_error = Some(e.to_string());
                     shared.recorder.record(obs);
                     return;
@@ -153,13 +163,30 @@ pub(crate) async fn serve(
     }
 }
 
+/// Counts a connection as open while it lives.
+struct OpenGuard<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> OpenGuard<'a> {
+    fn new(open: &'a std::sync::atomic::AtomicU64) -> Self {
+        open.fetch_add(1, Ordering::AcqRel);
+        OpenGuard(open)
+    }
+}
+
+impl Drop for OpenGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// An observation of a connection that carried no request (a fault on accept, a refused
 /// handshake): who, over what, and when.
-fn connection_observation(shared: &Shared, peer: &str, transport: &str) -> Observation {
+fn connection_observation(shared: &Shared, meta: &Meta, transport: &str) -> Observation {
     let mut obs = blank_observation();
-    obs.peer = peer.to_owned();
+    obs.peer.clone_from(&meta.peer);
+    obs.conn = meta.conn;
     obs.transport = transport.to_owned();
-    obs.at_ms = shared.recorder.now_ms();
+    shared.recorder.stamp().apply(&mut obs);
     obs
 }
 

@@ -75,14 +75,17 @@ pub struct Decision {
     pub observation: Observation,
 }
 
-/// An observation of `req` with the request fields filled and nothing found yet.
+/// An observation of `req` with the request fields filled (headers and body included) and
+/// nothing found yet.
 pub fn observe(req: &Request) -> Observation {
+    let body = &req.body[..req.body.len().min(crate::observation::BODY_KEEP)];
     Observation {
         headers: req
             .headers
             .iter()
             .map(|h| (h.name.as_str().to_owned(), h.value.clone()))
             .collect(),
+        body: (!body.is_empty()).then(|| String::from_utf8_lossy(body).into_owned()),
         ..observe_headless(req)
     }
 }
@@ -106,6 +109,10 @@ fn unrecorded() -> Observation {
         gateway: String::new(),
         seq: 0,
         at_ms: 0,
+        at_us: 0,
+        conn: 0,
+        body: None,
+        connection_fault: None,
         peer: String::new(),
         transport: String::new(),
         tls: None,

@@ -7,8 +7,8 @@
 //! # Layout
 //! - [`config`]: [`GatewayConfig`], the per-scenario [`Policy`], the [`Limits`] and what is
 //!   retained ([`Retain`]).
-//! - [`fault`]: fault injection ([`FaultPlan`]: rules of [`Fault`] x [`Select`], capacity,
-//!   outage), set with [`Gateway::set_faults`].
+//! - [`fault`]: fault injection ([`FaultPlan`]: the scenario model's [`FaultSpec`] rules,
+//!   capacity, outage), set with [`Gateway::set_faults`].
 //! - [`stats`]: the gateway's counters ([`Stats`]); `admission`: the total and per-source
 //!   connection caps, refused at once.
 //! - [`decide`]: the pure per-request decision ([`decide::decide`]): request and policy in,
@@ -57,8 +57,8 @@ pub use ani::extract_ani;
 pub use config::{GatewayConfig, Limits, MAX_RETAINED, Policy, Retain};
 pub use error::{GatewayError, SdpError};
 pub use fault::{
-    Fault, FaultError, FaultPlan, FaultRule, FaultTlsConfigs, FaultTlsError, Outage, Select,
-    TlsFault, When,
+    CallSelect, FaultError, FaultKind, FaultPlan, FaultSpec, FaultTlsConfigs, FaultTlsError,
+    FaultWhen, TlsFaultKind, Window,
 };
 pub use observation::{
     AniFindingRecord, AniObservation, Identity, LocationObservation, MediaObservation, Observation,

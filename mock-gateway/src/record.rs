@@ -21,11 +21,27 @@ use crate::observation::Observation;
 /// Broadcast buffer per subscriber.
 const BROADCAST_CAPACITY: usize = 4096;
 
+/// A moment on the gateway's two clocks ([`Recorder::stamp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Stamp {
+    pub(crate) at_ms: u64,
+    pub(crate) at_us: u64,
+}
+
+impl Stamp {
+    /// Writes the moment into `obs`.
+    pub(crate) fn apply(self, obs: &mut Observation) {
+        obs.at_ms = self.at_ms;
+        obs.at_us = self.at_us;
+    }
+}
+
 /// Shared by the accept loop and every connection task.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     name: String,
     started: Instant,
+    epoch: Instant,
     retain: Retain,
     seq: AtomicU64,
     /// Observations dropped from the window (oldest first).
@@ -36,10 +52,12 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(name: &str, retain: Retain) -> Self {
+    pub(crate) fn new(name: &str, retain: Retain, epoch: Option<Instant>) -> Self {
+        let started = Instant::now();
         Recorder {
             name: name.to_owned(),
-            started: Instant::now(),
+            started,
+            epoch: epoch.unwrap_or(started),
             retain,
             seq: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -49,9 +67,16 @@ impl Recorder {
         }
     }
 
-    /// Milliseconds since the gateway started.
-    pub(crate) fn now_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// When something happens: milliseconds since the gateway started, microseconds since
+    /// the run's epoch.
+    pub(crate) fn stamp(&self) -> Stamp {
+        let now = Instant::now();
+        Stamp {
+            at_ms: u64::try_from(now.saturating_duration_since(self.started).as_millis())
+                .unwrap_or(u64::MAX),
+            at_us: u64::try_from(now.saturating_duration_since(self.epoch).as_micros())
+                .unwrap_or(u64::MAX),
+        }
     }
 
     /// Whether an observation would be kept or sent anywhere (callers may skip building one).
@@ -138,7 +163,7 @@ mod tests {
 
     #[test]
     fn retain_last_keeps_the_newest_and_none_keeps_nothing_but_still_numbers() {
-        let last = Recorder::new("gw1", Retain::Last(2));
+        let last = Recorder::new("gw1", Retain::Last(2), None);
         for _ in 0..5 {
             last.record(obs());
         }
@@ -146,7 +171,7 @@ mod tests {
         assert_eq!(seqs, [4, 5]);
         assert_eq!(last.dropped(), 3);
 
-        let none = Recorder::new("gw1", Retain::None);
+        let none = Recorder::new("gw1", Retain::None, None);
         assert!(!none.wanted());
         none.record(obs());
         assert!(none.snapshot().is_empty());
@@ -157,7 +182,7 @@ mod tests {
         assert_eq!((o.seq, o.gateway.as_str()), (2, "gw1"));
         assert!(none.take().is_empty());
 
-        let all = Recorder::new("gw1", Retain::All);
+        let all = Recorder::new("gw1", Retain::All, None);
         for _ in 0..3 {
             all.record(obs());
         }
@@ -167,7 +192,7 @@ mod tests {
 
     #[test]
     fn retain_all_is_a_bounded_window_that_counts_what_it_drops() {
-        let all = Recorder::new("gw1", Retain::All);
+        let all = Recorder::new("gw1", Retain::All, None);
         let extra = 10;
         for _ in 0..MAX_RETAINED + extra {
             all.record(obs());
@@ -176,7 +201,7 @@ mod tests {
         assert_eq!(kept.len(), MAX_RETAINED);
         assert_eq!(kept[0].seq, extra as u64 + 1, "the oldest go first");
         assert_eq!(all.dropped(), extra as u64);
-        let huge = Recorder::new("gw1", Retain::Last(usize::MAX));
+        let huge = Recorder::new("gw1", Retain::Last(usize::MAX), None);
         for _ in 0..MAX_RETAINED + 1 {
             huge.record(obs());
         }

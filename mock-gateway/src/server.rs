@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use crate::admission::Admission;
 use crate::config::{GatewayConfig, Limits, Policy};
 use crate::error::GatewayError;
-use crate::fault::{Active, FaultError, FaultPlan, TlsFault};
+use crate::fault::{Active, FaultError, FaultPlan, TlsFaultKind};
 use crate::observation::Observation;
 use crate::record::Recorder;
 use crate::stats::{Counters, Stats};
@@ -54,6 +54,10 @@ pub(crate) struct Shared {
     pub(crate) dialogs: AtomicU64,
     /// Counters for [`Gateway::stats`].
     pub(crate) counters: Counters,
+    /// Connections accepted so far (each gets the next number, from 1).
+    pub(crate) connections: AtomicU64,
+    /// Connections open now (their tasks are running).
+    pub(crate) open: AtomicU64,
 }
 
 /// One acceptor per certificate fault.
@@ -66,13 +70,13 @@ pub(crate) struct FaultAcceptors {
 }
 
 impl FaultAcceptors {
-    pub(crate) fn get(&self, f: TlsFault) -> Option<&TlsAcceptor> {
+    pub(crate) fn get(&self, f: TlsFaultKind) -> Option<&TlsAcceptor> {
         match f {
-            TlsFault::Untrusted => Some(&self.untrusted),
-            TlsFault::Expired => Some(&self.expired),
-            TlsFault::WrongName => Some(&self.wrong_name),
-            TlsFault::EcdsaCertificate => Some(&self.ecdsa),
-            TlsFault::ProtocolError => None,
+            TlsFaultKind::Untrusted => Some(&self.untrusted),
+            TlsFaultKind::Expired => Some(&self.expired),
+            TlsFaultKind::WrongName => Some(&self.wrong_name),
+            TlsFaultKind::EcdsaCertificate => Some(&self.ecdsa),
+            TlsFaultKind::ProtocolError => None,
         }
     }
 }
@@ -175,7 +179,9 @@ impl Gateway {
             tls: RwLock::new(tls),
             limits: config.limits,
             policy: RwLock::new(Arc::new(config.policy)),
-            recorder: Recorder::new(&config.name, config.retain),
+            recorder: Recorder::new(&config.name, config.retain, config.epoch),
+            connections: AtomicU64::new(0),
+            open: AtomicU64::new(0),
             cancel: CancellationToken::new(),
             fault_tls,
             faults: RwLock::new(Arc::new(Active::default())),
@@ -238,7 +244,7 @@ impl Gateway {
         plan.validate()?;
         for t in plan.tls_faults() {
             let ready = self.shared.transport == TransportKind::Tls
-                && (t == TlsFault::ProtocolError || self.shared.fault_tls.is_some());
+                && (t == TlsFaultKind::ProtocolError || self.shared.fault_tls.is_some());
             if !ready {
                 return Err(FaultError::NoFaultTls(t.label()));
             }
@@ -253,13 +259,42 @@ impl Gateway {
         self.install(Active::default());
     }
 
+    /// Puts `active` in force. When the old or the new plan acts on connections, every
+    /// established connection is dropped, as a gateway that restarts with a new certificate or
+    /// goes down does: a peer that keeps its connections (an SBC) must connect again and meet
+    /// the new plan, and nothing accepted under a fault outlives it. So what a scenario proves
+    /// never depends on the connections earlier scenarios left open.
     fn install(&self, active: Active) {
-        *self
-            .shared
-            .faults
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Arc::new(active);
+        let old = std::mem::replace(
+            &mut *self
+                .shared
+                .faults
+                .write()
+                .unwrap_or_else(|p| p.into_inner()),
+            Arc::new(active),
+        );
+        if old.acts_on_connections() || self.shared.faults().acts_on_connections() {
+            self.shared.drop_connections();
+        }
         self.shared.plan_changed.notify_one();
+    }
+
+    /// How many connections are open now.
+    pub fn open_connections(&self) -> u64 {
+        self.shared.open.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Waits (at most `bound`) until no connection is open: after a fault plan that dropped
+    /// the established ones, so the first call of what follows meets the new plan.
+    pub async fn wait_no_connections(&self, bound: std::time::Duration) -> bool {
+        let until = tokio::time::Instant::now() + bound;
+        while self.open_connections() > 0 {
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        true
     }
 
     /// The gateway's counters since it started.

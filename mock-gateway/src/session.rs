@@ -21,8 +21,9 @@ use tokio::time::Instant;
 
 use crate::conn::{Ended, Meta, Socket, drain, reset};
 use crate::decide::{Context, Plan, SERVER, decide, observe};
-use crate::fault::Fault;
+use crate::fault::FaultKind;
 use crate::observation::Observation;
+use crate::record::Stamp;
 use crate::salvage::{frame_error_answer, parse_error_answer};
 use crate::server::Shared;
 use crate::stats::bump;
@@ -42,7 +43,7 @@ enum Hold {
         answer: Response,
         observation: Box<Observation>,
     },
-    /// A [`Fault::Delay`]: decided and answered normally when due.
+    /// A [`FaultKind::Delay`]: decided and answered normally when due.
     Delay { label: String },
 }
 
@@ -50,7 +51,7 @@ struct Held {
     due: Instant,
     key: TxKey,
     invite: Request,
-    at: u64,
+    at: Stamp,
     hold: Hold,
 }
 
@@ -171,12 +172,14 @@ impl<'a, S: Socket> Session<'a, S> {
     }
 
     /// Fills the connection's fields and stores the observation (unless nobody wants it).
-    fn record(&self, mut obs: Observation, at_ms: u64) {
+    fn record(&self, mut obs: Observation, at: Stamp) {
         let recorder = &self.shared.recorder;
         if !recorder.wanted() {
             return;
         }
-        obs.at_ms = at_ms;
+        at.apply(&mut obs);
+        obs.conn = self.meta.conn;
+        obs.connection_fault.clone_from(&self.meta.fault);
         obs.peer.clone_from(&self.meta.peer);
         self.meta.transport.clone_into(&mut obs.transport);
         obs.tls.clone_from(&self.meta.tls);
@@ -206,7 +209,7 @@ impl<'a, S: Socket> Session<'a, S> {
             self.on_frame_error(&why, true, &bytes[..head_len]).await;
             return Err(Ended::Frame(why));
         }
-        let at = self.shared.recorder.now_ms();
+        let at = self.shared.recorder.stamp();
         match Message::parse_bytes(bytes.clone()) {
             Ok(Message::Request(req)) => self.on_request(req, at).await,
             Ok(Message::Response(resp)) => {
@@ -228,7 +231,7 @@ impl<'a, S: Socket> Session<'a, S> {
     /// Answers a message that cannot be framed (400, or 513 when too large) if its header
     /// block parses far enough, records it and closes the connection's write side.
     pub(crate) async fn on_frame_error(&mut self, why: &str, too_large: bool, head: &[u8]) {
-        let at = self.shared.recorder.now_ms();
+        let at = self.shared.recorder.stamp();
         tracing::info!(peer = %self.meta.peer, error = %why, "framing error; closing");
         let (obs, resp) = frame_error_answer(&self.shared.host, why, too_large, head);
         self.record(obs, at);
@@ -239,7 +242,7 @@ impl<'a, S: Socket> Session<'a, S> {
         let _ = self.io.shutdown().await;
     }
 
-    async fn on_request(&mut self, req: Request, at: u64) -> Result<(), Ended> {
+    async fn on_request(&mut self, req: Request, at: Stamp) -> Result<(), Ended> {
         match self.txs.on_request(clock(), &req) {
             Incoming::New(key) => return self.on_new(req, key, at).await,
             // Observed only when someone keeps the observation (a load run keeps none).
@@ -272,7 +275,7 @@ impl<'a, S: Socket> Session<'a, S> {
         Ok(())
     }
 
-    async fn on_new(&mut self, req: Request, key: TxKey, at: u64) -> Result<(), Ended> {
+    async fn on_new(&mut self, req: Request, key: TxKey, at: Stamp) -> Result<(), Ended> {
         let counters = &self.shared.counters;
         if req.method == Method::Invite {
             bump(&counters.invites);
@@ -328,7 +331,7 @@ impl<'a, S: Socket> Session<'a, S> {
         &mut self,
         req: Request,
         key: TxKey,
-        at: u64,
+        at: Stamp,
         capacity: Option<u32>,
         fault: Option<String>,
     ) {
@@ -388,8 +391,8 @@ impl<'a, S: Socket> Session<'a, S> {
         &mut self,
         req: Request,
         key: TxKey,
-        fault: Fault,
-        at: u64,
+        fault: FaultKind,
+        at: Stamp,
     ) -> Result<(), Ended> {
         let label = fault.label();
         let mut obs = decide(&req, &self.shared.policy(), &self.context()).observation;
@@ -399,7 +402,7 @@ impl<'a, S: Socket> Session<'a, S> {
         obs.routing = None;
         obs.readback = None;
         match fault {
-            Fault::Respond {
+            FaultKind::Respond {
                 status,
                 reason,
                 q850,
@@ -410,23 +413,23 @@ impl<'a, S: Socket> Session<'a, S> {
                 let r = refusal(&req, status, reason, q850, retry_after);
                 self.respond(&key, r);
             }
-            Fault::Delay(d) => self.held.push(Held {
+            FaultKind::Delay(d) => self.held.push(Held {
                 due: Instant::now() + d,
                 key,
                 invite: req,
                 at,
                 hold: Hold::Delay { label },
             }),
-            Fault::TryingThenSilence => {
+            FaultKind::TryingThenSilence => {
                 self.record(obs, at);
                 self.respond(&key, Response::for_request(&req, 100, None));
                 self.silenced.insert(key, label);
             }
-            Fault::Silence => {
+            FaultKind::Silence => {
                 self.record(obs, at);
                 self.silenced.insert(key, label);
             }
-            Fault::Close(_) => {
+            FaultKind::Close(_) => {
                 self.record(obs, at);
                 self.flush().await?;
                 let _ = self.io.shutdown().await;
@@ -438,19 +441,19 @@ impl<'a, S: Socket> Session<'a, S> {
                 .await;
                 return Err(Ended::Fault(label));
             }
-            Fault::Reset(_) => {
+            FaultKind::Reset(_) => {
                 self.record(obs, at);
                 self.flush().await?;
                 reset(self.io.tcp());
                 return Err(Ended::Fault(label));
             }
             // Connection-level only; never chosen for a call.
-            Fault::Tls(_) => {}
+            FaultKind::Tls(_) => {}
         }
         Ok(())
     }
 
-    fn on_cancel(&mut self, req: &Request, cancel: &TxKey, invite: Option<TxKey>, at: u64) {
+    fn on_cancel(&mut self, req: &Request, cancel: &TxKey, invite: Option<TxKey>, at: Stamp) {
         let mut obs = observe(req);
         let Some(invite) = invite else {
             // No INVITE transaction matches: 481 (the decision knows how to say so).

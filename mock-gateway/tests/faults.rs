@@ -9,7 +9,9 @@ mod support;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use mock_gateway::{Fault, FaultError, FaultPlan, FaultRule, Outage, Select, TlsFault, When};
+use mock_gateway::{
+    CallSelect, FaultError, FaultKind, FaultPlan, FaultSpec, FaultWhen, TlsFaultKind, Window,
+};
 use sip::engine::{ack_for_non_2xx, cancel_for};
 use sip::message::SipHeaders;
 use sip::transport::TransportKind;
@@ -19,15 +21,19 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-fn plan(fault: Fault, select: Select) -> FaultPlan {
+fn plan(kind: FaultKind, select: CallSelect) -> FaultPlan {
     FaultPlan {
-        rules: vec![FaultRule { fault, select }],
+        rules: vec![FaultSpec {
+            gateway: "gw1".into(),
+            kind,
+            select,
+        }],
         ..FaultPlan::default()
     }
 }
 
-fn respond(status: u16) -> Fault {
-    Fault::Respond {
+fn respond(status: u16) -> FaultKind {
+    FaultKind::Respond {
         status,
         reason: None,
         q850: None,
@@ -61,13 +67,13 @@ async fn next_read<S: AsyncRead + Unpin>(io: &mut S) -> Result<usize, ErrorKind>
 async fn respond_fault_puts_status_reason_q850_and_retry_after_on_the_wire() {
     let (gw, client) = start(TransportKind::Tls, policy(), Default::default()).await;
     gw.set_faults(plan(
-        Fault::Respond {
+        FaultKind::Respond {
             status: 503,
             reason: Some("Gateway Overloaded".into()),
             q850: Some(34),
             retry_after: Some(30),
         },
-        Select::All,
+        CallSelect::All,
     ))
     .unwrap();
     let mut uac = connect_tls(&gw, client.unwrap()).await;
@@ -100,7 +106,7 @@ async fn respond_fault_puts_status_reason_q850_and_retry_after_on_the_wire() {
 async fn delay_holds_every_response_then_answers_normally() {
     let (gw, client) = start(TransportKind::Tls, policy(), Default::default()).await;
     let delay = Duration::from_millis(300);
-    gw.set_faults(plan(Fault::Delay(delay), Select::All))
+    gw.set_faults(plan(FaultKind::Delay(delay), CallSelect::All))
         .unwrap();
     let mut uac = connect_tls(&gw, client.unwrap()).await;
     let sent = Instant::now();
@@ -122,7 +128,7 @@ async fn delay_holds_every_response_then_answers_normally() {
 #[tokio::test]
 async fn trying_then_silence_sends_100_and_nothing_more() {
     let (gw, client) = start(TransportKind::Tls, policy(), Default::default()).await;
-    gw.set_faults(plan(Fault::TryingThenSilence, Select::All))
+    gw.set_faults(plan(FaultKind::TryingThenSilence, CallSelect::All))
         .unwrap();
     let mut uac = connect_tls(&gw, client.unwrap()).await;
     let invite = uac.invite("sip:911@gw1", Some(ORG));
@@ -144,7 +150,8 @@ async fn trying_then_silence_sends_100_and_nothing_more() {
 #[tokio::test]
 async fn silence_never_answers_the_invite_but_the_connection_lives() {
     let (gw, client) = start(TransportKind::Tls, policy(), Default::default()).await;
-    gw.set_faults(plan(Fault::Silence, Select::All)).unwrap();
+    gw.set_faults(plan(FaultKind::Silence, CallSelect::All))
+        .unwrap();
     let mut uac = connect_tls(&gw, client.unwrap()).await;
     let invite = uac.invite("sip:911@gw1", Some(ORG));
     uac.send(&invite).await;
@@ -160,12 +167,18 @@ async fn silence_never_answers_the_invite_but_the_connection_lives() {
 async fn close_and_reset_before_invite_fail_the_handshake_as_eof_and_as_reset() {
     let (gw, client) = start(TransportKind::Tls, policy(), Default::default()).await;
     let client = client.unwrap();
-    gw.set_faults(plan(Fault::Close(When::BeforeInvite), Select::All))
-        .unwrap();
+    gw.set_faults(plan(
+        FaultKind::Close(FaultWhen::BeforeInvite),
+        CallSelect::All,
+    ))
+    .unwrap();
     let e = tls_connect(&gw, client.clone()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnexpectedEof, "{e:?}");
-    gw.set_faults(plan(Fault::Reset(When::BeforeInvite), Select::All))
-        .unwrap();
+    gw.set_faults(plan(
+        FaultKind::Reset(FaultWhen::BeforeInvite),
+        CallSelect::All,
+    ))
+    .unwrap();
     let e = tls_connect(&gw, client.clone()).await.unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe),
@@ -191,14 +204,20 @@ async fn close_and_reset_before_invite_fail_the_handshake_as_eof_and_as_reset() 
 async fn close_after_invite_is_a_clean_eof_and_reset_after_invite_is_econnreset() {
     let (gw, client) = start(TransportKind::Tls, policy(), Default::default()).await;
     let client = client.unwrap();
-    gw.set_faults(plan(Fault::Close(When::AfterInvite), Select::All))
-        .unwrap();
+    gw.set_faults(plan(
+        FaultKind::Close(FaultWhen::AfterInvite),
+        CallSelect::All,
+    ))
+    .unwrap();
     let mut uac = connect_tls(&gw, client.clone()).await;
     uac.send(&uac.invite("sip:911@gw1", Some(ORG))).await;
     assert_eq!(next_read(&mut uac.io).await, Ok(0), "close_notify then FIN");
 
-    gw.set_faults(plan(Fault::Reset(When::AfterInvite), Select::All))
-        .unwrap();
+    gw.set_faults(plan(
+        FaultKind::Reset(FaultWhen::AfterInvite),
+        CallSelect::All,
+    ))
+    .unwrap();
     let mut uac = connect_tls(&gw, client).await;
     uac.send(&uac.invite("sip:911@gw1", Some(ORG))).await;
     assert_eq!(
@@ -220,7 +239,7 @@ async fn each_tls_fault_gives_the_client_its_own_error_and_only_on_selected_conn
     let client = client.unwrap();
     for (fault, check) in [
         (
-            TlsFault::Untrusted,
+            TlsFaultKind::Untrusted,
             (|e: &rustls::Error| {
                 matches!(
                     e,
@@ -228,7 +247,7 @@ async fn each_tls_fault_gives_the_client_its_own_error_and_only_on_selected_conn
                 )
             }) as fn(&rustls::Error) -> bool,
         ),
-        (TlsFault::Expired, |e| {
+        (TlsFaultKind::Expired, |e| {
             matches!(
                 e,
                 rustls::Error::InvalidCertificate(
@@ -237,7 +256,7 @@ async fn each_tls_fault_gives_the_client_its_own_error_and_only_on_selected_conn
                 )
             )
         }),
-        (TlsFault::WrongName, |e| {
+        (TlsFaultKind::WrongName, |e| {
             matches!(
                 e,
                 rustls::Error::InvalidCertificate(
@@ -246,12 +265,12 @@ async fn each_tls_fault_gives_the_client_its_own_error_and_only_on_selected_conn
                 )
             )
         }),
-        (TlsFault::ProtocolError, |e| {
+        (TlsFaultKind::ProtocolError, |e| {
             matches!(e, rustls::Error::InvalidMessage(_))
         }),
     ] {
         // Only the first connection after the plan is set is faulted.
-        gw.set_faults(plan(Fault::Tls(fault), Select::Calls(vec![1])))
+        gw.set_faults(plan(FaultKind::Tls(fault), CallSelect::Calls(vec![1])))
             .unwrap();
         let e = tls_connect(&gw, client.clone()).await.unwrap_err();
         let inner = rustls_error(&e).unwrap_or_else(|| panic!("{fault:?}: {e:?}"));
@@ -264,7 +283,10 @@ async fn each_tls_fault_gives_the_client_its_own_error_and_only_on_selected_conn
         .await
         .0;
     assert_eq!(
-        tcp_only.set_faults(plan(Fault::Tls(TlsFault::ProtocolError), Select::All)),
+        tcp_only.set_faults(plan(
+            FaultKind::Tls(TlsFaultKind::ProtocolError),
+            CallSelect::All
+        )),
         Err(FaultError::NoFaultTls("protocol error"))
     );
     tcp_only.shutdown().await;
@@ -328,7 +350,7 @@ async fn outage_refuses_connections_drops_live_ones_then_recovers_on_the_same_po
     let mut live = connect_tls(&gw, client.clone()).await;
     options_answered_next(&mut live).await;
     gw.set_faults(FaultPlan {
-        outage: Some(Outage {
+        outage: Some(Window {
             from: Duration::ZERO,
             until: Duration::from_millis(1500),
         }),
@@ -368,7 +390,7 @@ async fn outage_refuses_connections_drops_live_ones_then_recovers_on_the_same_po
 #[tokio::test]
 async fn clear_faults_restores_normal_answers() {
     let (gw, client) = start(TransportKind::Tls, policy(), Default::default()).await;
-    gw.set_faults(plan(respond(486), Select::All)).unwrap();
+    gw.set_faults(plan(respond(486), CallSelect::All)).unwrap();
     let mut uac = connect_tls(&gw, client.unwrap()).await;
     uac.send(&uac.invite("sip:911@gw1", Some(ORG))).await;
     uac.expect(&[486]).await;
@@ -416,11 +438,11 @@ async fn selections_pick_calls_by_index_every_nth_and_reproducible_fraction() {
         (1..=n).map(|i| if f(i) { 486 } else { 200 }).collect()
     };
 
-    gw.set_faults(plan(respond(486), Select::Calls(vec![2, 4])))
+    gw.set_faults(plan(respond(486), CallSelect::Calls(vec![2, 4])))
         .unwrap();
     assert_eq!(statuses(&mut uac, 5).await, [200, 486, 200, 486, 200]);
 
-    gw.set_faults(plan(respond(486), Select::EveryNth(3)))
+    gw.set_faults(plan(respond(486), CallSelect::Every(3)))
         .unwrap();
     assert_eq!(
         statuses(&mut uac, 7).await,
@@ -428,7 +450,10 @@ async fn selections_pick_calls_by_index_every_nth_and_reproducible_fraction() {
         "indexes count from the new plan"
     );
 
-    let fraction = Select::Fraction { p: 0.5, seed: 7 };
+    let fraction = CallSelect::Fraction {
+        p: scenarios::Fraction(0.5),
+        seed: 7,
+    };
     gw.set_faults(plan(respond(486), fraction.clone())).unwrap();
     let first = statuses(&mut uac, 16).await;
     assert_eq!(first, expect(&|i| fraction.matches(i), 16));
@@ -451,5 +476,117 @@ async fn a_retransmitted_invite_after_200_is_absorbed_and_gets_the_200_again() {
     let s = gw.stats();
     assert_eq!((s.invites, s.answered), (1, 1));
     assert!(gw.observations()[1].retransmission);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_peer_that_accepts_a_faulted_certificate_is_recorded_on_every_request_of_that_connection()
+{
+    let (gw, _) = start(
+        TransportKind::Tls,
+        policy(),
+        mock_gateway::Limits::default(),
+    )
+    .await;
+    gw.set_faults(plan(
+        FaultKind::Tls(TlsFaultKind::WrongName),
+        CallSelect::All,
+    ))
+    .unwrap();
+    // A client that verifies nothing goes on over the wrong-name certificate.
+    let mut uac = connect_tls(&gw, sip::transport::insecure_client_config()).await;
+    let invite = uac.invite("sip:911@gw1.anywhere.e911cloud.com", Some(ORG));
+    uac.send(&invite).await;
+    let finals = uac.expect(&[100, 180, 200]).await;
+    assert_eq!(finals.last().map(|r| r.status), Some(200));
+    let obs = gw.take_observations();
+    let event = obs
+        .iter()
+        .find(|o| o.is_connection_event())
+        .expect("the fault on accept is recorded");
+    assert_eq!(event.fault.as_deref(), Some("tls wrong name"));
+    let inv = obs
+        .iter()
+        .find(|o| o.is_new_invite())
+        .expect("the INVITE is recorded");
+    assert_eq!(inv.connection_fault.as_deref(), Some("tls wrong name"));
+    assert_eq!(inv.conn, event.conn, "the same connection");
+    assert!(inv.conn >= 1);
+    assert!(
+        inv.body.as_deref().is_some_and(|b| b.starts_with("v=0")),
+        "{inv:?}"
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plan_that_acts_on_connections_drops_the_established_ones() {
+    let (gw, client) = start(
+        TransportKind::Tls,
+        policy(),
+        mock_gateway::Limits::default(),
+    )
+    .await;
+    let client = client.unwrap();
+    let mut kept = connect_tls(&gw, client.clone()).await;
+    let invite = kept.invite("sip:911@gw1.anywhere.e911cloud.com", Some(ORG));
+    kept.send(&invite).await;
+    kept.expect(&[100, 180, 200]).await;
+    assert_eq!(gw.open_connections(), 1);
+    // A call-level fault leaves established connections alone.
+    gw.set_faults(plan(respond(503), CallSelect::All)).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(gw.open_connections(), 1);
+    // A connection-level fault (a gateway restarting with another certificate) drops them, so
+    // a peer that keeps connections meets the fault on its next one.
+    gw.set_faults(plan(
+        FaultKind::Tls(TlsFaultKind::Untrusted),
+        CallSelect::All,
+    ))
+    .unwrap();
+    assert!(gw.wait_no_connections(BOUND).await, "dropped");
+    assert_eq!(
+        kept.recv().await.map(|r| r.status),
+        None,
+        "the old connection is gone"
+    );
+    let e = tls_connect(&gw, client.clone()).await.unwrap_err();
+    assert!(rustls_error(&e).is_some(), "{e}");
+    // Clearing it drops what was accepted under it too.
+    gw.clear_faults();
+    assert!(gw.wait_no_connections(BOUND).await);
+    assert!(tls_connect(&gw, client).await.is_ok());
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn observations_carry_the_run_clock() {
+    let epoch = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let pki = support::pki();
+    let gw = mock_gateway::Gateway::start(mock_gateway::GatewayConfig {
+        transport: TransportKind::Tls,
+        tls: Some(pki.server),
+        policy: policy(),
+        epoch: Some(epoch),
+        ..mock_gateway::GatewayConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut uac = connect_tls(&gw, pki.client).await;
+    let invite = uac.invite("sip:911@gw1.anywhere.e911cloud.com", Some(ORG));
+    uac.send(&invite).await;
+    uac.expect(&[100, 180, 200]).await;
+    let obs = gw.take_observations();
+    let inv = obs.iter().find(|o| o.is_new_invite()).expect("INVITE");
+    // Counted from the run's epoch (30 ms before the gateway started), in microseconds.
+    assert!(inv.at_us >= 30_000, "{}", inv.at_us);
+    assert!(inv.at_us < 30_000_000, "{}", inv.at_us);
+    assert!(
+        inv.at_us >= inv.at_ms * 1_000,
+        "{} vs {} ms since start",
+        inv.at_us,
+        inv.at_ms
+    );
     gw.shutdown().await;
 }

@@ -33,7 +33,7 @@ enum Expect {
 
 fn corpora() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    ["sip/tests/corpora", "sip-proto/tests/corpora"]
+    ["sip-proto/tests/corpora"]
         .iter()
         .map(|d| root.join(d))
         .find(|d| d.join("rfc4475").is_dir())

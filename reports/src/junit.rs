@@ -144,7 +144,7 @@ mod tests {
             "{x}"
         );
         assert!(
-            x.contains(r#"<testcase name="call.answered" classname="933-readback"/>"#),
+            x.contains(r#"<testcase name="call.answered [ICD 5.2]" classname="933-readback"/>"#),
             "{x}"
         );
     }

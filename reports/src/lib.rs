@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`model`]: the report types (serde + JSON Schema), outcomes and the verdict.
+//! - [`observation`]: what a mock gateway recorded per request, typed end to end.
 //! - `matrix`: [`RunReport::finish`] (requirements matrix, totals), [`RunReport::verdict`],
 //!   [`aggregate`] and the natural order of requirement ids ([`natural_cmp`]).
 //! - `json`: `report.json` and its schema, shipped at `reports/schema/report.schema.json`.
@@ -30,6 +31,7 @@ pub mod load;
 mod markdown;
 mod matrix;
 pub mod model;
+pub mod observation;
 #[cfg(test)]
 mod sample;
 mod text;
@@ -41,9 +43,10 @@ pub use load::{LoadCounts, LoadReport};
 pub use markdown::{esc as escape_markdown, to_markdown};
 pub use matrix::{aggregate, natural_cmp};
 pub use model::{
-    Attempt, CallRecord, CheckResult, NotCovered, Outcome, RequirementRow, RunReport,
-    ScenarioReport, TlsInfo, Totals, Verdict, WAIVED_PREFIX,
+    Attempt, AttemptOutcome, CallRecord, CheckResult, NotCovered, Outcome, RequirementRow,
+    RunReport, ScenarioReport, TlsInfo, Totals, Verdict, WAIVED_PREFIX,
 };
+pub use observation::Observation;
 pub use text::render_summary_text;
 pub use write::{
     JSON_FILE, JUNIT_FILE, MARKDOWN_FILE, WriteError, WrittenFiles, write_all, write_atomic,

@@ -1,10 +1,10 @@
 //! Aggregation: the requirements matrix, totals and the run verdict.
 //!
-//! A requirement id counts every check that names it (`check.requirement`) and every check of
-//! a scenario that lists it at scenario level. Its outcome is `fail` if any of those checks
-//! failed, else `error` if any errored, else `skipped` if all were skipped, else `pass`. A
-//! requirement that no check bears on (a scenario names it but judged nothing) is `error`:
-//! nothing proved it. Rows are sorted naturally (`ICD 4` < `ICD 5.1` < `ICD 5.1.9` <
+//! A requirement id counts exactly the checks that name it (`check.requirement`): a scenario
+//! that lists a requirement proves nothing about it unless one of its checks judges it. Its
+//! outcome is `fail` if any of those checks failed, else `error` if any errored, else
+//! `skipped` if all were skipped, else `pass`. A requirement that scenarios list but no check
+//! of the run judged gets a row with outcome `skipped` and no scenarios: it is not covered. Rows are sorted naturally (`ICD 4` < `ICD 5.1` < `ICD 5.1.9` <
 //! `ICD 5.1.10` < `ICD 5.2` < `RFC 3261`).
 
 use std::cmp::Ordering;
@@ -93,18 +93,6 @@ fn requirement_matrix(
 ) -> Vec<RequirementRow> {
     let mut acc: BTreeMap<&str, Acc> = BTreeMap::new();
     for s in scenarios {
-        let scenario_level: Vec<&str> = dedup(
-            s.requirements
-                .iter()
-                .map(|r| r.trim())
-                .filter(|r| !r.is_empty()),
-        );
-        for id in &scenario_level {
-            let a = acc.entry(id).or_default();
-            a.touch(&s.name);
-            a.outcomes.extend(s.checks.iter().map(|c| c.outcome));
-            a.waived += s.checks.iter().filter(|c| c.is_waived()).count();
-        }
         for c in &s.checks {
             let Some(id) = c
                 .requirement
@@ -114,14 +102,21 @@ fn requirement_matrix(
             else {
                 continue;
             };
-            // Already counted through the scenario-level list: do not count it twice.
-            if scenario_level.contains(&id) {
-                continue;
-            }
             let a = acc.entry(id).or_default();
             a.touch(&s.name);
             a.outcomes.push(c.outcome);
             a.waived += usize::from(c.is_waived());
+        }
+    }
+    // A requirement a scenario claims but no check of the run judged: listed, proved nothing.
+    for s in scenarios {
+        for id in dedup(
+            s.requirements
+                .iter()
+                .map(|r| r.trim())
+                .filter(|r| !r.is_empty()),
+        ) {
+            acc.entry(id).or_default();
         }
     }
     let mut rows: Vec<RequirementRow> = acc
@@ -129,8 +124,12 @@ fn requirement_matrix(
         .map(|(id, a)| RequirementRow {
             id: id.to_owned(),
             title: titles(id),
+            outcome: if a.outcomes.is_empty() {
+                Outcome::Skipped
+            } else {
+                aggregate(a.outcomes)
+            },
             scenarios: a.scenarios,
-            outcome: aggregate(a.outcomes),
             waived: a.waived,
         })
         .collect();
@@ -290,19 +289,35 @@ mod tests {
     }
 
     #[test]
-    fn scenario_level_requirement_counts_all_its_checks() {
+    fn a_scenario_level_requirement_proves_nothing_without_a_check_naming_it() {
         let r = report(vec![scenario(
             "failover",
-            &["ICD 5.3"],
+            &["ICD 5.3", "ICD 5.1.9"],
             vec![
-                check("a", None, Outcome::Pass),
+                check("a", Some("ICD 5.1.6"), Outcome::Pass),
                 check("b", Some("ICD 5.1.9"), Outcome::Fail),
             ],
         )]);
-        assert_eq!(row(&r, "ICD 5.3").outcome, Outcome::Fail);
-        // The check's own requirement sees only that check.
+        // Listed, judged by no check: not covered, whatever the scenario's other checks say.
+        assert_eq!(row(&r, "ICD 5.3").outcome, Outcome::Skipped);
+        assert!(row(&r, "ICD 5.3").scenarios.is_empty());
         assert_eq!(row(&r, "ICD 5.1.9").outcome, Outcome::Fail);
-        assert_eq!(row(&r, "ICD 5.3").scenarios, ["failover"]);
+        assert_eq!(row(&r, "ICD 5.1.6").outcome, Outcome::Pass);
+        assert_eq!(row(&r, "ICD 5.1.9").scenarios, ["failover"]);
+    }
+
+    #[test]
+    fn skipped_checks_alone_leave_a_requirement_uncovered() {
+        let r = report(vec![
+            scenario(
+                "behind-sbc",
+                &["ICD 5.3"],
+                vec![check("route.attempts", Some("ICD 5.3"), Outcome::Skipped)],
+            ),
+            scenario("ok", &[], vec![check("a", Some("ICD 5.2"), Outcome::Pass)]),
+        ]);
+        assert_eq!(row(&r, "ICD 5.3").outcome, Outcome::Skipped);
+        assert_eq!(r.verdict(), Verdict::Passed);
     }
 
     #[test]
@@ -352,12 +367,12 @@ mod tests {
     }
 
     #[test]
-    fn requirement_without_any_check_is_error() {
+    fn a_scenario_without_any_check_makes_the_run_an_error() {
         let r = report(vec![
             scenario("empty", &["ICD 5.2"], vec![]),
             scenario("ok", &[], vec![check("a", None, Outcome::Pass)]),
         ]);
-        assert_eq!(row(&r, "ICD 5.2").outcome, Outcome::Error);
+        assert_eq!(row(&r, "ICD 5.2").outcome, Outcome::Skipped);
         assert_eq!(r.verdict(), Verdict::Error);
     }
 

@@ -47,12 +47,17 @@ pub struct ScenarioReport {
     pub file: Option<String>,
     /// Requirement ids the scenario as a whole exercises (e.g. `ICD 5.1.9`).
     pub requirements: Vec<String>,
+    /// Why the scenario was not run in this run's topology (it applies to another one); its
+    /// checks are then one skipped check per requirement, with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
     /// Check results, in the order they were judged.
     pub checks: Vec<CheckResult>,
     /// Calls placed by the originating side.
     pub calls: Vec<CallRecord>,
-    /// The gateways' per-request observations, as recorded.
-    pub observations: Vec<serde_json::Value>,
+    /// The gateways' observations of the scenario's calls (and the connection events during
+    /// it), as recorded.
+    pub observations: Vec<crate::Observation>,
     /// Wall-clock length of the scenario, in milliseconds.
     pub duration_ms: u64,
 }
@@ -147,8 +152,18 @@ pub struct CallRecord {
 /// One INVITE attempt towards one gateway.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attempt {
-    /// Gateway name, e.g. `gw1`.
+    /// Gateway name, e.g. `gw1` (or the system under test the trunk called).
     pub gateway: String,
+    /// How the attempt ended; absent in reports written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<AttemptOutcome>,
+    /// Call-ID of this attempt's INVITE (a trunk re-originates each attempt with a new one).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub call_id: String,
+    /// When the INVITE was written, in microseconds since the run's epoch (the clock the
+    /// gateways' observations use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_at_us: Option<u64>,
     /// Address tried, `host:port`.
     pub target: String,
     /// Transport used: `tls`, `tcp` or `udp`.
@@ -177,6 +192,36 @@ pub struct Attempt {
     /// INVITE sent to final response, in microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite_to_final_us: Option<u64>,
+}
+
+/// How one attempt ended, by kind (the text of [`Attempt::error`] says the details).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptOutcome {
+    /// A 2xx answered the call.
+    Answered,
+    /// A failure response (3xx-6xx).
+    Rejected,
+    /// The TCP connection was refused or unreachable.
+    Refused,
+    /// No TCP connection or TLS handshake within the connect bound.
+    ConnectTimeout,
+    /// The TLS handshake failed (certificate, name, expiry, incompatible profile).
+    TlsFailed,
+    /// The peer closed the connection before a final response.
+    Closed,
+    /// The connection was reset, or reading or writing failed, before a final response.
+    Reset,
+    /// No final response within the attempt's timeout.
+    TimedOut,
+    /// The harness could not try (no TLS configuration, bad server name).
+    SetupError,
+    /// Not tried: health probing had the gateway down.
+    SkippedDown,
+    /// Not sent: the trunk's number plan has no route for the number (ICD 5.2).
+    NotRouted,
+    /// Not tried: the route names a gateway this run has no target for.
+    NoTarget,
 }
 
 /// Negotiated TLS session parameters.

@@ -39,10 +39,11 @@ pub(crate) fn sample_report() -> RunReport {
         description: "933 test call is answered and reads back ANI and address".into(),
         file: Some("scenarios/933-readback.toml".into()),
         requirements: vec!["ICD 5.2".into()],
+        not_applicable: None,
         checks: vec![
             check(
                 "call.answered",
-                None,
+                Some("ICD 5.2"),
                 Outcome::Pass,
                 Some("200"),
                 Some("200"),
@@ -89,7 +90,15 @@ pub(crate) fn sample_report() -> RunReport {
             ..Default::default()
         }],
         observations: vec![
-            serde_json::json!({"gateway": "gw1", "method": "INVITE", "ani": "+13175550100"}),
+            serde_json::from_value(serde_json::json!({
+                "gateway": "gw1", "seq": 1, "at_ms": 3, "at_us": 3_100, "conn": 1,
+                "peer": "127.0.0.1:40000", "transport": "TLS", "method": "INVITE",
+                "request_uri": "sip:911@gw1.anywhere.e911cloud.com;user=phone",
+                "headers": [["Call-ID", "a84b4c76e66710@harness"]],
+                "ani": {"number": "+13175550100", "source": "P-Asserted-Identity"},
+                "response": 200, "retransmission": false
+            }))
+            .expect("sample observation"),
         ],
         duration_ms: 21,
     };
@@ -98,6 +107,7 @@ pub(crate) fn sample_report() -> RunReport {
         description: "gw1 answers 503; the retry to gw2 must still carry the org header".into(),
         file: None,
         requirements: vec!["ICD 5.3".into()],
+        not_applicable: None,
         checks: vec![
             check(
                 "failover.reached-gw2",
@@ -158,6 +168,7 @@ pub(crate) fn sample_report() -> RunReport {
         name: "tcp-refused".into(),
         description: "gateway port closed".into(),
         requirements: vec![],
+        not_applicable: None,
         checks: vec![check(
             "scenario.run",
             None,

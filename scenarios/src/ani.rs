@@ -133,6 +133,16 @@ pub fn dialled_number(dial: &str) -> &str {
     dial.split(';').next().unwrap_or(dial)
 }
 
+/// The numbers the E911 route carries (ICD 5.2): 911 and 933 (the test call). Every other
+/// number, an access code in front of 911 included, must never reach the E911 gateways.
+pub const EMERGENCY_NUMBERS: [&str; 2] = ["911", "933"];
+
+/// Whether the dial string `dial` is one of [`EMERGENCY_NUMBERS`] (parameters such as
+/// `phone-context` dropped: `911;phone-context=+1` is 911, `9911` and `+1911` are not).
+pub fn is_emergency_number(dial: &str) -> bool {
+    EMERGENCY_NUMBERS.contains(&dialled_number(dial))
+}
+
 /// The number in E.164 form, if it has one: `+` and 1 to 15 digits as written; a North American
 /// 10-digit number (`3125550100`) or 11 digits starting with 1 (`13125550100`) with `+1`
 /// supplied. Visual separators are ignored. `None` for anything else (an extension, `911`).

@@ -13,16 +13,23 @@
 //!   [`HealthSpec`], [`RunSpec`] and the route expectations.
 //! - [`tls`]: TLS profiles, offered by the trunk (`call.tls`) and enforced by the gateways
 //!   (`gateway.tls`).
+//! - [`topology`]: where a scenario applies (directly, through a system under test) and why
+//!   it leaves a topology out.
 //! - [`requirements`]: the requirement ids a scenario may cite (`ICD 5.1.9`, `RFC 3261`, ...).
 //! - [`error`]: [`LoadError`], a list of [`Problem`]s with file, line, column and dotted field.
 //! - `walk`/`parse` (private): a spanned walk over the TOML document that reports every
 //!   unknown field, wrong type and rule violation at once.
-//! - [`load`]: [`load_str`], [`load_file`], [`load_paths`], [`library_dir`].
+//! - [`load`]: [`load_str`], [`load_file`], [`load_paths`], and the shipped library built into
+//!   the crate ([`shipped`], [`SHIPPED_FILES`]).
 //!
 //! # Invariants
 //! A [`Scenario`] only exists if its file had no problem: defaults are filled in, durations typed,
 //! UUIDs canonical, enumerations closed, and the cross-field rules hold (for example a read-back
 //! is only expected on a 933 call). Loading never stops at the first problem.
+//!
+//! The shipped library is built into the crate and never read from the source tree at run time
+//! (no `CARGO_MANIFEST_DIR` path outside the tests), so a copied binary runs anywhere; a test
+//! holds the built-in copy equal to `scenarios/library/` on disk.
 
 pub mod ani;
 pub mod conformance;
@@ -30,24 +37,23 @@ pub mod error;
 pub mod load;
 pub mod model;
 mod parse;
-mod parse_ani;
-mod parse_conformance;
-mod parse_route;
-mod parse_tls;
 pub mod requirements;
 pub mod route;
 pub mod tls;
+pub mod topology;
 mod walk;
 
-pub use ani::{AniFinding, AniForm, dialled_number, e164, is_e164};
+pub use ani::{
+    AniFinding, AniForm, EMERGENCY_NUMBERS, dialled_number, e164, is_e164, is_emergency_number,
+};
 pub use conformance::{
     CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
     UnknownAniPolicy,
 };
 pub use error::{LoadError, Problem, ProblemKind, quote_prefix};
 pub use load::{
-    MAX_INPUT_FILE_BYTES, library_dir, load_file, load_location_table, load_paths, load_str,
-    read_input_file,
+    MAX_INPUT_FILE_BYTES, SHIPPED_DIR, SHIPPED_FILES, ShippedFile, load_file, load_location_table,
+    load_paths, load_str, read_input_file, shipped,
 };
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
@@ -59,3 +65,4 @@ pub use route::{
     RandomSplit, RouteSpec, RunSpec, TlsFaultKind, Window,
 };
 pub use tls::{TlsProfileSpec, TlsVersionSet};
+pub use topology::{Applicability, Topology};

@@ -1,4 +1,5 @@
-//! Loading scenarios from strings, files and directories, and where the shipped library lives.
+//! Loading scenarios from strings, files and directories, and the shipped library built into
+//! the crate.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,9 +51,31 @@ fn read_text(path: &Path) -> std::io::Result<String> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
-/// Absolute path of the scenario library shipped with this crate.
-pub fn library_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("library")
+/// One file of the shipped scenario library, as it was when this crate was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShippedFile {
+    /// The file name in `scenarios/library/`, like `basic-911.toml`.
+    pub name: &'static str,
+    /// The file's text.
+    pub text: &'static str,
+}
+
+/// The folder the shipped scenarios are named in: a shipped scenario's `source` (and every
+/// problem or report that names its file) reads `library/<file name>`.
+pub const SHIPPED_DIR: &str = "library";
+
+/// Every `scenarios/library/*.toml` file, built into the crate (by `build.rs`) so that a binary
+/// copied anywhere still has them; sorted by file name. A test holds them equal to the files.
+pub const SHIPPED_FILES: &[ShippedFile] = include!(concat!(env!("OUT_DIR"), "/library.rs"));
+
+/// The shipped scenario library, loaded from the copy built into the crate: [`SHIPPED_FILES`]
+/// in order, each with `source` = `library/<file name>`, exactly as [`load_paths`] would load
+/// the folder. This is what `certify` runs when no `--scenarios` is given.
+pub fn shipped() -> Result<Vec<Scenario>, LoadError> {
+    collect(SHIPPED_FILES.iter().map(|f| {
+        let path = Path::new(SHIPPED_DIR).join(f.name);
+        load_text(f.text, &path)
+    }))
 }
 
 /// Parses and validates one scenario. `origin` names the text in problems (usually a file name).
@@ -72,26 +95,32 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
 /// a directory contributes its `*.toml` files (not its subdirectories), sorted by file name.
 /// Problems of every file are reported together, as are scenario names used twice.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        match files_in(path) {
+            Ok(found) => files.extend(found.into_iter().map(|f| load_one(&f))),
+            Err(p) => files.push(Err(vec![p])),
+        }
+    }
+    collect(files.into_iter())
+}
+
+/// The scenarios of every file when no file had a problem, else every problem, with scenario
+/// names used twice reported at the second use.
+fn collect(
+    files: impl Iterator<Item = Result<Parsed, Vec<Problem>>>,
+) -> Result<Vec<Scenario>, LoadError> {
     let mut problems = Vec::new();
     let mut loaded: Vec<Parsed> = Vec::new();
-    for path in paths {
-        let files = match files_in(path) {
-            Ok(files) => files,
-            Err(p) => {
-                problems.push(p);
-                continue;
-            }
-        };
-        for file in files {
-            match load_one(&file) {
-                Ok(parsed) => {
-                    if let Some(problem) = duplicate_name(&loaded, &parsed) {
-                        problems.push(problem);
-                    }
-                    loaded.push(parsed);
+    for file in files {
+        match file {
+            Ok(parsed) => {
+                if let Some(problem) = duplicate_name(&loaded, &parsed) {
+                    problems.push(problem);
                 }
-                Err(mut ps) => problems.append(&mut ps),
+                loaded.push(parsed);
             }
+            Err(mut ps) => problems.append(&mut ps),
         }
     }
     if problems.is_empty() {
@@ -141,7 +170,12 @@ fn lowercase_first(s: &str) -> String {
 fn load_one(path: &Path) -> Result<Parsed, Vec<Problem>> {
     let label = path.display().to_string();
     let text = read_text(path).map_err(|e| vec![io_problem(&label, "cannot read", &e)])?;
-    let mut parsed = parse_text(&text, &label)?;
+    load_text(&text, path)
+}
+
+/// Parses `text`, the content of the file at `path`, and sets the scenario's `source` to `path`.
+fn load_text(text: &str, path: &Path) -> Result<Parsed, Vec<Problem>> {
+    let mut parsed = parse_text(text, &path.display().to_string())?;
     parsed.scenario.source = Some(path.to_owned());
     Ok(parsed)
 }
@@ -222,7 +256,7 @@ pub fn load_location_table(path: &Path) -> Result<crate::LocationTable, LoadErro
         )])
     })?;
     let mut ctx = Ctx::new(&label, &text);
-    match crate::parse_conformance::location_file(&mut ctx, &doc) {
+    match parse::location_file(&mut ctx, &doc) {
         Some(table) if ctx.problems.is_empty() => Ok(table),
         _ => {
             let mut problems = ctx.problems;

@@ -38,6 +38,9 @@ pub struct Scenario {
     pub requirements: Vec<String>,
     /// Suites the scenario runs in (default `["certify"]`).
     pub suites: Vec<String>,
+    /// The topologies it runs in (default both) and why it leaves one out.
+    #[serde(flatten)]
+    pub applicability: crate::topology::Applicability,
     /// What the originator sends.
     pub call: CallSpec,
     /// How the embedded mock gateways are configured for this scenario.

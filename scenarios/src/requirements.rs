@@ -87,6 +87,10 @@ pub const OFF_THE_WIRE: &[(&str, &str)] = &[
         "the inbound SIP termination identifier concerns calls from the gateways to the trunk; the harness places calls toward the gateways only",
     ),
     (
+        "ICD 5.1.5",
+        "a Genesys admin setting (the trunk's transport: TLS, port 5061, its TLS profile); what it puts on the wire is judged by transport.tls (ICD 5.1.2) and transport.tls-profile (ICD 5.1)",
+    ),
+    (
         "ICD 5.1.8",
         "the trunk's allow-list of gateway source addresses is checked on the trunk side: confirm the access-control list holds only the gateways' addresses",
     ),

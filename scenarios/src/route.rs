@@ -155,6 +155,14 @@ impl FaultWhen {
             FaultWhen::AfterInvite => "after-invite",
         }
     }
+
+    /// The words used in fault labels: `before invite`, `after invite`.
+    pub fn label(self) -> &'static str {
+        match self {
+            FaultWhen::BeforeInvite => "before invite",
+            FaultWhen::AfterInvite => "after invite",
+        }
+    }
 }
 
 /// A TLS handshake fault.
@@ -182,6 +190,27 @@ impl TlsFaultKind {
         TlsFaultKind::EcdsaCertificate,
         TlsFaultKind::ProtocolError,
     ];
+
+    /// The words used in fault labels: `untrusted`, `expired`, `wrong name`,
+    /// `ecdsa certificate`, `protocol error`.
+    pub fn label(self) -> &'static str {
+        match self {
+            TlsFaultKind::Untrusted => "untrusted",
+            TlsFaultKind::Expired => "expired",
+            TlsFaultKind::WrongName => "wrong name",
+            TlsFaultKind::EcdsaCertificate => "ecdsa certificate",
+            TlsFaultKind::ProtocolError => "protocol error",
+        }
+    }
+
+    /// Whether the fault presents a certificate the originator must refuse (its identity, RFC
+    /// 5922): untrusted, expired, wrong name.
+    pub fn is_identity(self) -> bool {
+        matches!(
+            self,
+            TlsFaultKind::Untrusted | TlsFaultKind::Expired | TlsFaultKind::WrongName
+        )
+    }
 
     /// The spelling used in scenario files.
     pub fn as_str(&self) -> &'static str {
@@ -247,6 +276,87 @@ impl FaultKind {
             FaultKind::Tls(_) => "tls",
         }
     }
+}
+
+impl FaultKind {
+    /// Whether the fault is chosen per connection (on accept) rather than per INVITE.
+    pub fn is_connection_level(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Close(FaultWhen::BeforeInvite)
+                | FaultKind::Reset(FaultWhen::BeforeInvite)
+                | FaultKind::Tls(_)
+        )
+    }
+
+    /// Whether the fault leaves the INVITE without a final response for the originator's
+    /// attempt timeout to end (silence, 100 then silence, a delay).
+    pub fn is_silent(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Silence | FaultKind::TryingThenSilence | FaultKind::Delay(_)
+        )
+    }
+
+    /// A short stable label for observations and reports (`respond 503 q850=34`,
+    /// `tls untrusted`, `delay 1500ms`, `close before invite`).
+    pub fn label(&self) -> String {
+        match self {
+            FaultKind::Respond {
+                status,
+                q850,
+                retry_after,
+                ..
+            } => {
+                let mut s = format!("respond {status}");
+                if let Some(c) = q850 {
+                    s.push_str(&format!(" q850={c}"));
+                }
+                if let Some(r) = retry_after {
+                    s.push_str(&format!(" retry-after={r}"));
+                }
+                s
+            }
+            FaultKind::Delay(d) => format!("delay {}ms", d.as_millis()),
+            FaultKind::TryingThenSilence => "trying then silence".to_owned(),
+            FaultKind::Silence => "silence".to_owned(),
+            FaultKind::Close(w) => format!("close {}", w.label()),
+            FaultKind::Reset(w) => format!("reset {}", w.label()),
+            FaultKind::Tls(t) => format!("tls {}", t.label()),
+        }
+    }
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl CallSelect {
+    /// Whether the call (or connection) with 1-based `index` is selected. A fraction decides
+    /// each index from (seed, index), so the same seed selects the same indexes on every run.
+    pub fn matches(&self, index: u64) -> bool {
+        match self {
+            CallSelect::All => true,
+            CallSelect::Calls(v) => v.contains(&index),
+            CallSelect::Every(n) => *n > 0 && index.is_multiple_of(*n),
+            CallSelect::Fraction { p, seed } => unit(*seed, index) < p.0,
+        }
+    }
+}
+
+/// A uniform value in [0, 1) from (seed, index): SplitMix64 over the pair.
+fn unit(seed: u64, index: u64) -> f64 {
+    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // 53 random bits as a fraction; exact in f64.
+    #[allow(clippy::cast_precision_loss)]
+    let v = (z >> 11) as f64 / (1u64 << 53) as f64;
+    v
 }
 
 /// A probability in 0..=1, compared bit for bit (so the model stays `Eq`).

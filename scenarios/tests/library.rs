@@ -1,8 +1,65 @@
-//! Lints the shipped scenario library, as SIPp's `dtd_check.sh` does for its scenarios.
+//! Lints the shipped scenario library, as SIPp's `dtd_check.sh` does for its scenarios, and holds
+//! the copy built into the crate equal to the files on disk.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
-use scenarios::{OrgFinding, library_dir, load_paths};
+use scenarios::{OrgFinding, SHIPPED_DIR, SHIPPED_FILES, load_paths, shipped};
+
+/// `scenarios/library/` in this checkout (the tests run in the source tree; the binary does not).
+fn library_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("library")
+}
+
+#[test]
+fn the_built_in_library_is_the_folder_on_disk() {
+    let mut on_disk: Vec<(String, String)> = std::fs::read_dir(library_dir())
+        .expect("library dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+            (name, std::fs::read_to_string(&p).expect("readable"))
+        })
+        .collect();
+    on_disk.sort();
+    let built_in: Vec<(String, String)> = SHIPPED_FILES
+        .iter()
+        .map(|f| (f.name.to_owned(), f.text.to_owned()))
+        .collect();
+    let names = |files: &[(String, String)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&built_in),
+        names(&on_disk),
+        "the same files (rebuild the crate)"
+    );
+    for ((name, built), (_, disk)) in built_in.iter().zip(&on_disk) {
+        assert!(
+            built == disk,
+            "{name}: the built-in copy differs from the file"
+        );
+    }
+}
+
+#[test]
+fn shipped_loads_what_the_folder_loads_named_library_slash_file() {
+    let from_disk = load_paths(&[library_dir()]).expect("library loads");
+    let built_in = shipped().unwrap_or_else(|e| panic!("built-in library has problems:\n{e}"));
+    assert_eq!(built_in.len(), from_disk.len());
+    for (b, d) in built_in.iter().zip(&from_disk) {
+        let file = d.source.as_ref().and_then(|p| p.file_name()).unwrap();
+        assert_eq!(b.source, Some(Path::new(SHIPPED_DIR).join(file)));
+        assert_eq!(
+            b.source.as_ref().unwrap().to_str().unwrap(),
+            format!("library/{}", file.to_str().unwrap())
+        );
+        let same = scenarios::Scenario {
+            source: d.source.clone(),
+            ..b.clone()
+        };
+        assert_eq!(&same, d, "{}", b.name);
+    }
+}
 
 #[test]
 fn every_shipped_scenario_is_valid_and_names_are_unique() {

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use scenarios::{AniHeader, AniPlacement, DEFAULT_ORG_ID, OrgFinding, ProblemKind};
+use scenarios::{AniHeader, AniPlacement, DEFAULT_ORG_ID, OrgFinding, ProblemKind, Topology};
 use support::{OTHER_ORG, doc, ok, one};
 
 #[test]
@@ -52,6 +52,56 @@ fn requirements_rule() {
         &doc("", "").replace("[\"ICD 5.1.9\"]", "[\"ICD 5.1.9\", \"ICD 5.1.9\"]"),
         "requirements[1]",
         ProblemKind::Duplicate,
+    );
+}
+
+#[test]
+fn topologies_rule() {
+    let with = |lines: &str| doc("", "").replace("requirements", &format!("{lines}\nrequirements"));
+    let both = ok(&doc("", ""));
+    assert_eq!(both.applicability.topologies, Topology::ALL);
+    assert_eq!(both.applicability.reason_not(Topology::Sut), None);
+    let direct = ok(&with(
+        "topologies = [\"direct\"]\ntopology_note = \"the trunk's own setting\"",
+    ));
+    assert!(!direct.applicability.applies(Topology::Sut));
+    let why = direct
+        .applicability
+        .reason_not(Topology::Sut)
+        .expect("a reason");
+    assert!(why.contains("the trunk's own setting"), "{why}");
+    // Leaving one out needs a reason; a reason needs something left out.
+    let p = one(
+        &with("topologies = [\"direct\"]"),
+        "topologies",
+        ProblemKind::InvalidValue,
+    );
+    assert!(p.message.contains("topology_note"), "{}", p.message);
+    one(
+        &with("topology_note = \"why\""),
+        "topology_note",
+        ProblemKind::InvalidValue,
+    );
+    one(
+        &with("topologies = []"),
+        "topologies",
+        ProblemKind::InvalidValue,
+    );
+    let p = one(
+        &with("topologies = [\"sbc\"]\ntopology_note = \"x\""),
+        "topologies[0]",
+        ProblemKind::InvalidValue,
+    );
+    assert!(p.message.contains("\"direct\", \"sut\""), "{}", p.message);
+    one(
+        &with("topologies = [\"sut\", \"sut\"]\ntopology_note = \"x\""),
+        "topologies[1]",
+        ProblemKind::Duplicate,
+    );
+    one(
+        &with("topologies = [\"direct\"]\ntopology_note = \" \""),
+        "topology_note",
+        ProblemKind::InvalidValue,
     );
 }
 

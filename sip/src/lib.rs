@@ -1,32 +1,30 @@
-//! The SIP wire core shared by the mock gateway and the originating generator.
+//! SIP on the wire for the mock gateway and the originating generator: TCP and TLS connections
+//! (tokio, rustls with aws-lc-rs only) and the certificates they use, on top of the sans-IO core
+//! in [`sip_proto`].
 //!
-//! It is strict where a certification tool must be (a malformed message is an error that says
-//! what was expected, on which line and column) and cheap enough for load generation.
+//! Every public module and item of `sip-proto` is re-exported here unchanged (as quinn does with
+//! quinn-proto), so `sip::message::Request`, `sip::engine::ServerTransactions` and
+//! `sip::transport::connect` are all reached through this crate.
 //!
 //! # Layout
-//! - [`message`]: the owned message model ([`Request`], [`Response`], [`Headers`]), the strict
-//!   parser ([`Message::parse`]) and the serializer/builder helpers.
-//! - [`uri`]: `sip:`, `sips:`, `tel:` and `urn:` URIs, IPv6 hosts, parameters.
-//! - [`codec`]: RFC 3261 §18.3 stream framing by Content-Length, with size caps.
-//! - [`transport`]: TCP and TLS connections (tokio-rustls, aws-lc-rs only) and certificate
-//!   generation (rcgen).
-//! - [`engine`]: RFC 3261 transactions as sans-IO state machines driven by a caller's clock.
-//! - [`multipart`], [`location`]: RFC 2046 bodies and RFC 6442 location by value (PIDF-LO).
-//! - [`sdp`]: the audio stream of an SDP offer or answer (RFC 4566, RFC 4568 SDES).
+//! - [`transport`]: TCP and TLS connections (tokio-rustls, aws-lc-rs only) framed by
+//!   [`codec`], TLS profiles, RFC 5922 server identity, the key a certificate carries, and
+//!   certificate generation (rcgen).
+//! - [`message`], [`sdp`]: `sip-proto`'s modules of the same name, re-exported whole, plus
+//!   fresh branches, tags, Call-IDs, RTP ports and SDES keys drawn from this thread's random
+//!   generator (`sip-proto` takes the caller's: `new_branch_with(&mut rng)`).
+//! - Re-exported from `sip-proto` as they are: [`uri`], [`multipart`], [`location`], [`codec`],
+//!   [`engine`], and the common types at the root ([`Message`], [`Request`], [`Response`],
+//!   [`Headers`], [`HeaderName`], [`Method`], [`ParseError`], [`Uri`]).
 //!
 //! # Invariants
-//! - Nothing in [`message`], [`uri`], [`codec`] or [`engine`] touches a socket or a clock.
-//! - Parsing never panics, whatever the input; every error carries a position.
+//! - The protocol logic lives in `sip-proto`, which has no I/O, clock or global random
+//!   generator; this crate adds only sockets, TLS, certificates and the thread's random
+//!   generator, and a connection task owns its socket (no shared mutex around it).
 //! - Exactly one crypto provider (aws-lc-rs) is compiled in.
 
-pub mod codec;
-pub mod engine;
-pub mod location;
+pub use sip_proto::*;
+
 pub mod message;
-pub mod multipart;
 pub mod sdp;
 pub mod transport;
-pub mod uri;
-
-pub use message::{Header, HeaderName, Headers, Message, Method, ParseError, Request, Response};
-pub use uri::Uri;

@@ -452,3 +452,54 @@ fn transport_kind_parses_and_displays() {
     );
     let _ = transport::Limits::default();
 }
+
+#[tokio::test]
+async fn a_self_signed_server_certificate_given_as_the_trust_is_pinned() {
+    // An SBC with a self-signed certificate (a CA certificate presented as its own, which
+    // webpki refuses as CaUsedAsEndEntity): giving that very certificate as the trust pins it.
+    let own = Authority::generate_with("sbc self-signed", KeyKind::Rsa2048).expect("CA");
+    let self_signed = Issued {
+        cert_pem: own.cert_pem(),
+        key_pem: own.key_pem(),
+    };
+    let (addr, server) = serve_one(&self_signed, &TlsProfile::default()).await;
+    let cfg = client_config(own.cert_pem().as_bytes()).expect("client config");
+    let client = dial(addr, cfg, "sbc.lab.example").await;
+    assert!(client.is_ok(), "pinned: {client:?}");
+    assert!(server.await.expect("join").is_ok());
+    // Another self-signed certificate is still refused.
+    let other = Authority::generate_with("someone else", KeyKind::Rsa2048).expect("CA");
+    let (addr, _server) = serve_one(&self_signed, &TlsProfile::default()).await;
+    let cfg = client_config(other.cert_pem().as_bytes()).expect("client config");
+    let err = dial(addr, cfg, "sbc.lab.example")
+        .await
+        .expect_err("not pinned");
+    assert!(matches!(err, TransportError::Handshake { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_lab_ca_written_to_a_folder_loads_back_and_issues_chaining_certificates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = Authority::generate("e911-harness test CA").expect("CA");
+    let gw = leaf(&ca, KeyKind::Rsa2048);
+    transport::certs::write_bundle(dir.path(), &ca, &[("gw1", &gw)]).expect("write");
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).expect(f);
+    let loaded =
+        Authority::load("e911-harness test CA", &read("ca.pem"), &read("ca.key")).expect("load");
+    let sbc = loaded
+        .issue(
+            &["sbc.lab.example", "127.0.0.1"],
+            KeyKind::Rsa2048,
+            Validity::Current,
+        )
+        .expect("issue");
+    let (addr, server) = serve_one(&sbc, &TlsProfile::default()).await;
+    let cfg = client_config(read("ca.pem").as_bytes()).expect("client config");
+    assert!(dial(addr, cfg, "sbc.lab.example").await.is_ok());
+    assert!(server.await.expect("join").is_ok());
+    // A key that is not the certificate's is refused when loading.
+    let stranger = Authority::generate("e911-harness test CA").expect("CA");
+    let err = Authority::load("e911-harness test CA", &read("ca.pem"), &stranger.key_pem())
+        .expect_err("mismatch");
+    assert!(err.to_string().contains("does not fit"), "{err}");
+}

@@ -2,6 +2,7 @@
 //! (port 0), certificates generated at test time, the embedded gateways and the originator
 //! running in-process. This library holds the helpers they share.
 
+pub mod kamailio;
 pub mod peers;
 
 use harness::run::{Embedded, RunContext};

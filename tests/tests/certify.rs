@@ -13,8 +13,7 @@ fn never() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipped_library_passes_over_tls() {
-    let scenarios =
-        scenarios::load_paths(&[scenarios::library_dir()]).expect("shipped library loads");
+    let scenarios = scenarios::shipped().expect("shipped library loads");
     assert!(
         scenarios.len() >= 8,
         "the library ships at least the 8 foundation scenarios"
@@ -53,6 +52,19 @@ async fn shipped_library_passes_over_tls() {
         // One call, or `[run] calls` of them for a routed scenario; a routed call may fail
         // its first attempt's handshake on purpose, so TLS is asked of some attempt.
         assert!(!s.calls.is_empty(), "{} placed a call", s.name);
+        // A non-emergency number is refused by the trunk's own number plan: never sent.
+        if !scenarios::is_emergency_number(&s.calls[0].dial) {
+            for c in &s.calls {
+                assert_eq!(
+                    c.attempts[0].outcome,
+                    Some(reports::AttemptOutcome::NotRouted),
+                    "{}: {c:?}",
+                    s.name
+                );
+            }
+            assert!(s.observations.is_empty(), "{}: a gateway saw it", s.name);
+            continue;
+        }
         for c in &s.calls {
             let tls = c
                 .attempts
@@ -118,8 +130,12 @@ async fn a_wrong_expectation_fails_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_gateway_certificate_is_an_error_not_a_pass() {
-    let sc = scenarios::load_paths(&[scenarios::library_dir().join("basic-911.toml")])
-        .expect("basic-911 loads");
+    let sc: Vec<_> = scenarios::shipped()
+        .expect("shipped library loads")
+        .into_iter()
+        .filter(|s| s.name == "basic-911")
+        .collect();
+    assert_eq!(sc.len(), 1, "basic-911 ships");
     let embedded = Embedded::start(TransportKind::Tls)
         .await
         .expect("embedded gateways start");
@@ -142,7 +158,7 @@ async fn an_untrusted_gateway_certificate_is_an_error_not_a_pass() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_accounts_for_every_scenario() {
-    let scenarios = scenarios::load_paths(&[scenarios::library_dir()]).expect("library");
+    let scenarios = scenarios::shipped().expect("library");
     let embedded = Embedded::start(TransportKind::Tls)
         .await
         .expect("embedded gateways start");

@@ -1,21 +1,19 @@
-//! A real SIP proxy as the system under test: harness -> Kamailio 5.6 (TLS, `deploy/kamailio/
+//! A real SIP proxy in the middle, call by call: harness -> Kamailio 5.6 (TLS, `deploy/kamailio/
 //! kamailio.cfg`, started by `deploy/kamailio/start.sh` as a user would) -> embedded gw1/gw2
-//! (TLS). Kamailio runs in the foreground on a port of its own with certificates generated
-//! here, and is killed when the test ends (start.sh execs it, so the child is Kamailio).
+//! (TLS). The whole certification through it, and through copies of it that each carry one
+//! misconfiguration, is `sbc_certify.rs`.
 //!
 //! When kamailio (with its TLS module) is missing, the tests fail with that message.
 
-use std::fs::File;
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::peers::{free_port, tool, wait_listening};
+use e2e::kamailio::{Kamailio, Options};
+use harness::evidence::Call;
+use harness::evidence::record::call_record;
 use harness::originate::tls::TlsTrust;
 use harness::originate::trunk::TRUNK_HOST;
-use harness::originate::uac::{self, CallOutcome, Target, UacConfig};
+use harness::originate::uac::{self, Target, UacConfig};
 use harness::run::Embedded;
 use mock_gateway::Observation;
 use scenarios::OrgFinding;
@@ -24,95 +22,32 @@ use sip::transport::{self, TransportKind};
 
 const SBC_HOST: &str = "sbc.e911-harness.invalid";
 
-/// Kamailio running `deploy/kamailio/kamailio.cfg` towards the given gateways.
-struct Kamailio {
-    child: Child,
-    addr: SocketAddr,
-    dir: tempfile::TempDir,
-}
-
-impl Kamailio {
-    /// Starts Kamailio with a TLS listener (certificate from `sbc`) that forwards to `gateways`
-    /// in order, trusting `gateway_ca_pem` for their certificates.
-    fn start(sbc: &Authority, gateway_ca_pem: &str, gateways: &[SocketAddr]) -> Kamailio {
-        // The same lookup start.sh does, here so a missing kamailio fails with this message.
-        tool(
-            "kamailio",
-            &["/usr/sbin"],
-            "Debian/Ubuntu: apt-get install kamailio kamailio-tls-modules",
-        );
-        let dir = tempfile::tempdir().expect("temp dir");
-        let d = dir.path();
-        let leaf = sbc
-            .issue(
-                &[SBC_HOST, "127.0.0.1"],
-                KeyKind::Rsa2048,
-                Validity::Current,
-            )
-            .expect("issue the SBC certificate");
-        write(d, "sbc.pem", &leaf.cert_pem);
-        write(d, "sbc.key", &leaf.key_pem);
-        write(d, "ca.pem", gateway_ca_pem);
-        let port = free_port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let list: Vec<String> = gateways.iter().map(ToString::to_string).collect();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio/start.sh");
-        let log = File::create(d.join("kamailio.log")).expect("log file");
-        let mut child = Command::new("bash")
-            .arg(&script)
-            .arg("--certs")
-            .arg(d)
-            .arg("--workdir")
-            .arg(d)
-            .arg("--server-cert")
-            .arg(d.join("sbc.pem"))
-            .arg("--server-key")
-            .arg(d.join("sbc.key"))
-            .args(["--listen", &addr.to_string(), "--gateways", &list.join(",")])
-            .args(["--gw-timeout-ms", "1000", "--shm", "128"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start deploy/kamailio/start.sh");
-        wait_listening(addr, &mut child, "kamailio");
-        Kamailio { child, addr, dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("kamailio.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Kamailio {
-    /// SIGTERM first: Kamailio's main process then stops its workers (SIGKILL would orphan them).
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("writing {name}: {e}"));
-}
-
 /// The embedded gateways, Kamailio in front of them, and a trunk that trusts Kamailio.
-async fn topology() -> (Embedded, Kamailio, Target, UacConfig) {
+async fn topology() -> (Embedded, Kamailio, Target, UacConfig, tempfile::TempDir) {
     let embedded = Embedded::start(TransportKind::Tls)
         .await
         .expect("embedded gateways start");
     let sbc_ca = Authority::generate("e911-harness SBC test CA").expect("SBC CA");
-    let addrs: Vec<_> = embedded.gateways.iter().map(|g| g.local_addr()).collect();
-    let kamailio = Kamailio::start(&sbc_ca, &embedded.ca_pem, &addrs);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let leaf = sbc_ca
+        .issue(
+            &[SBC_HOST, "127.0.0.1"],
+            KeyKind::Rsa2048,
+            Validity::Current,
+        )
+        .expect("issue the SBC certificate");
+    let d = dir.path();
+    std::fs::write(d.join("sbc.pem"), &leaf.cert_pem).expect("sbc.pem");
+    std::fs::write(d.join("sbc.key"), &leaf.key_pem).expect("sbc.key");
+    std::fs::write(d.join("ca.pem"), &embedded.ca_pem).expect("ca.pem");
+    let kamailio = Kamailio::start(&Options {
+        trunk_transport: "tls",
+        gateways: embedded.gateways.iter().map(|g| g.local_addr()).collect(),
+        certs: d.to_owned(),
+        server_cert: Some((d.join("sbc.pem"), d.join("sbc.key"))),
+        gw_timeout_ms: 1000,
+        misconfiguration: None,
+    });
     let client: Arc<rustls::ClientConfig> =
         transport::client_config(sbc_ca.cert_pem().as_bytes()).expect("client config");
     let target = Target {
@@ -126,8 +61,9 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig) {
         tls_trust: Some(TlsTrust::ca(sbc_ca.cert_pem().as_bytes())),
         local_host: TRUNK_HOST.into(),
         connect_timeout: Duration::from_secs(3),
+        epoch: embedded.epoch,
     };
-    (embedded, kamailio, target, uac)
+    (embedded, kamailio, target, uac, dir)
 }
 
 fn call(dial: &str) -> scenarios::CallSpec {
@@ -142,8 +78,8 @@ fn call(dial: &str) -> scenarios::CallSpec {
 }
 
 /// The INVITEs each gateway saw for this call, by gateway name.
-fn invites(embedded: &Embedded, outcome: &CallOutcome) -> Vec<Observation> {
-    let call_id = outcome.record.call_id.as_str();
+fn invites(embedded: &Embedded, outcome: &Call) -> Vec<Observation> {
+    let call_id = outcome.attempts[0].call_id();
     embedded
         .gateways
         .iter()
@@ -154,10 +90,10 @@ fn invites(embedded: &Embedded, outcome: &CallOutcome) -> Vec<Observation> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_header_and_ani_arrive_intact_through_kamailio() {
-    let (embedded, kamailio, target, uac) = topology().await;
+    let (embedded, kamailio, target, uac, _certs) = topology().await;
     for dial in ["911", "933"] {
         let outcome = uac::place_call(&call(dial), &target, &uac).await;
-        let rec = &outcome.record;
+        let rec = &call_record(&outcome);
         assert_eq!(
             rec.final_status,
             Some(200),
@@ -185,8 +121,7 @@ async fn org_header_and_ani_arrive_intact_through_kamailio() {
         );
         if dial == "933" {
             let rb = outcome
-                .final_response
-                .as_ref()
+                .final_response()
                 .and_then(|r| r.headers.get_str("E911-Readback"))
                 .expect("933 read-back relayed by the proxy");
             assert!(rb.contains("+13125550142"), "{rb}");
@@ -197,13 +132,13 @@ async fn org_header_and_ani_arrive_intact_through_kamailio() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_emergency_number_never_reaches_a_gateway() {
-    let (embedded, _kamailio, target, uac) = topology().await;
+    let (embedded, _kamailio, target, uac, _certs) = topology().await;
     let outcome = uac::place_call(&call("3125550199"), &target, &uac).await;
     assert_eq!(
-        outcome.record.final_status,
+        call_record(&outcome).final_status,
         Some(404),
         "{:#?}",
-        outcome.record
+        call_record(&outcome)
     );
     let reached: Vec<_> = embedded
         .gateways
@@ -216,15 +151,15 @@ async fn a_non_emergency_number_never_reaches_a_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kamailio_fails_over_to_gw2_when_gw1_is_down() {
-    let (mut embedded, kamailio, target, uac) = topology().await;
+    let (mut embedded, kamailio, target, uac, _certs) = topology().await;
     let gw1 = embedded.gateways.remove(0);
     gw1.shutdown().await;
     let outcome = uac::place_call(&call("911"), &target, &uac).await;
     assert_eq!(
-        outcome.record.final_status,
+        call_record(&outcome).final_status,
         Some(200),
         "{:#?}\n{}",
-        outcome.record,
+        call_record(&outcome),
         kamailio.log()
     );
     let seen = invites(&embedded, &outcome);
@@ -238,73 +173,30 @@ async fn kamailio_fails_over_to_gw2_when_gw1_is_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_certification_library_passes_through_kamailio() {
-    let (embedded, kamailio, sbc, uac) = topology().await;
-    // The conformance scenarios; the [route] ones emulate the trunk's own failover across
-    // gw1/gw2, which through an SBC is the SBC's job (tested separately below).
-    let scenarios: Vec<_> = scenarios::load_paths(&[scenarios::library_dir()])
-        .expect("shipped library loads")
-        .into_iter()
-        .filter(|s| s.route.is_none())
-        .collect();
-    let mut targets: Vec<Target> = scenarios
-        .iter()
-        .map(|s| Target {
-            name: s.call.gateway.clone(),
-            ..sbc.clone()
-        })
-        .collect();
-    targets.dedup();
-    let ctx = harness::run::RunContext {
-        targets,
-        uac,
-        gateways: Some(&embedded.gateways),
-        gateway_identities: Some(&embedded.identities),
-        topology: "test: through kamailio".into(),
-    };
-    let reports = harness::run::run_scenarios(&scenarios, &ctx, &|| false, |_| {}).await;
-    let failures: Vec<String> = reports
-        .iter()
-        .flat_map(|s| {
-            s.checks
-                .iter()
-                .filter(|c| c.outcome != reports::Outcome::Pass)
-                .map(move |c| format!("{}: {}: {}", s.name, c.id, c.message))
-        })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "through kamailio:\n{}\n{}",
-        failures.join("\n"),
-        kamailio.log()
-    );
-    embedded.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kamailio_fails_over_to_gw2_when_gw1_answers_503_and_keeps_the_org_header() {
-    use mock_gateway::fault::{Fault, FaultPlan, FaultRule, Select};
-    let (embedded, kamailio, target, uac) = topology().await;
+    use mock_gateway::fault::{CallSelect, FaultKind, FaultPlan, FaultSpec};
+    let (embedded, kamailio, target, uac, _certs) = topology().await;
     embedded.gateways[0]
         .set_faults(FaultPlan {
-            rules: vec![FaultRule {
-                fault: Fault::Respond {
+            rules: vec![FaultSpec {
+                gateway: "gw1".into(),
+                kind: FaultKind::Respond {
                     status: 503,
                     reason: None,
                     q850: Some(34),
                     retry_after: None,
                 },
-                select: Select::All,
+                select: CallSelect::All,
             }],
             ..FaultPlan::default()
         })
         .expect("fault plan");
     let outcome = uac::place_call(&call("911"), &target, &uac).await;
     assert_eq!(
-        outcome.record.final_status,
+        call_record(&outcome).final_status,
         Some(200),
         "{:#?}\n{}",
-        outcome.record,
+        call_record(&outcome),
         kamailio.log()
     );
     let seen = invites(&embedded, &outcome);
@@ -327,7 +219,7 @@ async fn kamailio_fails_over_to_gw2_when_gw1_answers_503_and_keeps_the_org_heade
     // Setup through the SBC includes its failover; printed for the closing figures.
     eprintln!(
         "setup through kamailio with gw1 503: {} us",
-        outcome.record.setup_us.unwrap_or_default()
+        call_record(&outcome).setup_us.unwrap_or_default()
     );
     embedded.gateways[0].clear_faults();
     embedded.shutdown().await;
@@ -336,7 +228,7 @@ async fn kamailio_fails_over_to_gw2_when_gw1_answers_503_and_keeps_the_org_heade
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn torture_through_kamailio_reports_every_case_and_kamailio_stays_up() {
     use clap::Parser as _;
-    let (embedded, kamailio, target, _) = topology().await;
+    let (embedded, kamailio, target, _, _certs) = topology().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("torture");
     let addr = target.addr.to_string();

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use e2e::peers::{free_port, tool, wait_bounded, wait_listening};
 
+use harness::evidence::record::call_record;
+use harness::evidence::{Epoch, Teardown};
 use harness::originate::uac::{self, Target, UacConfig};
+use harness::verdict::media::check_answer;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy};
 use scenarios::OrgFinding;
 use sip::transport::TransportKind;
@@ -63,19 +66,29 @@ async fn our_generator_completes_a_call_with_sipp_uas() {
         tls_trust: None,
         local_host: "trunk.e911-harness.invalid".into(),
         connect_timeout: Duration::from_secs(3),
+        epoch: Epoch::now(),
     };
     let outcome = uac::place_call(&scenario.call, &target, &cfg).await;
     let out = wait_bounded(child, Duration::from_secs(25), "sipp uas");
     let screen = String::from_utf8_lossy(&out.stdout);
 
-    let rec = &outcome.record;
+    let rec = call_record(&outcome);
+    let rec = &rec;
     assert_eq!(rec.final_status, Some(200), "{rec:#?}\nsipp:\n{screen}");
     assert_eq!(rec.error, None, "{rec:#?}");
     assert_eq!(
         rec.attempts[0].error, None,
         "ACK and BYE went through and the BYE was answered 2xx: {rec:#?}"
     );
-    assert!(outcome.provisionals.contains(&180), "{outcome:?}");
+    assert!(
+        outcome.attempts[0].provisionals.contains(&180),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        outcome.attempts[0].teardown,
+        Some(Teardown::ByeAnswered),
+        "{outcome:?}"
+    );
     // SIPp's own screen agrees: one INVITE in, 200 out, ACK and BYE in, 200 to the BYE out.
     // (Its exit code is not: the built-in uas pauses 4 s after the BYE and counts the call as
     // failed when the trunk closes its per-call connection in that pause.)
@@ -90,13 +103,15 @@ async fn our_generator_completes_a_call_with_sipp_uas() {
     }
     // SIPp's built-in uas answers with plain RTP/AVP on port 6000: our media check says so
     // rather than passing it, which is what an E911 gateway certification must do.
+    let answer = outcome.attempts[0]
+        .final_response
+        .as_ref()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .unwrap_or_default();
+    let problems = check_answer(&answer);
     assert!(
-        outcome
-            .answer_problems
-            .iter()
-            .any(|p| p.contains("RTP/SAVP")),
-        "{:?}",
-        outcome.answer_problems
+        problems.iter().any(|p| p.contains("RTP/SAVP")),
+        "{problems:?}"
     );
 }
 

@@ -4,16 +4,69 @@
 //! originator can be given the CA to trust.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
+use clap::Args;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
 use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
-use crate::cli::GatewayArgs;
 use crate::exit::{BadInput, EXIT_PASSED, EXIT_USAGE};
 use crate::originate::peer::read_pem;
+
+/// `gateway` options.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5061")]
+    pub listen: SocketAddr,
+    /// Transport.
+    #[arg(long, default_value = "tls")]
+    pub transport: TransportKind,
+    /// Organization id (UUID) to accept; repeat for several [default: the harness's lab org].
+    #[arg(long = "org", value_name = "UUID")]
+    pub orgs: Vec<String>,
+    /// Accept calls with an unknown org (recorded as routed to the fallback centre) instead of 403.
+    #[arg(long)]
+    pub accept_unknown_org: bool,
+    /// Location table (TOML: `unknown_ani` and `[[location]]` rows, ICD 5.2): routes each ANI to
+    /// its PSAP and makes a 933 read back the registered address.
+    #[arg(long, value_name = "FILE")]
+    pub locations: Option<PathBuf>,
+    /// Certificate chain (PEM). Without --cert/--key, a CA and certificate are generated.
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// TLS profile the gateway enforces: `any` (accept what the trunk offers, and record it) or
+    /// `genesys-byoc` (TLS 1.2 only, ECDHE secp384r1, the RSA AES-GCM suites; ICD 5.1).
+    #[arg(long, default_value = "any", value_parser = ["any", "genesys-byoc"])]
+    pub tls_profile: String,
+    /// Private key (PEM).
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Where generated certificates are written.
+    #[arg(long, default_value = "out/gateway-certs")]
+    pub certs_dir: PathBuf,
+    /// Gateway name in observations.
+    #[arg(long, default_value = "gw1")]
+    pub name: String,
+    /// Host name the gateway answers as.
+    #[arg(long, default_value = "gw1.anywhere.e911cloud.com")]
+    pub host: String,
+    /// Stop after this long (default: until SIGINT or SIGTERM).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Print no observations, only a count of calls every 10 s and at exit (capacity runs: the
+    /// gateway then keeps nothing per call).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Connection and message limits (admission control).
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
 
 /// Runs the gateway until SIGINT/SIGTERM or `--duration`.
 pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {

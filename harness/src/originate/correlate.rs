@@ -4,7 +4,7 @@
 //! INVITEs for the same dialed number from the same ANI, seen while the call was being placed
 //! (scenarios run one at a time, and each run takes the gateways' log before and after its call).
 
-use mock_gateway::Observation;
+use reports::Observation;
 use sip::Request;
 use sip::message::SipHeaders;
 
@@ -48,12 +48,12 @@ type Matcher<'a> = dyn Fn(&Observation) -> bool + 'a;
 /// The observations that belong to the call whose INVITE was `invite` (dialing `dial` from
 /// `ani`), out of everything the gateways logged while it ran; in-dialog requests (ACK, BYE,
 /// CANCEL) are included through the Call-ID the gateway saw on the matched INVITEs.
-pub fn correlate(
+pub fn correlate<'a>(
     invite: &Request,
     dial: &str,
     ani: &str,
-    observed: Vec<Observation>,
-) -> (Vec<Observation>, Correlation) {
+    observed: &'a [Observation],
+) -> (Vec<&'a Observation>, Correlation) {
     let is_invite = |o: &Observation| o.method == "INVITE";
     let token = invite.headers.get_str(TOKEN_HEADER);
     let by_token = |o: &Observation| {
@@ -85,7 +85,7 @@ pub fn correlate(
             .collect();
         if !ids.is_empty() {
             let mine = observed
-                .into_iter()
+                .iter()
                 .filter(|o| o.call_id.as_ref().is_some_and(|c| ids.contains(c)))
                 .collect();
             return (mine, how);
@@ -145,7 +145,7 @@ mod tests {
             obs("BYE", "b2bua-1", None, "+13125550100"),
             obs("INVITE", "other", Some("nope"), "+13125550100"),
         ];
-        let (mine, how) = correlate(&invite(Some("tok")), "911", "+13125550100", log);
+        let (mine, how) = correlate(&invite(Some("tok")), "911", "+13125550100", &log);
         assert_eq!(how, Correlation::Token);
         assert_eq!(mine.len(), 3);
         assert!(mine.iter().all(|o| o.call_id.as_deref() == Some("b2bua-1")));
@@ -157,7 +157,7 @@ mod tests {
             obs("INVITE", "trunk-call", None, "+13125550100"),
             obs("INVITE", "x", None, "+13125550100"),
         ];
-        let (mine, how) = correlate(&invite(Some("tok")), "911", "+13125550100", log);
+        let (mine, how) = correlate(&invite(Some("tok")), "911", "+13125550100", &log);
         assert_eq!(how, Correlation::CallId);
         assert_eq!(mine.len(), 1);
     }
@@ -165,11 +165,11 @@ mod tests {
     #[test]
     fn dial_and_ani_when_both_are_replaced_and_nothing_for_a_stranger() {
         let log = vec![obs("INVITE", "b2bua-9", None, "13125550100")];
-        let (mine, how) = correlate(&invite(Some("tok")), "911", "+1 312 555 0100", log);
+        let (mine, how) = correlate(&invite(Some("tok")), "911", "+1 312 555 0100", &log);
         assert_eq!(how, Correlation::DialAndAni);
         assert_eq!(mine.len(), 1);
         let log = vec![obs("INVITE", "b2bua-9", None, "+13125550199")];
-        let (mine, how) = correlate(&invite(Some("tok")), "911", "+13125550100", log);
+        let (mine, how) = correlate(&invite(Some("tok")), "911", "+13125550100", &log);
         assert_eq!((mine.len(), how), (0, Correlation::None));
     }
 }

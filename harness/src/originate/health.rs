@@ -23,18 +23,7 @@ use tokio::task::JoinHandle;
 
 use crate::originate::uac::{Target, UacConfig};
 
-/// A gateway changed state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
-    /// Gateway name.
-    pub gateway: String,
-    /// The new state.
-    pub up: bool,
-    /// When it changed, µs since the monitor started.
-    pub at_us: u64,
-    /// From the first probe of the streak to this change, µs.
-    pub detection_us: u64,
-}
+pub use crate::evidence::Transition;
 
 #[derive(Debug, Default)]
 struct GwState {

@@ -298,7 +298,10 @@ mod tests {
         );
         assert_eq!(r.content_type(), Some("application/sdp"));
         let body = std::str::from_utf8(&r.body).unwrap();
-        assert!(sdp::check_answer(body).is_empty(), "{body}");
+        assert!(
+            crate::verdict::media::check_answer(body).is_empty(),
+            "{body}"
+        );
         assert!(body.contains("c=IN IP4 127.0.0.1\r\n"));
         assert!(body.contains(" RTP/SAVP 0 8 101\r\n"));
         assert!(body.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));

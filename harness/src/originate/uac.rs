@@ -1,6 +1,6 @@
 //! Places one emergency call over TCP or TLS and records everything that happened on the wire.
 //!
-//! [`place_call`] connects (recording TCP connect and TLS handshake times and the negotiated TLS
+//! [`attempt`] (and [`place_call`], a call of one attempt) connects (recording TCP connect and TLS handshake times and the negotiated TLS
 //! parameters), sends the trunk's INVITE ([`crate::originate::trunk::build_invite`]), reads responses until
 //! a final one or the call's timeout, and then finishes the call the RFC 3261 way:
 //! - 2xx: ACK to the dialog's remote target, hold for `call.hold` (still reading: a late 180 or a
@@ -14,9 +14,9 @@
 //! of it), whatever host the dialog's route set names.
 //!
 //! # Invariants
-//! [`place_call`] never panics and never returns an error: whatever the peer does (refuses the
-//! connection, fails the handshake, sends garbage, hangs up, stays silent) ends in a
-//! [`CallOutcome`] whose [`reports::CallRecord`] says so. Responses to other transactions are
+//! [`attempt`] never panics and never returns an error: whatever the peer does (refuses the
+//! connection, fails the handshake, sends garbage, hangs up, stays silent) ends in an
+//! [`Attempt`] whose typed [`AttemptEnd`] says so (its notes say the details in words). Responses to other transactions are
 //! ignored; requests from the gateway are not answered, except a BYE (200, or 481 if it names
 //! another call).
 
@@ -24,7 +24,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reports::{Attempt, CallRecord};
 use rustls::pki_types::ServerName;
 use scenarios::CallSpec;
 use sip::codec::Frame;
@@ -34,7 +33,7 @@ use sip::transport::{self, Connection, TransportKind};
 use sip::{HeaderName, Message, Method, Request, Response};
 use tokio::time::timeout_at;
 
-use crate::originate::sdp;
+use crate::evidence::{Attempt, AttemptEnd, Call, Decision, Epoch, Failure, Teardown, Timings};
 use crate::originate::trunk::{self, LocalEndpoint};
 
 /// Where a call is sent.
@@ -62,30 +61,12 @@ pub struct UacConfig {
     pub local_host: String,
     /// Bound on TCP connect plus TLS handshake.
     pub connect_timeout: Duration,
+    /// The run's clock (the embedded gateways' too), for the attempts' timestamps.
+    pub epoch: Epoch,
 }
 
-/// Everything known about one placed call.
-#[derive(Debug, Clone)]
-pub struct CallOutcome {
-    /// The record that goes into the report.
-    pub record: CallRecord,
-    /// The INVITE as sent (as built, when the connection failed before it could be sent).
-    pub invite: Request,
-    /// The final response to the INVITE, if one arrived (the 487 after a CANCEL included).
-    pub final_response: Option<Response>,
-    /// Status codes of every provisional response to the INVITE, in arrival order (late ones too).
-    pub provisionals: Vec<u16>,
-    /// Problems of the SDP answer in the 2xx ([`sdp::check_answer`]); empty when not answered.
-    pub answer_problems: Vec<String>,
-    /// TCP connect time, in microseconds, when the connection was made.
-    pub tcp_connect_us: Option<u64>,
-    /// TLS handshake time, in microseconds, when a handshake completed.
-    pub tls_handshake_us: Option<u64>,
-    /// The gateway ended the answered call with its own BYE (answered 200) before the trunk did.
-    pub hung_up_by_gateway: bool,
-}
-
-/// Why a call could not proceed; its text goes into the call record.
+/// Why a call could not proceed; its text goes into the attempt's notes, its kind into the
+/// attempt's [`AttemptEnd`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
@@ -113,20 +94,38 @@ pub enum CallError {
         source: transport::TransportError,
     },
     /// Reading failed (reset, framing error).
-    #[error("reading from the gateway failed: {0}")]
+    #[error("reading from the peer failed: {0}")]
     Read(transport::TransportError),
-    /// The gateway closed the connection.
-    #[error("connection closed by the gateway {when}")]
+    /// The peer closed the connection.
+    #[error("connection closed by the peer {when}")]
     Closed {
         /// At which point of the call.
         when: &'static str,
     },
 }
 
-/// Places `call` towards `target`; see the module docs. Never panics, never fails: every
-/// problem is recorded in the returned outcome.
-pub async fn place_call(call: &CallSpec, target: &Target, cfg: &UacConfig) -> CallOutcome {
-    place_call_reporting(call, target, cfg, None).await
+impl CallError {
+    /// The kind of failure it is, for the attempt's [`AttemptEnd::NoAnswer`].
+    pub fn failure(&self) -> Failure {
+        match self {
+            CallError::NoTlsConfig { .. } | CallError::ServerName { .. } => Failure::Setup,
+            CallError::Connect(e) => Failure::of_connect(e),
+            CallError::Send { .. } | CallError::Read(_) => Failure::Reset,
+            CallError::Closed { .. } => Failure::Closed,
+        }
+    }
+}
+
+/// Places `call` towards `target` as a call of one attempt; see the module docs. Never panics,
+/// never fails: every problem is recorded in the returned [`Call`].
+pub async fn place_call(call: &CallSpec, target: &Target, cfg: &UacConfig) -> Call {
+    let a = attempt(call, target, cfg, None).await;
+    Call {
+        dial: call.dial.clone(),
+        ani: call.ani.clone(),
+        first_choice: target.name.clone(),
+        attempts: vec![a],
+    }
 }
 
 /// The INVITE got no final response within the call's timeout: the call now CANCELs it and
@@ -135,45 +134,41 @@ pub async fn place_call(call: &CallSpec, target: &Target, cfg: &UacConfig) -> Ca
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimedOut;
 
-/// [`place_call`], telling `timed_out` the moment the INVITE times out (before the CANCEL). The
-/// sender is dropped unsent when the call ends any other way, so a receiver wakes either way.
-pub async fn place_call_reporting(
+/// One INVITE towards `target` and everything after it (ACK, hold, BYE; or CANCEL), telling
+/// `timed_out` the moment the INVITE times out (before the CANCEL). The sender is dropped
+/// unsent when the attempt ends any other way, so a receiver wakes either way. Its
+/// [`Attempt::decision`] is what a one-attempt call does: answered, final, or no answer.
+pub async fn attempt(
     call: &CallSpec,
     target: &Target,
     cfg: &UacConfig,
     timed_out: Option<tokio::sync::oneshot::Sender<TimedOut>>,
-) -> CallOutcome {
+) -> Attempt {
+    let epoch = cfg.epoch;
     let started = Instant::now();
-    let attempt = Attempt {
+    let mut a = Attempt {
         gateway: target.name.clone(),
         target: format!("{}:{}", target.host, target.addr.port()),
-        transport: match target.transport {
-            TransportKind::Tls => "tls",
-            TransportKind::Tcp => "tcp",
-        }
-        .to_owned(),
-        ..Attempt::default()
-    };
-    let mut outcome = CallOutcome {
-        record: CallRecord {
-            dial: call.dial.clone(),
-            ani: call.ani.clone(),
-            ..CallRecord::default()
-        },
-        invite: Request::new(Method::Invite, trunk::request_uri(&call.dial, target)),
+        transport: target.transport,
+        end: AttemptEnd::NoAnswer(Failure::Setup),
+        decision: Decision::NoAnswer,
+        invite: None,
         final_response: None,
         provisionals: Vec::new(),
-        answer_problems: Vec::new(),
-        tcp_connect_us: None,
-        tls_handshake_us: None,
-        hung_up_by_gateway: false,
+        tls: None,
+        timings: Timings {
+            started_at_us: epoch.us(started),
+            ..Timings::default()
+        },
+        notes: Vec::new(),
+        teardown: None,
+        hung_up_by_peer: false,
     };
     let mut leg = match connect(target, cfg).await {
         Ok((conn, timings)) => {
-            outcome.tcp_connect_us = Some(micros(timings.tcp_connect));
-            outcome.tls_handshake_us = timings.tls_handshake.map(micros);
-            let mut attempt = attempt;
-            attempt.tls = conn.tls_info().map(|t| reports::TlsInfo {
+            a.timings.tcp_connect_us = Some(micros(timings.tcp_connect));
+            a.timings.tls_handshake_us = timings.tls_handshake.map(micros);
+            a.tls = conn.tls_info().map(|t| reports::TlsInfo {
                 version: t.version,
                 cipher: t.cipher,
                 group: t.group,
@@ -184,7 +179,7 @@ pub async fn place_call_reporting(
                 host: cfg.local_host.clone(),
                 addr: conn.local_addr(),
             };
-            let mut leg = Leg::new(conn, trunk::build_invite(call, target, &local), attempt);
+            let mut leg = Leg::new(conn, trunk::build_invite(call, target, &local), epoch);
             leg.timed_out = timed_out;
             leg
         }
@@ -193,41 +188,65 @@ pub async fn place_call_reporting(
                 host: cfg.local_host.clone(),
                 addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
             };
-            outcome.invite = trunk::build_invite(call, target, &unsent);
-            let mut attempt = attempt;
-            attempt.error = Some(e.to_string());
-            outcome.record.error = Some(e.to_string());
-            outcome.record.call_id = outcome.invite.call_id().unwrap_or_default().to_owned();
-            outcome.record.attempts.push(attempt);
-            outcome.record.duration_ms = started.elapsed().as_millis() as u64;
-            return outcome;
+            a.invite = Some(trunk::build_invite(call, target, &unsent));
+            a.end = AttemptEnd::NoAnswer(e.failure());
+            a.notes.push(e.to_string());
+            a.timings.ended_at_us = epoch.now_us();
+            return a;
         }
     };
-    let call_error = leg.run(call).await;
-    outcome.record.call_id = leg.invite.call_id().unwrap_or_default().to_owned();
-    if let Some(resp) = &leg.final_response {
-        if call_error.is_none() {
-            outcome.record.final_status = Some(resp.status);
-            outcome.record.final_reason = Some(resp.reason.clone());
+    let end = leg.run(call).await;
+    a.end = match (&end, &leg.final_response) {
+        (LegEnd::Final, Some(r)) if (200..300).contains(&r.status) => {
+            AttemptEnd::Answered { status: r.status }
         }
-        if (200..300).contains(&resp.status) {
-            outcome.record.answered_by = Some(target.name.clone());
-            outcome.record.setup_us = leg.attempt.invite_to_final_us;
-            outcome.answer_problems = match std::str::from_utf8(&resp.body) {
-                Ok("") => vec!["2xx carries no SDP answer".to_owned()],
-                Ok(body) => sdp::check_answer(body),
-                Err(_) => vec!["2xx body is not UTF-8 text".to_owned()],
-            };
-        }
-    }
-    outcome.record.error = call_error;
-    outcome.hung_up_by_gateway = leg.remote_bye;
-    outcome.provisionals = std::mem::take(&mut leg.provisionals);
-    outcome.final_response = leg.final_response.take();
-    outcome.invite = leg.invite;
-    outcome.record.attempts.push(leg.attempt);
-    outcome.record.duration_ms = started.elapsed().as_millis() as u64;
-    outcome
+        (LegEnd::Final, Some(r)) => AttemptEnd::Rejected {
+            status: r.status,
+            q850: q850_cause(r),
+        },
+        (LegEnd::TimedOut, _) => AttemptEnd::NoAnswer(Failure::TimedOut),
+        (LegEnd::Failed(f), _) => AttemptEnd::NoAnswer(f.clone()),
+        (LegEnd::Final, None) => AttemptEnd::NoAnswer(Failure::Setup),
+    };
+    a.decision = match &a.end {
+        AttemptEnd::Answered { .. } => Decision::Answered,
+        AttemptEnd::Rejected { .. } => Decision::Final,
+        _ => Decision::NoAnswer,
+    };
+    a.timings.invite_at_us = leg.invite_at_us;
+    a.timings.to_100_us = leg.to_100_us;
+    a.timings.to_18x_us = leg.to_18x_us;
+    a.timings.to_final_us = leg.to_final_us;
+    a.hung_up_by_peer = leg.remote_bye;
+    a.teardown = leg.teardown.take();
+    a.provisionals = std::mem::take(&mut leg.provisionals);
+    a.notes = std::mem::take(&mut leg.notes);
+    a.final_response = leg.final_response.take();
+    a.invite = Some(leg.invite);
+    a.timings.ended_at_us = epoch.now_us();
+    a
+}
+
+/// The Q.850 cause of a response's `Reason: Q.850;cause=N` header, if any (RFC 3326).
+pub fn q850_cause(resp: &Response) -> Option<u16> {
+    resp.headers
+        .iter()
+        .filter(|h| h.name.as_str().eq_ignore_ascii_case("Reason"))
+        .flat_map(|h| sip::message::split_list(&h.value))
+        .find_map(|value| {
+            let mut parts = value.split(';');
+            let protocol = parts.next()?.trim();
+            if !protocol.eq_ignore_ascii_case("Q.850") {
+                return None;
+            }
+            parts.find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("cause")
+                    .then(|| v.trim().trim_matches('"').parse().ok())
+                    .flatten()
+            })
+        })
 }
 
 /// Connects to `target`, over TLS with SNI = `target.host` when asked.
@@ -267,6 +286,17 @@ enum Incoming {
     Failed(transport::TransportError),
 }
 
+/// How the INVITE's part of a leg ended.
+#[derive(Debug)]
+enum LegEnd {
+    /// A final response arrived (in `Leg::final_response`).
+    Final,
+    /// No final response within the call's timeout.
+    TimedOut,
+    /// The connection failed before a final response.
+    Failed(Failure),
+}
+
 /// How waiting for a final response ended.
 #[derive(Debug)]
 enum Wait {
@@ -295,7 +325,13 @@ struct Leg {
     invite: Request,
     branch: String,
     sent_at: Instant,
-    attempt: Attempt,
+    epoch: Epoch,
+    invite_at_us: Option<u64>,
+    to_100_us: Option<u64>,
+    to_18x_us: Option<u64>,
+    to_final_us: Option<u64>,
+    notes: Vec<String>,
+    teardown: Option<Teardown>,
     provisionals: Vec<u16>,
     final_response: Option<Response>,
     /// The ACK for a 2xx, kept to answer retransmitted 2xx.
@@ -307,7 +343,7 @@ struct Leg {
 }
 
 impl Leg {
-    fn new(conn: Connection, invite: Request, attempt: Attempt) -> Leg {
+    fn new(conn: Connection, invite: Request, epoch: Epoch) -> Leg {
         let branch = invite
             .top_via()
             .and_then(|v| v.branch().map(str::to_owned))
@@ -317,7 +353,13 @@ impl Leg {
             invite,
             branch,
             sent_at: Instant::now(),
-            attempt,
+            epoch,
+            invite_at_us: None,
+            to_100_us: None,
+            to_18x_us: None,
+            to_final_us: None,
+            notes: Vec::new(),
+            teardown: None,
             provisionals: Vec::new(),
             final_response: None,
             ack: None,
@@ -326,22 +368,19 @@ impl Leg {
         }
     }
 
-    /// Adds a problem to the attempt's error text.
+    /// Adds a problem to the attempt's notes (for people; no verdict reads them).
     fn note(&mut self, problem: impl Into<String>) {
-        let problem = problem.into();
-        self.attempt.error = Some(match self.attempt.error.take() {
-            Some(prev) => format!("{prev}; {problem}"),
-            None => problem,
-        });
+        self.notes.push(problem.into());
     }
 
-    /// Runs the call after the connection is up; returns the call-level error, if any.
-    async fn run(&mut self, call: &CallSpec) -> Option<String> {
+    /// Runs the call after the connection is up.
+    async fn run(&mut self, call: &CallSpec) -> LegEnd {
         self.sent_at = Instant::now();
         if let Err(e) = self.send(&self.invite.clone()).await {
             self.note(e.to_string());
-            return Some(e.to_string());
+            return LegEnd::Failed(e.failure());
         }
+        self.invite_at_us = Some(self.epoch.us(self.sent_at));
         let deadline = self.sent_at + call.timeout;
         match self.wait(Awaiting::InviteFinal, deadline).await {
             Wait::Final(resp) if resp.status >= 300 => {
@@ -349,78 +388,96 @@ impl Leg {
                 if let Err(e) = self.send(&ack).await {
                     self.note(e.to_string());
                 }
-                None
+                LegEnd::Final
             }
             Wait::Final(resp) => {
                 self.answered(call, resp).await;
-                None
+                LegEnd::Final
+            }
+            // A BYE ends only a hold, never the wait for the INVITE's final response.
+            Wait::HungUp => {
+                self.note("the peer hung up before answering");
+                LegEnd::Failed(Failure::Closed)
             }
             Wait::Timeout => {
-                let error = format!(
+                self.note(format!(
                     "no final response within {}",
                     humantime::format_duration(call.timeout)
-                );
-                self.note(error.clone());
+                ));
                 if let Some(tx) = self.timed_out.take() {
                     let _ = tx.send(TimedOut);
                 }
                 self.cancel(call).await;
-                Some(error)
+                LegEnd::TimedOut
             }
-            Wait::HungUp => None,
             Wait::Ended(e) => {
                 self.note(e.to_string());
-                Some(e.to_string())
+                LegEnd::Failed(e.failure())
             }
         }
     }
 
     /// After a 2xx: ACK, hold, BYE.
     async fn answered(&mut self, call: &CallSpec, ok: Response) {
+        self.teardown = Some(self.answered_dialog(call, ok).await);
+    }
+
+    /// ACK, hold, BYE of an answered call; how the dialog ended.
+    async fn answered_dialog(&mut self, call: &CallSpec, ok: Response) -> Teardown {
         let mut dlg = match engine::Dialog::uac(&self.invite, &ok) {
             Ok(d) => d,
             Err(e) => {
                 self.note(format!(
                     "2xx to INVITE makes no dialog ({e}); no ACK or BYE can be routed"
                 ));
-                return;
+                return Teardown::NoDialog;
             }
         };
-        let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq));
+        let rng = &mut fastrand::Rng::new();
+        let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq), rng);
         self.ack = Some(ack.clone());
         if let Err(e) = self.send(&ack).await {
             self.note(e.to_string());
-            return;
+            return Teardown::ConnectionLost;
         }
         match self.wait(Awaiting::Hold, Instant::now() + call.hold).await {
             // A 2xx retransmission does not end the hold; only a BYE or the clock does.
             Wait::Timeout | Wait::Final(_) => {}
-            Wait::HungUp => return,
+            Wait::HungUp => return Teardown::PeerHungUp,
             Wait::Ended(e) => {
                 self.note(format!("{e} during the call"));
-                return;
+                return Teardown::ConnectionLost;
             }
         }
-        let mut bye = dlg.request(Method::Bye);
+        let mut bye = dlg.request(Method::Bye, rng);
         bye.headers.push(HeaderName::UserAgent, trunk::user_agent());
         let branch = bye.top_via().and_then(|v| v.branch().map(str::to_owned));
         if let Err(e) = self.send(&bye).await {
             self.note(e.to_string());
-            return;
+            return Teardown::ConnectionLost;
         }
         let branch = branch.unwrap_or_default();
         match self
             .wait(Awaiting::Final(&branch), Instant::now() + call.timeout)
             .await
         {
-            Wait::Final(r) if (200..300).contains(&r.status) => {}
-            Wait::Final(r) => self.note(format!("BYE answered {} {}", r.status, r.reason)),
-            Wait::HungUp => {}
-            Wait::Timeout => self.note(format!(
-                "BYE not answered within {}",
-                humantime::format_duration(call.timeout)
-            )),
-            Wait::Ended(e) => self.note(format!("{e} before answering BYE")),
+            Wait::Final(r) if (200..300).contains(&r.status) => Teardown::ByeAnswered,
+            Wait::Final(r) => {
+                self.note(format!("BYE answered {} {}", r.status, r.reason));
+                Teardown::ByeRejected(r.status)
+            }
+            Wait::HungUp => Teardown::PeerHungUp,
+            Wait::Timeout => {
+                self.note(format!(
+                    "BYE not answered within {}",
+                    humantime::format_duration(call.timeout)
+                ));
+                Teardown::ByeUnanswered
+            }
+            Wait::Ended(e) => {
+                self.note(format!("{e} before answering BYE"));
+                Teardown::ConnectionLost
+            }
         }
     }
 
@@ -543,18 +600,15 @@ impl Leg {
         let elapsed = micros(self.sent_at.elapsed());
         if r.status < 200 {
             if r.status == 100 {
-                self.attempt.invite_to_100_us.get_or_insert(elapsed);
+                self.to_100_us.get_or_insert(elapsed);
             } else if (180..190).contains(&r.status) {
-                self.attempt.invite_to_18x_us.get_or_insert(elapsed);
+                self.to_18x_us.get_or_insert(elapsed);
             }
             self.provisionals.push(r.status);
             return None;
         }
         if self.final_response.is_none() {
-            self.attempt.invite_to_final_us = Some(elapsed);
-            self.attempt.status = Some(r.status);
-            self.attempt.reason = Some(r.reason.clone());
-            self.attempt.warning = r.headers.get(&HeaderName::Warning).map(str::to_owned);
+            self.to_final_us = Some(elapsed);
             self.final_response = Some(r.clone());
             if awaiting == Awaiting::InviteFinal {
                 return Some(Wait::Final(r));

@@ -2,7 +2,7 @@
 //! and RSA certificates generated at start (or loaded from a folder a system under test trusts).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,10 +12,12 @@ use scenarios::TlsProfileSpec;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
+use crate::evidence::Epoch;
 use crate::originate::tls::{TlsTrust, profile};
 use crate::originate::trunk::TRUNK_HOST;
 use crate::originate::uac::{Target, UacConfig};
 use crate::run::RunContext;
+use crate::verdict::Setting;
 
 /// The host names the embedded gateways present, as in the interface (ICD 5.1.6).
 pub const GATEWAY_HOSTS: [(&str, &str); 2] = [
@@ -56,6 +58,11 @@ pub struct Embedded {
     pub transport: TransportKind,
     /// The gateways' certificates and keys, to serve under a scenario's TLS profile.
     pub identities: GatewayIdentities,
+    /// The run's clock: the gateways stamp their observations with it.
+    pub epoch: Epoch,
+    /// The CA the gateways' certificates chain to, with its key when it was generated here or
+    /// loaded with one (the TLS faults' certificates and a system under test's come from it).
+    pub authority: Option<Authority>,
 }
 
 impl Embedded {
@@ -96,6 +103,7 @@ impl Embedded {
             Some(dir) if dir.join("ca.pem").is_file() => GatewayCerts::load(dir)?,
             _ => GatewayCerts::generate(certs_dir)?,
         };
+        let epoch = Epoch::now();
         let mut gateways = Vec::new();
         for (((name, host), listen), (cert, key)) in
             GATEWAY_HOSTS.into_iter().zip(listen).zip(&material.leaves)
@@ -113,7 +121,7 @@ impl Embedded {
             };
             // Certificates the TLS faults present (untrusted, expired, wrong name), issued by
             // the gateways' own CA; not available with certificates loaded from a folder
-            // (no CA key there).
+            // without the CA's key.
             let fault_tls = match (transport_kind, &material.authority) {
                 (TransportKind::Tls, Some(ca)) => Some(
                     FaultTlsConfigs::issue(
@@ -141,6 +149,7 @@ impl Embedded {
                 },
                 fault_tls,
                 retain,
+                epoch: Some(epoch.0),
             };
             let gw = Gateway::start(config)
                 .await
@@ -159,6 +168,8 @@ impl Embedded {
             client_tls,
             transport: transport_kind,
             identities: GatewayIdentities::new(material.leaves),
+            epoch,
+            authority: material.authority,
         })
     }
 
@@ -178,17 +189,20 @@ impl Embedded {
 
     /// A run context that calls these gateways directly and judges with their observations.
     pub fn context(&self, topology: String) -> RunContext<'_> {
+        let tls = self.transport == TransportKind::Tls;
         RunContext {
             targets: self.targets(),
             uac: UacConfig {
-                tls: Some(self.client_tls.clone()),
-                tls_trust: Some(TlsTrust::ca(self.ca_pem.as_bytes())),
+                tls: tls.then(|| self.client_tls.clone()),
+                tls_trust: tls.then(|| TlsTrust::ca(self.ca_pem.as_bytes())),
                 local_host: TRUNK_HOST.to_owned(),
                 connect_timeout: Duration::from_secs(3),
+                epoch: self.epoch,
             },
             gateways: Some(&self.gateways),
             gateway_identities: Some(&self.identities),
             topology,
+            setting: Setting::direct(self.transport),
         }
     }
 
@@ -206,11 +220,45 @@ pub fn write_gateway_certs(dir: &Path) -> Result<(), RunError> {
     GatewayCerts::generate(Some(dir)).map(|_| ())
 }
 
+/// Issues a certificate for a system under test named `names` (the first is its TLS server
+/// name) from the lab CA in `dir`, making the CA and the gateways' certificates there first
+/// when the folder has none; writes `sbc.pem` (chain) and `sbc.key`.
+pub fn issue_sbc_cert(dir: &Path, names: &[&str]) -> Result<(PathBuf, PathBuf), RunError> {
+    let material = if dir.join("ca.pem").is_file() {
+        GatewayCerts::load(dir)?
+    } else {
+        GatewayCerts::generate(Some(dir))?
+    };
+    let Some(ca) = material.authority else {
+        return Err(RunError::Certs(format!(
+            "{} holds ca.pem but no ca.key (written by an older e911-harness): write a new lab CA with `e911-harness certs --out DIR` and configure its ca.pem where the gateways' CA is trusted",
+            dir.display()
+        )));
+    };
+    let issued = ca
+        .issue(names, KeyKind::Rsa2048, Validity::Current)
+        .map_err(|e| RunError::Certs(e.to_string()))?;
+    let (cert, key) = (dir.join("sbc.pem"), dir.join("sbc.key"));
+    for (path, text) in [(&cert, &issued.cert_pem), (&key, &issued.key_pem)] {
+        std::fs::write(path, text)
+            .map_err(|e| RunError::Certs(format!("writing {}: {e}", path.display())))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok((cert, key))
+}
+
+/// The common name of the lab CA `e911-harness certs` writes.
+pub const CA_NAME: &str = "e911-harness test CA";
+
 /// The CA and the gateways' certificate chains and keys (PEM), gw1 then gw2.
 struct GatewayCerts {
     ca_pem: String,
     leaves: Vec<(String, String)>,
-    /// The CA itself, when it was generated here (loaded folders hold no CA key).
+    /// The CA itself, when it was generated here or loaded with its key.
     authority: Option<Authority>,
 }
 
@@ -218,8 +266,7 @@ impl GatewayCerts {
     /// A new CA and one RSA certificate per gateway (the trunk's TLS profile wants RSA), with
     /// the gateway's host name, localhost and 127.0.0.1; written to `write_to` when given.
     fn generate(write_to: Option<&Path>) -> Result<GatewayCerts, RunError> {
-        let ca = Authority::generate("e911-harness test CA")
-            .map_err(|e| RunError::Certs(e.to_string()))?;
+        let ca = Authority::generate(CA_NAME).map_err(|e| RunError::Certs(e.to_string()))?;
         let mut issued = Vec::new();
         for (name, host) in GATEWAY_HOSTS {
             let names = [host, "localhost", "127.0.0.1", "::1"];
@@ -244,7 +291,8 @@ impl GatewayCerts {
         })
     }
 
-    /// The files `e911-harness certs` (or an earlier run) wrote to `dir`.
+    /// The files `e911-harness certs` (or an earlier run) wrote to `dir`; with `ca.key` the
+    /// CA can issue more (the TLS faults' certificates, a system under test's certificate).
     fn load(dir: &Path) -> Result<GatewayCerts, RunError> {
         let read = |file: &str| {
             let path = dir.join(file);
@@ -255,10 +303,20 @@ impl GatewayCerts {
         for (name, _) in GATEWAY_HOSTS {
             leaves.push((read(&format!("{name}.pem"))?, read(&format!("{name}.key"))?));
         }
+        let ca_pem = read("ca.pem")?;
+        let authority = if dir.join("ca.key").is_file() {
+            let key = read("ca.key")?;
+            Some(
+                Authority::load(CA_NAME, &ca_pem, &key)
+                    .map_err(|e| RunError::Certs(format!("{}: {e}", dir.display())))?,
+            )
+        } else {
+            None
+        };
         Ok(GatewayCerts {
-            ca_pem: read("ca.pem")?,
+            ca_pem,
             leaves,
-            authority: None,
+            authority,
         })
     }
 }

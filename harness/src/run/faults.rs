@@ -1,5 +1,6 @@
-//! Scenario faults (`[[fault]]`, `[gateway.gwN]` capacity and outage) turned into the embedded
-//! gateways' fault plans ([`mock_gateway::fault`]), and cleared again.
+//! Scenario faults (`[[fault]]`, `[gateway.gwN]` capacity and outage) installed on the embedded
+//! gateways as their fault plans ([`mock_gateway::fault`], which speaks the scenario model's
+//! vocabulary), and cleared again.
 //!
 //! Each gateway gets one [`FaultPlan`]: the scenario's `[[fault]]` entries for it, in file
 //! order (the first matching rule wins), plus its capacity and outage. Call numbers in a
@@ -8,11 +9,10 @@
 //! INVITE). OPTIONS probes open connections too, so connection-level faults in a scenario
 //! with `[health]` should select `calls = "all"`.
 
-use mock_gateway::Gateway;
-use mock_gateway::fault::{Fault, FaultPlan, FaultRule, Outage, Select, TlsFault, When};
-use scenarios::{CallSelect, FaultKind, FaultSpec, FaultWhen, Scenario, TlsFaultKind};
+use mock_gateway::{FaultPlan, Gateway};
+use scenarios::Scenario;
 
-/// The plan for `gateway` in `sc`.
+/// The plan for `gateway` in `sc`: its `[[fault]]` entries as they are, its capacity and outage.
 pub fn plan_for(sc: &Scenario, gateway: &str) -> FaultPlan {
     let state = sc.gateway.state(gateway);
     FaultPlan {
@@ -20,59 +20,11 @@ pub fn plan_for(sc: &Scenario, gateway: &str) -> FaultPlan {
             .faults
             .iter()
             .filter(|f| f.gateway == gateway)
-            .map(rule)
+            .cloned()
             .collect(),
         capacity: state.capacity,
-        outage: state.outage.map(|w| Outage {
-            from: w.from,
-            until: w.until,
-        }),
+        outage: state.outage,
     }
-}
-
-fn when(w: FaultWhen) -> When {
-    match w {
-        FaultWhen::BeforeInvite => When::BeforeInvite,
-        FaultWhen::AfterInvite => When::AfterInvite,
-    }
-}
-
-fn rule(f: &FaultSpec) -> FaultRule {
-    let fault = match &f.kind {
-        FaultKind::Respond {
-            status,
-            reason,
-            q850,
-            retry_after,
-        } => Fault::Respond {
-            status: *status,
-            reason: reason.clone(),
-            q850: *q850,
-            retry_after: *retry_after,
-        },
-        FaultKind::Delay(d) => Fault::Delay(*d),
-        FaultKind::TryingThenSilence => Fault::TryingThenSilence,
-        FaultKind::Silence => Fault::Silence,
-        FaultKind::Close(w) => Fault::Close(when(*w)),
-        FaultKind::Reset(w) => Fault::Reset(when(*w)),
-        FaultKind::Tls(t) => Fault::Tls(match t {
-            TlsFaultKind::Untrusted => TlsFault::Untrusted,
-            TlsFaultKind::Expired => TlsFault::Expired,
-            TlsFaultKind::WrongName => TlsFault::WrongName,
-            TlsFaultKind::EcdsaCertificate => TlsFault::EcdsaCertificate,
-            TlsFaultKind::ProtocolError => TlsFault::ProtocolError,
-        }),
-    };
-    let select = match &f.select {
-        CallSelect::All => Select::All,
-        CallSelect::Calls(c) => Select::Calls(c.clone()),
-        CallSelect::Every(n) => Select::EveryNth(*n),
-        CallSelect::Fraction { p, seed } => Select::Fraction {
-            p: p.0,
-            seed: *seed,
-        },
-    };
-    FaultRule { fault, select }
 }
 
 /// Installs the scenario's faults on every gateway (an empty plan where it names none).
@@ -83,6 +35,50 @@ pub fn apply(sc: &Scenario, gateways: &[Gateway]) -> Result<(), String> {
             .map_err(|e| format!("{name}: {e}"))?;
     }
     Ok(())
+}
+
+/// Whether `sc`'s plans act on connections (a connection-level fault or an outage): setting
+/// and clearing them drops the gateways' established connections.
+pub fn acts_on_connections(sc: &Scenario) -> bool {
+    sc.faults.iter().any(|f| f.kind.is_connection_level())
+        || sc.gateway.states.values().any(|s| s.outage.is_some())
+}
+
+/// Whether `sc`'s plan for `gateway` acts on its connections.
+fn acts_on(sc: &Scenario, gateway: &str) -> bool {
+    sc.faults
+        .iter()
+        .any(|f| f.gateway == gateway && f.kind.is_connection_level())
+        || sc.gateway.state(gateway).outage.is_some()
+}
+
+/// How long a peer that keeps its connections (a system under test) is given to notice that
+/// the gateways closed them, once they are all closed: its next call must open a new one and
+/// meet the plan, not find a connection it still believes in.
+const PEER_GRACE: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// After [`apply`] or [`clear`] of a plan that acts on connections: waits (at most 2 s per
+/// gateway) until every connection it dropped has closed, then, when `peer_keeps_connections`,
+/// gives the peer [`PEER_GRACE`] to notice. What a scenario proves then never depends on a
+/// connection an earlier scenario left open.
+pub async fn settle(sc: &Scenario, gateways: &[Gateway], peer_keeps_connections: bool) {
+    if !acts_on_connections(sc) {
+        return;
+    }
+    for gw in gateways.iter().filter(|g| acts_on(sc, g.name())) {
+        if !gw
+            .wait_no_connections(std::time::Duration::from_secs(2))
+            .await
+        {
+            tracing::warn!(
+                gateway = gw.name(),
+                "connections still open 2 s after a fault plan change"
+            );
+        }
+    }
+    if peer_keeps_connections {
+        tokio::time::sleep(PEER_GRACE).await;
+    }
 }
 
 /// Removes every fault from every gateway.

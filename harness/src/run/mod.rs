@@ -1,24 +1,37 @@
-//! Running scenarios: the embedded topology (two mock gateways over TLS on loopback with
-//! certificates generated at start) or an external target, one scenario at a time, each judged
-//! by [`crate::verdict`] and gathered into a [`reports::RunReport`].
+//! Running scenarios in a topology: the embedded gateways called directly, the embedded
+//! gateways behind a system under test, or an external target. One scenario at a time, each
+//! judged by [`crate::verdict`] and gathered into a [`reports::RunReport`].
 //!
-//! Scenarios run one after another because each one reconfigures the gateways' policy; a
-//! scenario's observations are matched to its call by Call-ID, so a stray request can never
-//! be judged as part of the wrong call.
+//! Per scenario: decide whether it applies to the topology (one that does not is reported as
+//! not applicable, with its reason, never dropped); configure the gateways (policy, faults, the
+//! TLS profile they enforce when the harness calls them directly); place its calls
+//! ([`place`]); take everything the gateways observed meanwhile and match it to the calls
+//! ([`crate::originate::correlate`]); judge; clear the faults, whatever happened.
+//!
+//! Scenarios run one after another because each one reconfigures the gateways; everything a
+//! gateway observes while a scenario runs belongs to that scenario, so a stray request can
+//! never be judged as part of the wrong one.
+//!
+//! # Layout
+//! - [`embedded`]: gw1 and gw2 in this process, their certificates.
+//! - [`place`]: the calls of a scenario, per topology.
+//! - [`faults`]: a scenario's faults on the embedded gateways.
+//! - [`waiver`]: accepted deviations.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use mock_gateway::{Gateway, Policy};
-use reports::{CheckResult, Outcome, RunReport, ScenarioReport};
+use reports::{CheckResult, Observation, Outcome, RunReport, ScenarioReport};
 use scenarios::Scenario;
 
+use crate::evidence::{Call, Topology, record};
 use crate::originate::correlate::{Correlation, correlate};
-use crate::originate::uac::{self, Target, UacConfig};
-use crate::verdict::{self, Evidence};
+use crate::originate::uac::{Target, UacConfig};
+use crate::verdict::{self, CallEvidence, Evidence, Setting};
 
 pub mod embedded;
 pub mod faults;
-pub mod routed;
+pub mod place;
 pub mod waiver;
 
 pub use embedded::{Embedded, GATEWAY_HOSTS, GatewayIdentities, RunError, write_gateway_certs};
@@ -26,17 +39,19 @@ pub use embedded::{Embedded, GATEWAY_HOSTS, GatewayIdentities, RunError, write_g
 /// Where calls go and who can observe them.
 #[derive(Debug)]
 pub struct RunContext<'a> {
-    /// Named targets; a scenario's `call.gateway` picks one.
+    /// Named targets; a scenario's `call.gateway` (and its route's gateways) pick one.
     pub targets: Vec<Target>,
     /// Originator settings.
     pub uac: UacConfig,
     /// The embedded gateways, when the topology has them (their observations feed the verdict).
     pub gateways: Option<&'a [Gateway]>,
     /// The embedded gateways' certificates, to serve them under a scenario's TLS profile
-    /// (`gateway.tls`); `None` when the topology has no embedded gateways.
+    /// (`gateway.tls`) when the harness calls them directly.
     pub gateway_identities: Option<&'a GatewayIdentities>,
     /// Human description for the report.
     pub topology: String,
+    /// The topology and its legs, as the verdicts need them.
+    pub setting: Setting,
 }
 
 /// Runs every scenario in order and returns their reports. `interrupted` is polled between
@@ -67,6 +82,7 @@ fn base_report(sc: &Scenario) -> ScenarioReport {
         description: sc.description.clone(),
         file: sc.source.as_ref().map(|p| p.display().to_string()),
         requirements: sc.requirements.clone(),
+        not_applicable: None,
         checks: Vec::new(),
         calls: Vec::new(),
         observations: Vec::new(),
@@ -78,7 +94,7 @@ fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
     let mut r = base_report(sc);
     r.checks.push(CheckResult {
         id: "scenario.run".into(),
-        requirement: None,
+        requirement: sc.requirements.first().cloned(),
         outcome: Outcome::Error,
         expected: None,
         observed: None,
@@ -87,93 +103,170 @@ fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
     r
 }
 
+/// Why `sc` does not run in this topology, if it does not.
+pub fn not_applicable(sc: &Scenario, setting: &Setting) -> Option<String> {
+    let t = setting.topology;
+    if let Some(why) = sc.applicability.reason_not(t.scenario_topology()) {
+        return Some(why);
+    }
+    let needs_gateways =
+        sc.route.is_some() || !sc.faults.is_empty() || !sc.gateway.states.is_empty();
+    if t == Topology::External && needs_gateways {
+        return Some(
+            "not run against an external target: its faults and its route across gw1/gw2 need the embedded gateways (use `certify --sut` to put them behind the system under test)"
+                .into(),
+        );
+    }
+    None
+}
+
+/// A scenario reported as not applicable: one skipped check per requirement, with the reason,
+/// so JUnit, the summary and the requirements matrix all show what this run did not prove.
+fn not_applicable_report(sc: &Scenario, why: String) -> ScenarioReport {
+    let mut r = base_report(sc);
+    r.checks = sc
+        .requirements
+        .iter()
+        .map(|req| CheckResult {
+            id: "scenario.applies".into(),
+            requirement: Some(req.clone()),
+            outcome: Outcome::Skipped,
+            expected: None,
+            observed: None,
+            message: why.clone(),
+        })
+        .collect();
+    r.not_applicable = Some(why);
+    r
+}
+
 async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
+    if let Some(why) = not_applicable(sc, &ctx.setting) {
+        return not_applicable_report(sc, why);
+    }
     // A [caller] chooses the ANI the trunk sends (ICD 5.1.7).
     let resolved = crate::originate::conformance::with_selected_ani(sc);
     let sc = resolved.as_ref().unwrap_or(sc);
-    // The trunk offers the scenario's TLS profile; the gateways enforce theirs (ICD 5.1).
+    // The trunk offers the scenario's TLS profile; directly, the gateways enforce theirs.
     let scoped = match with_scenario_tls(sc, ctx) {
         Ok(scoped) => scoped,
         Err(why) => return not_run(sc, &why),
     };
     let ctx = scoped.as_ref().unwrap_or(ctx);
-    // A scenario with a [route] places its calls across the gateways (ICD 5.3).
-    if let Some(route) = &sc.route {
-        return crate::run::routed::run(sc, route, ctx, base_report(sc)).await;
-    }
     let started = Instant::now();
-    let Some(target) = ctx.targets.iter().find(|t| t.name == sc.call.gateway) else {
-        let names: Vec<_> = ctx.targets.iter().map(|t| t.name.as_str()).collect();
-        return not_run(
-            sc,
-            &format!(
-                "scenario sends to gateway '{}' but this run has only {}",
-                sc.call.gateway,
-                names.join(", ")
-            ),
-        );
-    };
     if let Some(gws) = ctx.gateways {
         let policy = Policy::from(&sc.gateway);
         for gw in gws {
             gw.set_policy(policy.clone());
             gw.take_observations();
         }
-    }
-    let mut outcome = uac::place_call(&sc.call, target, &ctx.uac).await;
-    let observations = ctx.gateways.map(|gws| {
-        // Refused TLS handshakes carry no Call-ID: during this scenario, they are its own.
-        let (refused, logged): (Vec<_>, Vec<_>) = gws
-            .iter()
-            .flat_map(|gw| gw.take_observations())
-            .partition(|o| o.tls_error.is_some());
-        let (mut mine, how) = correlate(&outcome.invite, &sc.call.dial, &sc.call.ani, logged);
-        mine.extend(refused);
-        if how == Correlation::None {
-            tracing::debug!(scenario = %sc.name, "{}", how.describe());
+        if let Err(why) = faults::apply(sc, gws) {
+            faults::clear(gws);
+            return not_run(
+                sc,
+                &format!("the scenario's faults could not be injected: {why}"),
+            );
         }
-        mine
+        faults::wait_outages_started(sc, gws).await;
+        faults::settle(sc, gws, ctx.setting.topology == Topology::ThroughSut).await;
+    }
+    let placed = place::calls(sc, ctx).await;
+    let observed: Option<Vec<Observation>> = ctx.gateways.map(|gws| {
+        let mut all: Vec<Observation> = gws.iter().flat_map(Gateway::take_observations).collect();
+        all.sort_by_key(|o| o.at_us);
+        all
     });
-    if let Some(obs) = &observations {
-        // Who answered is what the gateways saw, whatever sits in between (a proxy or SBC).
-        if let Some(gw) = obs
-            .iter()
-            .find(|o| o.method == "INVITE" && o.response.is_some_and(|s| (200..300).contains(&s)))
-        {
-            outcome.record.answered_by = Some(gw.gateway.clone());
-        }
+    if let Some(gws) = ctx.gateways {
+        faults::clear(gws);
+        faults::wait_listening(sc, gws).await;
+        faults::settle(sc, gws, ctx.setting.topology == Topology::ThroughSut).await;
     }
+    let per_call = observed
+        .as_deref()
+        .map(|all| calls_observations(sc, &placed.calls, all));
+    let evidence: Vec<CallEvidence<'_>> = placed
+        .calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| CallEvidence {
+            call,
+            observations: per_call.as_ref().map(|v| v[i].as_slice()),
+        })
+        .collect();
     let checks = verdict::judge(
         sc,
         &Evidence {
-            call: &outcome,
-            observations: observations.as_deref(),
+            setting: &ctx.setting,
+            calls: &evidence,
+            scenario_observations: observed.as_deref(),
+            transitions: &placed.transitions,
         },
     );
     let mut r = base_report(sc);
     r.checks = checks;
-    r.observations = observations
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|o| serde_json::to_value(o).ok())
-        .collect();
-    r.calls.push(outcome.record);
+    r.calls = placed.calls.iter().map(record::call_record).collect();
+    r.observations = observed.unwrap_or_default();
     r.duration_ms = started.elapsed().as_millis() as u64;
     r
 }
 
+/// The gateways' observations of each call, out of everything they observed during the
+/// scenario. A call the trunk placed across the gateways itself is matched by the Call-IDs of
+/// its attempts; a call through a system under test by [`correlate`] (the token header, the
+/// Call-ID, or the dialled number and ANI). The connection events of the scenario (faults on
+/// accept, refused handshakes: no Call-ID) go to its call when it placed one.
+fn calls_observations(sc: &Scenario, calls: &[Call], all: &[Observation]) -> Vec<Vec<Observation>> {
+    let events: Vec<&Observation> = all.iter().filter(|o| o.is_connection_event()).collect();
+    let logged: Vec<Observation> = all
+        .iter()
+        .filter(|o| !o.is_connection_event())
+        .cloned()
+        .collect();
+    calls
+        .iter()
+        .map(|call| {
+            let mut mine: Vec<Observation> = Vec::new();
+            for a in call.tried() {
+                let Some(invite) = &a.invite else { continue };
+                let (found, how) = correlate(invite, &sc.call.dial, &call.ani, &logged);
+                if how == Correlation::None {
+                    tracing::debug!(scenario = %sc.name, "{}", how.describe());
+                }
+                for o in found {
+                    if !mine
+                        .iter()
+                        .any(|m| m.gateway == o.gateway && m.seq == o.seq)
+                    {
+                        mine.push(o.clone());
+                    }
+                }
+            }
+            if calls.len() == 1 {
+                mine.extend(events.iter().map(|o| (*o).clone()));
+            }
+            mine.sort_by_key(|o| o.at_us);
+            mine
+        })
+        .collect()
+}
+
 /// The run context for `sc` when it runs over TLS: the trunk's client configuration offering
-/// `call.tls`, and the embedded gateways serving under `gateway.tls` from now on. `None` over
-/// TCP, or when the run's TLS trust is unknown (the configuration given is used as it is).
+/// `call.tls`, and, when the harness calls the embedded gateways directly, the gateways
+/// serving under `gateway.tls` from now on. Behind a system under test the gateways keep
+/// accepting what production gateways accept on every connection, whatever the scenario, so
+/// no verdict depends on which connection a system under test reuses. `None` over TCP, or
+/// when the run's TLS trust is unknown (the configuration given is used as it is).
 fn with_scenario_tls<'a>(
     sc: &Scenario,
     ctx: &RunContext<'a>,
 ) -> Result<Option<RunContext<'a>>, String> {
+    if ctx.setting.topology == Topology::Direct
+        && let (Some(gws), Some(ids)) = (ctx.gateways, ctx.gateway_identities)
+    {
+        ids.enforce(gws, &sc.gateway.tls)?;
+    }
     if ctx.uac.tls.is_none() {
         return Ok(None);
-    }
-    if let (Some(gws), Some(ids)) = (ctx.gateways, ctx.gateway_identities) {
-        ids.enforce(gws, &sc.gateway.tls)?;
     }
     let Some(trust) = &ctx.uac.tls_trust else {
         return Ok(None);
@@ -186,10 +279,13 @@ fn with_scenario_tls<'a>(
         gateways: ctx.gateways,
         gateway_identities: ctx.gateway_identities,
         topology: ctx.topology.clone(),
+        setting: ctx.setting,
     }))
 }
 
-/// Assembles the run report (requirements matrix and totals included).
+/// Assembles the run report (requirements matrix and totals included). A certification lists
+/// what it did not prove, with how to establish each: requirements no check judged, and those
+/// whose checks were all skipped in this topology.
 pub fn assemble(
     command: &str,
     topology: &str,
@@ -210,17 +306,36 @@ pub fn assemble(
         load: None,
     };
     report.finish(&|id| scenarios::requirements::find(id).map(|r| r.title.to_owned()));
-    // A certification says what it did not prove, and how to establish that instead.
     if command == "certify" {
         report.not_covered = scenarios::requirements::ALL
             .iter()
-            .filter(|r| !report.requirements.iter().any(|row| row.id == r.id))
+            .filter(|r| {
+                !report
+                    .requirements
+                    .iter()
+                    .any(|row| row.id == r.id && row.outcome != Outcome::Skipped)
+            })
             .map(|r| reports::NotCovered {
                 id: r.id.to_owned(),
                 title: r.title.to_owned(),
-                note: scenarios::requirements::off_the_wire(r.id).map(str::to_owned),
+                note: scenarios::requirements::off_the_wire(r.id)
+                    .map(str::to_owned)
+                    .or_else(|| skipped_because(&report, r.id)),
             })
             .collect();
     }
     report
 }
+
+/// Why every check of requirement `id` was skipped in this run, from the first one.
+fn skipped_because(report: &RunReport, id: &str) -> Option<String> {
+    report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.checks)
+        .find(|c| c.requirement.as_deref() == Some(id) && c.outcome == Outcome::Skipped)
+        .map(|c| format!("not exercised in this topology: {}", c.message))
+}
+
+/// Reads a PEM file for `--ca`, with the path in the error.
+pub use crate::originate::peer::read_pem;

@@ -2,7 +2,7 @@
 //! and PROTOS-style mutations of the trunk's own INVITE, each with what a correct SIP element
 //! does with it. Pure: bytes in, bytes and expectations out.
 //!
-//! The corpus is the one the `sip` crate's parser tests use (`sip/tests/corpora`, pinned by
+//! The corpus is the one the `sip-proto` parser tests use (`sip-proto/tests/corpora`, pinned by
 //! `SHA256SUMS`); the expectations follow its README, adapted to stream transports (the
 //! messages were written for UDP: `clerr` waits for more bytes, `ncl`/`mcl01` break framing,
 //! `inv2543` lacks the Content-Length a stream needs).
@@ -72,7 +72,7 @@ macro_rules! corpus {
     ($($dir:literal / $file:literal => $expect:expr),* $(,)?) => {
         vec![$((
             concat!($dir, "/", $file),
-            &include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../sip/tests/corpora/", $dir, "/", $file))[..],
+            &include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../sip-proto/tests/corpora/", $dir, "/", $file))[..],
             $expect,
         )),*]
     };

@@ -105,6 +105,7 @@ pub async fn torture_cmd(a: TortureArgs, cancel: CancellationToken) -> anyhow::R
         tls_trust: tls.map(|t| t.trust),
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(5),
+        epoch: crate::evidence::Epoch::now(),
     };
     let base = || {
         let local = LocalEndpoint {
@@ -290,6 +291,7 @@ async fn run_batch(
         calls: Vec::new(),
         observations: Vec::new(),
         duration_ms: t0.elapsed().as_millis() as u64,
+        ..ScenarioReport::default()
     }
 }
 
@@ -315,10 +317,11 @@ async fn liveness(
             ),
         };
     let call = place_call(&liveness_call(dial), target, cfg).await;
-    let answered = call.record.final_status == Some(200);
-    let observed = match (call.record.final_status, &call.record.error) {
+    let status = call.final_status();
+    let answered = status == Some(200);
+    let observed = match (status, call.last()) {
         (Some(s), _) => format!("{dial} call answered {s}"),
-        (None, Some(e)) => format!("{dial} call failed: {e}"),
+        (None, Some(a)) => format!("{dial} call failed: {}", a.end.describe()),
         (None, None) => format!("{dial} call got no final answer"),
     };
     vec![

@@ -1,45 +1,201 @@
-//! Verdicts: pure functions from (scenario expectations, what the originator saw, what the
-//! gateways observed) to check results. No I/O, no clocks: every check here is unit-tested on
-//! both its pass and its fail side.
+//! Verdicts: pure functions from (scenario expectations, the originator's [`Call`]s, the
+//! gateways' [`Observation`]s, the run's [`Setting`]) to check results. No I/O, no clocks, no
+//! error text read back: every check here is unit-tested on its pass, fail and error sides.
 //!
 //! Outcomes follow the report model: `Fail` means the system under test broke an expectation,
-//! `Error` means the harness or the infrastructure could not produce evidence (for example the
-//! TLS connection to an embedded gateway failed), `Skipped` means the topology cannot observe
-//! it (no gateway observations when the target is an external system).
+//! `Error` means the harness or the infrastructure could not produce evidence, `Skipped` means
+//! the topology cannot observe it (no gateway observations when the target is external, a TCP
+//! leg where a TLS property is asked for), with the reason in the message. No gateway-side
+//! check ever passes without gateway evidence.
+//!
+//! Every check names the requirement it proves ([`req`]); `call.final-status`,
+//! `call.final-response` and `response.warning` prove the scenario's first requirement.
+//!
+//! # Layout
+//! - [`call`]: the final response, the Warning, the 933 read-back, the teardown (RFC 3261).
+//! - [`media`]: the SDP answer and the offer as it reached the gateway (ICD 4).
+//! - [`identity`]: the org header (ICD 5.1.9), the ANI and caller selection (ICD 5.1.7), the
+//!   dialled number (ICD 5.2).
+//! - [`location`]: location-table routing (ICD 5.2), location by value (RFC 6442, RFC 4119).
+//! - [`number_plan`]: non-emergency numbers never reach a gateway (ICD 5.2); 911/933 go to gw1
+//!   first whenever it is healthy (ICD 5.1.6).
+//! - [`tls`]: TLS on the leg each requirement belongs to (ICD 5.1, 5.1.2, RFC 5922).
+//! - [`route`]: failover across gw1/gw2 (ICD 5.3), judged at the trunk when the harness is the
+//!   trunk and at the gateways when a system under test fails over; [`fingerprint`] is what a
+//!   retry must keep.
 
-use mock_gateway::Observation;
-use reports::{CheckResult, Outcome};
+use std::time::Duration;
+
+use reports::{CheckResult, Observation, Outcome};
 use scenarios::Scenario;
+use sip::transport::TransportKind;
 
-use crate::originate::sdp;
-use crate::originate::uac::CallOutcome;
+use crate::evidence::{Call, Topology, Transition};
 
-pub mod conformance;
+pub mod call;
+pub mod fingerprint;
+pub mod identity;
+pub mod location;
+pub mod media;
+pub mod number_plan;
 pub mod route;
 pub mod tls;
 
 /// The requirement id each check family proves.
-mod req {
-    pub const ORG: &str = "ICD 5.1.9";
-    pub const ANI: &str = "ICD 5.1.7";
-    pub const GATEWAYS: &str = "ICD 5.1.6";
-    pub const NUMBER_PLAN: &str = "ICD 5.2";
+pub mod req {
+    /// Signalling and media.
     pub const MEDIA: &str = "ICD 4";
+    /// The trunk's TLS profile.
+    pub const TLS_PROFILE: &str = "ICD 5.1";
+    /// The trunk's protocol is TLS.
+    pub const TLS: &str = "ICD 5.1.2";
+    /// The trunk is in service (OPTIONS).
+    pub const IN_SERVICE: &str = "ICD 5.1.3";
+    /// gw1 and gw2, an ordered pair.
+    pub const GATEWAYS: &str = "ICD 5.1.6";
+    /// The ANI and caller selection.
+    pub const ANI: &str = "ICD 5.1.7";
+    /// The organization header.
+    pub const ORG: &str = "ICD 5.1.9";
+    /// The number plan and the 933 read-back.
+    pub const NUMBER_PLAN: &str = "ICD 5.2";
+    /// Outbound route and failover.
+    pub const ROUTE: &str = "ICD 5.3";
+    /// SIP itself.
+    pub const SIP: &str = "RFC 3261";
+    /// TLS server identity.
+    pub const IDENTITY: &str = "RFC 5922";
+    /// Location conveyance.
+    pub const BY_VALUE: &str = "RFC 6442";
+    /// The PIDF-LO location object.
+    pub const PIDF_LO: &str = "RFC 4119";
 }
 
-/// Everything the verdict needs about one call.
-#[derive(Debug)]
-pub struct Evidence<'a> {
+/// How the run is set up, as far as the verdicts need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// Who stands between the harness and the gateways.
+    pub topology: Topology,
+    /// The trunk's leg: what the harness speaks to its first hop.
+    pub trunk_leg: TransportKind,
+    /// What the embedded gateways listen on (`None`: no embedded gateways).
+    pub gateway_leg: Option<TransportKind>,
+    /// Through a system under test: its own per-gateway INVITE timeout, after which it fails
+    /// over from a silent gateway (failover-time bounds after silence allow for it).
+    pub sut_attempt_timeout: Duration,
+}
+
+impl Setting {
+    /// The direct topology over `transport`.
+    pub fn direct(transport: TransportKind) -> Setting {
+        Setting {
+            topology: Topology::Direct,
+            trunk_leg: transport,
+            gateway_leg: Some(transport),
+            sut_attempt_timeout: Duration::ZERO,
+        }
+    }
+}
+
+/// One call and what the gateways saw of it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallEvidence<'a> {
     /// What the originator saw.
-    pub call: &'a CallOutcome,
-    /// The gateways' observations of this call (matched by Call-ID), or `None` when the topology
-    /// has no embedded gateways to observe it.
+    pub call: &'a Call,
+    /// The gateways' observations of this call: its INVITEs and in-dialog requests at every
+    /// gateway, and, when the scenario placed one call, the connection events during it.
+    /// `None` when the topology has no embedded gateways.
     pub observations: Option<&'a [Observation]>,
 }
 
-fn check(
+impl CallEvidence<'_> {
+    /// The new INVITEs (no retransmissions) the gateways received for this call, in arrival
+    /// order; empty without gateway evidence.
+    pub fn invites(&self) -> Vec<&Observation> {
+        let mut v: Vec<&Observation> = self
+            .observations
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| o.is_new_invite())
+            .collect();
+        v.sort_by_key(|o| o.at_us);
+        v
+    }
+
+    /// The first INVITE a gateway received.
+    pub fn first_invite(&self) -> Option<&Observation> {
+        self.invites().into_iter().next()
+    }
+}
+
+/// Everything the verdict of one scenario looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    /// How the run is set up.
+    pub setting: &'a Setting,
+    /// The scenario's calls, in order.
+    pub calls: &'a [CallEvidence<'a>],
+    /// Everything the gateways observed while the scenario ran, whether a call claims it or
+    /// not; `None` without embedded gateways.
+    pub scenario_observations: Option<&'a [Observation]>,
+    /// Health state changes during the scenario (OPTIONS probing by the trunk).
+    pub transitions: &'a [Transition],
+}
+
+/// Judges one scenario: the per-call checks (merged over the calls), then the checks over
+/// all its calls. The order of the returned checks is stable.
+pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
+    let per_call: Vec<Vec<CheckResult>> = ev
+        .calls
+        .iter()
+        .map(|c| judge_call(scenario, ev.setting, c))
+        .collect();
+    let mut out = route::merge_calls(per_call);
+    out.extend(number_plan::not_forwarded(scenario, ev));
+    out.extend(tls::judge_identity(scenario, ev));
+    out.extend(route::judge(scenario, ev));
+    out
+}
+
+/// The checks of one call.
+pub fn judge_call(
+    scenario: &Scenario,
+    setting: &Setting,
+    c: &CallEvidence<'_>,
+) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    out.extend(call::judge(scenario, setting, c));
+    out.extend(tls::judge_call(setting, c));
+    out.extend(identity::judge(scenario, c));
+    out.extend(location::judge(scenario, c));
+    out.extend(call::judge_offer(c));
+    out.extend(number_plan::gateway_order(scenario, setting, c));
+    out
+}
+
+/// A check that passed or failed.
+pub fn result(
     id: &str,
-    requirement: Option<&str>,
+    requirement: &str,
+    pass: bool,
+    expected: impl Into<String>,
+    observed: impl Into<String>,
+    message: impl Into<String>,
+) -> CheckResult {
+    outcome(
+        id,
+        requirement,
+        if pass { Outcome::Pass } else { Outcome::Fail },
+        Some(expected.into()),
+        Some(observed.into()),
+        message,
+    )
+}
+
+/// A check with the given outcome.
+pub fn outcome(
+    id: &str,
+    requirement: &str,
     outcome: Outcome,
     expected: Option<String>,
     observed: Option<String>,
@@ -47,7 +203,7 @@ fn check(
 ) -> CheckResult {
     CheckResult {
         id: id.to_owned(),
-        requirement: requirement.map(str::to_owned),
+        requirement: Some(requirement.to_owned()),
         outcome,
         expected,
         observed,
@@ -55,9 +211,26 @@ fn check(
     }
 }
 
-fn compare(
+/// A check the topology cannot judge, with the reason.
+pub fn skipped(id: &str, requirement: &str, expected: Option<String>, why: &str) -> CheckResult {
+    outcome(id, requirement, Outcome::Skipped, expected, None, why)
+}
+
+/// Why gateway-side checks are skipped in a topology without embedded gateways.
+pub const NO_GATEWAYS: &str = "no gateway evidence: the target is external, so what reached the E911 gateways cannot be observed (run with embedded gateways, or `certify --sut` to put them behind the system under test)";
+
+/// The requirement the scenario's own checks (final status, Warning) prove: its first one.
+pub fn primary(scenario: &Scenario) -> &str {
+    scenario
+        .requirements
+        .first()
+        .map_or(req::SIP, String::as_str)
+}
+
+/// `value` as expected-versus-observed text, or a pass/fail with both.
+pub fn compare(
     id: &str,
-    requirement: Option<&str>,
+    requirement: &str,
     expected: &str,
     observed: Option<&str>,
     what: &str,
@@ -71,12 +244,12 @@ fn compare(
             None => format!("{what} was not observed, expected {expected}"),
         }
     };
-    check(
+    result(
         id,
         requirement,
-        if pass { Outcome::Pass } else { Outcome::Fail },
-        Some(expected.to_owned()),
-        Some(observed.unwrap_or("(none)").to_owned()),
+        pass,
+        expected,
+        observed.unwrap_or("(none)"),
         message,
     )
 }
@@ -104,344 +277,6 @@ pub fn parse_readback(value: &str) -> (Option<String>, Option<String>) {
         }
     }
     (number, address)
-}
-
-/// Judges one scenario's call. The order of the returned checks is stable.
-pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-    let record = &ev.call.record;
-    let expect = &scenario.expect;
-
-    // 1. Did the call produce a final answer at all?
-    if let Some(err) = &record.error
-        && record.final_status.is_none()
-    {
-        let transport_problem = record
-            .attempts
-            .iter()
-            .all(|a| a.status.is_none() && a.error.is_some());
-        let timed_out = err.contains("no final response");
-        // A gateway that refused the trunk's TLS handshake judged the trunk's offer: the
-        // system under test failed, the harness did not.
-        let refused_by_gateway = ev
-            .observations
-            .is_some_and(|obs| obs.iter().any(|o| o.tls_error.is_some()));
-        out.push(check(
-            "call.final-response",
-            None,
-            if timed_out || refused_by_gateway || !transport_problem {
-                Outcome::Fail
-            } else {
-                Outcome::Error
-            },
-            Some("a final response".into()),
-            Some("(none)".into()),
-            format!("no final response: {err}"),
-        ));
-    }
-
-    // 2. Final status and who answered.
-    if let Some(status) = expect.status {
-        let observed = record.final_status.map(|s| match &record.final_reason {
-            Some(r) => format!("{s} {r}"),
-            None => s.to_string(),
-        });
-        let pass = record.final_status == Some(status);
-        out.push(check(
-            "call.final-status",
-            None,
-            if pass { Outcome::Pass } else { Outcome::Fail },
-            Some(status.to_string()),
-            Some(observed.clone().unwrap_or_else(|| "(none)".into())),
-            if pass {
-                format!("final response {status}")
-            } else {
-                format!(
-                    "final response was {}, expected {status}",
-                    observed.unwrap_or_else(|| "none".into())
-                )
-            },
-        ));
-    }
-    if let Some(gw) = &expect.answered_by {
-        out.push(compare(
-            "route.answered-by",
-            Some(req::GATEWAYS),
-            gw,
-            record.answered_by.as_deref(),
-            "the answering gateway",
-        ));
-    }
-    if let Some(needle) = &expect.warning_contains {
-        let warning = record
-            .attempts
-            .iter()
-            .rev()
-            .find_map(|a| a.warning.as_deref());
-        let pass = warning.is_some_and(|w| {
-            w.to_ascii_lowercase()
-                .contains(&needle.to_ascii_lowercase())
-        });
-        out.push(check(
-            "response.warning",
-            None,
-            if pass { Outcome::Pass } else { Outcome::Fail },
-            Some(format!("Warning containing \"{needle}\"")),
-            Some(warning.unwrap_or("(no Warning header)").to_owned()),
-            if pass {
-                "the Warning says why".to_owned()
-            } else {
-                format!("the final response's Warning does not mention \"{needle}\"")
-            },
-        ));
-    }
-
-    // 3. 933 read-back, from the originator's side (works through any system under test).
-    if let Some(rb) = &expect.readback {
-        let header = ev
-            .call
-            .final_response
-            .as_ref()
-            .and_then(|r| r.headers.get_str("E911-Readback"));
-        let (number, address) = header.map(parse_readback).unwrap_or((None, None));
-        if let Some(n) = &rb.number {
-            let observed = number.as_deref().map(normalize_number);
-            out.push(compare(
-                "readback.number",
-                Some(req::NUMBER_PLAN),
-                &normalize_number(n),
-                observed.as_deref(),
-                "the 933 read-back number",
-            ));
-        }
-        if let Some(a) = &rb.address {
-            out.push(compare(
-                "readback.address",
-                Some(req::NUMBER_PLAN),
-                a,
-                address.as_deref(),
-                "the 933 read-back address (ICD 5.2: the registered address of the caller)",
-            ));
-        }
-    }
-
-    // 4. Media offer/answer (ICD 4) on answered calls.
-    if record.final_status.is_some_and(|s| (200..300).contains(&s)) {
-        let problems = &ev.call.answer_problems;
-        out.push(check(
-            "media.answer",
-            Some(req::MEDIA),
-            if problems.is_empty() {
-                Outcome::Pass
-            } else {
-                Outcome::Fail
-            },
-            Some("RTP/SAVP, a=crypto, port 30000-60000, G.711".into()),
-            Some(if problems.is_empty() {
-                "as expected".into()
-            } else {
-                problems.join("; ")
-            }),
-            if problems.is_empty() {
-                "the SDP answer fits the interface".to_owned()
-            } else {
-                "the SDP answer does not fit the interface".to_owned()
-            },
-        ));
-    }
-
-    // 5. TLS (ICD 5.1, 5.1.2): over TLS, and the trunk's TLS profile.
-    out.extend(crate::verdict::tls::judge_tls(record, ev.observations));
-
-    // 6. What the gateway saw (org header, ANI), and the media offer as it arrived there.
-    judge_gateway_side(scenario, ev, &mut out);
-    out.extend(crate::verdict::conformance::judge_caller(scenario, ev));
-    out.extend(crate::verdict::conformance::judge_ani(scenario, ev));
-    out.extend(crate::verdict::conformance::judge_routing(scenario, ev));
-    out.extend(crate::verdict::conformance::judge_location_by_value(
-        scenario, ev,
-    ));
-    judge_offer(ev, &mut out);
-    out
-}
-
-/// The SDP offer as it reached the gateway (ICD 4): RTP/SAVP with an SDES key, a media port
-/// in 30000-60000, G.711. Judged at the gateway, so an SBC that rewrites the offer is caught.
-fn judge_offer(ev: &Evidence<'_>, out: &mut Vec<CheckResult>) {
-    let Some(media) = ev
-        .observations
-        .and_then(|obs| {
-            obs.iter()
-                .find(|o| o.method == "INVITE" && !o.retransmission)
-        })
-        .and_then(|o| o.media.as_ref())
-    else {
-        return;
-    };
-    let mut problems = Vec::new();
-    if media.offered_proto != "RTP/SAVP" {
-        problems.push(format!(
-            "profile {} instead of RTP/SAVP",
-            media.offered_proto
-        ));
-    } else if !media.srtp {
-        problems.push("no usable a=crypto (SDES) line".to_owned());
-    }
-    if !(sdp::MEDIA_PORT_MIN..=sdp::MEDIA_PORT_MAX).contains(&media.offered_port) {
-        problems.push(format!(
-            "media port {} outside {}-{}",
-            media.offered_port,
-            sdp::MEDIA_PORT_MIN,
-            sdp::MEDIA_PORT_MAX
-        ));
-    }
-    if media.codec.is_empty() {
-        problems.push("no G.711 (PCMU/PCMA) offered".to_owned());
-    }
-    let observed = format!(
-        "{} port {}{}{}",
-        media.offered_proto,
-        media.offered_port,
-        if media.srtp { ", SDES" } else { "" },
-        if media.codec.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", media.codec)
-        }
-    );
-    out.push(check(
-        "media.offer",
-        Some(req::MEDIA),
-        if problems.is_empty() {
-            Outcome::Pass
-        } else {
-            Outcome::Fail
-        },
-        Some("RTP/SAVP with a=crypto, port 30000-60000, G.711".into()),
-        Some(observed),
-        if problems.is_empty() {
-            "the offer that reached the gateway fits the interface".to_owned()
-        } else {
-            format!(
-                "the offer that reached the gateway: {}",
-                problems.join("; ")
-            )
-        },
-    ));
-}
-
-fn judge_gateway_side(scenario: &Scenario, ev: &Evidence<'_>, out: &mut Vec<CheckResult>) {
-    let expect = &scenario.expect;
-    let wants_gateway = expect.org_id.is_some()
-        || expect.org_finding.is_some()
-        || expect.ani.is_some()
-        || expect.ani_source.is_some();
-    if !wants_gateway {
-        return;
-    }
-    let Some(observations) = ev.observations else {
-        let msg =
-            "no gateway observations in this topology (the target is not an embedded gateway)";
-        for (id, r, wanted) in [
-            ("org-header.finding", req::ORG, expect.org_finding.is_some()),
-            ("org-header.value", req::ORG, expect.org_id.is_some()),
-            ("ani.number", req::ANI, expect.ani.is_some()),
-            ("ani.source", req::ANI, expect.ani_source.is_some()),
-        ] {
-            if wanted {
-                out.push(check(id, Some(r), Outcome::Skipped, None, None, msg));
-            }
-        }
-        return;
-    };
-    let invite = observations.iter().find(|o| o.method == "INVITE");
-    let Some(invite) = invite else {
-        out.push(check(
-            "gateway.received-invite",
-            Some(req::GATEWAYS),
-            if ev.call.record.error.is_some() && ev.call.record.final_status.is_none() {
-                Outcome::Error
-            } else {
-                Outcome::Fail
-            },
-            Some("the INVITE observed at a gateway".into()),
-            Some("no INVITE observed".into()),
-            "the INVITE never reached a gateway, so the org header and ANI could not be checked",
-        ));
-        return;
-    };
-    if let Some(finding) = &expect.org_finding {
-        let observed = invite.org.as_ref();
-        let pass = observed.is_some_and(|o| &o.finding == finding);
-        let obs_text = observed
-            .map(|o| format!("{} ({})", o.finding.as_str(), o.detail))
-            .unwrap_or_else(|| "(not checked)".into());
-        out.push(check(
-            "org-header.finding",
-            Some(req::ORG),
-            if pass { Outcome::Pass } else { Outcome::Fail },
-            Some(finding.as_str().to_owned()),
-            Some(obs_text.clone()),
-            if pass {
-                format!(
-                    "the gateway found the E911-Organization-ID {}",
-                    finding.as_str()
-                )
-            } else {
-                format!(
-                    "the gateway's finding on E911-Organization-ID is {obs_text}, expected {}",
-                    finding.as_str()
-                )
-            },
-        ));
-    }
-    if let Some(org) = &expect.org_id {
-        let values = invite
-            .org
-            .as_ref()
-            .map(|o| o.values.clone())
-            .unwrap_or_default();
-        let pass = values.len() == 1 && values[0].eq_ignore_ascii_case(org);
-        let observed = if values.is_empty() {
-            "(no header)".to_owned()
-        } else {
-            values.join(" | ")
-        };
-        out.push(check(
-            "org-header.value",
-            Some(req::ORG),
-            if pass { Outcome::Pass } else { Outcome::Fail },
-            Some(org.clone()),
-            Some(observed.clone()),
-            if pass {
-                "exactly one E911-Organization-ID with the expected org".to_owned()
-            } else {
-                format!(
-                    "E911-Organization-ID at the gateway was {observed}, expected exactly one {org}"
-                )
-            },
-        ));
-    }
-    if let Some(ani) = &expect.ani {
-        let observed = invite.ani.as_ref().map(|a| normalize_number(&a.number));
-        out.push(compare(
-            "ani.number",
-            Some(req::ANI),
-            &normalize_number(ani),
-            observed.as_deref(),
-            "the ANI at the gateway",
-        ));
-    }
-    if let Some(src) = &expect.ani_source {
-        let observed = invite.ani.as_ref().map(|a| a.source.as_str());
-        out.push(compare(
-            "ani.source",
-            Some(req::ANI),
-            src.header_name(),
-            observed,
-            "the header that supplied the ANI",
-        ));
-    }
 }
 
 #[cfg(test)]

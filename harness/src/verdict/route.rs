@@ -1,151 +1,237 @@
-//! Route verdicts (ICD 5.3): pure functions from a scenario's route expectations and what its
-//! routed calls did ([`CallSummary`], built from [`crate::originate::route::RoutedOutcome`]) to check
-//! results. No I/O, no clocks; each check is unit-tested on its pass and its fail side.
+//! Route verdicts (ICD 5.3, 5.1.6): pure functions from a scenario's route expectations and the
+//! path each call took across gw1/gw2 to check results.
+//!
+//! The path ([`RouteView`]) is read where the failover happens: from the trunk's own attempts
+//! when the harness is the trunk ([`Topology::Direct`]), and from what each gateway received
+//! when a system under test does the failover ([`Topology::ThroughSut`]): the gateways that saw
+//! the call's INVITE (or a connection attempt, or were down), in the order they saw it, the
+//! INVITE each received, and the failover time between them on the run's clock.
 //!
 //! | check | from | passes when |
 //! |---|---|---|
-//! | `route.answered-by` | `expect.answered_by` | every call's 2xx came from that gateway |
+//! | `route.answered-by` | `expect.answered_by` | every call's 2xx came from that gateway (gateway evidence) |
 //! | `route.attempts` | `expect.attempts` | every call tried exactly that many gateways |
-//! | `route.failover-time` | `expect.failover_within` | every failover (first INVITE -> INVITE on the next gateway) within the bound |
-//! | `route.identical-retry` | `expect.identical_retry` | the retried INVITEs carry the same org header, ANI headers and SDP offer |
+//! | `route.failover-time` | `expect.failover_within` | every failover within the bound |
+//! | `route.identical-retry` | `expect.identical_retry` | the retried INVITEs carry the same org header, identity headers and SDP offer |
 //! | `route.no-retry-after-final` | `expect.no_retry` | `true`: no call reached a second gateway; `false`: every call did |
 //! | `route.random-split` | `expect.random_split` | the first choices fall inside the exact binomial interval |
 //! | `route.outage-impact` | `expect.outage_failed_max` | at most that many calls went unanswered |
 //! | `route.long-path` | `expect.long_path_max` | at most that many calls needed more than one attempt |
+//! | `health.detection` | `[health]` with an outage | OPTIONS probing marked the down gateway down (ICD 5.1.3) |
 
-use mock_gateway::Observation;
-use reports::{CheckResult, Outcome};
-use scenarios::{RouteSpec, Scenario};
+use std::time::Duration;
 
-use crate::originate::health::Transition;
-use crate::originate::route::{AttemptClass, InviteFingerprint, RoutedOutcome};
+use reports::{CheckResult, Observation, Outcome};
+use scenarios::{FaultKind, Scenario};
 
-/// The requirement every route check proves.
-pub const REQUIREMENT: &str = "ICD 5.3";
+use super::fingerprint::InviteFingerprint;
+use super::{CallEvidence, Evidence, NO_GATEWAYS, req, result, skipped};
+use crate::evidence::{Call, Decision, Topology};
 
-/// One attempt, as the checks need it.
+/// One gateway a call reached (or tried to).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptSummary {
+pub struct Step {
     /// Gateway name.
     pub gateway: String,
-    /// How the route judged it.
-    pub class: AttemptClass,
-    /// Final status, if any.
-    pub status: Option<u16>,
-    /// Reason phrase of the final status.
-    pub reason: Option<String>,
-    /// The Q.850 cause of the response.
-    pub q850: Option<u16>,
-    /// Why it ended without a final response.
-    pub error: Option<String>,
-    /// Call-ID of its INVITE.
-    pub call_id: String,
-    /// The INVITE's call content (`None` for a skipped gateway).
+    /// When it was reached, µs since the run's epoch.
+    pub at_us: Option<u64>,
+    /// `gw1 503 Service Unavailable (retryable status)`, `gw1 tls untrusted (refused)`.
+    pub describe: String,
+    /// The INVITE's content, when one is known (sent by the trunk, or received by the gateway).
     pub fingerprint: Option<InviteFingerprint>,
+    /// A failure response the route may not retry: nothing may follow it.
+    pub final_rejection: bool,
+    /// Not actually reached: skipped by health probing (the trunk's own decision).
+    pub skipped: bool,
 }
 
-impl AttemptSummary {
-    /// `gw1 503 Service Unavailable (retryable status)` or `gw1 timeout`.
-    pub fn describe(&self) -> String {
-        let what = match (self.status, &self.class) {
-            (Some(s), c) => {
-                let reason = self
-                    .reason
-                    .as_deref()
-                    .map(|r| format!(" {r}"))
-                    .unwrap_or_default();
-                let cause = self
-                    .q850
-                    .map(|c| format!(", Q.850 cause {c}"))
-                    .unwrap_or_default();
-                format!("{s}{reason}{cause} ({})", c.describe())
-            }
-            (None, c) => c.describe(),
-        };
-        format!("{} {what}", self.gateway)
-    }
-}
-
-/// One routed call, as the checks need it.
+/// The path of one call across the gateways.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallSummary {
-    /// Every attempt, skipped gateways included.
-    pub attempts: Vec<AttemptSummary>,
-    /// The gateway whose 2xx answered the call.
+pub struct RouteView {
+    /// The gateways in the order the call reached them.
+    pub steps: Vec<Step>,
+    /// The gateway whose 2xx answered the call; `None` when none did (or it is not known).
     pub answered_by: Option<String>,
-    /// First INVITE to the next gateway's INVITE, µs.
+    /// First contact to the INVITE on the next gateway, µs.
     pub failover_us: Option<u64>,
-    /// The route's first choice for the call.
+    /// What the failover time is measured from, in words.
+    pub failover_from: &'static str,
+    /// The first gateway of the call.
     pub first_choice: String,
 }
 
-impl CallSummary {
-    /// The summary of a routed call.
-    pub fn of(o: &RoutedOutcome) -> CallSummary {
-        CallSummary {
-            attempts: o
-                .attempts
-                .iter()
-                .map(|a| AttemptSummary {
-                    gateway: a.gateway.clone(),
-                    class: a.class,
-                    status: a.status,
-                    reason: a
-                        .outcome
-                        .as_ref()
-                        .and_then(|x| x.final_response.as_ref())
-                        .map(|r| r.reason.clone()),
-                    q850: a.q850,
-                    error: a.error.clone(),
-                    call_id: a.call_id.clone(),
-                    fingerprint: a.outcome.as_ref().map(|_| a.fingerprint.clone()),
-                })
-                .collect(),
-            answered_by: o.answered_by.clone(),
-            failover_us: o.failover_us,
-            first_choice: o.first_choice.clone(),
-        }
+impl RouteView {
+    /// Steps that reached (or tried to reach) a gateway.
+    pub fn tried(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| !s.skipped)
     }
 
-    /// Attempts that reached (or tried to reach) a gateway.
-    pub fn tried(&self) -> impl Iterator<Item = &AttemptSummary> {
-        self.attempts
-            .iter()
-            .filter(|a| a.class != AttemptClass::SkippedDown)
-    }
-
-    /// `gw1 503 ... -> gw2 200 ...`.
+    /// `gw1 503 ... -> gw2 200 OK`.
     pub fn path(&self) -> String {
-        let p: Vec<String> = self.attempts.iter().map(AttemptSummary::describe).collect();
-        if p.is_empty() {
-            "no attempt".into()
-        } else {
-            p.join(" -> ")
+        if self.steps.is_empty() {
+            return "no gateway reached".into();
+        }
+        self.steps
+            .iter()
+            .map(|s| s.describe.as_str())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+
+    /// The path of a call the harness placed itself across the gateways (direct): its
+    /// attempts, with what each gateway received when it was observed.
+    pub fn of_trunk(call: &Call, observations: Option<&[Observation]>) -> RouteView {
+        let steps = call
+            .attempts
+            .iter()
+            .map(|a| {
+                let received = observations.and_then(|obs| {
+                    obs.iter().find(|o| {
+                        o.is_new_invite()
+                            && o.gateway == a.gateway
+                            && o.call_id.as_deref() == Some(a.call_id())
+                    })
+                });
+                Step {
+                    gateway: a.gateway.clone(),
+                    at_us: a.timings.invite_at_us.or(Some(a.timings.started_at_us)),
+                    describe: a.describe(),
+                    fingerprint: match (received, &a.invite) {
+                        (Some(o), _) => Some(InviteFingerprint::of_observation(o)),
+                        (None, Some(i)) if a.was_tried() => Some(InviteFingerprint::of_request(i)),
+                        _ => None,
+                    },
+                    final_rejection: a.decision == Decision::Final,
+                    skipped: !a.was_tried(),
+                }
+            })
+            .collect();
+        // Who answered is what the gateways saw, when they were observed.
+        let answered_by = match observations {
+            Some(obs) => obs
+                .iter()
+                .find(|o| o.is_new_invite() && o.answered_2xx())
+                .map(|o| o.gateway.clone())
+                .or_else(|| call.answered_by().map(str::to_owned)),
+            None => call.answered_by().map(str::to_owned),
+        };
+        RouteView {
+            steps,
+            answered_by,
+            failover_us: call.failover_us(),
+            failover_from: "the trunk's first INVITE",
+            first_choice: call.first_choice.clone(),
+        }
+    }
+
+    /// The path of a call as the gateways saw it, when a system under test placed it on them:
+    /// every gateway that received its INVITE or a connection attempt during it, in order; a
+    /// gateway the scenario keeps down before the first one reached is counted as tried (a
+    /// closed port sees nothing). `trunk_invite_at_us` is when the trunk sent the call to the
+    /// system under test.
+    pub fn of_gateways(
+        scenario: &Scenario,
+        observations: &[Observation],
+        trunk_invite_at_us: Option<u64>,
+    ) -> RouteView {
+        let mut seen: Vec<&Observation> = observations
+            .iter()
+            .filter(|o| o.is_new_invite() || o.is_connection_event())
+            .collect();
+        seen.sort_by_key(|o| o.at_us);
+        let route = scenario.route.clone().unwrap_or_default();
+        let mut steps: Vec<Step> = Vec::new();
+        for o in seen {
+            let known = steps.iter_mut().find(|s| s.gateway == o.gateway);
+            match known {
+                // A second contact with a gateway: its INVITE replaces a connection event.
+                Some(s) if s.fingerprint.is_none() && o.is_new_invite() => {
+                    *s = invite_step(o, &route);
+                }
+                Some(_) => {}
+                None if o.is_new_invite() => steps.push(invite_step(o, &route)),
+                None => steps.push(Step {
+                    gateway: o.gateway.clone(),
+                    at_us: Some(o.at_us),
+                    describe: format!(
+                        "{} {}",
+                        o.gateway,
+                        o.fault
+                            .as_deref()
+                            .map(|f| format!("{f} (connection faulted)"))
+                            .or_else(|| o.tls_error.as_ref().map(|e| format!("tls refused: {e}")))
+                            .unwrap_or_else(|| "connection".into())
+                    ),
+                    fingerprint: None,
+                    final_rejection: false,
+                    skipped: false,
+                }),
+            }
+        }
+        // Gateways down for the scenario, before the first one reached in route order.
+        let first_reached = steps.first().map(|s| s.gateway.clone());
+        let mut down: Vec<Step> = Vec::new();
+        for g in &route.gateways {
+            if Some(g) == first_reached.as_ref() {
+                break;
+            }
+            if scenario.gateway.state(g).outage.is_some() && !steps.iter().any(|s| &s.gateway == g)
+            {
+                down.push(Step {
+                    gateway: g.clone(),
+                    at_us: trunk_invite_at_us,
+                    describe: format!("{g} down (outage: connection refused, nothing observable)"),
+                    fingerprint: None,
+                    final_rejection: false,
+                    skipped: false,
+                });
+            }
+        }
+        let from_trunk = !down.is_empty();
+        down.extend(steps);
+        let steps = down;
+        let start = steps.first().and_then(|s| s.at_us);
+        let next = steps
+            .iter()
+            .skip(1)
+            .find(|s| s.fingerprint.is_some())
+            .and_then(|s| s.at_us);
+        let failover_us = match (start, next) {
+            (Some(a), Some(b)) if steps.len() > 1 => Some(b.saturating_sub(a)),
+            _ => None,
+        };
+        RouteView {
+            answered_by: observations
+                .iter()
+                .find(|o| o.is_new_invite() && o.answered_2xx())
+                .map(|o| o.gateway.clone()),
+            failover_us,
+            failover_from: if from_trunk {
+                "the trunk's INVITE to the system under test (the first gateway was down)"
+            } else {
+                "the first gateway's first contact"
+            },
+            first_choice: steps.first().map(|s| s.gateway.clone()).unwrap_or_default(),
+            steps,
         }
     }
 }
 
-/// Everything the route checks look at.
-#[derive(Debug)]
-pub struct RouteEvidence<'a> {
-    /// The scenario's calls, in order.
-    pub calls: &'a [CallSummary],
-    /// The route they followed.
-    pub route: &'a RouteSpec,
-    /// Gateway observations of these calls, when the topology has embedded gateways.
-    pub observations: Option<&'a [Observation]>,
-    /// Health state changes during the scenario.
-    pub transitions: &'a [Transition],
-}
-
-fn check(id: &str, pass: bool, expected: String, observed: String, message: String) -> CheckResult {
-    CheckResult {
-        id: id.to_owned(),
-        requirement: Some(REQUIREMENT.to_owned()),
-        outcome: if pass { Outcome::Pass } else { Outcome::Fail },
-        expected: Some(expected),
-        observed: Some(observed),
-        message,
+fn invite_step(o: &Observation, route: &scenarios::RouteSpec) -> Step {
+    let status = o.response;
+    let describe = match (status, &o.fault) {
+        (Some(s), Some(f)) => format!("{} {s} ({f})", o.gateway),
+        (Some(s), None) => format!("{} {s}", o.gateway),
+        (None, Some(f)) => format!("{} no answer ({f})", o.gateway),
+        (None, None) => format!("{} no answer", o.gateway),
+    };
+    Step {
+        gateway: o.gateway.clone(),
+        at_us: Some(o.at_us),
+        describe,
+        fingerprint: Some(InviteFingerprint::of_observation(o)),
+        final_rejection: status.is_some_and(|s| s >= 300 && !route.retry_on_status.contains(&s)),
+        skipped: false,
     }
 }
 
@@ -163,69 +249,80 @@ pub fn ms(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1000.0)
 }
 
-/// Judges the route expectations of `scenario`. The order of the checks is stable.
-pub fn judge_route(scenario: &Scenario, ev: &RouteEvidence<'_>) -> Vec<CheckResult> {
+fn check(id: &str, pass: bool, expected: String, observed: String, message: String) -> CheckResult {
+    result(id, req::ROUTE, pass, expected, observed, message)
+}
+
+/// The route checks of a scenario, over all its calls. The order of the checks is stable.
+pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
     let e = &scenario.expect;
-    let mut out = Vec::new();
-    let n = ev.calls.len();
-    if let Some(gw) = &e.answered_by {
-        out.push(answered_by(gw, ev.calls));
+    let wants = e.answered_by.is_some()
+        || e.attempts.is_some()
+        || e.failover_within.is_some()
+        || e.identical_retry == Some(true)
+        || e.no_retry.is_some()
+        || e.random_split.is_some()
+        || e.outage_failed_max.is_some()
+        || e.long_path_max.is_some()
+        || scenario.health.is_some();
+    if !wants {
+        return Vec::new();
     }
-    if let Some(want) = e.attempts {
-        let bad = ev
+    let views: Option<Vec<RouteView>> = match ev.setting.topology {
+        Topology::Direct => Some(
+            ev.calls
+                .iter()
+                .map(|c| RouteView::of_trunk(c.call, c.observations))
+                .collect(),
+        ),
+        Topology::ThroughSut => ev
             .calls
             .iter()
-            .enumerate()
-            .find(|(_, c)| c.tried().count() != want as usize);
-        out.push(match bad {
-            None => check(
-                "route.attempts",
-                true,
-                want.to_string(),
-                want.to_string(),
-                format!(
-                    "{} took {want} attempt(s): {}",
-                    if n == 1 {
-                        "the call".into()
-                    } else {
-                        format!("all {n} calls")
-                    },
-                    ev.calls.first().map(CallSummary::path).unwrap_or_default()
-                ),
-            ),
-            Some((i, c)) => {
-                let got = c.tried().count();
-                check(
-                    "route.attempts",
-                    false,
-                    want.to_string(),
-                    got.to_string(),
-                    format!(
-                        "{} took {got} attempt(s), expected {want}: {}",
-                        which(i, n),
-                        c.path()
-                    ),
-                )
-            }
-        });
+            .map(|c: &CallEvidence<'_>| {
+                c.observations
+                    .map(|obs| RouteView::of_gateways(scenario, obs, c.call.first_invite_at_us()))
+            })
+            .collect(),
+        Topology::External => None,
+    };
+    let Some(views) = views else {
+        return external(scenario);
+    };
+    let mut out = Vec::new();
+    let n = views.len();
+    if let Some(gw) = &e.answered_by {
+        out.push(answered_by(gw, &views));
+    }
+    if let Some(want) = e.attempts {
+        out.push(attempts(want, &views));
     }
     if let Some(bound) = e.failover_within {
-        out.push(failover_time(bound, ev.calls));
+        let bound = match ev.setting.topology {
+            Topology::ThroughSut => sut_bound(scenario, bound, ev.setting.sut_attempt_timeout),
+            _ => bound,
+        };
+        out.push(failover_time(bound, &views));
     }
     if e.identical_retry == Some(true) {
-        out.push(identical_retry(ev));
+        out.push(identical_retry(&views, ev.setting.topology));
     }
     if let Some(no_retry) = e.no_retry {
-        out.push(no_retry_check(no_retry, ev));
+        out.push(no_retry_check(no_retry, &views, scenario));
     }
     if let Some(split) = &e.random_split {
-        out.push(random_split(&split.gateway, split.confidence(), ev));
+        let gateways = scenario.route.as_ref().map_or(2, |r| r.gateways.len());
+        out.push(random_split(
+            &split.gateway,
+            split.confidence(),
+            gateways,
+            &views,
+        ));
     }
     if let Some(max) = e.outage_failed_max {
-        out.push(outage_impact(max, ev));
+        out.push(outage_impact(max, &views));
     }
     if let Some(max) = e.long_path_max {
-        let long = ev.calls.iter().filter(|c| c.tried().count() > 1).count();
+        let long = views.iter().filter(|c| c.tried().count() > 1).count();
         out.push(check(
             "route.long-path",
             long <= max as usize,
@@ -234,21 +331,76 @@ pub fn judge_route(scenario: &Scenario, ev: &RouteEvidence<'_>) -> Vec<CheckResu
             format!("{long} of {n} call(s) needed more than one attempt (at most {max} allowed)"),
         ));
     }
+    if scenario.health.is_some() && ev.setting.topology == Topology::Direct {
+        out.extend(health_detection(scenario, ev));
+    }
     out
 }
 
-fn answered_by(gw: &str, calls: &[CallSummary]) -> CheckResult {
+/// Without gateway evidence nothing of the route can be judged.
+fn external(scenario: &Scenario) -> Vec<CheckResult> {
+    let e = &scenario.expect;
+    let mut out = Vec::new();
+    if let Some(gw) = &e.answered_by {
+        out.push(skipped(
+            "route.answered-by",
+            req::GATEWAYS,
+            Some(gw.clone()),
+            NO_GATEWAYS,
+        ));
+    }
+    for (id, wanted) in [
+        ("route.attempts", e.attempts.is_some()),
+        ("route.failover-time", e.failover_within.is_some()),
+        ("route.identical-retry", e.identical_retry == Some(true)),
+        ("route.no-retry-after-final", e.no_retry.is_some()),
+    ] {
+        if wanted {
+            out.push(skipped(id, req::ROUTE, None, NO_GATEWAYS));
+        }
+    }
+    out
+}
+
+/// The failover bound behind a system under test: a silent first gateway is abandoned on the
+/// system under test's own timer, not the scenario's `attempt_timeout`, so the bound moves by
+/// their difference (the rest of the allowance stays).
+pub fn sut_bound(scenario: &Scenario, bound: Duration, sut_timeout: Duration) -> Duration {
+    let Some(route) = &scenario.route else {
+        return bound;
+    };
+    let first = route.gateways.first().map(String::as_str).unwrap_or("gw1");
+    let silent = scenario
+        .faults
+        .iter()
+        .any(|f| f.gateway == first && silent_past(&f.kind, route.attempt_timeout));
+    if silent {
+        (bound + sut_timeout).saturating_sub(route.attempt_timeout)
+    } else {
+        bound
+    }
+}
+
+fn silent_past(kind: &FaultKind, timeout: Duration) -> bool {
+    match kind {
+        FaultKind::Delay(d) => *d > timeout,
+        k => k.is_silent(),
+    }
+}
+
+fn answered_by(gw: &str, calls: &[RouteView]) -> CheckResult {
     let n = calls.len();
     let bad = calls
         .iter()
         .enumerate()
         .find(|(_, c)| c.answered_by.as_deref() != Some(gw));
     match bad {
-        None => check(
+        None => result(
             "route.answered-by",
+            req::GATEWAYS,
             true,
-            gw.to_owned(),
-            gw.to_owned(),
+            gw,
+            gw,
             if n == 1 {
                 format!("answered by {gw}: {}", calls[0].path())
             } else {
@@ -257,10 +409,11 @@ fn answered_by(gw: &str, calls: &[CallSummary]) -> CheckResult {
         ),
         Some((i, c)) => {
             let got = c.answered_by.clone().unwrap_or_else(|| "(none)".into());
-            check(
+            result(
                 "route.answered-by",
+                req::GATEWAYS,
                 false,
-                gw.to_owned(),
+                gw,
                 got.clone(),
                 format!(
                     "{} was answered by {got}, expected {gw}: {}",
@@ -272,11 +425,49 @@ fn answered_by(gw: &str, calls: &[CallSummary]) -> CheckResult {
     }
 }
 
-fn failover_time(bound: std::time::Duration, calls: &[CallSummary]) -> CheckResult {
+fn attempts(want: u32, calls: &[RouteView]) -> CheckResult {
+    let n = calls.len();
+    match calls
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.tried().count() != want as usize)
+    {
+        None => check(
+            "route.attempts",
+            true,
+            want.to_string(),
+            want.to_string(),
+            format!(
+                "{} took {want} attempt(s): {}",
+                if n == 1 {
+                    "the call".into()
+                } else {
+                    format!("all {n} calls")
+                },
+                calls.first().map(RouteView::path).unwrap_or_default()
+            ),
+        ),
+        Some((i, c)) => {
+            let got = c.tried().count();
+            check(
+                "route.attempts",
+                false,
+                want.to_string(),
+                got.to_string(),
+                format!(
+                    "{} took {got} attempt(s), expected {want}: {}",
+                    which(i, n),
+                    c.path()
+                ),
+            )
+        }
+    }
+}
+
+fn failover_time(bound: Duration, calls: &[RouteView]) -> CheckResult {
     let bound_us = u64::try_from(bound.as_micros()).unwrap_or(u64::MAX);
     let bound_text = humantime::format_duration(bound).to_string();
     let n = calls.len();
-    let mut times: Vec<u64> = calls.iter().filter_map(|c| c.failover_us).collect();
     if let Some((i, c)) = calls
         .iter()
         .enumerate()
@@ -294,6 +485,7 @@ fn failover_time(bound: std::time::Duration, calls: &[CallSummary]) -> CheckResu
             ),
         );
     }
+    let mut times: Vec<u64> = calls.iter().filter_map(|c| c.failover_us).collect();
     times.sort_unstable();
     let max = times.last().copied().unwrap_or(0);
     let median = times.get(times.len() / 2).copied().unwrap_or(0);
@@ -302,20 +494,25 @@ fn failover_time(bound: std::time::Duration, calls: &[CallSummary]) -> CheckResu
     } else {
         format!("failover_us max={max} p50={median}")
     };
-    let slowest = calls
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, c)| c.failover_us)
-        .map(|(i, c)| (i, c.path()))
-        .unwrap_or_default();
+    let Some((slowest_i, slowest)) = calls.iter().enumerate().max_by_key(|(_, c)| c.failover_us)
+    else {
+        return check(
+            "route.failover-time",
+            false,
+            format!("failover within {bound_text}"),
+            "no call".into(),
+            "the scenario placed no call, so there is no failover to time".into(),
+        );
+    };
     let pass = max <= bound_us;
     let what = if n == 1 {
-        format!("failover in {}", ms(max))
+        format!("failover in {} from {}", ms(max), slowest.failover_from)
     } else {
         format!(
-            "slowest failover {} (median {}) over {n} calls",
+            "slowest failover {} (median {}) over {n} calls, from {}",
             ms(max),
-            ms(median)
+            ms(median),
+            slowest.failover_from
         )
     };
     check(
@@ -324,25 +521,29 @@ fn failover_time(bound: std::time::Duration, calls: &[CallSummary]) -> CheckResu
         format!("failover within {bound_text}"),
         observed,
         if pass {
-            format!("{what}, within {bound_text}: {}", slowest.1)
+            format!("{what}, within {bound_text}: {}", slowest.path())
         } else {
             format!(
                 "{what} ({}), over the {bound_text} bound: {}",
-                which(slowest.0, n),
-                slowest.1
+                which(slowest_i, n),
+                slowest.path()
             )
         },
     )
 }
 
-fn identical_retry(ev: &RouteEvidence<'_>) -> CheckResult {
-    let n = ev.calls.len();
+fn identical_retry(calls: &[RouteView], topology: Topology) -> CheckResult {
+    let n = calls.len();
     let mut compared = 0;
-    for (i, c) in ev.calls.iter().enumerate() {
+    let mut unobserved = None;
+    for (i, c) in calls.iter().enumerate() {
         let prints: Vec<(&str, &InviteFingerprint)> = c
             .tried()
-            .filter_map(|a| a.fingerprint.as_ref().map(|f| (a.gateway.as_str(), f)))
+            .filter_map(|s| s.fingerprint.as_ref().map(|f| (s.gateway.as_str(), f)))
             .collect();
+        if prints.len() < 2 && c.tried().count() > 1 {
+            unobserved.get_or_insert((i, c));
+        }
         if let Some(((g0, first), rest)) = prints.split_first() {
             for (g, f) in rest {
                 compared += 1;
@@ -354,7 +555,7 @@ fn identical_retry(ev: &RouteEvidence<'_>) -> CheckResult {
                         "the same org header, ANI and SDP offer on every attempt".into(),
                         diff.join("; "),
                         format!(
-                            "{} changed on the retry from {g0} to {g}: {}",
+                            "{} changed on the retry from {g0} to {g}: {} (ICD 5.3; the retry must carry the call unchanged, ICD 5.1.9 and 5.1.7)",
                             which(i, n),
                             diff.join("; ")
                         ),
@@ -362,45 +563,20 @@ fn identical_retry(ev: &RouteEvidence<'_>) -> CheckResult {
                 }
             }
         }
-        // What the gateways received: the org header values of each attempt's INVITE.
-        if let Some(obs) = ev.observations {
-            let seen: Vec<(&str, Vec<String>)> = c
-                .tried()
-                .filter_map(|a| {
-                    let o = obs.iter().find(|o| {
-                        o.method == "INVITE" && o.call_id.as_deref() == Some(a.call_id.as_str())
-                    })?;
-                    // A gateway that faulted before checking the header recorded no finding.
-                    let orgs = o.org.as_ref()?.values.clone();
-                    Some((a.gateway.as_str(), orgs))
-                })
-                .collect();
-            if let Some(((g0, first), rest)) = seen.split_first()
-                && let Some((g, other)) = rest.iter().find(|(_, v)| v != first)
-            {
-                let show = |v: &[String]| {
-                    if v.is_empty() {
-                        "(no header)".to_owned()
-                    } else {
-                        v.join(" | ")
-                    }
-                };
-                return check(
-                    "route.identical-retry",
-                    false,
-                    "the same E911-Organization-ID at every gateway".into(),
-                    format!("{g0}: {}; {g}: {}", show(first), show(other)),
-                    format!(
-                        "{}: E911-Organization-ID at {g0} was {}, at {g} {} (header lost or changed on the retry)",
-                        which(i, n),
-                        show(first),
-                        show(other)
-                    ),
-                );
-            }
-        }
     }
     if compared == 0 {
+        if let (Topology::ThroughSut, Some((i, c))) = (topology, unobserved) {
+            return skipped(
+                "route.identical-retry",
+                req::ROUTE,
+                Some("the same org header, ANI and SDP offer on every attempt".into()),
+                &format!(
+                    "{} reached a second gateway, but only one INVITE reached a gateway (the first failed before the INVITE), so there is no pair of INVITEs to compare: {}",
+                    which(i, n),
+                    c.path()
+                ),
+            );
+        }
         return check(
             "route.identical-retry",
             false,
@@ -416,34 +592,23 @@ fn identical_retry(ev: &RouteEvidence<'_>) -> CheckResult {
         "the same org header, ANI and SDP offer on every attempt".into(),
         "identical".into(),
         format!(
-            "{compared} retried INVITE(s) carried the same dialled number, From, P-Asserted-Identity, E911-Organization-ID and SDP offer (new Call-ID, tag, branch, port and key per attempt)"
+            "{compared} retried INVITE(s) carried the same dialled number, From, P-Asserted-Identity, E911-Organization-ID and SDP offer (Call-ID, tags, branches, ports and keys may differ)"
         ),
     )
 }
 
-fn no_retry_check(no_retry: bool, ev: &RouteEvidence<'_>) -> CheckResult {
-    let n = ev.calls.len();
-    // Gateways that saw an INVITE of each call (when observable), besides the originator's view.
-    let gateways_seen = |c: &CallSummary| -> usize {
-        let mut g: Vec<&str> = c.tried().map(|a| a.gateway.as_str()).collect();
-        if let Some(obs) = ev.observations {
-            for a in c.tried() {
-                for o in obs.iter().filter(|o| {
-                    o.method == "INVITE" && o.call_id.as_deref() == Some(a.call_id.as_str())
-                }) {
-                    g.push(o.gateway.as_str());
-                }
-            }
-        }
+fn no_retry_check(no_retry: bool, calls: &[RouteView], scenario: &Scenario) -> CheckResult {
+    let n = calls.len();
+    let gateways_reached = |c: &RouteView| {
+        let mut g: Vec<&str> = c.tried().map(|s| s.gateway.as_str()).collect();
         g.sort_unstable();
         g.dedup();
         g.len()
     };
-    let bad = ev
-        .calls
+    let bad = calls
         .iter()
         .enumerate()
-        .find(|(_, c)| (gateways_seen(c) > 1) == no_retry);
+        .find(|(_, c)| (gateways_reached(c) > 1) == no_retry);
     let expected = if no_retry {
         "no second gateway after a final response"
     } else {
@@ -458,7 +623,7 @@ fn no_retry_check(no_retry: bool, ev: &RouteEvidence<'_>) -> CheckResult {
             if no_retry {
                 format!(
                     "the final answer ended the call, no other gateway was tried: {}",
-                    ev.calls.first().map(CallSummary::path).unwrap_or_default()
+                    calls.first().map(RouteView::path).unwrap_or_default()
                 )
             } else {
                 "every call was retried on another gateway".into()
@@ -473,12 +638,16 @@ fn no_retry_check(no_retry: bool, ev: &RouteEvidence<'_>) -> CheckResult {
                 let first = c
                     .tried()
                     .next()
-                    .map(AttemptSummary::describe)
+                    .map(|s| s.describe.clone())
                     .unwrap_or_default();
                 format!(
                     "{} was retried after {first}: a final response (RFC 3261 §21; not in retry_on_status {:?}, no retryable Q.850 cause) must end the call: {}",
                     which(i, n),
-                    ev.route.retry_on_status,
+                    scenario
+                        .route
+                        .as_ref()
+                        .map(|r| r.retry_on_status.clone())
+                        .unwrap_or_default(),
                     c.path()
                 )
             } else {
@@ -520,14 +689,15 @@ pub fn binomial_interval(n: u64, p: f64, confidence: f64) -> (u64, u64) {
     (lo, hi)
 }
 
-fn random_split(gateway: &str, confidence: f64, ev: &RouteEvidence<'_>) -> CheckResult {
-    let n = ev.calls.len() as u64;
-    let k = ev
-        .calls
-        .iter()
-        .filter(|c| c.first_choice == gateway)
-        .count() as u64;
-    let p = 1.0 / ev.route.gateways.len().max(1) as f64;
+fn random_split(
+    gateway: &str,
+    confidence: f64,
+    gateways: usize,
+    calls: &[RouteView],
+) -> CheckResult {
+    let n = calls.len() as u64;
+    let k = calls.iter().filter(|c| c.first_choice == gateway).count() as u64;
+    let p = 1.0 / gateways.max(1) as f64;
     let (lo, hi) = binomial_interval(n, p, confidence);
     let pct = scenarios::route::Percent((confidence * 1e6).round() as u32);
     let pass = (lo..=hi).contains(&k);
@@ -550,37 +720,19 @@ fn random_split(gateway: &str, confidence: f64, ev: &RouteEvidence<'_>) -> Check
     )
 }
 
-fn outage_impact(max: u32, ev: &RouteEvidence<'_>) -> CheckResult {
-    let n = ev.calls.len();
-    let failed: Vec<usize> = ev
-        .calls
+fn outage_impact(max: u32, calls: &[RouteView]) -> CheckResult {
+    let n = calls.len();
+    let failed: Vec<usize> = calls
         .iter()
         .enumerate()
         .filter(|(_, c)| c.answered_by.is_none())
         .map(|(i, _)| i + 1)
         .collect();
-    let long = ev.calls.iter().filter(|c| c.tried().count() > 1).count();
-    let skipped = ev
-        .calls
+    let long = calls.iter().filter(|c| c.tried().count() > 1).count();
+    let skipped = calls
         .iter()
-        .filter(|c| {
-            c.attempts
-                .iter()
-                .any(|a| a.class == AttemptClass::SkippedDown)
-        })
+        .filter(|c| c.steps.iter().any(|s| s.skipped))
         .count();
-    let detection = ev
-        .transitions
-        .iter()
-        .find(|t| !t.up)
-        .map(|t| {
-            format!(
-                "; OPTIONS marked {} down {} after its first failed probe",
-                t.gateway,
-                ms(t.detection_us)
-            )
-        })
-        .unwrap_or_default();
     let pass = failed.len() <= max as usize;
     check(
         "route.outage-impact",
@@ -588,7 +740,7 @@ fn outage_impact(max: u32, ev: &RouteEvidence<'_>) -> CheckResult {
         format!("at most {max} unanswered call(s)"),
         failed.len().to_string(),
         format!(
-            "{} of {n} call(s) unanswered{} (at most {max} allowed); {long} took the long path, {skipped} skipped a gateway marked down{detection}",
+            "{} of {n} call(s) unanswered{} (at most {max} allowed); {long} took the long path, {skipped} skipped a gateway marked down",
             failed.len(),
             if failed.is_empty() {
                 String::new()
@@ -604,6 +756,39 @@ fn outage_impact(max: u32, ev: &RouteEvidence<'_>) -> CheckResult {
             },
         ),
     )
+}
+
+/// `health.detection` (ICD 5.1.3): the trunk's OPTIONS probing took every gateway that was
+/// down in the scenario out of service, and says how fast.
+fn health_detection(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
+    let down: Vec<&String> = scenario
+        .gateway
+        .states
+        .iter()
+        .filter(|(_, s)| s.outage.is_some())
+        .map(|(g, _)| g)
+        .collect();
+    down.into_iter()
+        .map(|g| {
+            let t = ev.transitions.iter().find(|t| &t.gateway == g && !t.up);
+            result(
+                "health.detection",
+                req::IN_SERVICE,
+                t.is_some(),
+                format!("{g} marked out of service by OPTIONS during its outage"),
+                t.map_or_else(|| "never marked down".into(), |t| format!("down after {}", ms(t.detection_us))),
+                match t {
+                    Some(t) => format!(
+                        "OPTIONS probing marked {g} down {} after its first failed probe",
+                        ms(t.detection_us)
+                    ),
+                    None => format!(
+                        "{g} was down but OPTIONS probing never marked it out of service (ICD 5.1.3)"
+                    ),
+                },
+            )
+        })
+        .collect()
 }
 
 /// Merges per-call check lists of a multi-call scenario into one list: a check that passed on

@@ -1,204 +1,150 @@
-//! Each route check on its pass and its fail side.
+//! The route checks on their pass and fail sides, over paths read at the trunk (direct) and at
+//! the gateways (a system under test failing over).
+
+use std::time::Duration;
 
 use super::*;
-use crate::originate::health::Transition;
-use crate::originate::route::TransportFailure;
-use reports::Outcome;
-use scenarios::Scenario;
+use crate::evidence::{AttemptEnd, Decision, Failure, Transition};
+use crate::test_support::{
+    attempt_at, call_of, check, connection_event, has, invite_obs, scenario_with, with_header,
+};
+use crate::verdict::tests::{direct, judge_in, sut};
 
-fn scenario(sections: &str, expect: &str) -> Scenario {
-    let text = format!(
-        "name = \"t\"\ndescription = \"t.\"\nrequirements = [\"ICD 5.3\"]\n\n[call]\ndial = \"911\"\nani = \"+13125550100\"\n\n{sections}\n\n[expect]\n{expect}\n"
-    );
-    scenarios::load_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-fn fp(org: &str) -> InviteFingerprint {
-    InviteFingerprint {
-        dialed: "911".into(),
-        from: "<sip:+13125550100@trunk>".into(),
-        pai: vec!["<sip:+13125550100@trunk;user=phone>".into()],
-        org: vec![org.into()],
-        sdp: "m=audio * RTP/SAVP 0 8 101\n".into(),
-        ..InviteFingerprint::default()
-    }
-}
-
-fn attempt(gw: &str, class: AttemptClass, status: Option<u16>) -> AttemptSummary {
-    AttemptSummary {
-        gateway: gw.into(),
-        class,
-        status,
-        reason: status.map(|s| {
-            if s == 200 {
-                "OK".into()
-            } else {
-                "Service Unavailable".into()
-            }
-        }),
-        q850: None,
-        error: None,
-        call_id: format!("{gw}-call"),
-        fingerprint: Some(fp("org-a")),
-    }
-}
-
-/// gw1 503 -> gw2 200, failover after `us`.
-fn failover(us: u64) -> CallSummary {
-    CallSummary {
-        attempts: vec![
-            attempt("gw1", AttemptClass::RetryableStatus, Some(503)),
-            attempt("gw2", AttemptClass::Answered, Some(200)),
-        ],
-        answered_by: Some("gw2".into()),
-        failover_us: Some(us),
-        first_choice: "gw1".into(),
-    }
-}
-
-/// gw1 answers at once.
-fn direct(gw: &str) -> CallSummary {
-    CallSummary {
-        attempts: vec![attempt(gw, AttemptClass::Answered, Some(200))],
-        answered_by: Some(gw.into()),
-        failover_us: None,
-        first_choice: gw.into(),
-    }
-}
-
-fn judge(sc: &Scenario, calls: &[CallSummary]) -> Vec<CheckResult> {
-    let route = sc.route.clone().expect("route");
-    judge_route(
-        sc,
-        &RouteEvidence {
-            calls,
-            route: &route,
-            observations: None,
-            transitions: &[],
-        },
+/// A route scenario with these extra sections and `[expect]` lines.
+fn routed(sections: &str, expect: &str) -> Scenario {
+    scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"\nhold = \"50ms\"",
+        &format!("{expect}\n[route]\nattempt_timeout = \"300ms\"\n{sections}"),
     )
 }
 
-fn only<'a>(checks: &'a [CheckResult], id: &str) -> &'a CheckResult {
-    let c = checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("{id} in {checks:#?}"));
-    assert_eq!(c.requirement.as_deref(), Some("ICD 5.3"));
-    c
+fn step(gateway: &str, at_us: u64, org: &str, final_rejection: bool) -> Step {
+    Step {
+        gateway: gateway.into(),
+        at_us: Some(at_us),
+        describe: gateway.into(),
+        fingerprint: Some(InviteFingerprint {
+            dialed: "911".into(),
+            org: vec![org.into()],
+            ..InviteFingerprint::default()
+        }),
+        final_rejection,
+        skipped: false,
+    }
+}
+
+fn view(steps: Vec<Step>, answered_by: Option<&str>) -> RouteView {
+    let failover_us = match (steps.first(), steps.get(1)) {
+        (Some(a), Some(b)) => Some(b.at_us.unwrap_or(0) - a.at_us.unwrap_or(0)),
+        _ => None,
+    };
+    RouteView {
+        first_choice: steps.first().map(|s| s.gateway.clone()).unwrap_or_default(),
+        steps,
+        answered_by: answered_by.map(str::to_owned),
+        failover_us,
+        failover_from: "the first gateway's first contact",
+    }
+}
+
+fn failover(us: u64) -> RouteView {
+    view(
+        vec![step("gw1", 0, "org", false), step("gw2", us, "org", false)],
+        Some("gw2"),
+    )
+}
+
+fn single(gw: &str) -> RouteView {
+    view(vec![step(gw, 0, "org", false)], Some(gw))
 }
 
 #[test]
-fn answered_by_pass_and_fail() {
-    let sc = scenario("[route]", "answered_by = \"gw2\"");
-    let ok = judge(&sc, &[failover(1000)]);
-    assert_eq!(only(&ok, "route.answered-by").outcome, Outcome::Pass);
-    let bad = judge(&sc, &[direct("gw1")]);
-    let c = only(&bad, "route.answered-by");
+fn answered_by_and_attempts_pass_and_fail() {
+    let c = answered_by("gw2", &[failover(1_000)]);
+    assert_eq!(c.outcome, Outcome::Pass);
+    assert_eq!(c.requirement.as_deref(), Some("ICD 5.1.6"));
+    let c = answered_by("gw2", &[failover(1_000), single("gw1")]);
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(
-        c.message.contains("answered by gw1, expected gw2"),
+        c.message.contains("call 2 of 2 was answered by gw1"),
         "{}",
         c.message
     );
-}
-
-#[test]
-fn attempts_pass_and_fail() {
-    let sc = scenario("[route]", "attempts = 2");
-    assert_eq!(
-        only(&judge(&sc, &[failover(1)]), "route.attempts").outcome,
-        Outcome::Pass
-    );
-    let c = judge(&sc, &[direct("gw1")]);
-    let c = only(&c, "route.attempts");
+    assert_eq!(attempts(2, &[failover(1)]).outcome, Outcome::Pass);
+    let c = attempts(2, &[failover(1), single("gw1")]);
     assert_eq!(c.outcome, Outcome::Fail);
-    assert!(
-        c.message
-            .contains("took 1 attempt(s), expected 2: gw1 200 OK"),
-        "{}",
-        c.message
-    );
+    assert_eq!(c.observed.as_deref(), Some("1"));
 }
 
 #[test]
 fn failover_time_pass_fail_and_missing() {
-    let sc = scenario("[route]", "failover_within = \"500ms\"");
-    let ok = judge(&sc, &[failover(312_400)]);
-    let c = only(&ok, "route.failover-time");
+    let bound = Duration::from_secs(2);
+    assert_eq!(
+        failover_time(bound, &[failover(1_500_000)]).outcome,
+        Outcome::Pass
+    );
+    let c = failover_time(bound, &[failover(1_500_000), failover(2_500_000)]);
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(
+        c.message.contains("slowest failover 2500.0 ms"),
+        "{}",
+        c.message
+    );
+    let c = failover_time(bound, &[single("gw1")]);
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert_eq!(c.observed.as_deref(), Some("no failover"));
+}
+
+#[test]
+fn identical_retry_pass_fail_and_not_exercised() {
+    assert_eq!(
+        identical_retry(&[failover(1)], Topology::Direct).outcome,
+        Outcome::Pass
+    );
+    let changed = view(
+        vec![
+            step("gw1", 0, "org-a", false),
+            step("gw2", 5, "org-b", false),
+        ],
+        Some("gw2"),
+    );
+    let c = identical_retry(&[changed], Topology::ThroughSut);
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(
+        c.message.contains("E911-Organization-ID: org-a -> org-b"),
+        "{}",
+        c.message
+    );
+    // Behind an SBC, a first gateway that failed before the INVITE leaves nothing to compare.
+    let mut first = step("gw1", 0, "org", false);
+    first.fingerprint = None;
+    let one = view(vec![first, step("gw2", 5, "org", false)], Some("gw2"));
+    assert_eq!(
+        identical_retry(std::slice::from_ref(&one), Topology::ThroughSut).outcome,
+        Outcome::Skipped
+    );
+    // No retry at all is a failure: the scenario expected one.
+    assert_eq!(
+        identical_retry(&[single("gw1")], Topology::Direct).outcome,
+        Outcome::Fail
+    );
+}
+
+#[test]
+fn no_retry_after_a_final_response_pass_and_fail() {
+    let sc = routed("", "status = 403\nno_retry = true");
+    let c = no_retry_check(true, &[single("gw1")], &sc);
     assert_eq!(c.outcome, Outcome::Pass);
-    assert!(
-        c.message.contains("failover in 312.4 ms, within 500ms"),
-        "{}",
-        c.message
+    let retried = view(
+        vec![step("gw1", 0, "org", true), step("gw2", 5, "org", false)],
+        Some("gw2"),
     );
-    assert_eq!(c.observed.as_deref(), Some("failover_us=312400"));
-    let slow = judge(&sc, &[failover(900_000)]);
-    let c = only(&slow, "route.failover-time");
+    let c = no_retry_check(true, std::slice::from_ref(&retried), &sc);
     assert_eq!(c.outcome, Outcome::Fail);
-    assert!(c.message.contains("over the 500ms bound"), "{}", c.message);
-    let none = judge(&sc, &[direct("gw1")]);
-    assert!(
-        only(&none, "route.failover-time")
-            .message
-            .contains("never reached a second gateway")
-    );
-}
-
-#[test]
-fn identical_retry_pass_and_fail() {
-    let sc = scenario("[route]", "identical_retry = true");
+    assert!(c.message.contains("was retried after gw1"), "{}", c.message);
     assert_eq!(
-        only(&judge(&sc, &[failover(1)]), "route.identical-retry").outcome,
-        Outcome::Pass
-    );
-    let mut lost = failover(1);
-    lost.attempts[1].fingerprint = Some(InviteFingerprint {
-        org: vec![],
-        ..fp("x")
-    });
-    let c = judge(&sc, &[lost]);
-    let c = only(&c, "route.identical-retry");
-    assert_eq!(c.outcome, Outcome::Fail);
-    assert!(
-        c.message.contains("E911-Organization-ID: org-a -> (none)"),
-        "{}",
-        c.message
-    );
-    let c = judge(&sc, &[direct("gw1")]);
-    assert_eq!(
-        only(&c, "route.identical-retry").outcome,
-        Outcome::Fail,
-        "nothing to compare"
-    );
-}
-
-#[test]
-fn no_retry_pass_and_fail() {
-    let sc = scenario("[route]", "no_retry = true");
-    let mut busy = direct("gw1");
-    busy.attempts[0].class = AttemptClass::Final;
-    busy.attempts[0].status = Some(486);
-    busy.answered_by = None;
-    assert_eq!(
-        only(&judge(&sc, &[busy]), "route.no-retry-after-final").outcome,
-        Outcome::Pass
-    );
-    let c = judge(&sc, &[failover(1)]);
-    let c = only(&c, "route.no-retry-after-final");
-    assert_eq!(c.outcome, Outcome::Fail);
-    assert!(
-        c.message.contains("was retried after gw1 503"),
-        "{}",
-        c.message
-    );
-    let want_retry = scenario("[route]", "no_retry = false");
-    assert_eq!(
-        only(
-            &judge(&want_retry, &[failover(1)]),
-            "route.no-retry-after-final"
-        )
-        .outcome,
+        no_retry_check(false, &[retried], &sc).outcome,
         Outcome::Pass
     );
 }
@@ -208,88 +154,230 @@ fn binomial_interval_is_exact_and_symmetric() {
     let (lo, hi) = binomial_interval(200, 0.5, 0.999);
     assert_eq!(lo + hi, 200, "symmetric for p = 0.5");
     assert!((74..=80).contains(&lo), "{lo}");
-    let (lo, hi) = binomial_interval(20, 0.5, 0.95);
-    assert_eq!((lo, hi), (6, 14));
+    assert_eq!(binomial_interval(20, 0.5, 0.95), (6, 14));
 }
 
 #[test]
 fn random_split_pass_and_fail() {
-    let sc = scenario(
-        "[route]\ndistribution = \"random\"\nseed = 1\n[run]\ncalls = 200",
-        "random_split = { gateway = \"gw1\", within = \"99.9%\" }",
-    );
-    let fair: Vec<CallSummary> = (0..200)
-        .map(|i| direct(if i % 2 == 0 { "gw1" } else { "gw2" }))
+    let fair: Vec<RouteView> = (0..200)
+        .map(|i| single(if i % 2 == 0 { "gw1" } else { "gw2" }))
         .collect();
-    let c = judge(&sc, &fair);
-    let c = only(&c, "route.random-split");
+    let c = random_split("gw1", 0.999, 2, &fair);
     assert_eq!(c.outcome, Outcome::Pass, "{}", c.message);
     assert!(c.message.contains("100 of 200 calls"), "{}", c.message);
-    let skewed: Vec<CallSummary> = (0..200)
-        .map(|i| direct(if i % 10 == 0 { "gw2" } else { "gw1" }))
+    let skewed: Vec<RouteView> = (0..200)
+        .map(|i| single(if i % 10 == 0 { "gw2" } else { "gw1" }))
         .collect();
-    let c = judge(&sc, &skewed);
-    let c = only(&c, "route.random-split");
+    let c = random_split("gw1", 0.999, 2, &skewed);
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(c.message.contains("not random"), "{}", c.message);
 }
 
 #[test]
 fn outage_impact_and_long_path_pass_and_fail() {
-    let sc = scenario(
-        "[route]\n[run]\ncalls = 3\n\n[gateway.gw1]\noutage = { from = \"0s\", until = \"1s\" }",
-        "outage_failed_max = 0\nlong_path_max = 1",
+    let ok = outage_impact(0, &[failover(1), single("gw2")]);
+    assert_eq!(ok.outcome, Outcome::Pass);
+    let lost = view(
+        vec![step("gw1", 0, "org", false), step("gw2", 1, "org", false)],
+        None,
     );
-    let mut down = direct("gw1");
-    down.attempts = vec![
-        attempt(
-            "gw1",
-            AttemptClass::Transport(TransportFailure::Refused),
-            None,
-        ),
-        attempt(
-            "gw2",
-            AttemptClass::Transport(TransportFailure::Refused),
-            None,
-        ),
-    ];
-    down.answered_by = None;
-    let t = [Transition {
-        gateway: "gw1".into(),
-        up: false,
-        at_us: 5,
-        detection_us: 40_000,
-    }];
-    let route = sc.route.clone().unwrap();
-    let run = |calls: &[CallSummary]| {
-        judge_route(
-            &sc,
-            &RouteEvidence {
-                calls,
-                route: &route,
-                observations: None,
-                transitions: &t,
-            },
-        )
-    };
-    let ok = run(&[failover(1), direct("gw2"), direct("gw2")]);
-    let c = only(&ok, "route.outage-impact");
-    assert_eq!(c.outcome, Outcome::Pass);
-    assert!(
-        c.message.contains("marked gw1 down 40.0 ms"),
-        "{}",
-        c.message
-    );
-    assert_eq!(only(&ok, "route.long-path").outcome, Outcome::Pass);
-    let bad = run(&[down, failover(1), failover(1)]);
-    let c = only(&bad, "route.outage-impact");
+    let c = outage_impact(0, &[lost, failover(1), failover(1)]);
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(
         c.message.contains("1 of 3 call(s) unanswered (call 1)"),
         "{}",
         c.message
     );
-    assert_eq!(only(&bad, "route.long-path").outcome, Outcome::Fail);
+}
+
+#[test]
+fn the_path_behind_a_system_under_test_is_read_at_the_gateways() {
+    let sc = routed("", "status = 200");
+    // gw1 503 -> gw2 200 with 800 µs between the INVITEs.
+    let v = RouteView::of_gateways(
+        &sc,
+        &[invite_obs("gw1", 1_000, 503), invite_obs("gw2", 1_800, 200)],
+        Some(900),
+    );
+    assert_eq!(v.answered_by.as_deref(), Some("gw2"));
+    assert_eq!(v.tried().count(), 2);
+    assert_eq!(v.failover_us, Some(800));
+    assert!(!v.steps[0].final_rejection, "503 is retryable");
+    assert!(v.path().contains("gw1 503 -> gw2 200"), "{}", v.path());
+    // A connection fault first, then the INVITE at gw2: timed from the first contact.
+    let v = RouteView::of_gateways(
+        &sc,
+        &[
+            connection_event("gw1", 1_000, Some("close before invite"), None),
+            invite_obs("gw2", 1_400, 200),
+        ],
+        Some(900),
+    );
+    assert_eq!((v.tried().count(), v.failover_us), (2, Some(400)));
+    assert!(v.steps[0].fingerprint.is_none());
+    // gw1 down for the scenario: counted as tried, timed from the trunk's INVITE.
+    let down = routed(
+        "[gateway.gw1]\noutage = { from = \"0s\", until = \"60s\" }",
+        "status = 200",
+    );
+    let v = RouteView::of_gateways(&down, &[invite_obs("gw2", 1_500, 200)], Some(1_000));
+    assert_eq!(v.tried().count(), 2);
+    assert_eq!(v.failover_us, Some(500));
+    assert!(
+        v.failover_from.contains("trunk's INVITE"),
+        "{}",
+        v.failover_from
+    );
+    // A 403 at gw1 is a final rejection.
+    let v = RouteView::of_gateways(&sc, &[invite_obs("gw1", 1, 403)], Some(0));
+    assert!(v.steps[0].final_rejection);
+}
+
+#[test]
+fn a_silent_gateway_behind_an_sbc_is_timed_on_the_sbcs_timer() {
+    let silent = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"silence\"",
+        "status = 200",
+    );
+    let b = sut_bound(&silent, Duration::from_secs(2), Duration::from_secs(1));
+    assert_eq!(b, Duration::from_millis(2_700), "2 s - 300 ms + 1 s");
+    let rejecting = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"respond\"\nstatus = 503",
+        "status = 200",
+    );
+    assert_eq!(
+        sut_bound(&rejecting, Duration::from_secs(2), Duration::from_secs(1)),
+        Duration::from_secs(2)
+    );
+}
+
+#[test]
+fn failover_behind_an_sbc_is_judged_from_the_gateways() {
+    let sc = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"respond\"\nstatus = 503",
+        "status = 200\nanswered_by = \"gw2\"\nattempts = 2\nfailover_within = \"2s\"\nidentical_retry = true",
+    );
+    let call = call_of(vec![attempt_at(
+        "gw1",
+        AttemptEnd::Answered { status: 200 },
+        900,
+        "",
+    )]);
+    let good = [invite_obs("gw1", 1_000, 503), invite_obs("gw2", 2_000, 200)];
+    let checks = judge_in(sut(), &sc, &call, Some(&good));
+    for id in [
+        "route.answered-by",
+        "route.attempts",
+        "route.failover-time",
+        "route.identical-retry",
+    ] {
+        assert_eq!(
+            check(&checks, id).outcome,
+            Outcome::Pass,
+            "{id}: {checks:#?}"
+        );
+    }
+    // No failover: the SBC relayed gw1's 503.
+    let stuck = [invite_obs("gw1", 1_000, 503)];
+    let checks = judge_in(sut(), &sc, &call, Some(&stuck));
+    for id in ["route.answered-by", "route.attempts", "route.failover-time"] {
+        assert_eq!(check(&checks, id).outcome, Outcome::Fail, "{id}");
+    }
+    // The org header lost on the retry.
+    let lost = [
+        invite_obs("gw1", 1_000, 503),
+        with_header(invite_obs("gw2", 2_000, 200), "E911-Organization-ID", &[]),
+    ];
+    let checks = judge_in(sut(), &sc, &call, Some(&lost));
+    let c = check(&checks, "route.identical-retry");
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(c.message.contains("E911-Organization-ID"), "{}", c.message);
+}
+
+#[test]
+fn direct_paths_come_from_the_trunks_attempts() {
+    let sc = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"respond\"\nstatus = 503",
+        "status = 200\nanswered_by = \"gw2\"\nattempts = 2\nfailover_within = \"2s\"",
+    );
+    let mut gw1 = attempt_at(
+        "gw1",
+        AttemptEnd::Rejected {
+            status: 503,
+            q850: None,
+        },
+        1_000,
+        "",
+    );
+    gw1.decision = Decision::RetryableStatus;
+    let call = call_of(vec![
+        gw1,
+        attempt_at("gw2", AttemptEnd::Answered { status: 200 }, 1_300, ""),
+    ]);
+    let checks = direct(
+        &sc,
+        &call,
+        Some(&[invite_obs("gw1", 1_000, 503), invite_obs("gw2", 1_300, 200)]),
+    );
+    for id in ["route.answered-by", "route.attempts", "route.failover-time"] {
+        assert_eq!(check(&checks, id).outcome, Outcome::Pass, "{id}");
+    }
+    assert!(check(&checks, "route.failover-time").observed.as_deref() == Some("failover_us=300"));
+    // A refused gw1 (no INVITE written) is still an attempt.
+    let refused = call_of(vec![
+        attempt_at("gw1", AttemptEnd::NoAnswer(Failure::Refused), 1_000, ""),
+        attempt_at("gw2", AttemptEnd::Answered { status: 200 }, 1_100, ""),
+    ]);
+    let v = RouteView::of_trunk(&refused, None);
+    assert_eq!(v.tried().count(), 2);
+    assert_eq!(v.answered_by.as_deref(), Some("gw2"));
+}
+
+#[test]
+fn health_probing_must_take_a_down_gateway_out_of_service() {
+    let sc = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\n[health]\n[run]\ncalls = 2\n[gateway.gw1]\noutage = { from = \"0s\", until = \"5s\" }",
+    );
+    let ev_with = |t: &[Transition]| {
+        let setting = super::super::Setting::direct(sip::transport::TransportKind::Tls);
+        let call = call_of(vec![attempt_at(
+            "gw2",
+            AttemptEnd::Answered { status: 200 },
+            1,
+            "",
+        )]);
+        let calls = [super::super::CallEvidence {
+            call: &call,
+            observations: Some(&[]),
+        }];
+        judge(
+            &sc,
+            &super::super::Evidence {
+                setting: &setting,
+                calls: &calls,
+                scenario_observations: Some(&[]),
+                transitions: t,
+            },
+        )
+    };
+    let down = Transition {
+        gateway: "gw1".into(),
+        up: false,
+        at_us: 5,
+        detection_us: 40_000,
+    };
+    let ok = ev_with(&[down]);
+    let c = check(&ok, "health.detection");
+    assert_eq!(c.outcome, Outcome::Pass);
+    assert_eq!(c.requirement.as_deref(), Some("ICD 5.1.3"));
+    assert!(c.message.contains("40.0 ms"), "{}", c.message);
+    assert_eq!(
+        check(&ev_with(&[]), "health.detection").outcome,
+        Outcome::Fail
+    );
+    assert!(has(&ok, "health.detection"));
 }
 
 #[test]

@@ -1,106 +1,268 @@
-//! TLS verdicts (ICD 5.1, 5.1.2): the call went over TLS, and the session is the trunk's TLS
-//! profile (TLS 1.2, ECDHE on secp384r1, an RSA AES-GCM suite, an RSA certificate), judged
-//! where the gateway saw it when it can (so what a system under test negotiated is what counts),
-//! else where the trunk saw it. A handshake the gateway refused is named with the reason.
+//! TLS, judged on the leg each requirement belongs to:
+//! - `transport.tls-profile` (ICD 5.1): the trunk's TLS profile (TLS 1.2, ECDHE on secp384r1,
+//!   an RSA AES-GCM suite, an RSA certificate) on the session the trunk negotiates: with the
+//!   gateways when the harness calls them (as the gateway saw it), with the system under test
+//!   when one is in between (the system under test must accept what the trunk offers).
+//! - `transport.tls` (ICD 5.1.2): the session that reached the E911 gateways is TLS 1.2 or
+//!   later: the trunk's own directly, the system under test's behind it (what production
+//!   gateways accept, on every connection, whatever connection reuse or scenario order).
+//! - `transport.tls-verify` (RFC 5922): where a scenario makes a gateway present a certificate
+//!   the originator must refuse (untrusted, expired, wrong name), no request arrives over a
+//!   connection that presented it.
+//!
+//! A TCP leg makes the checks of that leg `skipped` with the reason: nothing was exercised.
 
-use mock_gateway::Observation;
-use reports::{CallRecord, CheckResult, TlsInfo};
+use reports::{CheckResult, Observation, TlsInfo};
 use scenarios::tls::GENESYS_BYOC_SUITES;
+use scenarios::{FaultKind, Scenario};
+use sip::transport::TransportKind;
 
-/// The requirement the transport check proves: the trunk's protocol is TLS.
-pub const PROTOCOL: &str = "ICD 5.1.2";
-/// The requirement the profile check proves: the trunk's TLS profile.
-pub const PROFILE: &str = "ICD 5.1";
+use super::{CallEvidence, Evidence, Setting, req, result, skipped};
+use crate::evidence::{AttemptEnd, Failure, Topology};
 
 const PROFILE_TEXT: &str =
     "TLSv1.2, secp384r1, TLS_ECDHE_RSA_WITH_AES_{256,128}_GCM_SHA{384,256}, RSA certificate";
 
-fn check(
-    id: &str,
-    requirement: &str,
-    pass: bool,
-    expected: &str,
-    observed: String,
-    message: String,
-) -> CheckResult {
-    crate::verdict::conformance::result(
-        id,
-        requirement,
-        pass,
-        expected.to_owned(),
-        observed,
-        message,
+const TLS12_OR_LATER: &str = "TLS 1.2 or later";
+
+/// The TLS checks of one call.
+pub fn judge_call(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
+    match setting.topology {
+        Topology::Direct => direct(setting, c),
+        Topology::ThroughSut => {
+            let mut out = trunk_profile(setting, c);
+            out.extend(gateway_leg(setting, c));
+            out
+        }
+        Topology::External => {
+            let mut out = trunk_profile(setting, c);
+            if let Some(session) = client_session(c) {
+                out.push(version_check(session, "the target"));
+            }
+            out
+        }
+    }
+}
+
+/// The session the trunk negotiated on its answering (or last) attempt.
+fn client_session<'a>(c: &'a CallEvidence<'a>) -> Option<&'a TlsInfo> {
+    let call = c.call;
+    call.ender()
+        .or_else(|| call.tried().last())
+        .and_then(|a| a.tls.as_ref())
+        .or_else(|| call.attempts.iter().find_map(|a| a.tls.as_ref()))
+}
+
+/// The certificate the trunk saw on its session.
+fn client_certificate<'a>(c: &'a CallEvidence<'a>) -> Option<&'a str> {
+    client_session(c).and_then(|t| t.certificate.as_deref())
+}
+
+/// Harness -> gateways: one leg; judged as the gateway saw it when it did.
+fn direct(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
+    if setting.trunk_leg == TransportKind::Tcp {
+        return tcp_leg(
+            &["transport.tls", "transport.tls-profile"],
+            "the run is over TCP (--transport tcp)",
+        );
+    }
+    let at_gateway = c.invites().into_iter().find_map(|o| o.tls.as_ref());
+    let refused = c
+        .observations
+        .and_then(|obs| obs.iter().find(|o| o.tls_error.is_some()));
+    // No session reached a gateway but one refused a handshake: the trunk is outside the
+    // profile the gateway enforces.
+    if let (None, Some(o)) = (at_gateway, refused) {
+        return vec![refused_by_gateway(o)];
+    }
+    let Some(session) = at_gateway.or(client_session(c)) else {
+        return Vec::new();
+    };
+    vec![
+        version_check(session, "the gateway"),
+        profile_check(
+            session,
+            client_certificate(c),
+            "the trunk's session with the gateway",
+        ),
+    ]
+}
+
+fn refused_by_gateway(o: &Observation) -> CheckResult {
+    let why = o.tls_error.as_deref().unwrap_or_default();
+    result(
+        "transport.tls-profile",
+        req::TLS_PROFILE,
+        false,
+        PROFILE_TEXT,
+        format!("{} refused the handshake: {why}", o.gateway),
+        format!(
+            "{} refused the trunk's TLS handshake ({why}): the trunk does not offer the TLS profile the gateway enforces (ICD 5.1: TLS 1.2, ECDHE secp384r1, RSA AES-GCM suites)",
+            o.gateway
+        ),
     )
 }
 
-/// The TLS checks of one call: `transport.tls` and `transport.tls-profile` when a session was
-/// established; `transport.tls-profile` failing with the gateway's reason when a gateway
-/// refused a handshake and no session reached a gateway.
-pub fn judge_tls(record: &CallRecord, observations: Option<&[Observation]>) -> Vec<CheckResult> {
-    let client = reports::call_tls(record);
-    let at_gateway = observations.and_then(|obs| {
-        obs.iter()
-            .find(|o| o.method == "INVITE" && !o.retransmission && o.tls.is_some())
-            .and_then(|o| o.tls.as_ref())
+/// The trunk's leg to the system under test (or the external target).
+fn trunk_profile(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
+    if setting.trunk_leg == TransportKind::Tcp {
+        return tcp_leg(
+            &["transport.tls-profile"],
+            "the trunk leg is TCP (--transport tcp): the trunk's TLS profile (ICD 5.1) is not exercised",
+        );
+    }
+    if let Some(session) = client_session(c) {
+        return vec![profile_check(
+            session,
+            client_certificate(c),
+            "the trunk's session with the system under test",
+        )];
+    }
+    // No session: the system under test refused the trunk's handshake on the profile.
+    let refused = c.call.tried().find_map(|a| match &a.end {
+        AttemptEnd::NoAnswer(Failure::Tls(t)) if !t.kind.is_certificate() => Some((a, t.kind)),
+        _ => None,
     });
-    let refused = observations.and_then(|obs| obs.iter().find(|o| o.tls_error.is_some()));
-    let mut out = Vec::new();
-    // No session reached a gateway but one refused a handshake: the trunk (or the SBC in
-    // front of the gateways) is outside the profile the gateway enforces.
-    if let (None, Some(o)) = (at_gateway, refused) {
-        let why = o.tls_error.as_deref().unwrap_or_default();
-        out.push(check(
+    match refused {
+        Some((a, kind)) => vec![result(
             "transport.tls-profile",
-            PROFILE,
+            req::TLS_PROFILE,
             false,
             PROFILE_TEXT,
-            format!("{} refused the handshake: {why}", o.gateway),
+            format!("handshake refused ({})", kind.as_str()),
             format!(
-                "{} refused the trunk's TLS handshake ({why}): the trunk does not offer the TLS profile the gateway enforces (ICD 5.1: TLS 1.2, ECDHE secp384r1, RSA AES-GCM suites)",
-                o.gateway
+                "{} refused the trunk's TLS handshake offering the Genesys BYOC profile ({}): an originator on this trunk cannot connect (ICD 5.1)",
+                a.target,
+                a.notes.join("; ")
             ),
-        ));
-        return out;
+        )],
+        None => Vec::new(),
     }
-    let Some(session) = at_gateway.or(client) else {
-        return out;
-    };
-    let ok_version = session.version == "TLSv1.2" || session.version == "TLSv1.3";
-    out.push(check(
+}
+
+/// The system under test's leg to the gateways, as the gateways saw it.
+fn gateway_leg(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
+    if setting.gateway_leg == Some(TransportKind::Tcp) {
+        return tcp_leg(
+            &["transport.tls"],
+            "the gateways listen on TCP (--gateway-transport tcp): TLS toward the gateways (ICD 5.1.2) is not exercised",
+        );
+    }
+    let invites = c.invites();
+    if invites.is_empty() {
+        return Vec::new();
+    }
+    if let Some(plain) = invites.iter().find(|o| o.tls.is_none()) {
+        return vec![result(
+            "transport.tls",
+            req::TLS,
+            false,
+            TLS12_OR_LATER,
+            format!("{} over {}", plain.gateway, plain.transport),
+            format!(
+                "the INVITE reached {} over {} without TLS (ICD 5.1.2)",
+                plain.gateway, plain.transport
+            ),
+        )];
+    }
+    let old = invites
+        .iter()
+        .find(|o| o.tls.as_ref().is_some_and(|t| !is_tls12_or_later(t)));
+    let shown = invites
+        .iter()
+        .filter_map(|o| {
+            o.tls
+                .as_ref()
+                .map(|t| format!("{}: {}", o.gateway, describe(t, None)))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    vec![match old {
+        Some(o) => {
+            let t = o
+                .tls
+                .as_ref()
+                .map(|t| t.version.as_str())
+                .unwrap_or_default();
+            result(
+                "transport.tls",
+                req::TLS,
+                false,
+                TLS12_OR_LATER,
+                shown,
+                format!(
+                    "the system under test reached {} with {t}; the E911 gateways accept TLS 1.2 or later (ICD 5.1.2)",
+                    o.gateway
+                ),
+            )
+        }
+        None => result(
+            "transport.tls",
+            req::TLS,
+            true,
+            TLS12_OR_LATER,
+            shown.clone(),
+            format!("the system under test reached the gateways over TLS: {shown}"),
+        ),
+    }]
+}
+
+fn tcp_leg(ids: &[&str], why: &str) -> Vec<CheckResult> {
+    ids.iter()
+        .map(|id| {
+            let requirement = if *id == "transport.tls" {
+                req::TLS
+            } else {
+                req::TLS_PROFILE
+            };
+            skipped(id, requirement, None, why)
+        })
+        .collect()
+}
+
+fn is_tls12_or_later(t: &TlsInfo) -> bool {
+    t.version == "TLSv1.2" || t.version == "TLSv1.3"
+}
+
+fn version_check(session: &TlsInfo, peer: &str) -> CheckResult {
+    result(
         "transport.tls",
-        PROTOCOL,
-        ok_version,
-        "TLS 1.2 or later",
+        req::TLS,
+        is_tls12_or_later(session),
+        TLS12_OR_LATER,
         format!("{} {}", session.version, session.cipher),
-        format!("negotiated {} with {}", session.version, session.cipher),
-    ));
-    // The certificate is seen by the trunk (the gateway knows its own).
-    let certificate = client.and_then(|t| t.certificate.as_deref());
+        format!(
+            "negotiated {} with {} with {peer}",
+            session.version, session.cipher
+        ),
+    )
+}
+
+fn profile_check(session: &TlsInfo, certificate: Option<&str>, leg: &str) -> CheckResult {
     let problems = profile_problems(session, certificate);
     let observed = describe(session, certificate);
     let (pass, message) = if problems.is_empty() {
         (
             true,
-            format!("the session is the trunk's TLS profile (ICD 5.1): {observed}"),
+            format!("{leg} is the trunk's TLS profile (ICD 5.1): {observed}"),
         )
     } else {
         (
             false,
             format!(
-                "the session is outside the trunk's TLS profile (ICD 5.1): {}",
+                "{leg} is outside the trunk's TLS profile (ICD 5.1): {}",
                 problems.join("; ")
             ),
         )
     };
-    out.push(check(
+    result(
         "transport.tls-profile",
-        PROFILE,
+        req::TLS_PROFILE,
         pass,
         PROFILE_TEXT,
         observed,
         message,
-    ));
-    out
+    )
 }
 
 /// What differs from the Genesys BYOC profile, one phrase each.
@@ -145,111 +307,79 @@ fn describe(t: &TlsInfo, certificate: Option<&str>) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reports::{Attempt, Outcome};
-
-    fn tls(version: &str, cipher: &str, group: &str, cert: &str) -> TlsInfo {
-        TlsInfo {
-            version: version.into(),
-            cipher: cipher.into(),
-            group: Some(group.into()),
-            sni: Some("gw1.anywhere.e911cloud.com".into()),
-            certificate: Some(cert.into()),
-        }
+/// `transport.tls-verify` (RFC 5922) for a scenario whose gateways present certificates the
+/// originator must refuse.
+pub fn judge_identity(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
+    let faults: Vec<(&str, String)> = scenario
+        .faults
+        .iter()
+        .filter_map(|f| match &f.kind {
+            FaultKind::Tls(t) if t.is_identity() => Some((f.gateway.as_str(), f.kind.label())),
+            _ => None,
+        })
+        .collect();
+    if faults.is_empty() || ev.setting.gateway_leg != Some(TransportKind::Tls) {
+        return Vec::new();
     }
-
-    fn record(t: Option<TlsInfo>) -> CallRecord {
-        CallRecord {
-            answered_by: Some("gw1".into()),
-            attempts: vec![Attempt {
-                gateway: "gw1".into(),
-                tls: t,
-                ..Attempt::default()
-            }],
-            ..CallRecord::default()
-        }
-    }
-
-    use crate::test_support::check as find;
-
-    #[test]
-    fn the_genesys_profile_passes() {
-        let t = tls(
-            "TLSv1.2",
-            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-            "secp384r1",
-            "RSA 2048",
-        );
-        let checks = judge_tls(&record(Some(t)), None);
-        assert_eq!(find(&checks, "transport.tls").outcome, Outcome::Pass);
-        let p = find(&checks, "transport.tls-profile");
-        assert_eq!(p.outcome, Outcome::Pass, "{p:?}");
-        assert_eq!(p.requirement.as_deref(), Some("ICD 5.1"));
-        assert!(p.observed.as_deref().unwrap().contains("RSA 2048"));
-    }
-
-    #[test]
-    fn tls13_x25519_and_an_ecdsa_certificate_are_each_named() {
-        let t = tls(
-            "TLSv1.3",
-            "TLS13_AES_256_GCM_SHA384",
-            "X25519",
-            "ECDSA P-384",
-        );
-        let checks = judge_tls(&record(Some(t)), None);
-        assert_eq!(find(&checks, "transport.tls").outcome, Outcome::Pass);
-        let p = find(&checks, "transport.tls-profile");
-        assert_eq!(p.outcome, Outcome::Fail);
-        for needle in [
-            "TLSv1.3 instead of TLSv1.2",
-            "X25519 instead of secp384r1",
-            "TLS13_AES_256_GCM_SHA384 is not one of",
-            "ECDSA P-384 certificate instead of RSA",
-        ] {
-            assert!(p.message.contains(needle), "{needle}: {}", p.message);
-        }
-    }
-
-    #[test]
-    fn the_gateway_side_session_wins_over_the_trunk_side() {
-        // Through an SBC: the trunk spoke TLS 1.3 to the SBC, the SBC TLS 1.2 to the gateway.
-        let client = tls("TLSv1.3", "TLS13_AES_128_GCM_SHA256", "X25519", "RSA 2048");
-        let mut obs = crate::test_support::observation();
-        obs.tls = Some(TlsInfo {
-            certificate: None,
-            ..tls(
-                "TLSv1.2",
-                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-                "secp384r1",
-                "",
-            )
+    let Some(observed) = ev.scenario_observations else {
+        return Vec::new();
+    };
+    let expected = "no request over a connection that presented a certificate to refuse";
+    let mut out = Vec::new();
+    for (gateway, label) in faults {
+        let accepted = observed.iter().find(|o| {
+            o.gateway == gateway
+                && !o.is_connection_event()
+                && o.connection_fault.as_deref() == Some(label.as_str())
         });
-        let checks = judge_tls(&record(Some(client)), Some(&[obs]));
-        let p = find(&checks, "transport.tls-profile");
-        assert_eq!(p.outcome, Outcome::Pass, "{p:?}");
+        let mut met: Vec<u64> = observed
+            .iter()
+            .filter(|o| {
+                o.gateway == gateway
+                    && o.is_connection_event()
+                    && o.fault.as_deref() == Some(label.as_str())
+            })
+            .map(|o| o.conn)
+            .collect();
+        met.sort_unstable();
+        met.dedup();
+        let met = met.len();
+        let what = label.trim_start_matches("tls ");
+        out.push(match (accepted, met) {
+            (Some(o), _) => result(
+                "transport.tls-verify",
+                req::IDENTITY,
+                false,
+                expected,
+                format!("{} {} over it", o.method, o.request_uri),
+                format!(
+                    "{gateway} presented a certificate that is {what} and the originator accepted it: {} {} arrived over that connection (RFC 5922: the gateway's identity must be verified, or calls can be sent to an impostor)",
+                    o.method, o.request_uri
+                ),
+            ),
+            (None, 0) => skipped(
+                "transport.tls-verify",
+                req::IDENTITY,
+                Some(expected.to_owned()),
+                &format!(
+                    "no connection to {gateway} met its {what} certificate, so whether the originator verifies it was not exercised"
+                ),
+            ),
+            (None, n) => result(
+                "transport.tls-verify",
+                req::IDENTITY,
+                true,
+                expected,
+                format!("{n} connection(s) refused"),
+                format!(
+                    "{gateway} presented a certificate that is {what} on {n} connection(s); the originator sent nothing over any of them"
+                ),
+            ),
+        });
     }
-
-    #[test]
-    fn a_refused_handshake_fails_the_profile_with_the_gateways_reason() {
-        let mut obs = crate::test_support::observation();
-        obs.method.clear();
-        obs.tls_error = Some("peer is incompatible: no protocol version in common".into());
-        let checks = judge_tls(&record(None), Some(&[obs]));
-        assert!(checks.iter().all(|c| c.id != "transport.tls"));
-        let p = find(&checks, "transport.tls-profile");
-        assert_eq!(p.outcome, Outcome::Fail);
-        assert!(
-            p.message.contains("no protocol version in common"),
-            "{}",
-            p.message
-        );
-        assert!(p.message.contains("gw1 refused"), "{}", p.message);
-    }
-
-    #[test]
-    fn no_tls_at_all_means_no_tls_checks() {
-        assert!(judge_tls(&record(None), None).is_empty());
-    }
+    out
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;

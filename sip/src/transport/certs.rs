@@ -101,6 +101,14 @@ pub enum CertError {
         /// The offending stem.
         stem: String,
     },
+    /// A CA certificate and key to load do not belong together, or the key does not parse.
+    #[error(
+        "the CA key does not fit the CA certificate ({why}): keep ca.pem and ca.key as `e911-harness certs` wrote them"
+    )]
+    CaMismatch {
+        /// What is wrong.
+        why: String,
+    },
     /// Writing a file failed.
     #[error("writing {}: {source}", path.display())]
     Write {
@@ -184,6 +192,59 @@ impl Authority {
     /// The CA certificate, PEM: what a peer must trust.
     pub fn cert_pem(&self) -> String {
         self.cert_pem.clone()
+    }
+
+    /// The CA's private key, PEM (PKCS#8): what [`Authority::load`] needs to issue more.
+    pub fn key_pem(&self) -> String {
+        self.issuer.key().serialize_pem()
+    }
+
+    /// A CA made by [`Authority::generate`] (or `generate_with`) with `common_name`, loaded
+    /// from its certificate and key as [`write_bundle`] wrote them. The key must be the one
+    /// the certificate carries, and a leaf issued with it must chain to the certificate: both
+    /// are checked, so a mismatched pair is refused here rather than at a peer's handshake.
+    pub fn load(common_name: &str, cert_pem: &str, key_pem: &str) -> Result<Self, CertError> {
+        let mismatch = |why: &str| CertError::CaMismatch {
+            why: why.to_owned(),
+        };
+        let key_pair = KeyPair::from_pem(key_pem).map_err(|e| mismatch(&format!("ca.key: {e}")))?;
+        let der = rustls_pemfile_first_cert(cert_pem)
+            .ok_or_else(|| mismatch("ca.pem holds no certificate"))?;
+        let spki = key_pair.public_key_raw().to_vec();
+        if !der.windows(spki.len()).any(|w| w == spki.as_slice()) {
+            return Err(mismatch("the key is not the certificate's"));
+        }
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "e911-harness");
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = Authority {
+            common_name: common_name.to_owned(),
+            cert_pem: cert_pem.to_owned(),
+            issuer: Issuer::new(params, key_pair),
+        };
+        // A leaf from the rebuilt issuer must verify against the certificate on disk.
+        let probe = ca.issue(
+            &["probe.e911-harness.invalid"],
+            KeyKind::EcdsaP256,
+            Validity::Current,
+        )?;
+        super::identity::chains_to(&probe.cert_pem, cert_pem, "probe.e911-harness.invalid")
+            .map_err(|e| {
+                mismatch(&format!(
+                    "a certificate issued with it does not chain to ca.pem: {e}"
+                ))
+            })?;
+        Ok(ca)
     }
 
     /// The CA's common name.
@@ -277,7 +338,19 @@ fn random_serial() -> SerialNumber {
     SerialNumber::from(serial)
 }
 
-/// Writes `ca.pem` and, per leaf, `<stem>.pem` (chain) and `<stem>.key` into `dir`, creating it.
+/// The DER of the first certificate in `pem`.
+fn rustls_pemfile_first_cert(pem: &str) -> Option<Vec<u8>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .next()?
+        .ok()
+        .map(|c| c.to_vec())
+}
+
+/// Writes `ca.pem` and `ca.key` (the CA's key, mode 0600, so more certificates can be issued
+/// later: `e911-harness certs --sbc NAME`) and, per leaf, `<stem>.pem` (chain) and
+/// `<stem>.key` into `dir`, creating it.
 ///
 /// Key files are created with mode 0600 on Unix. Returns the paths written, in that order.
 pub fn write_bundle(
@@ -305,6 +378,9 @@ pub fn write_bundle(
     let ca_path = dir.join("ca.pem");
     write_file(&ca_path, ca.cert_pem.as_bytes(), false)?;
     written.push(ca_path);
+    let ca_key = dir.join("ca.key");
+    write_file(&ca_key, ca.key_pem().as_bytes(), true)?;
+    written.push(ca_key);
     for (stem, issued) in leaves {
         let cert = dir.join(format!("{stem}.pem"));
         write_file(&cert, issued.cert_pem.as_bytes(), false)?;

@@ -6,6 +6,7 @@
 //! - [`conn`]: [`Connection`], a socket with a read buffer and a [`StreamDecoder`]; it reads
 //!   whole [`Frame`]s and writes whole messages, and splits into a reader and a writer half.
 //! - [`tls`]: rustls client and server configurations over aws-lc-rs, and [`TlsProfile`].
+//! - [`identity`]: RFC 5922 server identity (exact names, no wildcards).
 //! - [`spki`]: names a certificate's key (`RSA 2048`, `ECDSA P-384`).
 //! - [`certs`]: a private CA and leaf certificates for test gateways (rcgen).
 //!

@@ -135,8 +135,10 @@ fn read_certs(
     Ok(certs)
 }
 
-/// A client configuration that trusts only the CA certificates in `ca_pem` and checks the
-/// server's name per RFC 5922 (exact subjectAltName, no wildcards; see [`super::identity`]).
+/// A client configuration that trusts only the certificates in `ca_pem`: CA certificates as
+/// trust anchors (the server's chain and name checked per RFC 5922: exact subjectAltName, no
+/// wildcards; see [`super::identity`]), and any certificate in it presented as the server's
+/// own, as it is (pinned: a self-signed server certificate is trusted by giving it).
 pub fn client_config(ca_pem: &[u8]) -> Result<Arc<ClientConfig>, TransportError> {
     client_config_with(ca_pem, &TlsProfile::default())
 }
@@ -147,11 +149,10 @@ pub fn client_config_with(
     profile: &TlsProfile,
 ) -> Result<Arc<ClientConfig>, TransportError> {
     let mut roots = RootCertStore::empty();
-    for cert in read_certs(ca_pem, "CA certificate")? {
-        roots.add(cert).map_err(|source| TransportError::Tls {
-            context: "adding the CA certificate to the trust store",
-            source,
-        })?;
+    let given = read_certs(ca_pem, "CA certificate")?;
+    for cert in given.iter().cloned() {
+        // A certificate that cannot anchor a chain (a self-signed end entity) is still pinned.
+        let _ = roots.add(cert);
     }
     let provider = profile.provider()?;
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -167,7 +168,7 @@ pub fn client_config_with(
             source,
         })?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Rfc5922Verifier::new(webpki)))
+        .with_custom_certificate_verifier(Arc::new(Rfc5922Verifier::new(webpki, given)))
         .with_no_client_auth();
     Ok(Arc::new(config))
 }

@@ -1,0 +1,150 @@
+//! The number plan and the gateway order on their pass, fail, error and not-applicable sides.
+
+use reports::Outcome;
+
+use crate::evidence::{Attempt, AttemptEnd, Decision, Failure, NotAttempted};
+use crate::test_support::{
+    answered, call_of, check, has, invite_obs, rejected, scenario_with, unanswered,
+};
+use crate::verdict::tests::{direct, external, judge_in, sut};
+
+fn dial(number: &str, expect: &str) -> scenarios::Scenario {
+    scenario_with(
+        "",
+        &format!("dial = \"{number}\"\nani = \"+13125550100\""),
+        expect,
+    )
+}
+
+fn refused_by_trunk() -> crate::evidence::Call {
+    call_of(vec![Attempt::not_made(
+        "trunk",
+        AttemptEnd::NotAttempted(NotAttempted::NumberPlan),
+        Decision::Refused,
+        1,
+    )])
+}
+
+#[test]
+fn a_non_emergency_number_must_never_reach_a_gateway() {
+    let sc = dial("9911", "status = 404");
+    // The trunk's own number plan refused it: nothing reached a gateway, the caller got 404.
+    let ok = direct(&sc, &refused_by_trunk(), Some(&[]));
+    let c = check(&ok, "route.not-forwarded");
+    assert_eq!(c.outcome, Outcome::Pass);
+    assert_eq!(c.requirement.as_deref(), Some("ICD 5.2"));
+    assert!(
+        c.message.contains("trunk's number plan refused it: 404"),
+        "{}",
+        c.message
+    );
+    assert_eq!(check(&ok, "call.final-status").outcome, Outcome::Pass);
+    // An SBC that forwards it: gw1 answers 404 itself, the final status passes, the number plan
+    // does not.
+    let mut reached = invite_obs("gw1", 5, 404);
+    reached.request_uri = "sip:9911@gw1.anywhere.e911cloud.com;user=phone".into();
+    reached.dialed = Some("9911".into());
+    let bad = judge_in(sut(), &sc, &rejected(404, ""), Some(&[reached]));
+    assert_eq!(check(&bad, "call.final-status").outcome, Outcome::Pass);
+    let c = check(&bad, "route.not-forwarded");
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(
+        c.message.contains("gw1 received its INVITE"),
+        "{}",
+        c.message
+    );
+    assert!(c.message.contains("answered 404"), "{}", c.message);
+    // Without gateways it cannot be judged.
+    let c = judge_in(external(), &sc, &rejected(404, ""), None);
+    assert_eq!(check(&c, "route.not-forwarded").outcome, Outcome::Skipped);
+    // 911 is not judged by it.
+    let emergency = dial("911;phone-context=+1", "status = 200");
+    assert!(!has(
+        &direct(&emergency, &answered(), Some(&[invite_obs("gw1", 1, 200)])),
+        "route.not-forwarded"
+    ));
+}
+
+#[test]
+fn emergency_calls_go_to_gw1_first_and_only_while_it_is_healthy() {
+    for number in ["911", "933"] {
+        let sc = dial(number, "status = 200");
+        let ok = judge_in(sut(), &sc, &answered(), Some(&[invite_obs("gw1", 1, 200)]));
+        let c = check(&ok, "route.gateway-order");
+        assert_eq!(c.outcome, Outcome::Pass, "{number}");
+        assert_eq!(c.requirement.as_deref(), Some("ICD 5.1.6"));
+        let gw2_first = judge_in(sut(), &sc, &answered(), Some(&[invite_obs("gw2", 1, 200)]));
+        let c = check(&gw2_first, "route.gateway-order");
+        assert_eq!(c.outcome, Outcome::Fail, "{number}");
+        assert!(
+            c.message
+                .contains(&format!("the {number} call went to gw2 first")),
+            "{}",
+            c.message
+        );
+    }
+    let sc = dial("911", "status = 403");
+    // gw1 said 403 and the call went on to gw2 anyway.
+    let both = judge_in(
+        sut(),
+        &sc,
+        &rejected(403, ""),
+        Some(&[invite_obs("gw1", 1, 403), invite_obs("gw2", 2, 200)]),
+    );
+    let c = check(&both, "route.gateway-order");
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(c.message.contains("also went to gw2"), "{}", c.message);
+    // Never reached a gateway: the system under test's fault, unless the harness could not
+    // reach its first hop.
+    let lost = judge_in(
+        sut(),
+        &dial("911", "status = 200"),
+        &rejected(503, ""),
+        Some(&[]),
+    );
+    assert_eq!(check(&lost, "route.gateway-order").outcome, Outcome::Fail);
+    let down = direct(
+        &dial("911", "status = 200"),
+        &unanswered(Failure::Refused),
+        Some(&[]),
+    );
+    assert_eq!(check(&down, "route.gateway-order").outcome, Outcome::Error);
+}
+
+#[test]
+fn the_order_is_not_judged_where_gw1_is_unhealthy_or_the_route_is_random() {
+    let faulted = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\n[[fault]]\ngateway = \"gw1\"\nkind = \"respond\"\nstatus = 503",
+    );
+    assert!(!has(
+        &judge_in(
+            sut(),
+            &faulted,
+            &answered(),
+            Some(&[invite_obs("gw2", 1, 200)])
+        ),
+        "route.gateway-order"
+    ));
+    let random = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\ndistribution = \"random\"",
+    );
+    assert!(!has(
+        &direct(&random, &answered(), Some(&[invite_obs("gw2", 1, 200)])),
+        "route.gateway-order"
+    ));
+    let capped = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\n[gateway.gw1]\ncapacity = 1",
+    );
+    assert!(!has(
+        &direct(&capped, &answered(), Some(&[invite_obs("gw1", 1, 200)])),
+        "route.gateway-order"
+    ));
+    let c = judge_in(external(), &dial("911", "status = 200"), &answered(), None);
+    assert_eq!(check(&c, "route.gateway-order").outcome, Outcome::Skipped);
+}

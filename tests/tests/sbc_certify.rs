@@ -1,0 +1,404 @@
+//! `certify --sut` end to end through a real SBC: Kamailio with `deploy/kamailio` as the
+//! correct system under test (TLS in and out, and TCP in / TLS out), and copies of it that each
+//! carry one misconfiguration. The correct one must pass with zero failures; every copy must
+//! fail (exit 1) with a check that names the requirement it breaks.
+//!
+//! Each test runs the whole shipped library in-process, as `e911-harness certify --sut` does,
+//! with the gateways on free ports and certificates from a lab CA made for the test
+//! (`certs`, then `certs --sbc`). Runs are serialized: each starts its own Kamailio, and the
+//! failover timings are kinder on a machine that does one thing at a time.
+
+use std::path::Path;
+use std::time::Duration;
+
+use e2e::kamailio::{Edit, Kamailio, Misconfiguration, Options, deploy_dir};
+use e2e::peers::free_port;
+use harness::cli::{CertifyArgs, Command, run_command};
+use reports::{Outcome, RunReport};
+use sip::transport::TransportKind;
+
+/// One certification at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const SBC_NAME: &str = "sbc.e911-harness.invalid";
+
+/// What a run produced.
+struct Run {
+    code: u8,
+    report: RunReport,
+    log: String,
+}
+
+impl Run {
+    /// (check id, requirement) of every failing check, with its scenario.
+    fn failures(&self) -> Vec<(String, String, String)> {
+        self.report
+            .scenarios
+            .iter()
+            .flat_map(|s| {
+                s.checks
+                    .iter()
+                    .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+                    .map(|c| {
+                        (
+                            s.name.clone(),
+                            c.id.clone(),
+                            c.requirement.clone().unwrap_or_default(),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    fn explain(&self) -> String {
+        let lines: Vec<String> = self
+            .report
+            .scenarios
+            .iter()
+            .flat_map(|s| {
+                s.checks
+                    .iter()
+                    .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+                    .map(move |c| format!("{} {}: {}: {}", c.outcome, s.name, c.id, c.message))
+            })
+            .collect();
+        format!(
+            "exit {}\n{}\n--- kamailio ---\n{}",
+            self.code,
+            lines.join("\n"),
+            tail(&self.log)
+        )
+    }
+}
+
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Certifies Kamailio (`misconfiguration` applied) with the trunk leg over `trunk_transport`.
+async fn certify_through(
+    trunk_transport: TransportKind,
+    misconfiguration: Option<Misconfiguration>,
+) -> Run {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let d = certs.path();
+    harness::run::write_gateway_certs(d).expect("lab CA and gateway certificates");
+    harness::run::embedded::issue_sbc_cert(d, &[SBC_NAME, "127.0.0.1"]).expect("SBC certificate");
+    let gateways = [
+        ([127, 0, 0, 1], free_port()).into(),
+        ([127, 0, 0, 1], free_port()).into(),
+    ];
+    let tls_in = trunk_transport == TransportKind::Tls;
+    let kamailio = Kamailio::start(&Options {
+        trunk_transport: if tls_in { "tls" } else { "tcp" },
+        gateways: gateways.to_vec(),
+        certs: d.to_owned(),
+        server_cert: Some((d.join("sbc.pem"), d.join("sbc.key"))),
+        gw_timeout_ms: 1000,
+        misconfiguration,
+    });
+    let out = tempfile::tempdir().expect("out dir");
+    let args = CertifyArgs {
+        out: out.path().to_owned(),
+        scenarios: Vec::new(),
+        transport: trunk_transport,
+        waivers: Some(deploy_dir().join("waivers.toml")),
+        sut: Some(kamailio.addr.to_string()),
+        sut_name: Some(SBC_NAME.into()),
+        sut_ca: tls_in.then(|| d.join("ca.pem")),
+        insecure: false,
+        allow_remote: false,
+        gateway_transport: TransportKind::Tls,
+        sut_attempt_timeout: Duration::from_secs(1),
+        gateway_listen: gateways.to_vec(),
+        certs_dir: d.to_owned(),
+    };
+    let code = run_command(Command::Certify(args))
+        .await
+        .expect("certify runs");
+    let report = read_report(out.path());
+    Run {
+        code,
+        report,
+        log: kamailio.log(),
+    }
+}
+
+fn read_report(dir: &Path) -> RunReport {
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json written");
+    reports::from_json_str(&text).expect("report.json parses")
+}
+
+async fn correct(trunk_transport: TransportKind) {
+    let _one = SERIAL.lock().await;
+    let run = certify_through(trunk_transport, None).await;
+    assert_eq!(run.code, 0, "the correct SBC passes:\n{}", run.explain());
+    assert!(run.failures().is_empty(), "{}", run.explain());
+    let t = run.report.totals;
+    assert_eq!((t.failed, t.errors), (0, 0));
+    assert!(t.passed > 300, "a full certification was judged: {t:?}");
+    // The one known deviation of Kamailio 5.6 is waived, visibly, and nothing else.
+    let waived: Vec<&str> = run
+        .report
+        .scenarios
+        .iter()
+        .filter(|s| s.checks.iter().any(|c| c.is_waived()))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(waived, ["failover-tls-wrong-name"], "{}", run.explain());
+    // Failover really happened behind the SBC: ICD 5.3 is covered, not skipped.
+    let row = |id: &str| {
+        run.report
+            .requirements
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome)
+    };
+    assert_eq!(row("ICD 5.3"), Some(Outcome::Pass));
+    assert_eq!(row("ICD 5.1.6"), Some(Outcome::Pass));
+    assert_eq!(row("ICD 5.2"), Some(Outcome::Pass));
+    // What did not apply is listed, with its reason.
+    let na: Vec<&str> = run
+        .report
+        .scenarios
+        .iter()
+        .filter(|s| s.not_applicable.is_some())
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(
+        na.contains(&"random-split") && na.contains(&"org-header-missing"),
+        "{na:?}"
+    );
+    eprintln!(
+        "correct SBC, trunk leg {trunk_transport}: exit {}, {} checks: {} passed, {} failed, {} skipped ({} waived)",
+        run.code,
+        t.checks,
+        t.passed,
+        t.failed,
+        t.skipped,
+        run.report
+            .requirements
+            .iter()
+            .map(|r| r.waived)
+            .sum::<usize>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_sbc_passes_over_tls_in_and_out() {
+    correct(TransportKind::Tls).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_sbc_passes_over_tcp_in_and_tls_out() {
+    correct(TransportKind::Tcp).await;
+}
+
+/// Certifies the copy with `m` and asserts exit 1 with `expected` among the failing checks.
+async fn fails_with(m: Misconfiguration, expected: &[(&str, &str)]) {
+    let _one = SERIAL.lock().await;
+    let run = certify_through(TransportKind::Tls, Some(m)).await;
+    assert_eq!(run.code, 1, "{}: {}", m.name, run.explain());
+    let failures = run.failures();
+    for (id, requirement) in expected {
+        assert!(
+            failures.iter().any(|(_, i, r)| i == id && r == requirement),
+            "{}: no failing {id} [{requirement}]:\n{}",
+            m.name,
+            run.explain()
+        );
+    }
+    assert!(
+        failures.iter().all(|(_, _, r)| !r.is_empty()),
+        "every failure names its requirement"
+    );
+    let mut seen: Vec<String> = failures
+        .iter()
+        .map(|(_, i, r)| format!("{i} [{r}]"))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    eprintln!("| {} | {} | {} |", m.name, run.code, seen.join(", "));
+}
+
+const AFTER_RECORD_ROUTE: &str = "\trecord_route();\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_strips_the_org_header_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "org header stripped",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\tremove_hf(\"E911-Organization-ID\");\n",
+            }],
+        },
+        &[("org-header.value", "ICD 5.1.9")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_duplicates_the_org_header_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "org header duplicated",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\tappend_hf(\"E911-Organization-ID: $hdr(E911-Organization-ID)\\r\\n\");\n",
+            }],
+        },
+        &[("org-header.value", "ICD 5.1.9")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_replaces_the_org_with_another_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "org header replaced by another org",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\tremove_hf(\"E911-Organization-ID\");\n\tappend_hf(\"E911-Organization-ID: 11111111-2222-4333-8444-555555555555\\r\\n\");\n",
+            }],
+        },
+        &[("org-header.value", "ICD 5.1.9")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_re_encodes_the_org_header_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "org header re-encoded (hex)",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\t$var(org) = $(hdr(E911-Organization-ID){s.encode.hexa});\n\tremove_hf(\"E911-Organization-ID\");\n\tappend_hf(\"E911-Organization-ID: $var(org)\\r\\n\");\n",
+            }],
+        },
+        &[("org-header.value", "ICD 5.1.9")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_rewrites_the_ani_to_the_trunk_number_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "ANI rewritten to the trunk number",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\tremove_hf(\"P-Asserted-Identity\");\n\tappend_hf(\"P-Asserted-Identity: <sip:+13125550999@sbc.e911-harness.invalid;user=phone>\\r\\n\");\n",
+            }],
+        },
+        &[("ani.number", "ICD 5.1.7")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_removes_p_asserted_identity_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "P-Asserted-Identity removed",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\tremove_hf(\"P-Asserted-Identity\");\n",
+            }],
+        },
+        &[("ani.source", "ICD 5.1.7")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_does_not_fail_over_on_5xx_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "no failover on 5xx",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: "t_check_status(\"^(5[0-9][0-9]|408)$\")",
+                replace: "t_check_status(\"^408$\")",
+            }],
+        },
+        &[
+            ("route.attempts", "ICD 5.3"),
+            ("route.answered-by", "ICD 5.1.6"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_loses_the_org_header_only_on_the_retry_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "org header lost only on the retry",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: "\t\t\txlog(\"L_NOTICE\", \"failover after $T_reply_code to $du\\n\");\n",
+                replace: "\t\t\txlog(\"L_NOTICE\", \"failover after $T_reply_code to $du\\n\");\n\t\t\tremove_hf(\"E911-Organization-ID\");\n",
+            }],
+        },
+        &[("route.identical-retry", "ICD 5.3"), ("org-header.value", "ICD 5.1.9")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_forwards_a_non_emergency_number_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "non-emergency number forwarded",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: "if (!($rU =~ \"^(911|933)(;.*)?$\")) {",
+                replace: "if (!($rU =~ \"^\\+?[0-9]*(911|933)(;.*)?$\")) {",
+            }],
+        },
+        &[("route.not-forwarded", "ICD 5.2")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_sends_933_to_gw2_first_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "933 sent to gw2 first",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: "\t\tsl_send_reply(\"503\", \"No E911 Gateway Available\");\n\t\texit;\n\t}\n",
+                replace: "\t\tsl_send_reply(\"503\", \"No E911 Gateway Available\");\n\t\texit;\n\t}\n\tif ($rU =~ \"^933\") {\n\t\tds_next_dst();\n\t}\n",
+            }],
+        },
+        &[("route.gateway-order", "ICD 5.1.6")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_does_not_verify_the_gateways_certificates_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "TLS toward the gateways unverified",
+            edits: &[Edit {
+                file: "start.sh",
+                find: "verify_certificate = yes\nrequire_certificate = yes",
+                replace: "verify_certificate = no\nrequire_certificate = no",
+            }],
+        },
+        &[("transport.tls-verify", "RFC 5922")],
+    )
+    .await;
+}
