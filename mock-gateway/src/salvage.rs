@@ -278,21 +278,17 @@ pub(crate) fn frame_error_answer(
         head.extend_from_slice(b"\r\n\r\n");
     }
     let parsed = match Message::parse(&head) {
-        Ok(Message::Request(r)) => Some((r.method.clone(), r.headers)),
+        Ok(Message::Request(r)) => Some(Salvage {
+            method: Some(r.method),
+            headers: r.headers,
+        }),
         Ok(Message::Response(_)) => None,
-        Err(pe) => pe
-            .salvage
-            .map(|s| (s.method.clone(), s.headers.clone()))
-            .and_then(|(m, h)| m.map(|m| (m, h))),
+        Err(pe) => pe.salvage.map(|s| *s).or_else(|| salvage_cleaned(&head)),
     };
-    let Some((method, headers)) = parsed else {
+    let Some(salvage) = parsed else {
         let mut obs = blank_observation();
         obs.parse_error = Some(why.to_owned());
         return (obs, None);
-    };
-    let salvage = Salvage {
-        method: Some(method),
-        headers,
     };
     let mut obs = salvaged_observation(&salvage);
     obs.parse_error = Some(why.to_owned());

@@ -198,6 +198,19 @@ async fn malformed_sdp_and_negative_numbers_are_refused_with_a_warning_never_200
         assert_eq!(r.status, 400, "{name}: {value}: {w}");
         assert!(w.contains(name), "{w}");
     }
+    // A request line beyond repair, and the same with broken framing: still answered 400 (for
+    // the CSeq's method), since the Via can be read.
+    for framing in ["Content-Length: 0", "Content-Length: -5"] {
+        let mut uac = Uac::new(TcpStream::connect(gw.local_addr()).await.unwrap());
+        let raw = format!(
+            "INV\0ITE sip:911@gw1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKnul\r\n\
+             From: <sip:a@b>;tag=1\r\nTo: <sip:911@gw1>\r\nCall-ID: nul@x\r\nCSeq: 1 INVITE\r\n\
+             Max-Forwards: 70\r\n{framing}\r\n\r\n"
+        );
+        uac.send_raw(raw.as_bytes()).await;
+        let r = final_response(&mut uac, SILENCE).await.expect("an answer");
+        assert_eq!(r.status, 400, "{framing}");
+    }
     // The unmutated call still goes through.
     let mut uac = Uac::new(TcpStream::connect(gw.local_addr()).await.unwrap());
     let invite = uac.invite("sip:911@gw1.anywhere.e911cloud.com", Some(support::ORG));
