@@ -73,3 +73,32 @@ async fn every_torture_case_passes_against_the_harness_gateway_and_it_stays_up()
     assert!(junit.contains("rfc4475/badvers") && junit.contains("sdp/port-negative"));
     embedded.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_torture_run_is_reported_as_interrupted_with_every_case_skipped() {
+    let embedded = Embedded::start(TransportKind::Tcp).await.expect("gateways");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("torture");
+    let target = embedded.gateways[0].local_addr().to_string();
+    let a = torture_args(&[
+        "--target",
+        &target,
+        "--transport",
+        "tcp",
+        "--only",
+        "rfc4475/bad",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let code = harness::torture::torture_cmd(a, cancel).await.unwrap();
+    assert_eq!(code, harness::exit::EXIT_INTERRUPTED);
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("run.completed") && junit.contains("INTERRUPTED"),
+        "{junit}"
+    );
+    assert!(junit.contains("rfc4475/badvers"), "{junit}");
+    embedded.shutdown().await;
+}
