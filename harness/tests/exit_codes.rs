@@ -73,6 +73,10 @@ fn a_production_host_is_refused_with_exit_2_by_every_command_whatever_its_spelli
             ],
             "production",
         );
+        assert_usage(
+            &["torture", "--target", host, "--allow-remote", "--insecure"],
+            "production",
+        );
     }
 }
 
@@ -146,4 +150,8 @@ fn bad_ca_and_scenario_files_exit_2() {
         "not a regular file",
     );
     assert_usage(&["validate", "/dev/zero"], "not a regular file");
+    assert_usage(
+        &["run", &sc, "--waivers", "/dev/zero"],
+        "not a regular file",
+    );
 }
