@@ -11,7 +11,7 @@
 //!   at the edge ([`evidence::record`]).
 //! - [`originate`]: the trunk emulation. [`originate::trunk`] builds the INVITE as the trunk sends
 //!   it, [`originate::uac`] places one call, [`originate::route`] tries gw1/gw2 (ICD 5.3),
-//!   [`originate::health`] probes with OPTIONS, [`originate::caller`] picks the ANI (ICD 5.1.7),
+//!   [`originate::health`] probes with OPTIONS, [`originate::location`] conveys location by value,
 //!   [`originate::correlate`] matches gateway observations to calls, [`originate::tls`] holds the
 //!   trunk's TLS trust and profile, [`originate::peer`] vets an external target.
 //! - [`verdict`]: pure checks from (scenario expectations, originator evidence, gateway

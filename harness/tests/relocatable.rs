@@ -112,7 +112,7 @@ fn scenarios_on_disk_still_override_the_built_in_library() {
 fn the_built_in_library_passes_the_checks_certify_applies_to_files() {
     let shipped = scenarios::shipped().expect("the built-in library loads");
     assert_eq!(
-        harness::originate::conformance::caller_problems(&shipped),
+        scenarios::caller::caller_problems(&shipped),
         Vec::<String>::new()
     );
 }

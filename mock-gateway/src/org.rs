@@ -12,7 +12,7 @@ use crate::config::Policy;
 use crate::observation::OrgObservation;
 
 /// The header's name; it matches case-insensitively.
-pub const ORG_HEADER: &str = "E911-Organization-ID";
+pub use scenarios::ORG_HEADER;
 
 /// The header name as a [`HeaderName`].
 pub fn org_header_name() -> HeaderName {

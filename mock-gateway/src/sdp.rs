@@ -15,11 +15,10 @@ use std::net::IpAddr;
 use crate::error::SdpError;
 use crate::observation::MediaObservation;
 
+// The SDES suites the gateway answers, in order of preference when several are offered.
+use sip::sdp::SDES_SUITES as SUITES;
 use sip::sdp::{Audio, SdpProblem};
 pub use sip::sdp::{MEDIA_PORT_MAX, MEDIA_PORT_MIN};
-
-/// SDES suites the gateway answers, in order of preference when several are offered.
-const SUITES: [&str; 2] = ["AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"];
 
 /// An SDP answer and what it negotiated.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`model`]: [`Scenario`] and its parts ([`CallSpec`], [`GatewaySpec`], [`Expect`]).
+//! - [`caller`]: prioritized caller selection (ICD 5.1.7): which number a `[caller]` sends.
 //! - [`ani`]: the ANI policy vocabulary (ICD 5.1.7): [`AniForm`], [`AniFinding`], E.164 forms,
 //!   and the dial-string number ([`dialled_number`]).
 //! - [`route`]: the failover part (ICD 5.3): [`RouteSpec`], [`FaultSpec`], [`GatewayState`],
@@ -32,6 +33,7 @@
 //! holds the built-in copy equal to `scenarios/library/` on disk.
 
 pub mod ani;
+pub mod caller;
 pub mod conformance;
 pub mod error;
 pub mod load;
@@ -57,8 +59,8 @@ pub use load::{
 };
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
-    GATEWAY_NAMES, GatewaySpec, OrgFinding, Readback, Scenario, UnknownName, UnknownOrgPolicy,
-    is_canonical_uuid,
+    GATEWAY_NAMES, GatewaySpec, ORG_HEADER, OrgFinding, Readback, Scenario, UnknownName,
+    UnknownOrgPolicy, is_canonical_uuid,
 };
 pub use route::{
     CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,

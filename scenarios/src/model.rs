@@ -18,6 +18,10 @@ use crate::route::{FaultSpec, GatewayState, HealthSpec, RandomSplit, RouteSpec, 
 /// accept when a scenario does not configure `gateway.orgs`.
 pub const DEFAULT_ORG_ID: &str = "4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b";
 
+/// The header that carries the customer's HELD Company ID (ICD 5.1.9): what the trunk sends,
+/// the gateways check and the verdicts read. Defined here, once, for every crate.
+pub const ORG_HEADER: &str = "E911-Organization-ID";
+
 /// The gateway names a scenario may address, in failover order (ICD 5.1.6).
 pub const GATEWAY_NAMES: [&str; 2] = ["gw1", "gw2"];
 

@@ -14,6 +14,12 @@ pub const MEDIA_PORT_MAX: u16 = 60000;
 /// Bytes of SDES keying material for the AES_CM_128 suites: 16-byte master key + 14-byte salt.
 pub const SDES_KEY_LEN: usize = 30;
 
+/// The SDES crypto suite the trunk offers (RFC 4568): AES counter mode, HMAC-SHA1 80-bit tag.
+pub const SDES_SUITE: &str = "AES_CM_128_HMAC_SHA1_80";
+
+/// The SDES suites an E911 media leg may use: the trunk's, and its 32-bit-tag variant.
+pub const SDES_SUITES: [&str; 2] = [SDES_SUITE, "AES_CM_128_HMAC_SHA1_32"];
+
 /// A random even RTP port in [`MEDIA_PORT_MIN`]..=[`MEDIA_PORT_MAX`] (RTCP takes the odd one),
 /// drawn from `rng`.
 pub fn media_port_with(rng: &mut fastrand::Rng) -> u16 {

@@ -114,7 +114,7 @@ pub(crate) fn load(paths: &[PathBuf]) -> Result<Vec<scenarios::Scenario>, u8> {
             Err(EXIT_USAGE)
         }
         Ok(s) => {
-            let problems = crate::originate::conformance::caller_problems(&s);
+            let problems = scenarios::caller::caller_problems(&s);
             for p in &problems {
                 eprintln!("{p}");
             }

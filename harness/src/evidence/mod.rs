@@ -23,6 +23,10 @@ use sip::{Request, Response};
 
 pub mod record;
 
+/// The header the trunk adds to every INVITE, its value unique per attempt: how the gateways'
+/// observations are matched to the call across a system under test.
+pub const TOKEN_HEADER: &str = "X-E911-Harness-Call";
+
 /// The run's clock: microseconds since one instant, shared by the originator and the embedded
 /// gateways of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

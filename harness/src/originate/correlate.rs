@@ -8,8 +8,7 @@ use reports::Observation;
 use sip::Request;
 use sip::message::SipHeaders;
 
-/// The header the generator adds to every INVITE; its value is unique per call.
-pub const TOKEN_HEADER: &str = "X-E911-Harness-Call";
+pub use crate::evidence::TOKEN_HEADER;
 
 /// A fresh token: 128 random bits in hex.
 pub fn new_token() -> String {

@@ -7,18 +7,17 @@
 //! - [`uac`]: places one call over TCP/TLS and records every timing and response.
 //! - [`route`]: one call across gw1/gw2, Sequential or Random, retrying as ICD 5.3 says.
 //! - [`health`]: OPTIONS probing of the route's gateways.
-//! - [`caller`]: prioritized caller selection (ICD 5.1.7); [`conformance`]: a scenario's
-//!   `[caller]` and location by value (RFC 6442) applied to the call.
+//! - [`location`]: location by value (RFC 6442) conveyed with the INVITE; the ANI a scenario's
+//!   `[caller]` selects is the scenario model's ([`scenarios::caller`]).
 //! - [`correlate`]: matching the gateways' observations to a call across a system under test.
 //! - [`tls`]: the trunk's TLS trust and the profile it offers (ICD 5.1).
 //! - [`interlock`]: the never-a-real-911 check of every external target, before DNS and connect.
 //! - [`peer`]: vetting and resolving an external target, and trusting its certificate.
 
-pub mod caller;
-pub mod conformance;
 pub mod correlate;
 pub mod health;
 pub mod interlock;
+pub mod location;
 pub mod peer;
 pub mod route;
 pub mod sdp;

@@ -12,7 +12,7 @@ use sip::transport::{self, TransportKind};
 
 use crate::exit::BadInput;
 use crate::originate::tls::TlsTrust;
-use crate::run::GATEWAY_HOSTS;
+use crate::originate::trunk::GATEWAY_HOSTS;
 
 /// An external gateway or SBC to call instead of the embedded gateways (`run`, `load`).
 #[derive(Debug, Clone, Default, Args)]

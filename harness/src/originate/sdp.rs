@@ -14,8 +14,7 @@ use std::net::IpAddr;
 pub use sip::sdp::{MEDIA_PORT_MAX, MEDIA_PORT_MIN, SDES_KEY_LEN as KEY_SALT_LEN};
 pub use sip::sdp::{media_port, sdes_key as fresh_key};
 
-/// The SDES suite the trunk offers.
-pub const CRYPTO_SUITE: &str = "AES_CM_128_HMAC_SHA1_80";
+pub use sip::sdp::SDES_SUITE as CRYPTO_SUITE;
 
 /// The trunk's SDP offer with media on `local_ip`:`port` and a fresh SDES key (CRLF line ends).
 pub fn offer(local_ip: IpAddr, port: u16) -> String {

@@ -30,13 +30,31 @@ use sip::uri::{Host, SipUri};
 use sip::{HeaderName, Method, Request, Uri};
 
 use crate::originate::sdp;
-use crate::originate::uac::Target;
+
+/// Where a call is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Gateway name as scenarios and reports use it (`gw1`).
+    pub name: String,
+    /// Host written in the Request-URI and To, and the TLS server name (SNI, certificate check).
+    pub host: String,
+    /// Address connected to.
+    pub addr: SocketAddr,
+    /// TCP or TLS.
+    pub transport: TransportKind,
+}
 
 /// The host the originating trunk puts in its own URIs.
 pub const TRUNK_HOST: &str = "trunk.e911-harness.invalid";
 
-/// The header that carries the customer's HELD Company ID (ICD 5.1.9).
-pub const ORG_HEADER: &str = "E911-Organization-ID";
+pub use scenarios::ORG_HEADER;
+
+/// The gateways' host names, as in the interface (ICD 5.1.6): the names the embedded gateways
+/// present and the trunk calls.
+pub const GATEWAY_HOSTS: [(&str, &str); 2] = [
+    ("gw1", "gw1.anywhere.e911cloud.com"),
+    ("gw2", "gw2.anywhere.e911cloud.com"),
+];
 
 /// The anonymous From used when the ANI is not placed in From (RFC 3323 §4.1.1.3).
 pub const ANONYMOUS_FROM: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
@@ -178,7 +196,7 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
     h.push(HeaderName::ContentType, "application/sdp");
     req.body = Bytes::from(sdp::offer(local.addr.ip(), sdp::media_port()));
     if let Some(location) = &call.location {
-        crate::originate::conformance::convey_location(&mut req, location, &call.ani, &local.host);
+        crate::originate::location::convey_location(&mut req, location, &call.ani, &local.host);
     }
     req
 }

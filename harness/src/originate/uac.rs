@@ -36,18 +36,7 @@ use tokio::time::timeout_at;
 use crate::evidence::{Attempt, AttemptEnd, Call, Decision, Epoch, Failure, Teardown, Timings};
 use crate::originate::trunk::{self, LocalEndpoint};
 
-/// Where a call is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Gateway name as scenarios and reports use it (`gw1`).
-    pub name: String,
-    /// Host written in the Request-URI and To, and the TLS server name (SNI, certificate check).
-    pub host: String,
-    /// Address connected to.
-    pub addr: SocketAddr,
-    /// TCP or TLS.
-    pub transport: TransportKind,
-}
+pub use crate::originate::trunk::Target;
 
 /// How the originating side connects.
 #[derive(Debug, Clone)]

@@ -14,16 +14,10 @@ use sip::transport::{self, TlsProfile, TransportKind};
 
 use crate::evidence::Epoch;
 use crate::originate::tls::{TlsTrust, profile};
-use crate::originate::trunk::TRUNK_HOST;
+use crate::originate::trunk::{GATEWAY_HOSTS, TRUNK_HOST};
 use crate::originate::uac::{Target, UacConfig};
 use crate::run::RunContext;
 use crate::verdict::Setting;
-
-/// The host names the embedded gateways present, as in the interface (ICD 5.1.6).
-pub const GATEWAY_HOSTS: [(&str, &str); 2] = [
-    ("gw1", "gw1.anywhere.e911cloud.com"),
-    ("gw2", "gw2.anywhere.e911cloud.com"),
-];
 
 /// Something that stopped a run before any scenario could be judged.
 #[derive(Debug, thiserror::Error)]

@@ -34,7 +34,8 @@ pub mod faults;
 pub mod place;
 pub mod waiver;
 
-pub use embedded::{Embedded, GATEWAY_HOSTS, GatewayIdentities, RunError, write_gateway_certs};
+pub use crate::originate::trunk::GATEWAY_HOSTS;
+pub use embedded::{Embedded, GatewayIdentities, RunError, write_gateway_certs};
 
 /// Where calls go and who can observe them.
 #[derive(Debug)]
@@ -145,7 +146,7 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
         return not_applicable_report(sc, why);
     }
     // A [caller] chooses the ANI the trunk sends (ICD 5.1.7).
-    let resolved = crate::originate::conformance::with_selected_ani(sc);
+    let resolved = scenarios::caller::with_selected_ani(sc);
     let sc = resolved.as_ref().unwrap_or(sc);
     // The trunk offers the scenario's TLS profile; directly, the gateways enforce theirs.
     let scoped = match with_scenario_tls(sc, ctx) {
@@ -171,6 +172,13 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
         faults::settle(sc, gws, ctx.setting.topology == Topology::ThroughSut).await;
     }
     let placed = place::calls(sc, ctx).await;
+    if let (Some(gws), Topology::Direct) = (ctx.gateways, ctx.setting.topology) {
+        // The trunk has closed its connections: once the gateways have too, everything they
+        // observed (a refused handshake is recorded as its task ends) is in their logs.
+        for gw in gws {
+            gw.wait_no_connections(Duration::from_secs(1)).await;
+        }
+    }
     let observed: Option<Vec<Observation>> = ctx.gateways.map(|gws| {
         let mut all: Vec<Observation> = gws.iter().flat_map(Gateway::take_observations).collect();
         all.sort_by_key(|o| o.at_us);
@@ -211,10 +219,10 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
 }
 
 /// The gateways' observations of each call, out of everything they observed during the
-/// scenario. A call the trunk placed across the gateways itself is matched by the Call-IDs of
-/// its attempts; a call through a system under test by [`correlate`] (the token header, the
-/// Call-ID, or the dialled number and ANI). The connection events of the scenario (faults on
-/// accept, refused handshakes: no Call-ID) go to its call when it placed one.
+/// scenario, by [`correlate`]: the token header of each INVITE that went on the wire, else its
+/// Call-ID, else (one call only: with several they would be ambiguous) the dialled number and
+/// ANI. The connection events of the scenario (faults on accept, refused handshakes: no
+/// Call-ID) go to its call when it placed one.
 fn calls_observations(sc: &Scenario, calls: &[Call], all: &[Observation]) -> Vec<Vec<Observation>> {
     let events: Vec<&Observation> = all.iter().filter(|o| o.is_connection_event()).collect();
     let logged: Vec<Observation> = all
@@ -226,9 +234,15 @@ fn calls_observations(sc: &Scenario, calls: &[Call], all: &[Observation]) -> Vec
         .iter()
         .map(|call| {
             let mut mine: Vec<Observation> = Vec::new();
-            for a in call.tried() {
+            // Only an INVITE that went on the wire can have reached anyone; and with several
+            // calls of the same number and ANI, only the token or the Call-ID tells them apart.
+            for a in call.tried().filter(|a| a.invite_sent()) {
                 let Some(invite) = &a.invite else { continue };
                 let (found, how) = correlate(invite, &sc.call.dial, &call.ani, &logged);
+                if how == Correlation::DialAndAni && calls.len() > 1 {
+                    tracing::debug!(scenario = %sc.name, "{} is ambiguous with {} calls", how.describe(), calls.len());
+                    continue;
+                }
                 if how == Correlation::None {
                     tracing::debug!(scenario = %sc.name, "{}", how.describe());
                 }

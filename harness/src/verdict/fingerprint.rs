@@ -12,8 +12,8 @@
 use reports::Observation;
 use sip::Request;
 
-use crate::originate::correlate::TOKEN_HEADER;
-use crate::originate::trunk::ORG_HEADER;
+use crate::evidence::TOKEN_HEADER;
+use scenarios::ORG_HEADER;
 
 /// The parts of an INVITE that must be the same on every attempt of one call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -20,8 +20,8 @@ use reports::{CheckResult, Observation, Outcome};
 use scenarios::{AniFinding, AniHeader, AniPlacement, Scenario};
 
 use super::{CallEvidence, NO_GATEWAYS, normalize_number, outcome, req, result, skipped};
-use crate::originate::conformance;
-use crate::originate::trunk::ORG_HEADER;
+use scenarios::ORG_HEADER;
+use scenarios::caller as conformance;
 
 /// The identity checks of one call.
 pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {

@@ -8,7 +8,6 @@ use reports::CheckResult;
 use scenarios::Scenario;
 
 use super::{CallEvidence, NO_GATEWAYS, req, result, skipped};
-use crate::originate::conformance;
 
 /// The location checks of one call.
 pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
@@ -17,7 +16,7 @@ pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
         out.push(routing(expected, c));
     }
     if let Some(sent) = &scenario.call.location {
-        out.extend(by_value(&conformance::civic_of(sent).one_line(), c));
+        out.extend(by_value(&mock_gateway::location::civic(sent).one_line(), c));
     }
     out
 }

@@ -8,7 +8,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use reports::observation::MediaObservation;
 use sip::sdp::{Crypto, MEDIA_PORT_MAX, MEDIA_PORT_MIN, SDES_KEY_LEN as KEY_SALT_LEN, SdpProblem};
 
-use crate::originate::sdp::CRYPTO_SUITE;
+use sip::sdp::SDES_SUITES;
 
 /// Every problem of the offer a gateway received (as the gateway recorded it); empty when it
 /// fits the interface.
@@ -96,7 +96,7 @@ fn crypto_problem(c: &Crypto<'_>) -> Option<String> {
     if suite.is_empty() || key.is_empty() {
         return Some(format!("malformed a=crypto:{}", c.raw));
     }
-    if suite != CRYPTO_SUITE && suite != "AES_CM_128_HMAC_SHA1_32" {
+    if !SDES_SUITES.contains(&suite) {
         return Some(format!("a=crypto suite {suite} was not offered"));
     }
     let Some(inline) = key.strip_prefix("inline:") else {

@@ -21,8 +21,8 @@
 //!   first whenever it is healthy (ICD 5.1.6).
 //! - [`tls`]: TLS on the leg each requirement belongs to (ICD 5.1, 5.1.2, RFC 5922).
 //! - [`route`]: failover across gw1/gw2 (ICD 5.3), judged at the trunk when the harness is the
-//!   trunk and at the gateways when a system under test fails over; [`fingerprint`] is what a
-//!   retry must keep.
+//!   trunk and at the gateways when a system under test fails over ([`path`]); [`fingerprint`]
+//!   is what a retry must keep.
 
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ pub mod identity;
 pub mod location;
 pub mod media;
 pub mod number_plan;
+pub mod path;
 pub mod route;
 pub mod tls;
 

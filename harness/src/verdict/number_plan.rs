@@ -93,6 +93,13 @@ fn sequential_from_primary(scenario: &Scenario) -> bool {
     }
 }
 
+/// One gateway a call reached (or tried to).
+struct Contact<'a> {
+    gateway: &'a str,
+    status: Option<u16>,
+    invite: bool,
+}
+
 /// `route.gateway-order` for one call, where it applies.
 pub fn gateway_order(
     scenario: &Scenario,
@@ -115,17 +122,41 @@ pub fn gateway_order(
             NO_GATEWAYS,
         ));
     };
-    // Every contact with a gateway for this call (INVITEs, and refused handshakes), in order.
-    let mut contacts: Vec<&Observation> = observed
-        .iter()
-        .filter(|o| o.is_new_invite() || o.tls_error.is_some())
-        .collect();
-    contacts.sort_by_key(|o| o.at_us);
+    // Every contact with a gateway for this call, in order: directly, the trunk's own attempts
+    // (a gateway cannot see a connection it refused); behind a system under test, what the
+    // gateways received (INVITEs, and refused handshakes).
+    let mut contacts: Vec<Contact<'_>> = match setting.topology {
+        Topology::Direct => c
+            .call
+            .tried()
+            .map(|a| Contact {
+                gateway: &a.gateway,
+                status: a.end.status(),
+                invite: true,
+            })
+            .collect(),
+        _ => {
+            let mut seen: Vec<&Observation> = observed
+                .iter()
+                .filter(|o| o.is_new_invite() || o.tls_error.is_some())
+                .collect();
+            seen.sort_by_key(|o| o.at_us);
+            seen.into_iter()
+                .map(|o| Contact {
+                    gateway: &o.gateway,
+                    status: o.response,
+                    invite: o.is_new_invite(),
+                })
+                .collect()
+        }
+    };
+    contacts.dedup_by(|a, b| a.gateway == b.gateway && a.invite == b.invite);
     let Some(first) = contacts.first() else {
+        // The harness could not reach its first hop: nothing was exercised.
         let harness_side = matches!(
             c.call.no_answer(),
             Some(Failure::Setup | Failure::Refused | Failure::ConnectTimeout)
-        ) && setting.topology == Topology::Direct;
+        );
         return Some(outcome(
             "route.gateway-order",
             req::GATEWAYS,
@@ -144,14 +175,14 @@ pub fn gateway_order(
     };
     let others: Vec<&str> = contacts
         .iter()
-        .filter(|o| o.gateway != PRIMARY && o.is_new_invite())
-        .map(|o| o.gateway.as_str())
+        .filter(|o| o.gateway != PRIMARY && o.invite)
+        .map(|o| o.gateway)
         .collect();
     let path = contacts
         .iter()
-        .map(|o| match o.response {
+        .map(|o| match o.status {
             Some(s) => format!("{} {s}", o.gateway),
-            None => o.gateway.clone(),
+            None => o.gateway.to_owned(),
         })
         .collect::<Vec<_>>()
         .join(" -> ");

@@ -103,12 +103,26 @@ fn emergency_calls_go_to_gw1_first_and_only_while_it_is_healthy() {
         Some(&[]),
     );
     assert_eq!(check(&lost, "route.gateway-order").outcome, Outcome::Fail);
-    let down = direct(
+    let sut_down = judge_in(
+        sut(),
         &dial("911", "status = 200"),
         &unanswered(Failure::Refused),
         Some(&[]),
     );
-    assert_eq!(check(&down, "route.gateway-order").outcome, Outcome::Error);
+    assert_eq!(
+        check(&sut_down, "route.gateway-order").outcome,
+        Outcome::Error
+    );
+    // Directly, the order is the trunk's own: it tried gw1 first even if gw1 refused.
+    let refused = direct(
+        &dial("911", "status = 200"),
+        &unanswered(Failure::Refused),
+        Some(&[]),
+    );
+    assert_eq!(
+        check(&refused, "route.gateway-order").outcome,
+        Outcome::Pass
+    );
 }
 
 #[test]

@@ -61,10 +61,10 @@ fn single(gw: &str) -> RouteView {
 
 #[test]
 fn answered_by_and_attempts_pass_and_fail() {
-    let c = answered_by("gw2", &[failover(1_000)]);
+    let c = answered_by("gw2", &[failover(1_000)], req::ROUTE);
     assert_eq!(c.outcome, Outcome::Pass);
-    assert_eq!(c.requirement.as_deref(), Some("ICD 5.1.6"));
-    let c = answered_by("gw2", &[failover(1_000), single("gw1")]);
+    assert_eq!(c.requirement.as_deref(), Some("ICD 5.3"));
+    let c = answered_by("gw2", &[failover(1_000), single("gw1")], req::ROUTE);
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(
         c.message.contains("call 2 of 2 was answered by gw1"),

@@ -1,4 +1,6 @@
-//! Prioritized caller selection (ICD 5.1.7): which number the trunk sends as the ANI.
+//! Prioritized caller selection (ICD 5.1.7): which number the trunk sends as the ANI, and how a
+//! scenario's `[caller]` becomes it. The trunk emulation sends what [`selection`] picks, and the
+//! verdict judges with the same rules, so both sides read one model.
 //!
 //! The trunk walks an ordered list of sources and sends the first number it finds. The two
 //! orders the interface recommends are [`ORDER_WITH_DIDS`] (users may or may not have a DID) and
@@ -10,6 +12,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::{CallerSpec, Scenario};
 
 /// A place the trunk can take the calling number from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,6 +174,80 @@ pub fn select(caller: &Caller, order: &[Source]) -> Selection {
     }
 }
 
+/// The [`Caller`] and source order a scenario's `[caller]` describes.
+pub fn caller_of(spec: &CallerSpec) -> (Caller, Vec<Source>) {
+    let caller = Caller {
+        call_source_did: spec.call_source_did.clone(),
+        user_did: spec.user_did.clone(),
+        user_extension: spec.user_extension.clone(),
+        phone_tied_to_user: spec.phone_tied_to_user,
+        site_ani: spec.site_ani.clone(),
+        trunk_ani: spec.trunk_ani.clone(),
+    };
+    // The scenarios crate only accepts the names `Source` parses.
+    let order = spec
+        .order
+        .sources()
+        .into_iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    (caller, order)
+}
+
+/// The caller selection of `sc`, when it has a `[caller]`.
+pub fn selection(sc: &Scenario) -> Option<Selection> {
+    sc.caller.as_ref().map(|spec| {
+        let (caller, order) = caller_of(spec);
+        select(&caller, &order)
+    })
+}
+
+/// Why a scenario's `[caller]` cannot give the call its ANI.
+pub fn caller_problem(sc: &Scenario) -> Option<String> {
+    let sel = selection(sc)?;
+    match &sel.ani {
+        None => Some(format!(
+            "caller: no source has a number ({}), so the trunk has no ANI to send",
+            sel.explain()
+        )),
+        Some(ani) if !sc.call.ani.is_empty() && sc.call.ani != *ani => Some(format!(
+            "call.ani: {:?} disagrees with the caller selection (ICD 5.1.7), which sends {}; leave call.ani out or make them agree",
+            sc.call.ani,
+            sel.explain()
+        )),
+        Some(_) => None,
+    }
+}
+
+/// `sc` with its ANI chosen by its `[caller]`; `None` when it has no `[caller]` or the ANI is
+/// already the selected one. A selection without a number leaves the ANI as it is.
+pub fn with_selected_ani(sc: &Scenario) -> Option<Scenario> {
+    let ani = selection(sc)?.ani?;
+    if sc.call.ani == ani {
+        return None;
+    }
+    let mut out = sc.clone();
+    if out.call.ani.is_empty() {
+        out.call.ani = ani;
+    }
+    Some(out)
+}
+
+/// Every `[caller]` problem of `scenarios`, one line each, prefixed with the scenario's file.
+pub fn caller_problems(scenarios: &[Scenario]) -> Vec<String> {
+    scenarios
+        .iter()
+        .filter_map(|sc| {
+            let p = caller_problem(sc)?;
+            let file = sc
+                .source
+                .as_ref()
+                .map_or_else(|| sc.name.clone(), |s| s.display().to_string());
+            Some(format!("{file}: {p}"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,5 +353,51 @@ mod tests {
             err.contains("call-source, user-extension, site-ani, trunk-ani"),
             "{err}"
         );
+    }
+
+    fn load(caller: &str, ani: &str) -> Scenario {
+        let text = format!(
+            "name = \"t\"\ndescription = \"d.\"\nrequirements = [\"ICD 5.1.7\"]\n\
+             [call]\ndial = \"911\"\n{ani}\n[caller]\n{caller}\n[expect]\nstatus = 200\n"
+        );
+        crate::load_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn the_selected_ani_is_filled_in() {
+        let sc = load(
+            "user_did = \"+13125550101\"\nsite_ani = \"+13125550199\"",
+            "",
+        );
+        assert_eq!(sc.call.ani, "");
+        let resolved = with_selected_ani(&sc).expect("resolved");
+        assert_eq!(resolved.call.ani, "+13125550101");
+        assert_eq!(caller_problem(&resolved), None);
+        assert_eq!(with_selected_ani(&resolved), None);
+    }
+
+    #[test]
+    fn a_disagreeing_call_ani_is_a_problem_and_is_kept() {
+        let sc = load("site_ani = \"+13125550199\"", "ani = \"+13125550100\"");
+        let p = caller_problem(&sc).expect("problem");
+        assert!(p.starts_with("call.ani: \"+13125550100\" disagrees"), "{p}");
+        assert!(p.contains("site-ani (+13125550199)"), "{p}");
+        assert_eq!(
+            with_selected_ani(&sc).map(|s| s.call.ani),
+            Some("+13125550100".into())
+        );
+        let agree = load("site_ani = \"+13125550199\"", "ani = \"+13125550199\"");
+        assert_eq!(caller_problem(&agree), None);
+    }
+
+    #[test]
+    fn the_named_orders_map_to_the_interface_orders() {
+        let sc = load(
+            "user_extension = \"4102\"\ncall_source_did = \"+13125550100\"\norder = \"without-dids\"",
+            "",
+        );
+        let (_, order) = caller_of(sc.caller.as_ref().expect("caller"));
+        assert_eq!(order, ORDER_WITHOUT_DIDS.to_vec());
+        assert_eq!(selection(&sc).and_then(|s| s.ani).as_deref(), Some("4102"));
     }
 }
