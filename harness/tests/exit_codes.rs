@@ -150,6 +150,20 @@ fn bad_ca_and_scenario_files_exit_2() {
         "not a regular file",
     );
     assert_usage(&["validate", "/dev/zero"], "not a regular file");
+    // A rate the generator cannot schedule is refused before a single call (it used to grow
+    // to 2.85 GB).
+    assert_usage(
+        &[
+            "load",
+            "--transport",
+            "tcp",
+            "--rate",
+            "1e9",
+            "--duration",
+            "2s",
+        ],
+        "--rate",
+    );
     assert_usage(
         &["run", &sc, "--waivers", "/dev/zero"],
         "not a regular file",
