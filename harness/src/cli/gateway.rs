@@ -13,10 +13,11 @@ use clap::Args;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
 use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
-use sip::transport::{self, TlsProfile, TransportKind};
+use sip::transport::{self, TransportKind};
 
 use crate::exit::{BadInput, EXIT_PASSED, EXIT_USAGE};
 use crate::originate::peer::read_pem;
+use crate::originate::tls::{TlsProfileName, profile};
 
 /// `gateway` options.
 #[derive(Debug, Args)]
@@ -42,8 +43,8 @@ pub struct GatewayArgs {
     pub cert: Option<PathBuf>,
     /// TLS profile the gateway enforces: `any` (accept what the trunk offers, and record it) or
     /// `genesys-byoc` (TLS 1.2 only, ECDHE secp384r1, the RSA AES-GCM suites; ICD 5.1).
-    #[arg(long, default_value = "any", value_parser = ["any", "genesys-byoc"])]
-    pub tls_profile: String,
+    #[arg(long, value_enum, default_value_t = TlsProfileName::Any)]
+    pub tls_profile: TlsProfileName,
     /// Private key (PEM).
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
@@ -98,13 +99,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                     (leaf.cert_pem.into_bytes(), leaf.key_pem.into_bytes())
                 }
             };
-            let profile = if a.tls_profile == "genesys-byoc" {
-                TlsProfile::genesys_byoc()
-            } else {
-                TlsProfile::default()
-            };
             // Certificates given with --cert/--key that do not load are the user's input.
-            let built = transport::server_config(&cert, &key, &profile);
+            let built = transport::server_config(&cert, &key, &profile(&a.tls_profile.spec()));
             Some(match (built, &a.cert) {
                 (Ok(c), _) => c,
                 (Err(e), Some(c)) => {

@@ -7,6 +7,26 @@ use std::sync::{Arc, Mutex};
 use scenarios::{TlsProfileSpec, TlsVersionSet};
 use sip::transport::{self, TlsProfile, TlsVersions};
 
+/// A TLS profile named on the command line (`--tls-profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsProfileName {
+    /// Whatever the TLS library speaks (TLS 1.2 and 1.3, every group and suite).
+    Any,
+    /// The Genesys Cloud BYOC trunk profile: TLS 1.2, ECDHE on secp384r1, the RSA AES-GCM
+    /// suites (ICD 5.1).
+    GenesysByoc,
+}
+
+impl TlsProfileName {
+    /// The profile it names.
+    pub fn spec(self) -> TlsProfileSpec {
+        match self {
+            TlsProfileName::Any => TlsProfileSpec::any(),
+            TlsProfileName::GenesysByoc => TlsProfileSpec::genesys_byoc(),
+        }
+    }
+}
+
 /// The sip transport's profile for a scenario's.
 pub fn profile(spec: &TlsProfileSpec) -> TlsProfile {
     TlsProfile {

@@ -276,3 +276,18 @@ fn caller_selection_names_the_step_and_external_targets_skip_the_gateway_side() 
     assert!(s.message.contains("(+13125550121)"), "{}", s.message);
     assert_eq!(check(&c, "ani.number").outcome, Outcome::Pass);
 }
+
+#[test]
+fn from_carrying_another_number_is_not_where_the_ani_must_come_from() {
+    // The trunk writes the ANI in P-Asserted-Identity and another number in From: even for a
+    // gateway that reads From first, the expected source is P-Asserted-Identity.
+    let sc = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"\nani_in = [\"pai\"]\nfrom_user = \"+13125550199\"",
+        "status = 200\nani_findings = [\"from-pai-mismatch\"]\n[gateway]\nani_headers = [\"From\", \"P-Asserted-Identity\"]",
+    );
+    let checks = direct(&sc, &answered(), Some(&[invite_obs("gw1", 1, 200)]));
+    let s = check(&checks, "ani.source");
+    assert_eq!(s.expected.as_deref(), Some("P-Asserted-Identity"), "{s:?}");
+    assert_eq!(s.outcome, Outcome::Pass);
+}

@@ -162,3 +162,30 @@ fn the_order_is_not_judged_where_gw1_is_unhealthy_or_the_route_is_random() {
     let c = judge_in(external(), &dial("911", "status = 200"), &answered(), None);
     assert_eq!(check(&c, "route.gateway-order").outcome, Outcome::Skipped);
 }
+
+#[test]
+fn a_call_the_scenario_sends_to_gw2_is_not_judged_for_order() {
+    let to_gw2 = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"\ngateway = \"gw2\"",
+        "status = 200",
+    );
+    assert!(!has(
+        &direct(&to_gw2, &answered(), Some(&[invite_obs("gw2", 1, 200)])),
+        "route.gateway-order"
+    ));
+    let outage = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\n[gateway.gw1]\noutage = { from = \"0s\", until = \"5s\" }",
+    );
+    assert!(!has(
+        &judge_in(
+            sut(),
+            &outage,
+            &answered(),
+            Some(&[invite_obs("gw2", 1, 200)])
+        ),
+        "route.gateway-order"
+    ));
+}

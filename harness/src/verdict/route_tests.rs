@@ -403,3 +403,27 @@ fn merge_keeps_one_check_per_id() {
     );
     assert_eq!(merged[1].message, "all 2 calls: fine");
 }
+
+#[test]
+fn only_a_delay_past_the_attempt_timeout_counts_as_silence() {
+    let slow = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"delay\"\ndelay = \"500ms\"",
+        "status = 200",
+    );
+    let quick = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"delay\"\ndelay = \"100ms\"",
+        "status = 200",
+    );
+    let on_gw2 = routed(
+        "[[fault]]\ngateway = \"gw2\"\nkind = \"silence\"",
+        "status = 200",
+    );
+    let (bound, timer) = (Duration::from_secs(2), Duration::from_secs(1));
+    assert_eq!(sut_bound(&slow, bound, timer), Duration::from_millis(2_700));
+    assert_eq!(sut_bound(&quick, bound, timer), bound);
+    assert_eq!(
+        sut_bound(&on_gw2, bound, timer),
+        bound,
+        "only the first gateway's silence"
+    );
+}
