@@ -8,6 +8,9 @@
 #
 # Usage: bench/sbc-capacity.sh            (from the repository root; builds the release binary)
 # Env:   START_RATE=500  STEP_SECS=3  CONNECTIONS=4 (TLS connections the trunk spreads calls over)  SLO="p99_setup<50ms,isa<0.1%"  OUT=out/sbc-capacity
+#        ARRIVALS=poisson|uniform (default poisson: calls arrive as real callers do, in bursts;
+#        uniform spaces them evenly, which costs a proxy like Kamailio more CPU per call, so the
+#        knee depends on it: the header line and every report say which was used)
 #        SUT=HOST:PORT SUT_CA=FILE  (your own SBC instead of Kamailio: it must route 911 to the
 #        gateways this script starts on 127.0.0.1:15061 and :15062, trusting $OUT/certs/ca.pem)
 set -euo pipefail
@@ -18,6 +21,7 @@ BIN="$ROOT/target/release/e911-harness"
 START_RATE=${START_RATE:-500}
 STEP=${STEP_SECS:-3}
 SLO=${SLO:-"p99_setup<50ms,isa<0.1%"}
+ARRIVALS=${ARRIVALS:-poisson}
 OUT=${OUT:-"$ROOT/out/sbc-capacity"}
 GW1=127.0.0.1:15061
 GW2=127.0.0.1:15062
@@ -66,7 +70,7 @@ fi
 knee() { # $1 = name, $2 = target, $3 = CA
   local dir="$OUT/$1"
   timeout 900 "$BIN" load --target "$2" --ca "$3" --find-max --rate "$START_RATE" \
-    --connections "${CONNECTIONS:-4}" \
+    --connections "${CONNECTIONS:-4}" --arrivals "$ARRIVALS" \
     --duration "${STEP}s" --slo "$SLO" --quiet --out "$dir" >"$dir.txt" 2>&1 || true
   python3 - "$1" "$dir/report.json" <<'PY'
 import json, sys
@@ -78,7 +82,8 @@ except Exception as e:
 fm = (r.get("load") or {}).get("find_max") or {}
 steps = fm.get("steps") or []
 def fmt(x): return "none" if x is None else f"{x:.0f}/s"
-print(f"   {name:<8} knee: last pass {fmt(fm.get('last_pass_cps'))}, first fail {fmt(fm.get('first_fail_cps'))}")
+arr = ((r.get("load") or {}).get("config") or {}).get("arrivals", "uniform")
+print(f"   {name:<8} knee ({arr} arrivals): last pass {fmt(fm.get('last_pass_cps'))}, first fail {fmt(fm.get('first_fail_cps'))}")
 for s in steps:
     print(f"            {s.get('rate', 0):>8.0f}/s  {'pass' if s.get('passed') else 'FAIL'}  "
           f"setup p99 {s.get('setup_p99_us', 0)/1000:.2f} ms  {s.get('why') or ''}")
@@ -87,7 +92,7 @@ if fm.get("why"):
 PY
 }
 
-echo "SBC capacity, SLO \"$SLO\", steps of ${STEP}s from ${START_RATE}/s, $(nproc) CPUs, $(date -u +%FT%TZ)"
+echo "SBC capacity, SLO \"$SLO\", $ARRIVALS arrivals, steps of ${STEP}s from ${START_RATE}/s, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 knee direct "$GW1" "$OUT/certs/ca.pem"
 knee via-sbc "$via" "$via_ca"
 echo "reports: $OUT/direct/, $OUT/via-sbc/"

@@ -137,6 +137,7 @@ pub(crate) async fn serve(
             };
             match handshake {
                 Ok(Ok(stream)) => {
+                    shared.counters.handshake(stream.get_ref().1);
                     meta.transport = "TLS";
                     meta.tls = Some(tls_info(stream.get_ref().1));
                     run(stream, &meta, &shared, &up).await

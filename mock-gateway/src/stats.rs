@@ -28,6 +28,10 @@ pub struct Stats {
     pub closed_idle: u64,
     /// Observations dropped from the retained window (oldest first) to bound memory.
     pub observations_dropped: u64,
+    /// TLS handshakes completed in full (the gateway signed with its certificate key).
+    pub tls_full: u64,
+    /// TLS handshakes that resumed an earlier session.
+    pub tls_resumed: u64,
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +46,8 @@ pub(crate) struct Counters {
     pub(crate) refused_total: AtomicU64,
     pub(crate) refused_per_source: AtomicU64,
     pub(crate) closed_idle: AtomicU64,
+    pub(crate) tls_full: AtomicU64,
+    pub(crate) tls_resumed: AtomicU64,
 }
 
 /// Adds one.
@@ -50,6 +56,15 @@ pub(crate) fn bump(c: &AtomicU64) {
 }
 
 impl Counters {
+    /// Counts a completed TLS handshake as full or resumed.
+    pub(crate) fn handshake(&self, conn: &rustls::ServerConnection) {
+        if conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+            bump(&self.tls_resumed);
+        } else {
+            bump(&self.tls_full);
+        }
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Stats {
@@ -64,6 +79,8 @@ impl Counters {
             refused_per_source: get(&self.refused_per_source),
             closed_idle: get(&self.closed_idle),
             observations_dropped: 0,
+            tls_full: get(&self.tls_full),
+            tls_resumed: get(&self.tls_resumed),
         }
     }
 }

@@ -14,6 +14,7 @@
 //! - `junit`: `junit.xml` via quick-junit.
 //! - `markdown`: `summary.md`.
 //! - [`load`]: the `load` section of load runs (counts, percentiles, RFC 6076, SLOs).
+//! - [`load_detail`]: its breakdowns, TLS handshakes, caller-data check, shards, merge state.
 //! - `text`: the terminal summary.
 //! - `write`: atomic file writing and [`WriteError`].
 //!
@@ -28,6 +29,7 @@ pub use describe::call_tls;
 mod json;
 mod junit;
 pub mod load;
+pub mod load_detail;
 mod markdown;
 mod matrix;
 pub mod model;

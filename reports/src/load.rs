@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::load_detail::{AniCheck, LoadState, ShardPart, SliceRow, TlsHandshakes};
 use crate::markdown::esc;
 
 /// A load run's figures.
@@ -38,8 +39,11 @@ pub struct LoadReport {
     pub late_starts: u64,
     /// Retransmitted final responses received (a 2xx again before or after the ACK).
     pub retransmissions: u64,
-    /// TLS handshakes completed.
+    /// TLS handshakes completed (the total of `tls`).
     pub tls_handshakes: u64,
+    /// TLS handshakes as full or resumed, pool connections included.
+    #[serde(default)]
+    pub tls: TlsHandshakes,
     /// Percentiles per metric over every gateway and outcome where the metric exists, e.g.
     /// `setup` (from the intended start), `setup_uncorrected` (from the INVITE write), `lag`.
     pub metrics: BTreeMap<String, Percentiles>,
@@ -59,6 +63,21 @@ pub struct LoadReport {
     /// The per-second interval histogram log of `setup`, relative to the report folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_log: Option<String>,
+    /// Per dialed number of the mix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_dial: Vec<SliceRow>,
+    /// Per step of a `steps:` profile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_step: Vec<SliceRow>,
+    /// With `--callers`: the gateways' ANI against each call's row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ani_check: Option<AniCheck>,
+    /// A merged report: the runs it was made from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<ShardPart>,
+    /// What `e911-harness merge` needs to combine this run with others exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<LoadState>,
 }
 
 /// How the load was generated.
@@ -85,6 +104,31 @@ pub struct LoadConfig {
     pub mix: String,
     /// Where the calls went.
     pub target: String,
+    /// `uniform` or `poisson` arrivals.
+    #[serde(default = "uniform")]
+    pub arrivals: String,
+    /// Seed of the Poisson gaps, the mix and random caller rows.
+    #[serde(default)]
+    pub seed: u64,
+    /// `I/N` when this run was shard I of N generators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// `--start-at`, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// TLS profile offered (TLS runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_profile: Option<String>,
+    /// `on` or `off` (TLS runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_resumption: Option<String>,
+    /// `--callers` file and how its rows were used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callers: Option<String>,
+}
+
+fn uniform() -> String {
+    "uniform".to_owned()
 }
 
 /// Attempted calls by outcome.
@@ -215,6 +259,12 @@ pub struct FindMaxStep {
     pub setup_p99_us: u64,
     /// What broke, when it failed.
     pub why: String,
+    /// The step's own figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<SliceRow>,
+    /// Its generator lag p99, in microseconds.
+    #[serde(default)]
+    pub lag_p99_us: u64,
 }
 
 fn ms(us: u64) -> String {
@@ -227,8 +277,14 @@ pub(crate) fn markdown(md: &mut String, l: &LoadReport) {
     let _ = writeln!(md, "## Load\n");
     let _ = writeln!(
         md,
-        "- **Profile:** {} over {} ({}, {}; hold {} ms, timeout {} ms, cap {})",
+        "- **Profile:** {} ({} arrivals{}) over {} ({}, {}; hold {} ms, timeout {} ms, cap {})",
         esc(&l.config.profile),
+        esc(&l.config.arrivals),
+        l.config
+            .shard
+            .as_deref()
+            .map(|s| format!(", shard {}", esc(s)))
+            .unwrap_or_default(),
         esc(&l.config.target),
         esc(&l.config.transport),
         esc(&l.config.connections),
@@ -338,21 +394,31 @@ pub(crate) fn markdown(md: &mut String, l: &LoadReport) {
         );
         let _ = writeln!(
             md,
-            "| rate /s | result | attempted | answered | setup p99 ms | why |\n| ---: | --- | ---: | ---: | ---: | --- |"
+            "| rate /s | result | attempted | answered | failed | offered /s | achieved /s | setup p50 ms | setup p99 ms | lag p99 ms | ISA % | why |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
         );
         for s in &f.steps {
+            let d = s.detail.as_ref();
+            let opt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
             let _ = writeln!(
                 md,
-                "| {:.1} | {} | {} | {} | {} | {} |",
+                "| {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.rate,
                 if s.passed { "pass" } else { "FAIL" },
                 s.attempted,
                 s.answered,
+                s.attempted - s.answered,
+                opt(d.and_then(|d| d.offered_cps)),
+                opt(d.and_then(|d| d.achieved_cps)),
+                d.and_then(|d| d.setup)
+                    .map_or("-".to_owned(), |p| ms(p.p50_us)),
                 ms(s.setup_p99_us),
+                ms(s.lag_p99_us),
+                d.map_or("-".to_owned(), |d| format!("{:.3}", d.isa_pct)),
                 esc(&s.why)
             );
         }
     }
+    crate::load_detail::markdown(md, l);
     if let Some(log) = &l.interval_log {
         let _ = writeln!(md, "\nInterval histograms (1 s): `{log}`");
     }

@@ -67,6 +67,9 @@ pub struct GatewayArgs {
     /// Connection and message limits (admission control).
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Serve the gateway's counters as OpenMetrics (Prometheus) text at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the gateway until SIGINT/SIGTERM or `--duration`.
@@ -145,6 +148,27 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     })
     .await
     .with_context(|| format!("starting the gateway on {}", a.listen))?;
+    let gw = std::sync::Arc::new(gw);
+    let metrics = match a.metrics_listen {
+        Some(addr) => {
+            let mut registry = prometheus_client::registry::Registry::default();
+            let g = gw.clone();
+            registry.register_collector(Box::new(crate::load::live::GatewayCollector::new(
+                move || vec![(g.name().to_owned(), g.stats())],
+            )));
+            match crate::load::live::Endpoint::start(addr, std::sync::Arc::new(registry)).await {
+                Ok(ep) => {
+                    eprintln!("metrics: http://{}/metrics (OpenMetrics)", ep.addr);
+                    Some(ep)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(EXIT_USAGE);
+                }
+            }
+        }
+        None => None,
+    };
     eprintln!(
         "gateway {} listening on {} ({}); {}; Ctrl-C stops",
         a.name,
@@ -156,11 +180,15 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             "observations follow as JSON lines"
         }
     );
+    // SIGINT or SIGTERM stops it cleanly, with or without --duration.
     let stop = async {
+        let interrupted = crate::signals::shutdown_token().cancelled_owned();
         match a.duration {
-            Some(d) => tokio::time::sleep(d).await,
-            // SIGINT or SIGTERM.
-            None => crate::signals::shutdown_token().cancelled().await,
+            Some(d) => tokio::select! {
+                () = tokio::time::sleep(d) => {}
+                () = interrupted => {}
+            },
+            None => interrupted.await,
         }
     };
     tokio::pin!(stop);
@@ -174,7 +202,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             }
         }
         eprintln!("{}", counts(&gw.stats()));
-        gw.shutdown().await;
+        stop_gateway(gw, metrics).await;
         return Ok(EXIT_PASSED);
     }
     let mut rx = gw.subscribe();
@@ -201,21 +229,34 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     drop(stdout);
     // The counts (admission refusals and idle closes included) go to stderr at exit.
     eprintln!("{}", counts(&gw.stats()));
-    gw.shutdown().await;
+    stop_gateway(gw, metrics).await;
     Ok(EXIT_PASSED)
+}
+
+/// Stops the metrics endpoint (which holds the gateway for its scrapes), then the gateway.
+async fn stop_gateway(gw: std::sync::Arc<Gateway>, metrics: Option<crate::load::live::Endpoint>) {
+    if let Some(ep) = metrics {
+        ep.stop().await;
+    }
+    match std::sync::Arc::try_unwrap(gw) {
+        Ok(gw) => gw.shutdown().await,
+        Err(_) => tracing::warn!("gateway still referenced at exit; not waiting for its tasks"),
+    }
 }
 
 fn counts(s: &mock_gateway::Stats) -> String {
     format!(
-        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections; \
-         refused: {} over --max-connections, {} over --max-connections-per-source; \
-         {} closed without a request in time",
+        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections, \
+         TLS handshakes {} full + {} resumed; refused: {} over --max-connections, {} over \
+         --max-connections-per-source; {} closed without a request in time",
         s.invites,
         s.answered,
         s.rejected,
         s.byes,
         s.options,
         s.connections,
+        s.tls_full,
+        s.tls_resumed,
         s.refused_total,
         s.refused_per_source,
         s.closed_idle

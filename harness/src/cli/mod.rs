@@ -45,6 +45,8 @@ pub enum Command {
     /// Attack a system under test with RFC 4475/5118 messages and INVITE mutations, checking
     /// after each batch that it still answers OPTIONS and completes a 911 call.
     Torture(crate::torture::TortureArgs),
+    /// Merge the reports of several load generators (shards) exactly into one.
+    Merge(crate::load::merge::MergeArgs),
 }
 
 /// `validate` options.
@@ -97,6 +99,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Torture(a) => {
             crate::torture::torture_cmd(a, crate::signals::shutdown_token()).await
         }
+        Command::Merge(a) => crate::load::merge::merge_cmd(&a),
     }
 }
 

@@ -20,12 +20,12 @@ pub fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Checks `--rate` and `--max-concurrent` against the ceilings; the error names the flag, the
-/// limit and why.
+/// Checks this generator's rate (`--rate`, divided among `--shard`s) and `--max-concurrent`
+/// against the ceilings; the error names the flag, the limit and why.
 pub fn check(rate: f64, max_concurrent: u64, available: Option<u64>) -> Result<(), String> {
     if rate > MAX_RATE {
         return Err(format!(
-            "--rate {rate} is above the generator's ceiling of {MAX_RATE} calls per second (beyond it the schedule outgrows memory before a single call is judged); run several generators and merge their setup.hlog files instead"
+            "--rate {rate} per generator is above the ceiling of {MAX_RATE} calls per second (beyond it the schedule outgrows memory before a single call is judged); spread it over generators with --shard I/N and merge their reports"
         ));
     }
     if let Some(bytes) = available {

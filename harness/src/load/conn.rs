@@ -28,8 +28,9 @@ use sip::transport::{self, ConnReader, ConnWriter, Connection, TransportError, T
 use sip::{Message, Method, Response};
 use tokio::sync::mpsc;
 
+use super::callers::Callers;
 use super::metrics::{CallResult, Outcome};
-use super::wire::{DialogInfo, Template, scan_response};
+use super::wire::{DialogInfo, PerCall, Template, scan_response};
 use crate::originate::trunk::LocalEndpoint;
 use crate::originate::uac::Target;
 
@@ -61,6 +62,8 @@ pub struct Shared {
     pub results: mpsc::UnboundedSender<CallResult>,
     /// Calls in progress, all connections together.
     pub in_flight: Arc<AtomicU64>,
+    /// `--callers`: each call's ANI and org come from its row.
+    pub callers: Option<Arc<Callers>>,
 }
 
 /// One call to place.
@@ -74,6 +77,18 @@ pub struct Dial {
     pub intended_us: u64,
     /// Which mix entry.
     pub spec: usize,
+    /// Step of a `steps:` profile (0 otherwise).
+    pub step: u16,
+}
+
+impl Dial {
+    /// A result for this call that ended before its INVITE was written.
+    pub fn errored(&self, gateway: usize, cause: &str) -> CallResult {
+        let mut r = CallResult::errored(gateway, self.intended_us, cause);
+        r.spec = u16::try_from(self.spec).unwrap_or(u16::MAX);
+        r.step = self.step;
+        r
+    }
 }
 
 /// An established connection with its templates.
@@ -83,6 +98,14 @@ pub struct Connected {
     templates: Vec<Template>,
     tcp_connect_us: u64,
     tls_handshake_us: Option<u64>,
+    tls_resumed: bool,
+}
+
+impl Connected {
+    /// The TLS handshake of this connection, if any: whether it resumed a session.
+    pub fn handshake(&self) -> Option<bool> {
+        self.tls_handshake_us.map(|_| self.tls_resumed)
+    }
 }
 
 fn micros(d: Duration) -> u64 {
@@ -133,11 +156,18 @@ pub async fn connect(s: &Shared) -> Result<Connected, &'static str> {
             .ok_or("template_error")?;
         templates.push(t);
     }
+    let tls_resumed = match conn.stream() {
+        transport::Stream::TlsClient(t) => {
+            t.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+        }
+        _ => false,
+    };
     Ok(Connected {
         conn,
         templates,
         tcp_connect_us: micros(timings.tcp_connect),
         tls_handshake_us: timings.tls_handshake.map(micros),
+        tls_resumed,
     })
 }
 
@@ -227,8 +257,8 @@ struct Task {
     calls: HashMap<u64, Call>,
     timers: BinaryHeap<Reverse<(Instant, u64, Timer)>>,
     live: Option<Live>,
-    /// Connect and handshake times of a connection made for the next call.
-    fresh: Option<(u64, Option<u64>)>,
+    /// Connect and handshake times (and resumption) of a connection made for the next call.
+    fresh: Option<(u64, Option<u64>, bool)>,
 }
 
 impl Task {
@@ -237,7 +267,7 @@ impl Task {
         let (wtx, wrx) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(writer, wrx));
         if for_next_call {
-            self.fresh = Some((c.tcp_connect_us, c.tls_handshake_us));
+            self.fresh = Some((c.tcp_connect_us, c.tls_handshake_us, c.tls_resumed));
         }
         self.live = Some(Live {
             reader,
@@ -257,29 +287,34 @@ impl Task {
     }
 
     async fn start(&mut self, d: Dial) {
-        let intended_us = d.intended_us;
         if self.live.is_none() {
             match connect(&self.s).await {
                 Ok(c) => self.go_live(c, true),
                 Err(why) => {
-                    self.finish_now(CallResult::errored(self.s.gateway, intended_us, why));
+                    self.finish_now(d.errored(self.s.gateway, why));
                     return;
                 }
             }
         }
         let Some(live) = &self.live else { return };
         let mut bytes = Vec::with_capacity(1400);
-        live.templates[d.spec].invite(d.idx, &mut bytes);
+        let row = self.s.callers.as_ref().map(|c| c.row(d.idx));
+        let per_call = row.map(|r| PerCall {
+            ani: &r.ani,
+            org: &r.org,
+        });
+        live.templates[d.spec].invite(d.idx, per_call, &mut bytes);
         let sent = Instant::now();
-        let (tcp, tls) = self
+        let (tcp, tls, resumed) = self
             .fresh
             .take()
-            .map_or((None, None), |(a, b)| (Some(a), b));
-        let mut r = CallResult::errored(self.s.gateway, intended_us, "");
+            .map_or((None, None, false), |(a, b, c)| (Some(a), b, c));
+        let mut r = d.errored(self.s.gateway, "");
         r.outcome = Outcome::TimedOut;
         r.lag_us = Some(micros(sent.saturating_duration_since(d.intended)));
         r.tcp_connect_us = tcp;
         r.tls_handshake_us = tls;
+        r.tls_resumed = resumed;
         self.calls.insert(
             d.idx,
             Call {

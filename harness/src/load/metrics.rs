@@ -6,6 +6,10 @@
 //! `setup` is measured from the call's *intended* start (so a stalled generator or gateway shows
 //! in the tail: coordinated omission), `setup_uncorrected` from the actual INVITE write, and
 //! `lag` is the difference (the generator's own delay, the validity signal).
+//!
+//! Beside the per-metric histograms, [`Slice`]s hold the counts and `setup` of every call per
+//! dialed number (`--mix`) and per step of a `steps:` profile, and the TLS handshakes are
+//! counted as full or resumed, pooled connections included ([`Recorder::handshake`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,9 +20,13 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use reports::load::{LoadCounts, MetricRow, Percentiles, Rfc6076};
+use reports::load_detail::{AniCheck, SliceRow, TlsHandshakes};
+
+pub use super::breakdown::Slice;
+use super::breakdown::{add_counts, add_outcome, add_slices};
 
 /// Largest latency kept: one hour in microseconds (larger values saturate).
-const MAX_US: u64 = 3_600_000_000;
+pub(crate) const MAX_US: u64 = 3_600_000_000;
 
 /// A call started more than this after its intended time is counted late.
 pub const LATE_US: u64 = 1_000;
@@ -113,7 +121,8 @@ impl Outcome {
     }
 }
 
-const CLASS_NAMES: [&str; 4] = ["answered", "rejected", "timed_out", "errored"];
+/// Outcome class names, by class index.
+pub const CLASS_NAMES: [&str; 4] = ["answered", "rejected", "timed_out", "errored"];
 
 /// What one call did, as its connection task hands it over. Times in microseconds.
 #[derive(Debug, Clone)]
@@ -142,6 +151,12 @@ pub struct CallResult {
     pub teardown_failure: Option<String>,
     /// Retransmitted final responses seen.
     pub retransmissions: u32,
+    /// Index of the dialed number in the mix.
+    pub spec: u16,
+    /// Step of a `steps:` profile the call was due in (0 otherwise).
+    pub step: u16,
+    /// With `tls_handshake_us`: whether that handshake resumed an earlier session.
+    pub tls_resumed: bool,
 }
 
 impl CallResult {
@@ -160,7 +175,18 @@ impl CallResult {
             bye_to_200_us: None,
             teardown_failure: None,
             retransmissions: 0,
+            spec: 0,
+            step: 0,
+            tls_resumed: false,
         }
+    }
+
+    /// Ineffective for RFC 6076 ISA: 408, 500, 503, 504, or no final response.
+    pub(crate) fn ineffective(&self) -> bool {
+        matches!(
+            self.outcome,
+            Outcome::TimedOut | Outcome::Rejected(408 | 500 | 503 | 504)
+        )
     }
 
     /// Answered and torn down cleanly (RFC 6076 SCR).
@@ -173,7 +199,7 @@ impl CallResult {
 /// never from the wire): a multiply per word instead of SipHash, for the seven histogram
 /// look-ups every call makes.
 #[derive(Debug, Default, Clone, Copy)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -192,14 +218,22 @@ impl Hasher for KeyHasher {
     }
 }
 
-fn histogram() -> Histogram<u64> {
+/// An empty latency histogram (microseconds, 3 significant digits).
+pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, 3).expect("static histogram bounds are valid")
 }
 
 /// Everything recorded over a run (or a part of it; recorders merge with [`Recorder::add`]).
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
-    hists: HashMap<(Metric, usize, usize), Histogram<u64>, BuildHasherDefault<KeyHasher>>,
+    /// Gateway names, by the index calls carry.
+    pub gateways: Vec<String>,
+    /// Dialed numbers of the mix, by the index calls carry.
+    pub dials: Vec<String>,
+    /// Labels of the steps of a `steps:` profile (empty for other profiles).
+    pub steps: Vec<String>,
+    pub(crate) hists:
+        HashMap<(Metric, usize, usize), Histogram<u64>, BuildHasherDefault<KeyHasher>>,
     /// Counts by outcome.
     pub counts: LoadCounts,
     /// Rejections by status.
@@ -212,8 +246,20 @@ pub struct Recorder {
     pub retransmissions: u64,
     /// Answered and cleanly torn down.
     pub completed: u64,
-    /// TLS handshakes.
+    /// TLS handshakes (full + resumed).
     pub tls_handshakes: u64,
+    /// Full TLS handshakes (the server signed).
+    pub tls_full: u64,
+    /// Resumed TLS sessions.
+    pub tls_resumed: u64,
+    /// TLS handshakes of pool connections (made before the schedule started or on reconnect).
+    pub tls_pooled: u64,
+    /// Per dialed number, by mix index.
+    pub by_dial: Vec<Slice>,
+    /// Per step of a `steps:` profile.
+    pub by_step: Vec<Slice>,
+    /// The gateways' ANI as checked against each call's `--callers` row (`None`: not checked).
+    pub ani: Option<AniCheck>,
     /// Calls written more than [`LATE_US`] after their intended start.
     pub late_starts: u64,
     /// `setup` of answered calls per second of completion (index = second since t0).
@@ -221,6 +267,40 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// An empty recorder for these gateways, mix and steps.
+    pub fn new(gateways: Vec<String>, dials: Vec<String>, steps: Vec<String>) -> Recorder {
+        Recorder {
+            by_dial: vec![Slice::default(); dials.len()],
+            by_step: vec![Slice::default(); steps.len()],
+            gateways,
+            dials,
+            steps,
+            ..Recorder::default()
+        }
+    }
+
+    /// Counts a TLS handshake of a connection that carried no call of its own yet (a pool
+    /// connection).
+    pub fn handshake(&mut self, resumed: bool) {
+        self.tls_handshakes += 1;
+        self.tls_pooled += 1;
+        if resumed {
+            self.tls_resumed += 1;
+        } else {
+            self.tls_full += 1;
+        }
+    }
+
+    /// The TLS handshakes, for the report.
+    pub fn handshakes(&self) -> TlsHandshakes {
+        TlsHandshakes {
+            total: self.tls_handshakes,
+            full: self.tls_full,
+            resumed: self.tls_resumed,
+            pooled: self.tls_pooled,
+        }
+    }
+
     fn put(&mut self, m: Metric, class: usize, gw: usize, us: u64) {
         self.hists
             .entry((m, class, gw))
@@ -232,18 +312,13 @@ impl Recorder {
     pub fn record(&mut self, c: &CallResult) {
         let class = c.outcome.class();
         let gw = c.gateway;
-        self.counts.attempted += 1;
+        add_outcome(&mut self.counts, &c.outcome);
         match &c.outcome {
-            Outcome::Answered => self.counts.answered += 1,
-            Outcome::Rejected(s) => {
-                self.counts.rejected += 1;
-                *self.rejected_by_status.entry(*s).or_default() += 1;
-            }
-            Outcome::TimedOut => self.counts.timed_out += 1,
+            Outcome::Rejected(s) => *self.rejected_by_status.entry(*s).or_default() += 1,
             Outcome::Errored(cause) => {
-                self.counts.errored += 1;
                 *self.errored_by_cause.entry(cause.clone()).or_default() += 1;
             }
+            Outcome::Answered | Outcome::TimedOut => {}
         }
         if let Some(t) = &c.teardown_failure {
             *self.teardown_failures.entry(t.clone()).or_default() += 1;
@@ -268,6 +343,18 @@ impl Recorder {
         }
         if c.tls_handshake_us.is_some() {
             self.tls_handshakes += 1;
+            if c.tls_resumed {
+                self.tls_resumed += 1;
+            } else {
+                self.tls_full += 1;
+            }
+        }
+        let setup = c.lag_us.zip(c.final_us).map(|(l, f)| l + f);
+        if let Some(slice) = self.by_dial.get_mut(usize::from(c.spec)) {
+            slice.record(c, setup);
+        }
+        if let Some(slice) = self.by_step.get_mut(usize::from(c.step)) {
+            slice.record(c, setup);
         }
         if c.lag_us.is_some_and(|l| l > LATE_US) {
             self.late_starts += 1;
@@ -291,12 +378,7 @@ impl Recorder {
         for (k, h) in &other.hists {
             let _ = self.hists.entry(*k).or_insert_with(histogram).add(h);
         }
-        let (a, b) = (&mut self.counts, &other.counts);
-        a.attempted += b.attempted;
-        a.answered += b.answered;
-        a.rejected += b.rejected;
-        a.timed_out += b.timed_out;
-        a.errored += b.errored;
+        add_counts(&mut self.counts, &other.counts);
         for (s, n) in &other.rejected_by_status {
             *self.rejected_by_status.entry(*s).or_default() += n;
         }
@@ -309,7 +391,19 @@ impl Recorder {
         self.retransmissions += other.retransmissions;
         self.completed += other.completed;
         self.tls_handshakes += other.tls_handshakes;
+        self.tls_full += other.tls_full;
+        self.tls_resumed += other.tls_resumed;
+        self.tls_pooled += other.tls_pooled;
         self.late_starts += other.late_starts;
+        add_slices(&mut self.by_dial, &other.by_dial);
+        add_slices(&mut self.by_step, &other.by_step);
+        self.ani = match (self.ani.take(), &other.ani) {
+            (Some(mut a), Some(b)) => {
+                a.add(b);
+                Some(a)
+            }
+            (a, b) => a.or_else(|| b.clone()),
+        };
         if self.intervals.len() < other.intervals.len() {
             self.intervals.resize_with(other.intervals.len(), histogram);
         }
@@ -339,8 +433,27 @@ impl Recorder {
             .collect()
     }
 
+    /// Per dialed number of the mix.
+    pub fn dial_rows(&self) -> Vec<SliceRow> {
+        self.by_dial
+            .iter()
+            .zip(&self.dials)
+            .map(|(s, d)| s.row(d, None))
+            .collect()
+    }
+
+    /// Per step of a `steps:` profile, each over its `each` seconds.
+    pub fn step_rows(&self, each: Option<f64>) -> Vec<SliceRow> {
+        self.by_step
+            .iter()
+            .zip(&self.steps)
+            .map(|(s, label)| s.row(label, each))
+            .collect()
+    }
+
     /// Every metric x outcome x gateway, sorted.
-    pub fn breakdown(&self, gateways: &[String]) -> Vec<MetricRow> {
+    pub fn breakdown(&self) -> Vec<MetricRow> {
+        let gateways = &self.gateways;
         let mut keys: Vec<_> = self.hists.keys().copied().collect();
         keys.sort();
         keys.into_iter()
@@ -523,8 +636,9 @@ mod tests {
     #[test]
     fn merged_recorders_equal_one_recorder() {
         let all = sample();
-        let mut one = Recorder::default();
-        let (mut a, mut b) = (Recorder::default(), Recorder::default());
+        let new = || Recorder::new(vec!["gw1".into(), "gw2".into()], vec!["911".into()], vec![]);
+        let mut one = new();
+        let (mut a, mut b) = (new(), new());
         for (k, c) in all.iter().enumerate() {
             one.record(c);
             if k % 3 == 0 { a.record(c) } else { b.record(c) }
@@ -532,21 +646,19 @@ mod tests {
         a.add(&b);
         assert_eq!(a.counts, one.counts);
         assert_eq!(a.summary(), one.summary());
-        assert_eq!(
-            a.breakdown(&["gw1".into(), "gw2".into()]),
-            one.breakdown(&["gw1".into(), "gw2".into()])
-        );
+        assert_eq!(a.breakdown(), one.breakdown());
+        assert_eq!(a.dial_rows(), one.dial_rows());
         assert_eq!(a.intervals, one.intervals);
         assert_eq!(a.rfc6076(), one.rfc6076());
     }
 
     #[test]
     fn breakdown_is_per_metric_outcome_gateway() {
-        let mut r = Recorder::default();
+        let mut r = Recorder::new(vec!["gw1".into(), "gw2".into()], vec![], vec![]);
         for c in sample() {
             r.record(&c);
         }
-        let rows = r.breakdown(&["gw1".into(), "gw2".into()]);
+        let rows = r.breakdown();
         let setup_rows: Vec<(&str, &str)> = rows
             .iter()
             .filter(|x| x.metric == "setup")

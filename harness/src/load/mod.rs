@@ -1,28 +1,50 @@
 //! `e911-harness load`: open-loop load against the embedded gateways or a target, measured the
 //! way `docs/measurement.md` asks (intended start times, HdrHistograms per metric x outcome x
-//! gateway, interval logs, RFC 6076 ratios, a validity check on the generator's own lag).
+//! gateway, interval logs, RFC 6076 ratios, a validity check on the generator's own lag), on one
+//! machine or several (`--shard I/N`, `--start-at`, then `e911-harness merge`).
 //!
 //! # Layout
-//! - [`schedule`]: when call `i` is due (constant, ramp, steps); pure.
+//! - [`flags`]: the typed values of the flags (clap parses straight into them).
+//! - [`schedule`]: when call `i` is due (constant, ramp, steps; uniform or Poisson; sharded); pure.
 //! - [`slo`]: `--slo` parsing and judging; pure.
 //! - [`findmax`]: the `--find-max` rate search; pure.
-//! - [`metrics`]: the recorder (histograms, counters, interval log).
+//! - [`callers`]: `--callers FILE.csv` rows and which row a call uses; pure.
+//! - [`metrics`]: the recorder (histograms, counters, slices per dial and step, interval log).
+//! - [`breakdown`]: counts and `setup` per dialed number and per step ([`breakdown::Slice`]).
+//! - [`state`]: the recorder's exact state in `report.json` and back (for `merge`).
 //! - [`wire`]: INVITE templates, ACK/BYE writers, the response scanner.
 //! - [`conn`]: one multiplexed UAC connection (connection task + batching writer task).
 //! - [`run`]: one run: pool, scheduler, aggregator, progress, drain.
-//! - [`report`]: the `load` section, checks, files and exit code.
+//! - [`anicheck`]: the gateways' observed ANI against each call's caller row.
+//! - [`live`]: `--metrics-listen`, OpenMetrics over HTTP (also for `gateway`).
+//! - [`report`]: the `load` section, checks, files and exit code; [`verdict`]: the calls
+//!   check and the INTERRUPTED exit; [`bounds`]: the rate and concurrency ceilings.
+//! - [`merge`]: `e911-harness merge DIR...`: shards combined exactly and judged again.
+//!
+//! # Invariants
+//! - Every attempted call ends in exactly one outcome; `merge` checks the identity again.
+//! - Histograms are only ever added, never averaged; percentiles are read off the sum.
+//! - Every loop is bounded in count and time; the drain after the schedule is bounded.
 
+pub mod anicheck;
 pub mod bounds;
+pub mod breakdown;
+pub mod callers;
 pub mod conn;
 pub mod findmax;
+pub mod flags;
+pub mod live;
+pub mod merge;
 pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod slo;
+pub mod state;
 pub mod verdict;
 pub mod wire;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -38,34 +60,40 @@ use crate::originate::tls::TlsTrust;
 use crate::originate::trunk::TRUNK_HOST;
 use crate::originate::uac::Target;
 use crate::run::Embedded;
+use flags::{Arrivals, CallerOrder, Mix, Resumption, Shard, SloList, StartAt, TlsProfileArg};
 use run::{Model, Plan};
 use schedule::{Profile, Schedule};
 
 /// `load` options.
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
-    /// Calls per second (the constant profile's rate; find-max's first rate).
-    #[arg(long, default_value_t = 100.0, allow_negative_numbers = true)]
+    /// Calls per second (the constant profile's rate; find-max's first rate); over every shard
+    /// together.
+    #[arg(long, default_value = "100", value_parser = flags::rate, allow_negative_numbers = true)]
     pub rate: f64,
     /// How long calls are started for (0s: bounded by --calls only).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
-    /// Stop after this many calls.
-    #[arg(long)]
+    /// Stop after this many calls (over every shard together).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub calls: Option<u64>,
     /// Transport.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
     /// TLS profile the trunk offers: `genesys-byoc` (TLS 1.2, ECDHE secp384r1, the RSA AES-GCM
     /// suites, as the trunk does; ICD 5.1) or `any` (TLS 1.2 and 1.3, every group and suite).
-    #[arg(long, default_value = "genesys-byoc", value_parser = ["genesys-byoc", "any"])]
-    pub tls_profile: String,
+    #[arg(long, value_enum, default_value = "genesys-byoc")]
+    pub tls_profile: TlsProfileArg,
+    /// `off`: every new connection does a full TLS handshake (what an SBC's CPU pays for);
+    /// `on`: connections resume the cached session when the server allows it.
+    #[arg(long, value_enum, default_value = "on")]
+    pub tls_resumption: Resumption,
     /// Where the calls go (default: the embedded gw1/gw2).
     #[command(flatten)]
     pub peer: crate::originate::peer::TargetArgs,
     /// Long-lived connections per gateway, calls multiplexed over them.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
-    pub connections: i64,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub connections: u16,
     /// A new connection (TCP connect + TLS handshake) for every call.
     #[arg(long, conflicts_with = "connections")]
     pub connection_per_call: bool,
@@ -76,26 +104,51 @@ pub struct LoadArgs {
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
     /// Most calls in progress at once; a due call beyond it is refused (and counted).
-    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true)]
-    pub max_concurrent: i64,
-    /// Dialed numbers and their weights.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_concurrent: u64,
+    /// Dialed numbers and their weights, e.g. 911=95,933=5.
     #[arg(long, default_value = "911=100")]
-    pub mix: String,
+    pub mix: Mix,
     /// Rate profile: constant, ramp:FROM..TO (over --duration) or steps:R1,R2,..@DURATION.
     #[arg(long, default_value = "constant")]
-    pub profile: String,
+    pub profile: Profile,
+    /// How calls are spaced: `uniform` (evenly) or `poisson` (a seeded Poisson process with
+    /// the profile's mean rate: bursts and lulls, as real callers arrive).
+    #[arg(long, value_enum, default_value = "uniform")]
+    pub arrivals: Arrivals,
+    /// Seed of the Poisson gaps, the mix draw and random caller rows (same seed, same calls).
+    #[arg(long, default_value_t = 0x911)]
+    pub seed: u64,
     /// SLOs, e.g. "p99_setup<50ms,isa<0.1%"; each is a JUnit testcase and drives the exit code.
     #[arg(long)]
-    pub slo: Option<String>,
+    pub slo: Option<SloList>,
     /// Step the rate (x1.5, then bisect) until an SLO breaks (no failed call, without --slo).
     #[arg(long)]
     pub find_max: bool,
     /// Most --find-max steps.
-    #[arg(long, default_value_t = 12)]
-    pub find_max_steps: usize,
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub find_max_steps: u16,
     /// A run whose generator lag p99 exceeds this is INVALID (exit 3).
     #[arg(long, default_value = "10ms", value_parser = humantime::parse_duration)]
     pub max_lag: Duration,
+    /// This generator is shard I of N (from 0): it places calls I, I+N, I+2N... of the
+    /// schedule, so N shards offer --rate together; `merge` combines their reports.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Start the schedule at this wall-clock time (RFC 3339), so shards on several machines
+    /// start together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<StartAt>,
+    /// Per-call caller data (CSV with a header line: ani, did, user_did, extension, org,
+    /// location); each call sends its row's ANI and org, and the embedded gateways check it.
+    #[arg(long, value_name = "FILE.csv")]
+    pub callers: Option<PathBuf>,
+    /// Which row a call uses: sequential, random (seeded) or per-shard.
+    #[arg(long, value_enum, default_value = "sequential", requires = "callers")]
+    pub caller_order: CallerOrder,
+    /// Serve live OpenMetrics (Prometheus) text at http://ADDR/metrics during the run.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// No live progress.
     #[arg(long)]
     pub quiet: bool,
@@ -112,100 +165,92 @@ pub struct Checked {
     /// Connection model.
     pub model: Model,
     /// Mix: (dial, weight).
-    pub mix: Vec<(String, u32)>,
+    pub mix: Mix,
     /// SLOs.
     pub slos: Vec<slo::Slo>,
     /// Concurrency cap.
     pub max_concurrent: u64,
+    /// Caller rows.
+    pub callers: Option<Arc<callers::Callers>>,
 }
 
-/// Checks every option; the error names the flag.
+/// Checks what clap cannot check alone (combinations, files); the error names the flag.
 pub fn check(a: &LoadArgs) -> Result<Checked, String> {
-    let profile: Profile = a.profile.parse().map_err(|e| format!("--profile: {e}"))?;
-    if !(a.rate.is_finite() && a.rate > 0.0) {
-        return Err(format!(
-            "--rate must be > 0 calls per second, got {}",
-            a.rate
-        ));
-    }
+    let shard = a.shard.unwrap_or_default();
     let schedule = Schedule {
-        profile,
+        profile: a.profile.clone(),
         rate: a.rate,
         duration: a.duration,
         calls: a.calls,
+        arrivals: a.arrivals,
+        seed: a.seed,
+        shard,
     };
     schedule.validate()?;
-    if a.connections < 1 {
-        return Err(format!("--connections must be >= 1, got {}", a.connections));
-    }
-    if a.max_concurrent < 1 {
-        return Err(format!(
-            "--max-concurrent must be >= 1, got {}",
-            a.max_concurrent
-        ));
-    }
     if a.timeout.is_zero() {
         return Err("--timeout must be > 0".into());
     }
+    // The ceiling is per generator: a shard places rate / count of the calls.
     bounds::check(
-        a.rate,
-        u64::try_from(a.max_concurrent).unwrap_or(1),
+        a.rate / f64::from(shard.count.max(1)),
+        a.max_concurrent,
         bounds::available_memory(),
     )?;
-    if a.find_max && a.find_max_steps == 0 {
-        return Err("--find-max-steps must be >= 1".into());
-    }
     if a.find_max && a.duration.is_zero() {
         return Err("--find-max needs a --duration per step".into());
     }
-    let mix = parse_mix(&a.mix)?;
-    let slos = match &a.slo {
-        Some(s) => slo::parse_list(s)?,
-        None => Vec::new(),
-    };
+    if a.find_max && a.shard.is_some() {
+        return Err("--find-max searches on one generator; shards cannot agree on the next rate without a coordinator (run --profile steps:... on each shard instead)".into());
+    }
+    if let Some(StartAt(at)) = a.start_at {
+        let ahead = at.duration_since(SystemTime::now()).unwrap_or_default();
+        if ahead > flags::START_AT_MAX_WAIT {
+            return Err(format!(
+                "--start-at is {} ahead; at most {} is waited for",
+                humantime::format_duration(Duration::from_secs(ahead.as_secs())),
+                humantime::format_duration(flags::START_AT_MAX_WAIT)
+            ));
+        }
+    }
+    let callers = a
+        .callers
+        .as_deref()
+        .map(|p| callers::Callers::load(p, a.caller_order, a.seed, shard))
+        .transpose()?
+        .map(Arc::new);
     Ok(Checked {
         schedule,
         model: if a.connection_per_call {
             Model::PerCall
         } else {
-            Model::Pool(usize::try_from(a.connections).unwrap_or(1))
+            Model::Pool(usize::from(a.connections))
         },
-        mix,
-        slos,
-        max_concurrent: u64::try_from(a.max_concurrent).unwrap_or(1),
+        mix: a.mix.clone(),
+        slos: a.slo.clone().map(|s| s.0).unwrap_or_default(),
+        max_concurrent: a.max_concurrent,
+        callers,
     })
 }
 
-/// `911=95,933=5` -> [("911", 95), ("933", 5)].
-pub fn parse_mix(s: &str) -> Result<Vec<(String, u32)>, String> {
-    let mut out = Vec::new();
-    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let (dial, w) = item
-            .split_once('=')
-            .ok_or_else(|| format!("--mix {item:?}: expected NUMBER=WEIGHT, e.g. 911=95"))?;
-        let dial = dial.trim();
-        if dial.is_empty() || !dial.chars().all(|c| c.is_ascii_digit()) {
-            return Err(format!("--mix {item:?}: {dial:?} is not a dialed number"));
-        }
-        let w: u32 = w
-            .trim()
-            .parse()
-            .map_err(|_| format!("--mix {item:?}: weight must be a whole number"))?;
-        out.push((dial.to_owned(), w));
-    }
-    if out.iter().map(|m| u64::from(m.1)).sum::<u64>() == 0 {
-        return Err(format!("--mix {s:?}: no dialed number with a weight > 0"));
-    }
-    Ok(out)
-}
-
-fn call_spec(dial: &str, hold: Duration, timeout: Duration) -> CallSpec {
+fn call_spec(dial: &str, hold: Duration, timeout: Duration, per_call: bool) -> CallSpec {
     CallSpec {
         dial: dial.to_owned(),
-        ani: "+13125550100".to_owned(),
+        ani: if per_call {
+            wire::ANI_HOLE
+        } else {
+            "+13125550100"
+        }
+        .to_owned(),
         ani_in: vec![AniPlacement::Pai],
         from_user: None,
-        org_headers: vec![scenarios::DEFAULT_ORG_ID.to_owned()],
+        org_headers: vec![
+            if per_call {
+                wire::ORG_HOLE
+            } else {
+                scenarios::DEFAULT_ORG_ID
+            }
+            .to_owned(),
+        ],
         extra_headers: Vec::new(),
         hold,
         timeout,
@@ -216,20 +261,76 @@ fn call_spec(dial: &str, hold: Duration, timeout: Duration) -> CallSpec {
     }
 }
 
-/// The `--tls-profile` the trunk offers.
-fn tls_profile(name: &str) -> scenarios::TlsProfileSpec {
-    match name {
-        "any" => scenarios::TlsProfileSpec::any(),
-        _ => scenarios::TlsProfileSpec::genesys_byoc(),
+/// The client configuration `load` uses: the profile's, without session resumption when
+/// `--tls-resumption off` (a configuration of its own, so nothing shares its empty cache).
+fn client_config(trust: &TlsTrust, a: &LoadArgs) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let shared = trust
+        .client_config(&a.tls_profile.spec())
+        .map_err(anyhow::Error::msg)?;
+    Ok(match a.tls_resumption {
+        Resumption::On => shared,
+        Resumption::Off => {
+            let mut own = (*shared).clone();
+            own.resumption = rustls::client::Resumption::disabled();
+            Arc::new(own)
+        }
+    })
+}
+
+/// ` (TLS profile genesys-byoc, resumption off)` over TLS, nothing over TCP.
+fn profile_note(a: &LoadArgs) -> String {
+    match a.transport {
+        TransportKind::Tls => format!(
+            " (TLS profile {}, resumption {})",
+            a.tls_profile.as_str(),
+            a.tls_resumption.as_str()
+        ),
+        TransportKind::Tcp => String::new(),
     }
 }
 
-/// ` (TLS profile genesys-byoc)` over TLS, nothing over TCP.
-fn profile_note(a: &LoadArgs) -> String {
-    match a.transport {
-        TransportKind::Tls => format!(" (TLS profile {})", a.tls_profile),
-        TransportKind::Tcp => String::new(),
+/// The caller-data check against the embedded gateways.
+#[derive(Debug)]
+pub struct AniHook {
+    checker: anicheck::Checker,
+    embedded: Arc<Embedded>,
+}
+
+impl AniHook {
+    /// The tally since the last take, once the checker has caught up (bounded).
+    pub async fn take(&self) -> reports::load_detail::AniCheck {
+        self.checker
+            .take(&self.embedded.gateways, Duration::from_secs(3))
+            .await
     }
+}
+
+/// The embedded gateways' runtime. Dropped in the middle of the command's own runtime (an early
+/// return, an error), a runtime must not block; this one shuts down in the background.
+#[derive(Debug)]
+struct GatewayRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for GatewayRuntime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for GatewayRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Hooks for in-process callers (tests): where the metrics endpoint was bound.
+#[derive(Debug, Default)]
+pub struct Hooks {
+    /// Told the bound address of `--metrics-listen`.
+    pub metrics_bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 }
 
 /// A flag set by SIGINT or SIGTERM (the process's one token, [`crate::signals`]): the
@@ -240,6 +341,11 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 
 /// Runs `e911-harness load`; returns the exit code.
 pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
+    load_with(a, Hooks::default()).await
+}
+
+/// [`load_cmd`] with hooks.
+pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
     let checked = match check(&a) {
         Ok(c) => c,
         Err(e) => {
@@ -247,17 +353,28 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     };
+    // Bound before anything starts: a port in use is bad input, found before any socket opens.
+    let metrics_listener = match a.metrics_listen {
+        Some(addr) => match live::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_USAGE);
+            }
+        },
+        None => None,
+    };
     // The embedded gateways get a runtime of their own: on a small machine their tasks would
     // otherwise queue in front of the generator's and show up as generator lag.
     let gw_rt = match a.peer.target {
-        None => Some(
+        None => Some(GatewayRuntime(Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("gateway")
                 .enable_all()
                 .build()
                 .context("starting the gateways' runtime")?,
-        ),
+        ))),
         Some(_) => None,
     };
     let (targets, tls, embedded, where_) = match (&a.peer.target, &gw_rt) {
@@ -273,13 +390,21 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
                 profile_note(&a)
             );
             let tls = match a.transport {
-                TransportKind::Tls => Some(
-                    TlsTrust::ca(e.ca_pem.as_bytes())
-                        .client_config(&tls_profile(&a.tls_profile))
-                        .map_err(anyhow::Error::msg)?,
-                ),
+                TransportKind::Tls => Some(client_config(&TlsTrust::ca(e.ca_pem.as_bytes()), &a)?),
                 TransportKind::Tcp => None,
             };
+            if let Some(c) = &checked.callers {
+                // The gateways serve the orgs of the caller rows, as a provisioned gateway would.
+                let mut orgs = c.orgs();
+                orgs.push(scenarios::DEFAULT_ORG_ID.to_owned());
+                orgs.dedup();
+                for gw in &e.gateways {
+                    gw.set_policy(mock_gateway::Policy {
+                        orgs: orgs.clone(),
+                        ..mock_gateway::Policy::default()
+                    });
+                }
+            }
             (e.targets(), tls, Some(e), where_)
         }
         (None, None) => anyhow::bail!("no target and no runtime for the embedded gateways"),
@@ -295,10 +420,7 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
                 addr,
                 transport: a.transport,
             };
-            let tls = tls
-                .map(|t| t.trust.client_config(&tls_profile(&a.tls_profile)))
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
+            let tls = tls.map(|t| client_config(&t.trust, &a)).transpose()?;
             (
                 vec![target],
                 tls,
@@ -311,6 +433,34 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
             )
         }
     };
+    let ani = match (&checked.callers, &embedded, &gw_rt) {
+        (Some(c), Some(e), Some(rt)) => Some(AniHook {
+            checker: anicheck::Checker::start(rt.handle(), &e.gateways, c.clone()),
+            embedded: e.clone(),
+        }),
+        _ => None,
+    };
+    let mut registry = prometheus_client::registry::Registry::default();
+    let live = a.metrics_listen.map(|_| {
+        live::LoadMetrics::register(&mut registry, &a.shard.unwrap_or_default().to_string())
+    });
+    if let (Some(_), Some(e)) = (a.metrics_listen, &embedded) {
+        let e = e.clone();
+        registry.register_collector(Box::new(live::GatewayCollector::new(move || {
+            e.gateways
+                .iter()
+                .map(|g| (g.name().to_owned(), g.stats()))
+                .collect()
+        })));
+    }
+    let endpoint = metrics_listener.map(|l| live::Endpoint::serve(l, Arc::new(registry)));
+    if let Some(ep) = &endpoint {
+        eprintln!("metrics: http://{}/metrics (OpenMetrics)", ep.addr);
+        if let Some(tx) = hooks.metrics_bound.take() {
+            let _ = tx.send(ep.addr);
+        }
+    }
+    let per_call = checked.callers.is_some();
     let plan = Plan {
         schedule: checked.schedule.clone(),
         targets,
@@ -322,26 +472,32 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
         max_concurrent: checked.max_concurrent,
         mix: checked
             .mix
+            .0
             .iter()
-            .map(|(d, w)| (call_spec(d, a.hold, a.timeout), *w))
+            .map(|(d, w)| (call_spec(d, a.hold, a.timeout, per_call), *w))
             .collect(),
         local_host: TRUNK_HOST.to_owned(),
         progress: !a.quiet,
+        live,
+        start_at: a.start_at.map(|s| s.0),
+        callers: checked.callers.clone(),
     };
     let stop = interrupt_flag();
     let started = SystemTime::now();
     let t = Instant::now();
     let result = if a.find_max {
-        report::find_max(&a, &checked, &plan, &stop, &where_).await
+        report::find_max(&a, &checked, &plan, &stop, &where_, ani.as_ref()).await
     } else {
-        report::single(&a, &checked, &plan, &stop, &where_).await
+        report::single(&a, &checked, &plan, &stop, &where_, ani.as_ref()).await
     };
+    if let Some(ep) = endpoint {
+        ep.stop().await;
+    }
+    drop(ani);
     if let (Some(e), Some(rt)) = (embedded.and_then(|e| Arc::try_unwrap(e).ok()), &gw_rt) {
         let _ = rt.spawn(async move { e.shutdown().await }).await;
     }
-    if let Some(rt) = gw_rt {
-        rt.shutdown_background();
-    }
+    drop(gw_rt);
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
@@ -349,5 +505,5 @@ pub async fn load_cmd(a: LoadArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    report::finish(&a, outcome, started, t.elapsed())
+    report::finish(&a.out, outcome, started, t.elapsed())
 }

@@ -15,8 +15,9 @@ use super::findmax::Search;
 use super::metrics::{Metric, Recorder, percentiles};
 use super::run::{self, Model, Plan, Ran};
 use super::schedule::Profile;
-use super::slo;
-use super::{Checked, LoadArgs};
+use super::slo::{self, Slo};
+use super::state::{self, Facts};
+use super::{AniHook, Checked, LoadArgs};
 use crate::run as runner;
 
 /// File name of the interval log.
@@ -36,15 +37,34 @@ pub struct Done {
     pub recorder: Recorder,
     /// Topology text.
     pub topology: String,
+    /// Wall-clock time of t0 (the interval log's start).
+    pub started: SystemTime,
+}
+
+/// What a run is judged against.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// How the load was generated (reported as is).
+    pub config: LoadConfig,
+    /// The SLOs.
+    pub slos: Vec<Slo>,
+    /// Bound on the generator lag's p99.
+    pub max_lag: Duration,
+    /// Length of each step of a `steps:` profile, in seconds.
+    pub step_each: Option<f64>,
 }
 
 /// One step judged.
 #[derive(Debug)]
-struct Judged {
-    load: LoadReport,
-    checks: Vec<CheckResult>,
-    passed: bool,
-    why: String,
+pub struct Judged {
+    /// The `load` section.
+    pub load: LoadReport,
+    /// Its checks.
+    pub checks: Vec<CheckResult>,
+    /// Every check passed.
+    pub passed: bool,
+    /// Why not.
+    pub why: String,
 }
 
 fn check(
@@ -68,7 +88,21 @@ fn ms(us: u64) -> String {
     format!("{:.3} ms", us as f64 / 1000.0)
 }
 
+/// The spec of a run of `plan`.
+pub fn spec(a: &LoadArgs, c: &Checked, plan: &Plan, where_: &str) -> Spec {
+    Spec {
+        config: config(a, c, plan, where_),
+        slos: c.slos.clone(),
+        max_lag: a.max_lag,
+        step_each: match &plan.schedule.profile {
+            Profile::Steps { each, .. } => Some(each.as_secs_f64()),
+            _ => None,
+        },
+    }
+}
+
 fn config(a: &LoadArgs, c: &Checked, plan: &Plan, where_: &str) -> LoadConfig {
+    let tls = a.transport == sip::transport::TransportKind::Tls;
     LoadConfig {
         profile: plan.schedule.describe(),
         duration_ms: u64::try_from(plan.schedule.duration.as_millis()).unwrap_or(u64::MAX),
@@ -81,26 +115,37 @@ fn config(a: &LoadArgs, c: &Checked, plan: &Plan, where_: &str) -> LoadConfig {
         hold_ms: u64::try_from(a.hold.as_millis()).unwrap_or(u64::MAX),
         timeout_ms: u64::try_from(a.timeout.as_millis()).unwrap_or(u64::MAX),
         max_concurrent: c.max_concurrent,
-        mix: c
-            .mix
-            .iter()
-            .map(|(d, w)| format!("{d}={w}"))
-            .collect::<Vec<_>>()
-            .join(","),
+        mix: c.mix.to_string(),
         target: where_.to_owned(),
+        arrivals: plan.schedule.arrivals.as_str().to_owned(),
+        seed: plan.schedule.seed,
+        shard: a.shard.map(|s| s.to_string()),
+        start_at: a
+            .start_at
+            .map(|t| humantime::format_rfc3339_millis(t.0).to_string()),
+        tls_profile: tls.then(|| a.tls_profile.as_str().to_owned()),
+        tls_resumption: tls.then(|| a.tls_resumption.as_str().to_owned()),
+        callers: plan.callers.as_ref().map(|c| {
+            let mut d = c.describe();
+            if a.peer.target.is_some() {
+                d.push_str(
+                    "; ANI not checked: the gateways behind an external target are not observable",
+                );
+            }
+            d
+        }),
     }
 }
 
-/// Judges one run: the `load` section, its checks, pass/fail and why.
-fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Judged {
+/// Judges one run (or merged runs): the `load` section, its checks, pass/fail and why.
+pub fn judge(spec: &Spec, ran: &Ran) -> Judged {
     let rec = &ran.recorder;
     let counts = rec.counts;
-    let names: Vec<String> = plan.targets.iter().map(|t| t.name.clone()).collect();
     let lag = rec
         .rollup(Metric::Lag)
         .map(|h| percentiles(&h))
         .unwrap_or_default();
-    let bound = u64::try_from(a.max_lag.as_micros()).unwrap_or(u64::MAX);
+    let bound = u64::try_from(spec.max_lag.as_micros()).unwrap_or(u64::MAX);
     let balanced = counts.balanced() && counts.attempted == ran.issued;
     let mut reason = None;
     if !balanced {
@@ -121,7 +166,7 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
         ));
     }
     let span = ran.span.as_secs_f64().max(1e-9);
-    let judged = slo::judge(&c.slos, rec);
+    let judged = slo::judge(&spec.slos, rec);
     let mut checks = vec![
         check(
             "load.accounting",
@@ -172,9 +217,31 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
         &counts,
         &rec.rejected_by_status,
         &rec.errored_by_cause,
-        &c.mix,
-        !c.slos.is_empty(),
+        &spec.config.mix,
+        !spec.slos.is_empty(),
     ));
+    if let Some(ani) = &rec.ani {
+        let bad = ani.mismatched + ani.routing_mismatched;
+        checks.push(check(
+            "load.caller-ani",
+            if bad == 0 && ani.checked > 0 {
+                Outcome::Pass
+            } else if bad > 0 {
+                Outcome::Fail
+            } else {
+                Outcome::Error
+            },
+            "every gateway saw the ANI (and routing) of the caller row its call used",
+            format!(
+                "{} checked, {} ANI mismatched, {} routed elsewhere, {} not checkable",
+                ani.checked, ani.mismatched, ani.routing_mismatched, ani.unchecked
+            ),
+            ani.examples
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no INVITE observed".into()),
+        ));
+    }
     for j in &judged {
         checks.push(check(
             &format!("slo {}", j.slo.text),
@@ -197,14 +264,24 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
         format!("INVALID: {r}")
     } else if let Some(j) = judged.iter().find(|j| !j.passed) {
         format!("{} (observed {})", j.slo.text, j.observed)
-    } else if c.slos.is_empty() && failed > 0 {
+    } else if let Some(ani) = rec
+        .ani
+        .as_ref()
+        .filter(|a| a.mismatched + a.routing_mismatched > 0)
+    {
+        format!(
+            "{} of {} calls reached the gateway with another caller's ANI or routing",
+            ani.mismatched + ani.routing_mismatched,
+            ani.checked
+        )
+    } else if spec.slos.is_empty() && failed > 0 {
         format!("{failed} of {} calls not answered", counts.attempted)
     } else {
         String::new()
     };
     let passed = why.is_empty();
     let load = LoadReport {
-        config: config(a, c, plan, where_),
+        config: spec.config.clone(),
         counts,
         rejected_by_status: rec
             .rejected_by_status
@@ -219,8 +296,9 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
         late_starts: rec.late_starts,
         retransmissions: rec.retransmissions,
         tls_handshakes: rec.tls_handshakes,
+        tls: rec.handshakes(),
         metrics: rec.summary(),
-        breakdown: rec.breakdown(&names),
+        breakdown: rec.breakdown(),
         rfc6076: rec.rfc6076(),
         validity: Validity {
             valid: reason.is_none(),
@@ -241,6 +319,25 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
         find_max: None,
         interrupted: ran.interrupted,
         interval_log: Some(HLOG_FILE.to_owned()),
+        by_dial: if rec.dials.len() > 1 {
+            rec.dial_rows()
+        } else {
+            Vec::new()
+        },
+        by_step: rec.step_rows(spec.step_each),
+        ani_check: rec.ani.clone(),
+        merged_from: Vec::new(),
+        state: Some(state::export(
+            rec,
+            &Facts {
+                started: ran.started,
+                span: ran.span,
+                issued: ran.issued,
+                abandoned: ran.abandoned,
+                slos: spec.slos.iter().map(|s| s.text.clone()).collect(),
+                step_each: spec.step_each.map(Duration::from_secs_f64),
+            },
+        )),
     };
     Judged {
         load,
@@ -250,8 +347,21 @@ fn judge(a: &LoadArgs, c: &Checked, plan: &Plan, ran: &Ran, where_: &str) -> Jud
     }
 }
 
-fn round1(x: f64) -> f64 {
+pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
+}
+
+/// One run of `plan`, with the caller-data check folded in.
+async fn run_checked(
+    plan: &Plan,
+    stop: &Arc<AtomicBool>,
+    ani: Option<&AniHook>,
+) -> anyhow::Result<Ran> {
+    let mut ran = run::run(plan, stop).await?;
+    if let Some(hook) = ani {
+        ran.recorder.ani = Some(hook.take().await);
+    }
+    Ok(ran)
 }
 
 /// One load run at the planned schedule.
@@ -261,14 +371,16 @@ pub async fn single(
     plan: &Plan,
     stop: &Arc<AtomicBool>,
     where_: &str,
+    ani: Option<&AniHook>,
 ) -> anyhow::Result<Done> {
-    let ran = run::run(plan, stop).await?;
-    let j = judge(a, c, plan, &ran, where_);
+    let ran = run_checked(plan, stop, ani).await?;
+    let j = judge(&spec(a, c, plan, where_), &ran);
     Ok(Done {
         load: j.load,
         checks: j.checks,
         recorder: ran.recorder,
         topology: format!("load: harness -> {where_}"),
+        started: ran.started,
     })
 }
 
@@ -279,12 +391,13 @@ pub async fn find_max(
     plan: &Plan,
     stop: &Arc<AtomicBool>,
     where_: &str,
+    ani: Option<&AniHook>,
 ) -> anyhow::Result<Done> {
-    let mut search = Search::new(a.rate, a.find_max_steps);
+    let mut search = Search::new(a.rate, usize::from(a.find_max_steps));
     let started = Instant::now();
     let mut steps = Vec::new();
-    let mut best: Option<(f64, Judged, Recorder)> = None;
-    let mut last: Option<(Judged, Recorder)> = None;
+    let mut best: Option<(f64, Judged, Recorder, SystemTime)> = None;
+    let mut last: Option<(Judged, Recorder, SystemTime)> = None;
     let mut first_fail_why = String::new();
     while let Some(rate) = search.next() {
         if stop.load(Ordering::Relaxed) || started.elapsed() > FIND_MAX_BUDGET {
@@ -293,8 +406,12 @@ pub async fn find_max(
         let mut p = plan.clone();
         p.schedule.profile = Profile::Constant;
         p.schedule.rate = rate;
-        let ran = run::run(&p, stop).await?;
-        let j = judge(a, c, &p, &ran, where_);
+        if !steps.is_empty() {
+            // --start-at is when the search starts; later steps follow at once.
+            p.start_at = None;
+        }
+        let ran = run_checked(&p, stop, ani).await?;
+        let j = judge(&spec(a, c, &p, where_), &ran);
         eprintln!(
             "find-max step {}: {rate:.0}/s: {} ({} attempted, {} answered, setup p99 {}){}",
             steps.len() + 1,
@@ -316,15 +433,23 @@ pub async fn find_max(
             answered: j.load.counts.answered,
             setup_p99_us: j.load.metrics.get("setup").map_or(0, |p| p.p99_us),
             why: j.why.clone(),
+            detail: Some({
+                let mut whole = super::metrics::Slice::default();
+                for s in &ran.recorder.by_dial {
+                    whole.add(s);
+                }
+                whole.row(&format!("{rate:.0}/s"), Some(ran.span.as_secs_f64()))
+            }),
+            lag_p99_us: j.load.validity.lag_p99_us,
         });
         if !j.passed && search.first_fail() == Some(rate) {
             first_fail_why = j.why.clone();
         }
         if j.passed && best.as_ref().is_none_or(|b| rate > b.0) && search.last_pass() == Some(rate)
         {
-            best = Some((rate, j, ran.recorder));
+            best = Some((rate, j, ran.recorder, ran.started));
         } else {
-            last = Some((j, ran.recorder));
+            last = Some((j, ran.recorder, ran.started));
         }
         if ran.interrupted {
             break;
@@ -342,9 +467,9 @@ pub async fn find_max(
             first_fail_why
         },
     };
-    let (mut j, recorder) = match (best, last) {
-        (Some((_, j, r)), _) => (j, r),
-        (None, Some((j, r))) => (j, r),
+    let (mut j, recorder, started) = match (best, last) {
+        (Some((_, j, r, t)), _) => (j, r, t),
+        (None, Some((j, r, t))) => (j, r, t),
         (None, None) => anyhow::bail!("--find-max ran no step"),
     };
     j.checks.push(check(
@@ -374,12 +499,13 @@ pub async fn find_max(
         topology: format!(
             "load --find-max: harness -> {where_} (figures of the highest passing step)"
         ),
+        started,
     })
 }
 
-/// Writes every report file, prints the summary, returns the exit code.
+/// Writes every report file to `out`, prints the summary, returns the exit code.
 pub fn finish(
-    a: &LoadArgs,
+    out: &std::path::Path,
     done: Done,
     started: SystemTime,
     elapsed: Duration,
@@ -402,12 +528,12 @@ pub fn finish(
     };
     let mut report = runner::assemble("load", &done.topology, started, elapsed, vec![scenario]);
     report.load = Some(done.load);
-    let written = reports::write_all(&report, &a.out)
-        .with_context(|| format!("writing reports to {}", a.out.display()))?;
-    let hlog = a.out.join(HLOG_FILE);
+    let written = reports::write_all(&report, out)
+        .with_context(|| format!("writing reports to {}", out.display()))?;
+    let hlog = out.join(HLOG_FILE);
     let mut buf = Vec::new();
     done.recorder
-        .write_interval_log(&mut buf, started)
+        .write_interval_log(&mut buf, done.started)
         .context("rendering the interval log")?;
     reports::write_atomic(&hlog, &buf)?;
     if let Some(l) = &report.load {
@@ -454,9 +580,36 @@ pub fn summary_text(l: &LoadReport) -> String {
     }
     let r = &l.rfc6076;
     s.push_str(&format!(
-        "  RFC 6076: SER {:.3}% SEER {:.3}% ISA {:.3}% SCR {:.3}%; retransmissions {}, TLS handshakes {}\n",
-        r.ser_pct, r.seer_pct, r.isa_pct, r.scr_pct, l.retransmissions, l.tls_handshakes
+        "  RFC 6076: SER {:.3}% SEER {:.3}% ISA {:.3}% SCR {:.3}%; retransmissions {}, TLS handshakes {} ({} full, {} resumed, {} pooled)\n",
+        r.ser_pct,
+        r.seer_pct,
+        r.isa_pct,
+        r.scr_pct,
+        l.retransmissions,
+        l.tls_handshakes,
+        l.tls.full,
+        l.tls.resumed,
+        l.tls.pooled
     ));
+    for (title, rows) in [("dialed", &l.by_dial), ("step", &l.by_step)] {
+        for row in rows {
+            let c = &row.counts;
+            s.push_str(&format!(
+                "  {title} {:<14} {} attempted, {} answered, {} failed; setup p99 {}\n",
+                row.label,
+                c.attempted,
+                c.answered,
+                c.attempted - c.answered,
+                row.setup.map_or("-".to_owned(), |p| ms(p.p99_us))
+            ));
+        }
+    }
+    if let Some(a) = &l.ani_check {
+        s.push_str(&format!(
+            "  caller data: {} INVITEs checked, {} ANI mismatched, {} routed elsewhere, {} not checkable\n",
+            a.checked, a.mismatched, a.routing_mismatched, a.unchecked
+        ));
+    }
     s.push_str(&format!(
         "  validity: {}{}\n",
         if l.validity.valid { "valid" } else { "INVALID" },

@@ -9,15 +9,17 @@
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scenarios::CallSpec;
 use tokio::sync::{mpsc, oneshot};
 
+use super::callers::Callers;
 use super::conn::{self, Dial, Shared};
+use super::live::LoadMetrics;
 use super::metrics::{CallResult, Recorder};
-use super::schedule::{Cursor, Schedule};
+use super::schedule::{Cursor, Profile, Schedule};
 use crate::originate::uac::Target;
 
 /// How calls map to connections.
@@ -54,6 +56,35 @@ pub struct Plan {
     pub local_host: String,
     /// Show live progress on stderr.
     pub progress: bool,
+    /// `--metrics-listen`: the live metrics to feed.
+    pub live: Option<Arc<LoadMetrics>>,
+    /// `--start-at`: when the schedule starts (wall clock).
+    pub start_at: Option<SystemTime>,
+    /// `--callers`: per-call caller rows.
+    pub callers: Option<Arc<Callers>>,
+}
+
+impl Plan {
+    /// The labels of a `steps:` profile's steps (`step 1: 500/s`); empty for other profiles.
+    pub fn step_labels(&self) -> Vec<String> {
+        match &self.schedule.profile {
+            Profile::Steps { rates, .. } => rates
+                .iter()
+                .enumerate()
+                .map(|(k, r)| format!("step {}: {r}/s", k + 1))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A fresh recorder for this plan's gateways, mix and steps.
+    pub fn recorder(&self) -> Recorder {
+        Recorder::new(
+            self.targets.iter().map(|t| t.name.clone()).collect(),
+            self.mix.iter().map(|m| m.0.dial.clone()).collect(),
+            self.step_labels(),
+        )
+    }
 }
 
 /// What a run produced.
@@ -71,6 +102,8 @@ pub struct Ran {
     pub max_concurrent: u64,
     /// Stopped by Ctrl-C.
     pub interrupted: bool,
+    /// Wall-clock time of t0 (the schedule's origin).
+    pub started: SystemTime,
 }
 
 /// Places the calls of `plan`; `stop` ends the schedule early (Ctrl-C).
@@ -96,10 +129,12 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
                 connect_timeout: plan.connect_timeout,
                 results: results_tx.clone(),
                 in_flight: in_flight.clone(),
+                callers: plan.callers.clone(),
             })
         })
         .collect();
     let mut pool_conns = Vec::new();
+    let mut pool_handshakes = Vec::new();
     if let Model::Pool(n) = plan.model {
         for s in &shared {
             for k in 0..n {
@@ -111,12 +146,18 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
                         s.target.addr
                     )
                 })?;
+                pool_handshakes.extend(c.handshake());
                 pool_conns.push((s.gateway, c));
             }
         }
     }
-    // The schedule starts once the pool is up.
-    let t0 = Instant::now() + Duration::from_millis(5);
+    if let Some(live) = &plan.live {
+        for resumed in &pool_handshakes {
+            live.handshake(*resumed);
+        }
+    }
+    // The schedule starts once the pool is up, or at --start-at.
+    let (t0, started) = origin(plan.start_at);
     let mut pool: Vec<Vec<mpsc::UnboundedSender<Dial>>> = vec![Vec::new(); shared.len()];
     let mut tasks = Vec::new();
     for (gw, c) in pool_conns {
@@ -158,20 +199,32 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
     }
     let _ = stop_agg.send(());
     let mut recorder = agg.await?;
+    for resumed in pool_handshakes {
+        recorder.handshake(resumed);
+    }
     let issued = issued.load(Ordering::Relaxed);
     // Anything issued but not reported by now is accounted for, not lost.
     let abandoned = issued.saturating_sub(recorder.counts.attempted);
     for _ in 0..abandoned {
-        recorder.record(&CallResult::errored(0, 0, "unfinished_at_drain_bound"));
+        let r = CallResult::errored(0, 0, "unfinished_at_drain_bound");
+        if let Some(live) = &plan.live {
+            live.record(&r);
+        }
+        recorder.record(&r);
     }
     for t in tasks {
         t.abort();
     }
-    let span = if interrupted || plan.schedule.duration.is_zero() {
+    // The span the schedule offered calls over: to the last call plus one gap, or the whole
+    // duration when it ran to its end (a count bound can end it earlier).
+    let ended = {
         let rate = plan.schedule.rate_at(stopped_at).max(1e-9);
         stopped_at + Duration::from_secs_f64((1.0 / rate).min(1.0))
+    };
+    let span = if interrupted || plan.schedule.duration.is_zero() {
+        ended
     } else {
-        plan.schedule.duration
+        ended.min(plan.schedule.duration)
     };
     Ok(Ran {
         recorder,
@@ -180,7 +233,44 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
         span,
         max_concurrent: max_conc,
         interrupted,
+        started,
     })
+}
+
+/// t0 and its wall-clock time: `start_at` when it is still ahead, else 5 ms from now.
+fn origin(start_at: Option<SystemTime>) -> (Instant, SystemTime) {
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let soon = Duration::from_millis(5);
+    match start_at.map(|at| (at, at.duration_since(wall))) {
+        Some((at, Ok(wait))) => {
+            if wait > Duration::from_secs(1) {
+                eprintln!(
+                    "waiting {} for --start-at {}",
+                    humantime::format_duration(Duration::from_secs(wait.as_secs())),
+                    humantime::format_rfc3339_millis(at)
+                );
+            }
+            (now + wait, at)
+        }
+        Some((at, Err(late))) => {
+            eprintln!(
+                "warning: --start-at {} passed {} ago (the pool took that long, or the clocks differ); starting now",
+                humantime::format_rfc3339_millis(at),
+                humantime::format_duration(late.duration())
+            );
+            (now + soon, wall + soon)
+        }
+        None => (now + soon, wall + soon),
+    }
+}
+
+/// SplitMix64's finalizer: the mix pick of call `i` depends only on `i` and the seed, so shards
+/// pick exactly what one generator would.
+fn mix_hash(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The scheduling loop and what it needs; runs on a dedicated thread.
@@ -205,8 +295,7 @@ impl Dispatcher {
     /// pool connections end once their calls are done.
     fn run(self) -> (u64, bool) {
         let total_weight: u32 = self.weights.iter().sum::<u32>().max(1);
-        let mut rng = fastrand::Rng::with_seed(0x911);
-        let mut cursor = Cursor::default();
+        let mut cursor = Cursor::new(&self.schedule);
         let mut max_conc = 0u64;
         let mut rr = 0usize;
         let gateways = self.shared.len();
@@ -214,23 +303,19 @@ impl Dispatcher {
             if self.stop.load(Ordering::Relaxed) {
                 return (max_conc, true);
             }
-            let elapsed = Instant::now().saturating_duration_since(self.t0);
+            let now = Instant::now();
+            if now < self.t0 {
+                // Before t0 (--start-at, or the pool's 5 ms): no call is due yet, not even call 0.
+                std::thread::sleep((self.t0 - now).min(Duration::from_millis(50)));
+                continue;
+            }
+            let elapsed = now - self.t0;
             for (idx, at) in cursor.due(&self.schedule, elapsed, 4096) {
                 let gw = (idx % gateways as u64) as usize;
                 let intended_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
                 self.issued.fetch_add(1, Ordering::Relaxed);
-                let current = self.in_flight.load(Ordering::Acquire);
-                if current >= self.max_concurrent {
-                    let _ = self.results.send(CallResult::errored(
-                        gw,
-                        intended_us,
-                        "refused_max_concurrent",
-                    ));
-                    continue;
-                }
-                max_conc = max_conc.max(current + 1);
-                self.in_flight.fetch_add(1, Ordering::AcqRel);
-                let mut pick = rng.u32(..total_weight);
+                let mut pick =
+                    (mix_hash(self.schedule.seed ^ idx) % u64::from(total_weight)) as u32;
                 let spec = self
                     .weights
                     .iter()
@@ -240,12 +325,23 @@ impl Dispatcher {
                         hit
                     })
                     .unwrap_or(0);
+                let step = self.schedule.step_of(at).unwrap_or(0);
                 let dial = Dial {
                     idx,
                     intended: self.t0 + at,
                     intended_us,
                     spec,
+                    step: u16::try_from(step).unwrap_or(u16::MAX),
                 };
+                let current = self.in_flight.load(Ordering::Acquire);
+                if current >= self.max_concurrent {
+                    let _ = self
+                        .results
+                        .send(dial.errored(gw, "refused_max_concurrent"));
+                    continue;
+                }
+                max_conc = max_conc.max(current + 1);
+                self.in_flight.fetch_add(1, Ordering::AcqRel);
                 match self.model {
                     Model::Pool(_) => {
                         let conns = &self.pool[gw];
@@ -253,11 +349,7 @@ impl Dispatcher {
                         let tx = &conns[(rr / gateways) % conns.len()];
                         if tx.send(dial).is_err() {
                             self.in_flight.fetch_sub(1, Ordering::AcqRel);
-                            let _ = self.results.send(CallResult::errored(
-                                gw,
-                                intended_us,
-                                "connection_task_gone",
-                            ));
+                            let _ = self.results.send(dial.errored(gw, "connection_task_gone"));
                         }
                     }
                     Model::PerCall => {
@@ -295,8 +387,10 @@ fn aggregator(
     let tty = std::io::stderr().is_terminal();
     let show = plan.progress;
     let schedule = plan.schedule.clone();
+    let live = plan.live.clone();
+    let mut rec = plan.recorder();
     let handle = tokio::spawn(async move {
-        let mut rec = Recorder::default();
+        let mut issued_told = 0u64;
         let bar = (show && tty).then(|| {
             let b = ProgressBar::with_draw_target(
                 Some(total.as_secs().max(1)),
@@ -314,7 +408,13 @@ fn aggregator(
         loop {
             tokio::select! {
                 r = rx.recv() => match r {
-                    Some(r) => rec.record(&r),
+                    Some(r) => {
+                        if let Some(live) = &live {
+                            live.record(&r);
+                            live.set_now(in_flight.load(Ordering::Relaxed), schedule.rate_at(t0.elapsed()));
+                        }
+                        rec.record(&r);
+                    }
                     None => break,
                 },
                 _ = tick.tick() => {
@@ -322,6 +422,11 @@ fn aggregator(
                     let now = Instant::now();
                     let dt = now.duration_since(last.2).as_secs_f64().max(1e-3);
                     let iss = issued.load(Ordering::Relaxed);
+                    if let Some(live) = &live {
+                        live.issued(iss - issued_told);
+                        issued_told = iss;
+                        live.set_now(in_flight.load(Ordering::Relaxed), schedule.rate_at(t0.elapsed()));
+                    }
                     let ans = rec.counts.answered;
                     let offered = (iss - last.0) as f64 / dt;
                     let achieved = (ans - last.1) as f64 / dt;
@@ -348,7 +453,14 @@ fn aggregator(
                 }
                 _ = &mut stop_rx => {
                     while let Ok(r) = rx.try_recv() {
+                        if let Some(live) = &live {
+                            live.record(&r);
+                        }
                         rec.record(&r);
+                    }
+                    if let Some(live) = &live {
+                        live.issued(issued.load(Ordering::Relaxed) - issued_told);
+                        live.set_now(in_flight.load(Ordering::Relaxed), 0.0);
                     }
                     break;
                 }

@@ -7,8 +7,19 @@
 //! - `steps:R1,R2,..@D`: R1 for D, then R2 for D, ...; after the last step its rate holds.
 //!
 //! The schedule ends at the duration (exclusive) and/or after `calls` calls, whichever is first.
+//!
+//! Arrivals: with `uniform` call `i` sits at `N^-1(i)`, where `N(t)` is the profile's cumulative
+//! count; with `poisson` it sits at `N^-1(S_i)`, where `S_i` is a running sum of unit exponential
+//! gaps drawn from a seeded generator (a Poisson process of the profile's rate, bursts and
+//! lulls included, the same for every run with the same seed). Either way the schedule stays
+//! open-loop: when a call is due never depends on the calls before it.
+//!
+//! Shards: generator `I` of `N` walks the same global schedule and takes the calls with
+//! `i mod N = I`, so N shards together offer exactly the calls one generator would.
 
 use std::time::Duration;
+
+use super::flags::{Arrivals, Shard};
 
 /// The rate shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,8 +96,14 @@ pub struct Schedule {
     pub rate: f64,
     /// End of the schedule (zero: no time bound, `calls` must be set).
     pub duration: Duration,
-    /// Count bound.
+    /// Count bound (over every shard together).
     pub calls: Option<u64>,
+    /// How calls are spaced.
+    pub arrivals: Arrivals,
+    /// Seed of the Poisson gaps.
+    pub seed: u64,
+    /// Which calls of the global schedule this generator places.
+    pub shard: Shard,
 }
 
 impl Schedule {
@@ -110,12 +127,18 @@ impl Schedule {
         }
     }
 
-    /// When call `i` is due, from `t0`; `None` once the schedule is over.
+    /// When call `i` of evenly spaced arrivals is due, from `t0`; `None` once the schedule is
+    /// over.
     pub fn offset(&self, i: u64) -> Option<Duration> {
+        self.offset_at(i, i as f64)
+    }
+
+    /// When call `i`, at `position` on the cumulative-count axis, is due.
+    fn offset_at(&self, i: u64, position: f64) -> Option<Duration> {
         if self.calls.is_some_and(|n| i >= n) {
             return None;
         }
-        let secs = self.offset_secs(i)?;
+        let secs = self.offset_secs(position)?;
         let d = Duration::from_secs_f64(secs);
         if !self.duration.is_zero() && d >= self.duration {
             return None;
@@ -123,8 +146,24 @@ impl Schedule {
         Some(d)
     }
 
-    /// The intended rate at `t` (for progress and reports).
+    /// The intended rate of this shard at `t` (for progress and reports).
     pub fn rate_at(&self, t: Duration) -> f64 {
+        self.total_rate_at(t) / f64::from(self.shard.count)
+    }
+
+    /// The step of a `steps:` profile that `at` falls in; `None` for other profiles.
+    pub fn step_of(&self, at: Duration) -> Option<usize> {
+        match &self.profile {
+            Profile::Steps { rates, each } => {
+                let k = (at.as_secs_f64() / each.as_secs_f64()) as usize;
+                Some(k.min(rates.len() - 1))
+            }
+            _ => None,
+        }
+    }
+
+    /// The intended rate of every shard together at `t`.
+    pub fn total_rate_at(&self, t: Duration) -> f64 {
         match &self.profile {
             Profile::Constant => self.rate,
             Profile::Ramp { from, to } => {
@@ -155,8 +194,7 @@ impl Schedule {
         }
     }
 
-    fn offset_secs(&self, i: u64) -> Option<f64> {
-        let n = i as f64;
+    fn offset_secs(&self, n: f64) -> Option<f64> {
         match &self.profile {
             Profile::Constant => Some(n / self.rate),
             Profile::Ramp { from, to } => {
@@ -189,24 +227,72 @@ impl Schedule {
     }
 }
 
-/// Walks the schedule on any clock: [`Cursor::due`] hands out, in order, every call whose
-/// intended start is at or before `elapsed`, so a late tick never skips a call.
-#[derive(Debug, Clone, Default)]
+/// Walks the schedule on any clock: [`Cursor::due`] hands out, in order, every call of this
+/// shard whose intended start is at or before `elapsed`, so a late tick never skips a call.
+#[derive(Debug, Clone)]
 pub struct Cursor {
+    /// Global index of the next call of this shard.
     next: u64,
+    /// Its position on the cumulative-count axis.
+    position: f64,
+    /// Poisson gaps.
+    rng: fastrand::Rng,
+    issued: u64,
+    started: bool,
     done: bool,
 }
 
 impl Cursor {
-    /// Calls due by `elapsed` (index and intended offset), at most `max` of them.
+    /// A cursor at the start of `s`.
+    pub fn new(s: &Schedule) -> Cursor {
+        Cursor {
+            next: 0,
+            position: 0.0,
+            rng: fastrand::Rng::with_seed(s.seed),
+            issued: 0,
+            started: false,
+            done: false,
+        }
+    }
+
+    fn gap(&mut self, s: &Schedule) -> f64 {
+        match s.arrivals {
+            Arrivals::Uniform => 1.0,
+            // A unit exponential: -ln(1 - U), U in [0, 1).
+            Arrivals::Poisson => -(1.0 - self.rng.f64()).ln(),
+        }
+    }
+
+    /// Places the cursor on the first call of this shard at or after the current one.
+    fn settle(&mut self, s: &Schedule) {
+        if !self.started {
+            self.started = true;
+            self.position = match s.arrivals {
+                Arrivals::Uniform => 0.0,
+                Arrivals::Poisson => self.gap(s),
+            };
+        }
+        while !s.shard.owns(self.next) {
+            self.step(s);
+        }
+    }
+
+    fn step(&mut self, s: &Schedule) {
+        self.next += 1;
+        self.position += self.gap(s);
+    }
+
+    /// Calls due by `elapsed` (global index and intended offset), at most `max` of them.
     pub fn due(&mut self, s: &Schedule, elapsed: Duration, max: usize) -> Vec<(u64, Duration)> {
         let mut out = Vec::new();
         while !self.done && out.len() < max {
-            match s.offset(self.next) {
+            self.settle(s);
+            match s.offset_at(self.next, self.position) {
                 None => self.done = true,
                 Some(at) if at <= elapsed => {
                     out.push((self.next, at));
-                    self.next += 1;
+                    self.issued += 1;
+                    self.step(s);
                 }
                 Some(_) => break,
             }
@@ -214,14 +300,18 @@ impl Cursor {
         out
     }
 
-    /// When the next call is due; `None` once the schedule is over.
-    pub fn next_at(&self, s: &Schedule) -> Option<Duration> {
-        if self.done { None } else { s.offset(self.next) }
+    /// When the next call of this shard is due; `None` once the schedule is over.
+    pub fn next_at(&mut self, s: &Schedule) -> Option<Duration> {
+        if self.done {
+            return None;
+        }
+        self.settle(s);
+        s.offset_at(self.next, self.position)
     }
 
     /// Calls handed out so far.
     pub fn issued(&self) -> u64 {
-        self.next
+        self.issued
     }
 }
 
@@ -235,12 +325,15 @@ mod tests {
             rate,
             duration: Duration::from_secs(secs),
             calls,
+            arrivals: Arrivals::Uniform,
+            seed: 0x911,
+            shard: Shard::WHOLE,
         }
     }
 
     /// Runs the cursor on a virtual clock ticking every `tick`, returning every call handed out.
     fn drain(s: &Schedule, tick: Duration) -> Vec<(u64, Duration)> {
-        let mut c = Cursor::default();
+        let mut c = Cursor::new(s);
         let mut now = Duration::ZERO;
         let mut all = Vec::new();
         for _ in 0..1_000_000 {
@@ -277,7 +370,7 @@ mod tests {
     #[test]
     fn a_late_tick_hands_out_every_overdue_call_with_its_own_intended_time() {
         let s = sched(Profile::Constant, 100.0, 1, None);
-        let mut c = Cursor::default();
+        let mut c = Cursor::new(&s);
         let late = c.due(&s, Duration::from_millis(95), usize::MAX);
         assert_eq!(late.len(), 10);
         assert_eq!(late[9], (9, Duration::from_millis(90)));
@@ -352,6 +445,94 @@ mod tests {
         assert_eq!(per_sec, [10, 20, 0, 40, 40]);
         assert_eq!(s.rate_at(Duration::from_millis(1500)), 20.0);
         assert_eq!(s.rate_at(Duration::from_secs(99)), 40.0);
+    }
+
+    #[test]
+    fn shards_together_place_exactly_the_calls_of_one_generator() {
+        for arrivals in [Arrivals::Uniform, Arrivals::Poisson] {
+            let mut one = sched(Profile::Constant, 300.0, 2, Some(500));
+            one.arrivals = arrivals;
+            let whole = drain(&one, Duration::from_millis(3));
+            let mut parts = Vec::new();
+            for index in 0..3 {
+                let mut s = one.clone();
+                s.shard = Shard { index, count: 3 };
+                let mine = drain(&s, Duration::from_millis(3));
+                assert!(mine.iter().all(|c| c.0 % 3 == u64::from(index)));
+                parts.extend(mine);
+            }
+            parts.sort();
+            assert_eq!(parts, whole, "{arrivals:?}");
+            assert_eq!(whole.len(), 500);
+        }
+    }
+
+    #[test]
+    fn poisson_keeps_the_mean_rate_is_seeded_and_bursts() {
+        let mut s = sched(Profile::Constant, 1000.0, 20, None);
+        s.arrivals = Arrivals::Poisson;
+        let a = drain(&s, Duration::from_millis(1));
+        // 20 000 expected; a Poisson count has sd ~141, so 5 sd either side.
+        assert!((19_300..=20_700).contains(&a.len()), "{}", a.len());
+        assert_eq!(
+            a,
+            drain(&s, Duration::from_millis(1)),
+            "same seed, same schedule"
+        );
+        s.seed = 7;
+        assert_ne!(a, drain(&s, Duration::from_millis(1)));
+        // Exponential gaps: about e^-1 of them exceed the mean gap, and some are tiny.
+        let gaps: Vec<f64> = a
+            .windows(2)
+            .map(|w| (w[1].1 - w[0].1).as_secs_f64())
+            .collect();
+        let long = gaps.iter().filter(|g| **g > 0.001).count() as f64 / gaps.len() as f64;
+        assert!((0.34..0.40).contains(&long), "{long}");
+        assert!(gaps.iter().any(|g| *g < 0.000_05));
+        // The open loop holds: offsets are non-decreasing, each call keeps its own time.
+        assert!(a.windows(2).all(|w| w[0].1 <= w[1].1 && w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn poisson_follows_a_ramp() {
+        let mut s = sched(
+            Profile::Ramp {
+                from: 100.0,
+                to: 900.0,
+            },
+            0.0,
+            10,
+            None,
+        );
+        s.arrivals = Arrivals::Poisson;
+        let calls = drain(&s, Duration::from_millis(5));
+        let first = calls
+            .iter()
+            .filter(|c| c.1 < Duration::from_secs(1))
+            .count();
+        let last = calls
+            .iter()
+            .filter(|c| c.1 >= Duration::from_secs(9))
+            .count();
+        assert!((100..=220).contains(&first), "{first}");
+        assert!((760..=1000).contains(&last), "{last}");
+    }
+
+    #[test]
+    fn steps_are_numbered_by_intended_time() {
+        let p: Profile = "steps:10,20@2s".parse().unwrap();
+        let s = sched(p, 0.0, 6, None);
+        assert_eq!(s.step_of(Duration::from_millis(1999)), Some(0));
+        assert_eq!(s.step_of(Duration::from_secs(2)), Some(1));
+        assert_eq!(
+            s.step_of(Duration::from_secs(5)),
+            Some(1),
+            "the last step holds"
+        );
+        assert_eq!(
+            sched(Profile::Constant, 1.0, 1, None).step_of(Duration::ZERO),
+            None
+        );
     }
 
     #[test]

@@ -16,12 +16,15 @@ use reports::{CheckResult, LoadCounts, Outcome, Verdict};
 
 use crate::exit::EXIT_INTERRUPTED;
 
-/// Statuses the mix declares as expected rejections: 404 when it dials any number that is not
-/// an emergency number (911, 933).
-pub fn declared_rejections(mix: &[(String, u32)]) -> Vec<u16> {
-    let non_emergency = mix
-        .iter()
-        .any(|(dial, w)| *w > 0 && !matches!(dial.as_str(), "911" | "933"));
+/// Statuses the mix (`911=95,4155550100=5`, as the report's config records it) declares as
+/// expected rejections: 404 when it dials any number that is not an emergency number (911,
+/// 933) with a weight above 0.
+pub fn declared_rejections(mix: &str) -> Vec<u16> {
+    let non_emergency = mix.split(',').any(|item| {
+        let (dial, weight) = item.split_once('=').unwrap_or((item, "1"));
+        let weight: u64 = weight.trim().parse().unwrap_or(1);
+        weight > 0 && !matches!(dial.trim(), "911" | "933")
+    });
     if non_emergency { vec![404] } else { Vec::new() }
 }
 
@@ -30,7 +33,7 @@ pub fn calls_check(
     counts: &LoadCounts,
     rejected_by_status: &BTreeMap<u16, u64>,
     errored_by_cause: &BTreeMap<String, u64>,
-    mix: &[(String, u32)],
+    mix: &str,
     with_slos: bool,
 ) -> CheckResult {
     let declared = declared_rejections(mix);
@@ -137,24 +140,20 @@ mod tests {
         }
     }
 
-    fn mix(items: &[(&str, u32)]) -> Vec<(String, u32)> {
-        items.iter().map(|(d, w)| ((*d).to_owned(), *w)).collect()
-    }
-
     #[test]
     fn without_slos_any_call_not_answered_as_expected_fails() {
         let none: BTreeMap<u16, u64> = BTreeMap::new();
         let no_cause: BTreeMap<String, u64> = BTreeMap::new();
-        let m911 = mix(&[("911", 100)]);
+        let m911 = "911=100";
         // Every call timed out: this used to print PASSED.
-        let c = calls_check(&counts(0, 0, 10, 0), &none, &no_cause, &m911, false);
+        let c = calls_check(&counts(0, 0, 10, 0), &none, &no_cause, m911, false);
         assert_eq!(c.outcome, Outcome::Fail, "{c:?}");
         // Even with an SLO, nothing answered is a failure.
-        let c = calls_check(&counts(0, 0, 10, 0), &none, &no_cause, &m911, true);
+        let c = calls_check(&counts(0, 0, 10, 0), &none, &no_cause, m911, true);
         assert_eq!(c.outcome, Outcome::Fail, "{c:?}");
         // Refused by --max-concurrent (an errored cause).
         let causes = BTreeMap::from([("refused_max_concurrent".to_owned(), 3)]);
-        let c = calls_check(&counts(7, 0, 0, 3), &none, &causes, &m911, false);
+        let c = calls_check(&counts(7, 0, 0, 3), &none, &causes, m911, false);
         assert_eq!(c.outcome, Outcome::Fail);
         assert!(
             c.message.contains("refused_max_concurrent"),
@@ -163,26 +162,27 @@ mod tests {
         );
         // A 404 that the mix does not declare.
         let r404 = BTreeMap::from([(404, 2)]);
-        let c = calls_check(&counts(8, 2, 0, 0), &r404, &no_cause, &m911, false);
+        let c = calls_check(&counts(8, 2, 0, 0), &r404, &no_cause, m911, false);
         assert_eq!(c.outcome, Outcome::Fail);
         // All answered.
-        let c = calls_check(&counts(10, 0, 0, 0), &none, &no_cause, &m911, false);
+        let c = calls_check(&counts(10, 0, 0, 0), &none, &no_cause, m911, false);
         assert_eq!(c.outcome, Outcome::Pass);
     }
 
     #[test]
     fn rejections_of_non_emergency_numbers_in_the_mix_are_declared() {
         let none: BTreeMap<String, u64> = BTreeMap::new();
-        let m = mix(&[("911", 90), ("4155550100", 10)]);
-        assert_eq!(declared_rejections(&m), [404]);
+        let m = "911=90,4155550100=10";
+        assert_eq!(declared_rejections(m), [404]);
         let r404 = BTreeMap::from([(404, 1)]);
-        let c = calls_check(&counts(9, 1, 0, 0), &r404, &none, &m, false);
+        let c = calls_check(&counts(9, 1, 0, 0), &r404, &none, m, false);
         assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
         // A 503 is still not declared.
         let r = BTreeMap::from([(404, 1), (503, 1)]);
-        let c = calls_check(&counts(8, 2, 0, 0), &r, &none, &m, false);
+        let c = calls_check(&counts(8, 2, 0, 0), &r, &none, m, false);
         assert_eq!(c.outcome, Outcome::Fail);
-        assert!(declared_rejections(&mix(&[("911", 95), ("933", 5)])).is_empty());
+        assert!(declared_rejections("911=95,933=5").is_empty());
+        assert!(declared_rejections("911=95,4155550100=0").is_empty());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! The template is the trunk's real INVITE ([`crate::originate::trunk::build_invite`]) serialized once per
 //! connection; its random Call-ID, From tag and Via branch are cut out, and each call pastes its
 //! own (`<index hex>-<run tag>@<host>`, so a response maps back to its call by Call-ID alone).
+//! With `--callers`, the spec carries [`ANI_HOLE`] and [`ORG_HOLE`] and every place they occur
+//! becomes a hole too, filled from the call's caller row.
 //! Conformance of the messages is the certify suite's job; this module only has to produce the
 //! same bytes fast and read responses correctly (compact header forms, any case, folded lines
 //! ignored).
@@ -14,6 +16,21 @@ use sip::message::SipHeaders;
 
 use crate::originate::trunk::{self, LocalEndpoint};
 use crate::originate::uac::Target;
+
+/// The ANI a spec carries when each call fills in its own (never a real number: +1 999 is not
+/// an assigned area code).
+pub const ANI_HOLE: &str = "+19990009119";
+/// The organization id a spec carries when each call fills in its own.
+pub const ORG_HOLE: &str = "ffffffff-9119-4fff-bfff-ffffffff9119";
+
+/// A caller's per-call values.
+#[derive(Debug, Clone, Copy)]
+pub struct PerCall<'a> {
+    /// The ANI.
+    pub ani: &'a str,
+    /// The organization id.
+    pub org: &'a str,
+}
 
 /// An INVITE with holes for the per-call Call-ID, From tag and branch.
 #[derive(Debug, Clone)]
@@ -41,6 +58,8 @@ enum Hole {
     CallId,
     Tag,
     Branch,
+    Ani,
+    Org,
 }
 
 impl Template {
@@ -76,7 +95,16 @@ impl Template {
             }
             found.push((hits[0], needle.len(), hole));
         }
+        for (needle, hole) in [(ANI_HOLE, Hole::Ani), (ORG_HOLE, Hole::Org)] {
+            found.extend(
+                text.match_indices(needle)
+                    .map(|m| (m.0, needle.len(), hole)),
+            );
+        }
         found.sort_by_key(|f| f.0);
+        if found.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
+            return Err("template holes overlap".into());
+        }
         let mut parts = Vec::new();
         let mut at = 0;
         for (pos, len, _) in &found {
@@ -120,8 +148,9 @@ impl Template {
         format!("{idx:x}-{}@{}", self.run, self.host)
     }
 
-    /// Appends the INVITE of call `idx` to `out`.
-    pub fn invite(&self, idx: u64, out: &mut Vec<u8>) {
+    /// Appends the INVITE of call `idx` to `out`, with the caller's values when the template
+    /// has holes for them (a template without holes ignores `caller`).
+    pub fn invite(&self, idx: u64, caller: Option<PerCall<'_>>, out: &mut Vec<u8>) {
         let mut parts = self.parts.iter();
         if let Some(p) = parts.next() {
             out.extend_from_slice(p);
@@ -133,6 +162,14 @@ impl Template {
                 }
                 Hole::Tag => write_bytes(out, format_args!("{idx:x}")),
                 Hole::Branch => write_bytes(out, format_args!("z9hG4bK{idx:x}i{}", self.run)),
+                Hole::Ani => {
+                    out.extend_from_slice(caller.map_or(ANI_HOLE, |c| c.ani).as_bytes());
+                    Ok(())
+                }
+                Hole::Org => {
+                    out.extend_from_slice(caller.map_or(ORG_HOLE, |c| c.org).as_bytes());
+                    Ok(())
+                }
             };
             out.extend_from_slice(part);
         }
@@ -420,7 +457,7 @@ mod tests {
     fn invites_from_the_template_parse_and_carry_their_own_ids() {
         let t = template();
         let mut a = Vec::new();
-        t.invite(0x2a, &mut a);
+        t.invite(0x2a, None, &mut a);
         let r = parse(a);
         assert_eq!(r.method, Method::Invite);
         assert_eq!(r.call_id(), Some("2a-r7@trunk.e911-harness.invalid"));
@@ -430,8 +467,49 @@ mod tests {
         assert_eq!(t.index_of("2a-r8@trunk.e911-harness.invalid"), None);
         assert_eq!(t.index_of("zz-r7@x"), None);
         let mut b = Vec::new();
-        t.invite(0x2b, &mut b);
+        t.invite(0x2b, None, &mut b);
         assert_ne!(parse(b).call_id(), Some("2a-r7@trunk.e911-harness.invalid"));
+    }
+
+    #[test]
+    fn a_caller_template_fills_each_calls_ani_and_org() {
+        let mut spec = call();
+        spec.ani = ANI_HOLE.into();
+        spec.org_headers = vec![ORG_HOLE.into()];
+        let target = Target {
+            name: "gw1".into(),
+            host: "gw1.anywhere.e911cloud.com".into(),
+            addr: "127.0.0.1:5061".parse().unwrap(),
+            transport: TransportKind::Tls,
+        };
+        let local = LocalEndpoint {
+            host: "trunk.e911-harness.invalid".into(),
+            addr: "127.0.0.1:40000".parse().unwrap(),
+        };
+        let t = Template::new(&spec, &target, &local, "r7").unwrap();
+        let mut a = Vec::new();
+        let org = "4f3b1c2e-8d7a-4e59-9b0c-6a1d2e3f4a5b";
+        t.invite(
+            5,
+            Some(PerCall {
+                ani: "+13125550142",
+                org,
+            }),
+            &mut a,
+        );
+        let text = String::from_utf8(a.clone()).unwrap();
+        assert!(
+            !text.contains(ANI_HOLE) && !text.contains(ORG_HOLE),
+            "{text}"
+        );
+        let r = parse(a);
+        let ani = mock_gateway::extract_ani(&r, &[scenarios::AniHeader::PAssertedIdentity]);
+        assert_eq!(ani.map(|a| a.number).as_deref(), Some("+13125550142"));
+        assert_eq!(
+            r.headers
+                .get(&sip::HeaderName::from("E911-Organization-ID")),
+            Some(org)
+        );
     }
 
     #[test]
@@ -514,7 +592,7 @@ mod tests {
     fn scanner_agrees_with_the_full_parser_on_a_real_response() {
         let t = template();
         let mut inv = Vec::new();
-        t.invite(3, &mut inv);
+        t.invite(3, None, &mut inv);
         let inv = parse(inv);
         let mut resp = sip::Response::for_request(&inv, 486, Some("busy"));
         resp.headers

@@ -6,13 +6,15 @@
 //! - `route.gateway-order` (ICD 5.1.6): 911 and 933 go to gw1 first, and only to gw1, whenever
 //!   gw1 is healthy (no fault, capacity cap or outage on it in the scenario) and the route is
 //!   Sequential: judged on every scenario where that holds, so a system under test that sends
-//!   933 (or any call) to gw2 first, or spreads calls over both, fails it.
+//!   933 (or any call) to gw2 first, or spreads calls over both, fails it. A gw1 that released
+//!   the call itself (refused it, answered a retryable status) makes gw2 a failover, which the
+//!   ICD 5.3 checks judge.
 
 use reports::{CheckResult, Observation, Outcome};
 use scenarios::{Distribution, Scenario, is_emergency_number};
 
 use super::{CallEvidence, Evidence, NO_GATEWAYS, Setting, outcome, req, result, skipped};
-use crate::evidence::{Failure, Topology};
+use crate::evidence::{AttemptEnd, Failure, Topology};
 
 /// The gateway the ordered pair starts with.
 const PRIMARY: &str = "gw1";
@@ -98,6 +100,10 @@ struct Contact<'a> {
     gateway: &'a str,
     status: Option<u16>,
     invite: bool,
+    /// Whether this contact released the call to the next gateway (ICD 5.3): no final answer
+    /// (transport failure, refused handshake, silence) or a retryable answer. A healthy gw1
+    /// does neither, but a gw1 that did is judged by the failover checks, not by the order.
+    releases: bool,
 }
 
 /// `route.gateway-order` for one call, where it applies.
@@ -113,6 +119,7 @@ pub fn gateway_order(
         return None;
     }
     let dial = scenarios::dialled_number(&scenario.call.dial);
+    let route = scenario.route.clone().unwrap_or_default();
     let expected = format!("{dial} to {PRIMARY} first, and only to {PRIMARY}, while it is healthy");
     let Some(observed) = c.observations else {
         return Some(skipped(
@@ -133,6 +140,11 @@ pub fn gateway_order(
                 gateway: &a.gateway,
                 status: a.end.status(),
                 invite: true,
+                releases: match a.end {
+                    AttemptEnd::Rejected { status, q850 } => route.is_retryable(status, q850),
+                    AttemptEnd::Answered { .. } => false,
+                    AttemptEnd::NoAnswer(_) | AttemptEnd::NotAttempted(_) => true,
+                },
             })
             .collect(),
         _ => {
@@ -146,6 +158,11 @@ pub fn gateway_order(
                     gateway: &o.gateway,
                     status: o.response,
                     invite: o.is_new_invite(),
+                    // What the gateway answered is on record; silence is not, so a gateway
+                    // that received the INVITE and answered nothing did not release it. A
+                    // healthy gw1 sends no Reason header, so the status alone decides.
+                    releases: o.tls_error.is_some()
+                        || o.response.is_some_and(|s| route.is_retryable(s, None)),
                 })
                 .collect()
         }
@@ -173,10 +190,21 @@ pub fn gateway_order(
             ),
         ));
     };
+    // Another gateway reached while gw1 still held the call: the first such contact that no
+    // contact with gw1 before it released.
     let others: Vec<&str> = contacts
         .iter()
-        .filter(|o| o.gateway != PRIMARY && o.invite)
-        .map(|o| o.gateway)
+        .enumerate()
+        .filter(|(i, o)| {
+            o.gateway != PRIMARY
+                && o.invite
+                && !contacts[..*i]
+                    .iter()
+                    .rev()
+                    .find(|p| p.gateway == PRIMARY)
+                    .is_some_and(|p| p.releases)
+        })
+        .map(|(_, o)| o.gateway)
         .collect();
     let path = contacts
         .iter()

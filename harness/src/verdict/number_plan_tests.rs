@@ -4,7 +4,8 @@ use reports::Outcome;
 
 use crate::evidence::{Attempt, AttemptEnd, Decision, Failure, NotAttempted};
 use crate::test_support::{
-    answered, call_of, check, has, invite_obs, rejected, scenario_with, unanswered,
+    answered, attempt_at, call_of, check, connection_event, has, invite_obs, rejected,
+    scenario_with, unanswered,
 };
 use crate::verdict::tests::{direct, external, judge_in, sut};
 
@@ -188,4 +189,93 @@ fn a_call_the_scenario_sends_to_gw2_is_not_judged_for_order() {
         ),
         "route.gateway-order"
     ));
+}
+
+#[test]
+fn a_gw1_that_released_the_call_is_failover_not_a_broken_order() {
+    let sc = dial("911", "status = 200");
+    let direct_via = |first: AttemptEnd| {
+        let call = call_of(vec![
+            attempt_at("gw1", first, 1, ""),
+            attempt_at("gw2", AttemptEnd::Answered { status: 200 }, 2, ""),
+        ]);
+        check(
+            &direct(&sc, &call, Some(&[invite_obs("gw2", 2, 200)])),
+            "route.gateway-order",
+        )
+        .clone()
+    };
+    // Directly, the trunk's own attempts: gw1 refused the connection, or answered a retryable
+    // 503, and the trunk moved on.
+    for released in [
+        AttemptEnd::NoAnswer(Failure::Refused),
+        AttemptEnd::NoAnswer(Failure::TimedOut),
+        AttemptEnd::Rejected {
+            status: 503,
+            q850: None,
+        },
+        AttemptEnd::Rejected {
+            status: 486,
+            q850: Some(34),
+        },
+    ] {
+        let c = direct_via(released.clone());
+        assert_eq!(c.outcome, Outcome::Pass, "{released:?}: {}", c.message);
+    }
+    // A final answer that is not retryable holds the call at gw1.
+    for held in [
+        AttemptEnd::Rejected {
+            status: 403,
+            q850: None,
+        },
+        AttemptEnd::Rejected {
+            status: 486,
+            q850: Some(17),
+        },
+        AttemptEnd::Answered { status: 200 },
+    ] {
+        let c = direct_via(held.clone());
+        assert_eq!(c.outcome, Outcome::Fail, "{held:?}");
+        assert!(c.message.contains("also went to gw2"), "{}", c.message);
+    }
+    // Behind a system under test: gw1 refused the handshake, or answered 503, then gw2.
+    for first in [
+        connection_event("gw1", 1, None, Some("bad certificate")),
+        invite_obs("gw1", 1, 503),
+    ] {
+        let c = judge_in(
+            sut(),
+            &sc,
+            &answered(),
+            Some(&[first, invite_obs("gw2", 2, 200)]),
+        );
+        assert_eq!(check(&c, "route.gateway-order").outcome, Outcome::Pass);
+    }
+    // gw1 received the INVITE and had not answered when the call went to gw2 (forked, or
+    // abandoned before gw1's answer): the order is broken.
+    let mut silent = invite_obs("gw1", 1, 200);
+    silent.response = None;
+    let c = judge_in(
+        sut(),
+        &sc,
+        &answered(),
+        Some(&[silent, invite_obs("gw2", 2, 200)]),
+    );
+    let c = check(&c, "route.gateway-order");
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert_eq!(c.observed.as_deref(), Some("gw1 -> gw2 200"));
+    // Released once, then held: gw1 503, gw2 200... and gw1 again with 200 before a third
+    // contact with gw2 is a retry gw1's answer did not release.
+    let c = judge_in(
+        sut(),
+        &sc,
+        &answered(),
+        Some(&[
+            invite_obs("gw1", 1, 503),
+            invite_obs("gw2", 2, 503),
+            invite_obs("gw1", 3, 403),
+            invite_obs("gw2", 4, 200),
+        ]),
+    );
+    assert_eq!(check(&c, "route.gateway-order").outcome, Outcome::Fail);
 }
