@@ -8,7 +8,9 @@
 //! and the gateways saw, the verdict judges it, the CLI drives it all.
 //! - [`evidence`]: the typed evidence spine: a [`evidence::Call`] of [`evidence::Attempt`]s,
 //!   each ending in a typed [`evidence::AttemptEnd`]; turned into the report's records once,
-//!   at the edge ([`evidence::record`]).
+//!   at the edge ([`evidence::record`]). [`evidence::recording`] is what a run records of the
+//!   wire (the message capture, TLS secrets), [`evidence::trace`] turns captured messages into
+//!   the calls' SIP ladders and the pcapng trace.
 //! - [`originate`]: the trunk emulation. [`originate::trunk`] builds the INVITE as the trunk sends
 //!   it, [`originate::uac`] places one call, [`originate::route`] tries gw1/gw2 (ICD 5.3),
 //!   [`originate::health`] probes with OPTIONS, [`originate::location`] conveys location by value,
@@ -22,7 +24,9 @@
 //!   metrics, SLOs.
 //! - [`torture`]: `e911-harness torture`: RFC 4475/5118 messages and PROTOS-style mutations
 //!   against a system under test, with liveness probes after each batch.
-//! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway);
+//! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway,
+//!   [`cli::report`]: the views again from a report.json, [`cli::evidence`]: `--pcap` and
+//!   `--tls-keylog`);
 //!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares;
 //!   [`signals`]: one cancellation for SIGINT and SIGTERM; [`stdout`]: printing that ends
 //!   quietly on a closed stdout.

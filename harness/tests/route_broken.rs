@@ -69,6 +69,7 @@ async fn a_route_without_retry_fails_naming_icd_5_3_and_what_was_seen() {
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(3),
             epoch: e.epoch,
+            recording: Default::default(),
         },
         gateways: Some(&e.gateways),
         gateway_identities: Some(&e.identities),

@@ -33,6 +33,7 @@ fn uac(e: &Embedded) -> UacConfig {
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(3),
         epoch: e.epoch,
+        recording: Default::default(),
     }
 }
 

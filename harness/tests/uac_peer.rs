@@ -116,7 +116,7 @@ fn call(timeout_ms: u64) -> CallSpec {
         timeout: Duration::from_millis(timeout_ms),
         gateway: "gw1".into(),
         location: None,
-        tls: scenarios::TlsProfileSpec::genesys_byoc(),
+        tls: scenarios::TlsProfile::genesys_byoc(),
     }
 }
 
@@ -136,6 +136,7 @@ fn cfg(tls: Option<Arc<rustls::ClientConfig>>) -> UacConfig {
         local_host: "trunk.e911-harness.invalid".into(),
         connect_timeout: Duration::from_secs(2),
         epoch: Epoch::now(),
+        recording: Default::default(),
     }
 }
 

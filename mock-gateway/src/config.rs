@@ -35,6 +35,9 @@ pub struct GatewayConfig {
     /// The run's clock: observations' `at_us` count from it, so several gateways and the
     /// originator of a run share one timeline; `None`: the gateway's start.
     pub epoch: Option<std::time::Instant>,
+    /// Records every message each connection sends and receives (plaintext), as capture
+    /// point `name`; `None`: nothing is recorded (the default, and what load runs use).
+    pub capture: Option<sip::transport::capture::Capture>,
 }
 
 impl Default for GatewayConfig {
@@ -52,6 +55,7 @@ impl Default for GatewayConfig {
             fault_tls: None,
             retain: Retain::All,
             epoch: None,
+            capture: None,
         }
     }
 }

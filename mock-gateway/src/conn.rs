@@ -18,6 +18,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use sip::codec::{self, Frame, FrameError, StreamDecoder};
 use sip::transport::TransportKind;
+use sip::transport::capture::Tap;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -40,6 +41,8 @@ pub(crate) struct Meta {
     pub(crate) local: SocketAddr,
     pub(crate) transport: &'static str,
     pub(crate) tls: Option<reports::TlsInfo>,
+    /// Records the messages of the connection, when the gateway is captured.
+    pub(crate) tap: Option<Tap>,
 }
 
 /// A byte stream over one TCP socket (plain or TLS), so a fault can reset the socket.
@@ -101,6 +104,7 @@ pub(crate) async fn serve(
         local,
         transport: "TCP",
         tls: None,
+        tap: None,
     };
     let active = shared.faults();
     if up.is_cancelled() || active.is_down_now() {
@@ -140,6 +144,7 @@ pub(crate) async fn serve(
                     shared.counters.handshake(stream.get_ref().1);
                     meta.transport = "TLS";
                     meta.tls = Some(tls_info(stream.get_ref().1));
+                    meta.tap = tap(&shared, peer, local, TransportKind::Tls);
                     run(stream, &meta, &shared, &up).await
                 }
                 Ok(Err(e)) => {
@@ -157,11 +162,23 @@ pub(crate) async fn serve(
                 }
             }
         }
-        _ => run(tcp, &meta, &shared, &up).await,
+        _ => {
+            meta.tap = tap(&shared, peer, local, TransportKind::Tcp);
+            run(tcp, &meta, &shared, &up).await
+        }
     };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
+}
+
+/// The connection's tap, when the gateway is captured.
+fn tap(shared: &Shared, peer: SocketAddr, local: SocketAddr, kind: TransportKind) -> Option<Tap> {
+    let name = shared.recorder.name();
+    shared
+        .capture
+        .as_ref()
+        .map(|c| c.tap(name, local, peer, kind))
 }
 
 /// Counts a connection as open while it lives.
@@ -277,6 +294,9 @@ async fn run<S: Socket>(
             loop {
                 match decoder.decode(&mut buf) {
                     Ok(Some(Frame::Message(m))) => {
+                        if let Some(tap) = &meta.tap {
+                            tap.received(&m);
+                        }
                         last_message = Some(Instant::now());
                         s.on_frame(m).await?;
                     }

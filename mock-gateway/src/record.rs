@@ -67,6 +67,11 @@ impl Recorder {
         }
     }
 
+    /// The gateway's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// When something happens: milliseconds since the gateway started, microseconds since
     /// the run's epoch.
     pub(crate) fn stamp(&self) -> Stamp {

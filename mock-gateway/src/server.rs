@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     pub(crate) connections: AtomicU64,
     /// Connections open now (their tasks are running).
     pub(crate) open: AtomicU64,
+    /// Where connections record their messages, when the gateway is captured.
+    pub(crate) capture: Option<sip::transport::capture::Capture>,
 }
 
 /// One acceptor per certificate fault.
@@ -189,6 +191,7 @@ impl Gateway {
             up: RwLock::new(CancellationToken::new()),
             dialogs: AtomicU64::new(0),
             counters: Counters::default(),
+            capture: config.capture,
         });
         let tracker = TaskTracker::new();
         tracker.spawn(accept_loop(

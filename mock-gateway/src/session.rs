@@ -107,6 +107,9 @@ impl<'a, S: Socket> Session<'a, S> {
             }
         }
         if !self.out.is_empty() {
+            if let Some(tap) = &self.meta.tap {
+                tap.sent(&self.out);
+            }
             self.io.write_all(&self.out).await?;
             self.io.flush().await?;
             self.out.clear();

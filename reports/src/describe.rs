@@ -25,9 +25,10 @@ pub(crate) fn one_line(s: &str) -> String {
     s.replace("\r\n", " / ").replace(['\r', '\n'], " / ")
 }
 
-/// Microseconds as milliseconds with one decimal: `2345` -> `2.3`.
+/// Microseconds as milliseconds to the microsecond: `2345` -> `2.345` (a 190 µs setup is
+/// `0.190`, not `0.1`).
 pub(crate) fn ms(us: u64) -> String {
-    format!("{}.{}", us / 1000, (us % 1000) / 100)
+    crate::trace::ms3(us)
 }
 
 /// What one attempt ended with: `503 Service Unavailable`, `connection refused`, `no final`.
@@ -195,8 +196,8 @@ mod tests {
             block.contains("attempt 1 gw1 tls 127.0.0.1:5061: 503 Service Unavailable"),
             "{block}"
         );
-        assert!(block.contains("setup 3.1 ms"), "{block}");
-        assert_eq!(ms(2_345), "2.3");
-        assert_eq!(ms(999), "0.9");
+        assert!(block.contains("setup 3.100 ms"), "{block}");
+        assert_eq!(ms(2_345), "2.345");
+        assert_eq!(ms(190), "0.190");
     }
 }

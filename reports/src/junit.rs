@@ -4,7 +4,14 @@
 //! `classname` = scenario and `name` = check id, plus ` [requirement]` when the check names one.
 //! `fail` becomes `<failure>`, `error` becomes `<error>`, `skipped` becomes `<skipped>` with the
 //! reason. A scenario that judged nothing gets one synthetic `<error>` case so CI cannot
-//! mistake it for a pass. The suite's `<system-out>` holds the call records.
+//! mistake it for a pass. The suite's `<system-out>` holds the call records; a failed or
+//! errored check's own `<system-out>` holds the SIP ladder of its scenario's traced calls (at
+//! most [`LADDERS_PER_CASE`]), as text.
+//!
+//! Every suite's `time` is its scenario's duration. A check has no duration of its own (the
+//! checks judge the evidence of the whole scenario), so the scenario's time is shared out
+//! evenly over its testcases: each `time` is the scenario's divided by its checks, and a
+//! suite's cases add up to the suite.
 
 use std::time::Duration;
 
@@ -16,6 +23,9 @@ use crate::write::WriteError;
 
 /// Check id of the synthetic error case for a scenario without checks.
 pub const NO_CHECKS_ID: &str = "scenario.no-checks";
+
+/// The most call ladders a failed testcase carries.
+pub const LADDERS_PER_CASE: usize = 3;
 
 /// The report as a JUnit XML document.
 pub fn to_junit_string(report: &RunReport) -> Result<String, WriteError> {
@@ -53,9 +63,27 @@ fn suite(s: &ScenarioReport) -> TestSuite {
             .set_type("error");
         let mut case = TestCase::new(NO_CHECKS_ID, status);
         case.set_classname(s.name.as_str());
+        case.set_time(Duration::from_millis(s.duration_ms));
         suite.add_test_case(case);
     }
-    suite.add_test_cases(s.checks.iter().map(|c| case(&s.name, c)));
+    let share = Duration::from_millis(s.duration_ms)
+        / u32::try_from(s.checks.len().max(1)).unwrap_or(u32::MAX);
+    let ladders: String = s
+        .calls
+        .iter()
+        .filter(|c| !c.trace.is_empty())
+        .take(LADDERS_PER_CASE)
+        .map(crate::trace::ladder_text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    suite.add_test_cases(s.checks.iter().map(|c| {
+        let mut case = case(&s.name, c);
+        case.set_time(share);
+        if matches!(c.outcome, Outcome::Fail | Outcome::Error) && !ladders.is_empty() {
+            case.set_system_out(ladders.as_str());
+        }
+        case
+    }));
     if !s.calls.is_empty() {
         let calls: String = s.calls.iter().map(call_block).collect();
         suite.set_system_out(calls);
@@ -139,12 +167,12 @@ mod tests {
         let x = xml();
         assert!(
             x.contains(
-                r#"<testcase name="org-header.present-once [ICD 5.1.9]" classname="933-readback"/>"#
+                r#"<testcase name="org-header.present-once [ICD 5.1.9]" classname="933-readback" time="0.007"/>"#
             ),
             "{x}"
         );
         assert!(
-            x.contains(r#"<testcase name="call.answered [ICD 5.2]" classname="933-readback"/>"#),
+            x.contains(r#"<testcase name="call.answered [ICD 5.2]" classname="933-readback" time="0.007"/>"#),
             "{x}"
         );
     }
@@ -187,7 +215,9 @@ expected: E911-Organization-ID: 1 | exactly once"#;
         r.scenarios[0].checks.clear();
         let x = to_junit_string(&r).unwrap();
         assert!(
-            x.contains(r#"<testcase name="scenario.no-checks" classname="933-readback">"#),
+            x.contains(
+                r#"<testcase name="scenario.no-checks" classname="933-readback" time="0.021">"#
+            ),
             "{x}"
         );
         assert!(
@@ -196,6 +226,32 @@ expected: E911-Organization-ID: 1 | exactly once"#;
             ),
             "{x}"
         );
+    }
+
+    #[test]
+    fn every_case_has_a_time_and_a_failed_case_carries_its_ladder() {
+        let mut r = sample_report();
+        r.scenarios[1].calls[0].trace = vec![crate::trace::TraceMessage {
+            at_us: 10,
+            received_at_us: None,
+            from: "trunk".into(),
+            to: "gw2".into(),
+            src: "127.0.0.1:40000".into(),
+            dst: "127.0.0.1:5062".into(),
+            transport: "tls".into(),
+            text: "INVITE sip:911@gw2 SIP/2.0\r\n\r\n".into(),
+        }];
+        let x = to_junit_string(&r).unwrap();
+        for line in x.lines().filter(|l| l.contains("<testcase ")) {
+            assert!(line.contains(" time=\""), "{line}");
+        }
+        let failed = x.find("<failure ").unwrap();
+        let out = &x[failed..];
+        assert!(
+            out.contains("<system-out>ladder of call f81d4fae-7dec@harness"),
+            "{x}"
+        );
+        assert!(out.contains("+0.000  trunk -&gt; gw2    INVITE 911"), "{x}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! A [`RunReport`] records what one run did (scenarios, checks, calls, gateway observations)
 //! and what it found (requirements matrix, totals, verdict). The harness fills it, calls
 //! [`RunReport::finish`], and hands it to [`write_all`], which writes `report.json`,
-//! `junit.xml` and `summary.md`; [`render_summary_text`] is the terminal summary.
+//! `junit.xml`, `summary.md` and `report.html`; [`render_summary_text`] is the terminal summary.
 //!
 //! # Layout
 //! - [`model`]: the report types (serde + JSON Schema), outcomes and the verdict.
@@ -12,7 +12,10 @@
 //!   [`aggregate`] and the natural order of requirement ids ([`natural_cmp`]).
 //! - `json`: `report.json` and its schema, shipped at `reports/schema/report.schema.json`.
 //! - `junit`: `junit.xml` via quick-junit.
-//! - `markdown`: `summary.md`.
+//! - `markdown`: `summary.md`, one page.
+//! - [`html`]: `report.html`, self-contained: matrix, checks, SIP ladders, load plots.
+//! - [`trace`]: the SIP messages of a call as captured, and its ladder as text.
+//! - [`pcap`]: pcapng traces of SIP messages on synthetic TCP/IP headers.
 //! - [`load`]: the `load` section of load runs (counts, percentiles, RFC 6076, SLOs).
 //! - [`load_detail`]: its breakdowns, TLS handshakes, caller-data check, shards, merge state.
 //! - `text`: the terminal summary.
@@ -26,6 +29,7 @@
 
 mod describe;
 pub use describe::call_tls;
+pub mod html;
 mod json;
 mod junit;
 pub mod load;
@@ -34,9 +38,11 @@ mod markdown;
 mod matrix;
 pub mod model;
 pub mod observation;
+pub mod pcap;
 #[cfg(test)]
 mod sample;
 mod text;
+pub mod trace;
 mod write;
 
 pub use json::{SCHEMA_FILE, from_json_str, json_schema, json_schema_string, to_json_string};
@@ -50,7 +56,8 @@ pub use model::{
 };
 pub use observation::Observation;
 pub use text::render_summary_text;
+pub use trace::{TraceMessage, ladder_text};
 pub use write::{
-    JSON_FILE, JUNIT_FILE, MARKDOWN_FILE, WriteError, WrittenFiles, write_all, write_atomic,
-    write_json, write_junit, write_markdown,
+    HTML_FILE, JSON_FILE, JUNIT_FILE, MARKDOWN_FILE, WriteError, WrittenFiles, write_all,
+    write_all_with, write_atomic, write_html, write_json, write_junit, write_markdown,
 };

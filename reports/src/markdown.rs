@@ -1,14 +1,24 @@
-//! `summary.md`: a GitHub-flavoured Markdown summary to attach to a change request.
+//! `summary.md`: one page to attach to a change request (GitHub-flavoured Markdown).
 //!
-//! Order: title with the verdict, run facts, totals, "What failed" (only when something failed
-//! or errored), the requirements matrix, then one section per scenario with its checks and
-//! calls. All report text is escaped: `&`, `<`, `>` as entities, `|` as `\|` and line breaks as
-//! `<br>`, so no value can break a table or inject markup.
+//! Order: title with the verdict, run facts and totals, "What failed" (only when something
+//! failed or errored: expected/observed and a link to the call's ladder in `report.html`, at
+//! most [`FAILURE_LINES`] lines), the requirements matrix with scenario counts per outcome,
+//! what this run did not cover, and the scenarios that did not apply to its topology, grouped
+//! by reason. Per-scenario checks, calls and ladders are in `report.html` and `report.json`.
+//!
+//! Report text is escaped so that it shows as written, raw or rendered: `<` becomes `\<` (no
+//! HTML, no autolink), `|` `\|`, Markdown punctuation is backslash-escaped, `&` only where it
+//! would start an entity, and line breaks become `<br>` inside tables.
 
 use std::fmt::Write as _;
 
-use crate::describe::{call_status, call_tls, failure_text, gateways_tried, ms, tls_text};
-use crate::model::{Outcome, RunReport, ScenarioReport};
+use crate::describe::failure_text;
+use crate::html::run::{failures, not_applicable_groups, requirement_counts};
+use crate::model::RunReport;
+use crate::write::HTML_FILE;
+
+/// The most failure lines the page lists; the rest are counted and left to `report.html`.
+pub const FAILURE_LINES: usize = 40;
 
 /// The report as a Markdown document.
 pub fn to_markdown(report: &RunReport) -> String {
@@ -20,19 +30,18 @@ pub fn to_markdown(report: &RunReport) -> String {
         report.command.as_str()
     };
     let _ = writeln!(md, "# e911-harness {}: {}\n", esc(title), verdict.label());
-    for (k, v) in [
-        ("Tool", report.tool.as_str()),
-        ("Command", report.command.as_str()),
-        ("Started", report.started_at.as_str()),
-        ("Topology", report.topology.as_str()),
-    ] {
-        let _ = writeln!(md, "- **{k}:** {}", esc(v));
-    }
-    let _ = writeln!(md, "- **Duration:** {}", seconds(report.duration_ms));
+    let _ = writeln!(md, "- **Topology:** {}", esc(&report.topology));
+    let _ = writeln!(
+        md,
+        "- **Started:** {}; **duration** {}; {}",
+        esc(&report.started_at),
+        seconds(report.duration_ms),
+        esc(&report.tool)
+    );
     let t = &report.totals;
     let _ = writeln!(
         md,
-        "\n**Totals:** {} scenarios, {} checks: {} passed, {} failed, {} errors, {} skipped. Verdict **{}** (exit code {}).\n",
+        "- **Checks:** {} scenarios, {} checks: {} passed, {} failed, {} errors, {} skipped. Verdict **{}** (exit code {}).",
         t.scenarios,
         t.checks,
         t.passed,
@@ -42,51 +51,56 @@ pub fn to_markdown(report: &RunReport) -> String {
         verdict.label(),
         verdict.exit_code()
     );
+    let _ = writeln!(
+        md,
+        "- **Evidence:** [{HTML_FILE}]({HTML_FILE}) (checks, calls and the SIP ladder of each call), report.json, junit.xml\n"
+    );
     what_failed(&mut md, report);
     if let Some(load) = &report.load {
         crate::load::markdown(&mut md, load);
     }
     matrix(&mut md, report);
-    for s in &report.scenarios {
-        scenario(&mut md, s);
-    }
+    not_covered(&mut md, report);
+    not_applicable(&mut md, report);
     md
 }
 
 fn what_failed(md: &mut String, report: &RunReport) {
     let mut lines = Vec::new();
-    for s in &report.scenarios {
-        if s.checks.is_empty() {
-            lines.push(format!(
-                "- **ERROR** {}: the scenario judged no checks",
-                esc(&s.name)
-            ));
-        }
-        for c in s
-            .checks
-            .iter()
-            .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
-        {
-            let req = c
-                .requirement
-                .as_deref()
-                .map(|r| format!(" ({})", esc(r)))
-                .unwrap_or_default();
-            lines.push(format!(
-                "- **{}** {} / `{}`{req}: {}",
-                c.outcome.label(),
-                esc(&s.name),
-                code(&c.id),
-                esc(&failure_text(c))
-            ));
-        }
+    for s in report.scenarios.iter().filter(|s| s.checks.is_empty()) {
+        lines.push(format!(
+            "- **ERROR** {}: the scenario judged no checks",
+            esc(&s.name)
+        ));
+    }
+    for (s, c, link) in failures(report) {
+        let req = c
+            .requirement
+            .as_deref()
+            .map(|r| format!(" ({})", esc(r)))
+            .unwrap_or_default();
+        lines.push(format!(
+            "- **{}** {} / `{}`{req}: {} ([ladder]({HTML_FILE}#{link}))",
+            c.outcome.label(),
+            esc(&s.name),
+            code(&c.id),
+            esc(&failure_text(c))
+        ));
     }
     if lines.is_empty() {
         return;
     }
     let _ = writeln!(md, "## What failed\n");
-    for l in lines {
+    let total = lines.len();
+    for l in lines.into_iter().take(FAILURE_LINES) {
         let _ = writeln!(md, "{l}");
+    }
+    if total > FAILURE_LINES {
+        let _ = writeln!(
+            md,
+            "- ... and {} more: see [{HTML_FILE}]({HTML_FILE}#failures)",
+            total - FAILURE_LINES
+        );
     }
     md.push('\n');
 }
@@ -99,23 +113,28 @@ fn matrix(md: &mut String, report: &RunReport) {
     }
     let _ = writeln!(
         md,
-        "| Requirement | Title | Scenarios | Outcome |\n|---|---|---|---|"
+        "Scenarios per requirement by their outcome for it.\n\n| Requirement | Title | Scenarios | Pass | Fail | Error | Skipped | Outcome |\n|---|---|--:|--:|--:|--:|--:|---|"
     );
     for r in &report.requirements {
+        let n = requirement_counts(report, &r.id);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} |",
+            "| [{}]({HTML_FILE}#{}) | {} | {} | {} | {} | {} | {} | {} |",
             esc(&r.id),
+            crate::html::requirement_anchor(&r.id),
             esc(r.title.as_deref().unwrap_or("")),
-            esc(&r.scenarios.join(", ")),
+            n.iter().sum::<usize>(),
+            n[0],
+            n[1],
+            n[2],
+            n[3],
             match r.waived {
                 0 => r.outcome.label().to_owned(),
-                n => format!("{} ({n} waived)", r.outcome.label()),
+                w => format!("{} ({w} waived)", r.outcome.label()),
             }
         );
     }
     md.push('\n');
-    not_covered(md, report);
 }
 
 /// The catalogue requirements this run did not prove, and how to establish each instead.
@@ -125,11 +144,7 @@ fn not_covered(md: &mut String, report: &RunReport) {
     }
     let _ = writeln!(
         md,
-        "Not covered by this run (no scenario can observe them on the wire, or another tool proves them):\n"
-    );
-    let _ = writeln!(
-        md,
-        "| Requirement | Title | How to establish it |\n|---|---|---|"
+        "## Not covered\n\nNo scenario can observe these on the wire, or another tool proves them:\n\n| Requirement | Title | How to establish it |\n|---|---|---|"
     );
     for r in &report.not_covered {
         let _ = writeln!(
@@ -143,83 +158,51 @@ fn not_covered(md: &mut String, report: &RunReport) {
     md.push('\n');
 }
 
-fn scenario(md: &mut String, s: &ScenarioReport) {
-    let _ = writeln!(md, "## {} {}\n", s.outcome().label(), esc(&s.name));
-    if !s.description.is_empty() {
-        let _ = writeln!(md, "{}\n", esc(&s.description));
+/// Scenarios that did not apply to this topology, grouped by reason.
+fn not_applicable(md: &mut String, report: &RunReport) {
+    let groups = not_applicable_groups(report);
+    if groups.is_empty() {
+        return;
     }
-    let mut facts = Vec::new();
-    if let Some(f) = &s.file {
-        facts.push(format!("file `{}`", code(f)));
-    }
-    if !s.requirements.is_empty() {
-        facts.push(format!("requirements {}", esc(&s.requirements.join(", "))));
-    }
-    facts.push(format!("duration {}", seconds(s.duration_ms)));
-    let _ = writeln!(md, "{}\n", facts.join("; "));
-
-    if s.checks.is_empty() {
-        let _ = writeln!(md, "No checks were judged.\n");
-    } else {
+    let _ = writeln!(md, "## Not applicable in this topology\n");
+    for (why, names) in groups {
         let _ = writeln!(
             md,
-            "| Outcome | Check | Requirement | Expected | Observed | Message |\n|---|---|---|---|---|---|"
+            "- **{} scenario(s):** {} ({})",
+            names.len(),
+            esc(why),
+            names
+                .iter()
+                .map(|n| format!("`{}`", code(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        for c in &s.checks {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                c.outcome.label(),
-                esc(&c.id),
-                esc(c.requirement.as_deref().unwrap_or("")),
-                esc(c.expected.as_deref().unwrap_or("")),
-                esc(c.observed.as_deref().unwrap_or("")),
-                esc(&c.message)
-            );
-        }
-        md.push('\n');
     }
-
-    if !s.calls.is_empty() {
-        let _ = writeln!(
-            md,
-            "| Call-ID | Dial | ANI | Gateways tried | Status | Setup ms | TLS |\n|---|---|---|---|---|---|---|"
-        );
-        for call in &s.calls {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                esc(&call.call_id),
-                esc(&call.dial),
-                esc(&call.ani),
-                esc(&gateways_tried(call)),
-                esc(&call_status(call)),
-                call.setup_us.map(ms).unwrap_or_default(),
-                esc(&call_tls(call).map(tls_text).unwrap_or_default())
-            );
-        }
-        md.push('\n');
-    }
+    md.push('\n');
 }
 
 fn seconds(duration_ms: u64) -> String {
     format!("{}.{:03} s", duration_ms / 1000, duration_ms % 1000)
 }
 
-/// Escapes text for a Markdown table cell or inline position.
+/// Escapes text for a Markdown table cell or inline position, so it shows as written.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
+    let mut first = true;
     while let Some(c) = chars.next() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '\\' | '`' | '*' | '[' | ']' => {
+            '&' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '#') =>
+            {
+                out.push_str("&amp;");
+            }
+            '<' | '|' | '\\' | '`' | '*' | '[' | ']' => {
                 out.push('\\');
                 out.push(c);
             }
+            '>' if first => out.push_str("\\>"),
             '\r' => {
                 if chars.peek() == Some(&'\n') {
                     chars.next();
@@ -229,6 +212,7 @@ pub fn esc(s: &str) -> String {
             '\n' => out.push_str("<br>"),
             c => out.push(c),
         }
+        first = false;
     }
     out
 }
@@ -244,16 +228,18 @@ mod tests {
     use crate::sample::sample_report;
 
     #[test]
-    fn escapes_pipes_newlines_and_markup() {
+    fn escapes_so_text_shows_as_written() {
         assert_eq!(esc("a|b"), "a\\|b");
         assert_eq!(
             esc("line1\nline2\r\nline3\rline4"),
             "line1<br>line2<br>line3<br>line4"
         );
+        assert_eq!(esc("harness -> embedded gw1"), "harness -> embedded gw1");
         assert_eq!(
-            esc("<sip:911@gw1> & *x*"),
-            "&lt;sip:911@gw1&gt; &amp; \\*x\\*"
+            esc("<sip:911@gw1> & *x* &amp;"),
+            "\\<sip:911@gw1> & \\*x\\* &amp;amp;"
         );
+        assert_eq!(esc("> quote"), "\\> quote");
         assert_eq!(esc("org_id [v] \\ `c`"), "org_id \\[v\\] \\\\ \\`c\\`");
         assert_eq!(code("a`b\nc"), "a'b c");
     }
@@ -282,63 +268,74 @@ mod tests {
                 assert_eq!(cells(row), width, "row breaks its table:\n{header}\n{row}");
             }
         }
-        assert_eq!(
-            tables,
-            1 + 1 + 3 + 3,
-            "matrix, not covered, three checks tables, three call tables"
-        );
+        assert_eq!(tables, 2, "matrix and not covered; no per-scenario tables");
     }
 
     #[test]
-    fn summary_has_verdict_facts_and_failures_first() {
+    fn summary_has_verdict_facts_and_failures_with_ladders() {
         let md = to_markdown(&sample_report());
         assert!(md.starts_with("# e911-harness certify: ERROR\n"), "{md}");
         assert!(
             md.contains("- **Topology:** direct (embedded gw1, gw2 over TLS)"),
             "{md}"
         );
-        assert!(md.contains("- **Duration:** 1.234 s"), "{md}");
+        assert!(md.contains("**duration** 1.234 s"), "{md}");
         assert!(
             md.contains(
-                "**Totals:** 3 scenarios, 6 checks: 3 passed, 1 failed, 1 errors, 1 skipped."
+                "- **Checks:** 3 scenarios, 6 checks: 3 passed, 1 failed, 1 errors, 1 skipped."
             ),
             "{md}"
         );
         let failed = md.find("## What failed").expect("what failed section");
         assert!(failed < md.find("## Requirements").unwrap());
         assert!(md.contains(
-            "- **FAIL** failover-gw2-keeps-org-header / `org-header.present-once` (ICD 5.1.9): expected E911-Organization-ID: 1 \\| exactly once, observed absent on gw2<br>(present on gw1): header lost on the retry to &lt;gw2&gt;"
+            "- **FAIL** failover-gw2-keeps-org-header / `org-header.present-once` (ICD 5.1.9): expected E911-Organization-ID: 1 \\| exactly once, observed absent on gw2<br>(present on gw1): header lost on the retry to \\<gw2> ([ladder](report.html#sc-failover-gw2-keeps-org-header))"
         ), "{md}");
         assert!(
             md.contains("- **ERROR** tcp-refused / `scenario.run`"),
             "{md}"
         );
+        assert!(
+            !md.contains("f81d4fae-7dec@harness"),
+            "no call tables: {md}"
+        );
     }
 
     #[test]
-    fn matrix_and_scenario_tables() {
+    fn matrix_counts_scenarios_and_links_the_html() {
         let md = to_markdown(&sample_report());
-        assert!(md.contains("| ICD 5.1.9 | The organization header | 933-readback, failover-gw2-keeps-org-header | FAIL |"), "{md}");
         assert!(
-            md.contains("| ICD 4 |  | 933-readback | SKIP (1 waived) |"),
+            md.contains("| [ICD 5.1.9](report.html#req-ICD-5.1.9) | The organization header | 2 | 1 | 1 | 0 | 0 | FAIL |"),
             "{md}"
         );
-        assert!(md.contains("## FAIL failover-gw2-keeps-org-header"), "{md}");
         assert!(
             md.contains(
-                "| SKIP | tls.profile | ICD 4 |  |  | waived: lab SBC offers TLS 1.3 only |"
+                "| [ICD 4](report.html#req-ICD-4) |  | 1 | 0 | 0 | 0 | 1 | SKIP (1 waived) |"
             ),
             "{md}"
         );
-        assert!(md.contains(
-            "| f81d4fae-7dec@harness | 911 | +13175550101 | gw1 503 -&gt; gw2 200 | 200 OK | 3.1 | TLSv1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (secp384r1, RSA 2048) |"
-        ), "{md}");
-        assert!(md.contains("| c0ffee@harness | 911 | +13175550102 | gw3 failed | error: all gateways failed |  |  |"), "{md}");
-        assert!(md.contains("Not covered by this run"), "{md}");
+        assert!(md.contains("## Not covered"), "{md}");
         assert!(
             md.contains(
                 "| ICD 5.1.1 | External trunk type | confirm it in the trunk configuration |"
             ),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn not_applicable_scenarios_are_grouped_by_reason() {
+        let mut r = sample_report();
+        for (i, s) in r.scenarios.iter_mut().enumerate() {
+            s.not_applicable = Some(if i < 2 { "needs gw1/gw2" } else { "other" }.into());
+        }
+        let md = to_markdown(&r);
+        assert!(
+            md.contains("- **2 scenario(s):** needs gw1/gw2 (`933-readback`, `failover-gw2-keeps-org-header`)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **1 scenario(s):** other (`tcp-refused`)"),
             "{md}"
         );
     }

@@ -128,6 +128,10 @@ pub struct CallRecord {
     pub dial: String,
     /// Calling number sent as ANI.
     pub ani: String,
+    /// The ANI the gateway extracted from the first INVITE that reached it (what an SBC
+    /// forwarded may differ from what the trunk sent); absent without gateway evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ani_observed: Option<String>,
     /// One entry per gateway tried, in order.
     pub attempts: Vec<Attempt>,
     /// Final SIP status the call ended with, if any response arrived.
@@ -142,11 +146,16 @@ pub struct CallRecord {
     /// Why the call ended without a final response (transport failure, timeout...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// INVITE sent to 200 OK received, in microseconds.
+    /// The call's first INVITE (on whichever gateway) to the 2xx that answered it, in
+    /// microseconds: a failover call's setup includes the attempts that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_us: Option<u64>,
     /// Wall-clock length of the call, in milliseconds.
     pub duration_ms: u64,
+    /// Every SIP message of the call on every leg (trunk, system under test, gateways), in
+    /// time order, as captured: the SIP ladder. Empty when the run kept no trace of this call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<crate::trace::TraceMessage>,
 }
 
 /// One INVITE attempt towards one gateway.
@@ -164,6 +173,12 @@ pub struct Attempt {
     /// gateways' observations use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite_at_us: Option<u64>,
+    /// When the attempt started (connecting), in microseconds since the run's epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_us: Option<u64>,
+    /// When the originator stopped waiting for it, in microseconds since the run's epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at_us: Option<u64>,
     /// Address tried, `host:port`.
     pub target: String,
     /// Transport used: `tls`, `tcp` or `udp`.

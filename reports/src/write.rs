@@ -15,6 +15,8 @@ pub const JSON_FILE: &str = "report.json";
 pub const JUNIT_FILE: &str = "junit.xml";
 /// File name of the Markdown summary inside the output folder.
 pub const MARKDOWN_FILE: &str = "summary.md";
+/// File name of the HTML report inside the output folder.
+pub const HTML_FILE: &str = "report.html";
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]
@@ -53,27 +55,40 @@ pub struct WrittenFiles {
     pub junit: PathBuf,
     /// `summary.md`.
     pub markdown: PathBuf,
+    /// `report.html`.
+    pub html: PathBuf,
 }
 
 impl std::fmt::Display for WrittenFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}, {}, {}",
+            "{}, {}, {}, {}",
             self.json.display(),
             self.junit.display(),
-            self.markdown.display()
+            self.markdown.display(),
+            self.html.display()
         )
     }
 }
 
-/// Creates `dir` (and its parents) and writes `report.json`, `junit.xml` and `summary.md`
-/// into it, each atomically. Everything is rendered before the first file is touched, so a
-/// rendering error writes nothing.
+/// Creates `dir` (and its parents) and writes `report.json`, `junit.xml`, `summary.md` and
+/// `report.html` into it, each atomically. Everything is rendered before the first file is
+/// touched, so a rendering error writes nothing.
 pub fn write_all(report: &RunReport, dir: &Path) -> Result<WrittenFiles, WriteError> {
+    write_all_with(report, dir, &crate::html::Inputs::default())
+}
+
+/// [`write_all`], drawing `report.html` with `inputs` (a load run's interval log).
+pub fn write_all_with(
+    report: &RunReport,
+    dir: &Path,
+    inputs: &crate::html::Inputs<'_>,
+) -> Result<WrittenFiles, WriteError> {
     let json = crate::json::to_json_string(report)?;
     let junit = crate::junit::to_junit_string(report)?;
     let markdown = crate::markdown::to_markdown(report);
+    let html = crate::html::to_html(report, inputs);
     fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
         path: dir.to_owned(),
         source,
@@ -82,11 +97,22 @@ pub fn write_all(report: &RunReport, dir: &Path) -> Result<WrittenFiles, WriteEr
         json: dir.join(JSON_FILE),
         junit: dir.join(JUNIT_FILE),
         markdown: dir.join(MARKDOWN_FILE),
+        html: dir.join(HTML_FILE),
     };
     write_atomic(&files.json, json.as_bytes())?;
     write_atomic(&files.junit, junit.as_bytes())?;
     write_atomic(&files.markdown, markdown.as_bytes())?;
+    write_atomic(&files.html, html.as_bytes())?;
     Ok(files)
+}
+
+/// Writes the HTML report to `path`, atomically, drawn with `inputs`.
+pub fn write_html(
+    report: &RunReport,
+    path: &Path,
+    inputs: &crate::html::Inputs<'_>,
+) -> Result<(), WriteError> {
+    write_atomic(path, crate::html::to_html(report, inputs).as_bytes())
 }
 
 /// Writes the JSON report to `path`, atomically.
@@ -178,7 +204,7 @@ mod tests {
         let files = write_all(&report, &out).unwrap();
         assert_eq!(
             dir_names(&out),
-            ["junit.xml", "report.json", "summary.md"],
+            ["junit.xml", "report.html", "report.json", "summary.md"],
             "no temp files left behind"
         );
         let json = fs::read_to_string(&files.json).unwrap();
@@ -205,7 +231,7 @@ mod tests {
                 .unwrap()
                 .contains("\"command\": \"run\"")
         );
-        assert_eq!(dir_names(tmp.path()).len(), 3);
+        assert_eq!(dir_names(tmp.path()).len(), 4);
     }
 
     #[test]

@@ -66,5 +66,5 @@ pub use route::{
     CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,
     RandomSplit, RouteSpec, RunSpec, TlsFaultKind, Window,
 };
-pub use tls::{TlsProfileSpec, TlsVersionSet};
+pub use tls::{TlsProfile, TlsVersions};
 pub use topology::{Applicability, Topology};

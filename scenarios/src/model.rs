@@ -103,7 +103,8 @@ pub struct CallSpec {
     pub location: Option<crate::conformance::CallLocation>,
     /// What the trunk offers in its TLS handshakes (`call.tls`); the Genesys BYOC profile
     /// unless the scenario says otherwise.
-    pub tls: crate::tls::TlsProfileSpec,
+    #[serde(serialize_with = "crate::tls::serialize_profile")]
+    pub tls: crate::tls::TlsProfile,
 }
 
 /// A header where the originator writes the ANI.
@@ -177,7 +178,8 @@ pub struct GatewaySpec {
     pub location: Vec<crate::conformance::LocationEntry>,
     /// The TLS profile the gateways enforce (`gateway.tls`); `any` (accept what the trunk
     /// offers, and record it) unless the scenario says otherwise.
-    pub tls: crate::tls::TlsProfileSpec,
+    #[serde(serialize_with = "crate::tls::serialize_profile")]
+    pub tls: crate::tls::TlsProfile,
     /// Capacity caps and outage windows by gateway name (`[gateway.gw1]`); absent: none.
     #[serde(flatten, serialize_with = "crate::route::serialize_states")]
     pub states: BTreeMap<String, GatewayState>,
@@ -198,7 +200,7 @@ impl Default for GatewaySpec {
             unknown_org: UnknownOrgPolicy::Reject,
             unknown_ani: None,
             location: Vec::new(),
-            tls: crate::tls::TlsProfileSpec::any(),
+            tls: crate::tls::TlsProfile::any(),
             states: BTreeMap::new(),
         }
     }

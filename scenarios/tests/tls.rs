@@ -3,14 +3,14 @@
 
 mod support;
 
-use scenarios::{ProblemKind, TlsProfileSpec, TlsVersionSet};
+use scenarios::{ProblemKind, TlsProfile, TlsVersions};
 use support::{doc, ok, one, problems};
 
 #[test]
 fn the_trunk_offers_the_genesys_profile_and_the_gateways_accept_any_by_default() {
     let sc = ok(&doc("", ""));
-    assert_eq!(sc.call.tls, TlsProfileSpec::genesys_byoc());
-    assert_eq!(sc.gateway.tls, TlsProfileSpec::any());
+    assert_eq!(sc.call.tls, TlsProfile::genesys_byoc());
+    assert_eq!(sc.gateway.tls, TlsProfile::any());
 }
 
 #[test]
@@ -19,21 +19,21 @@ fn named_profiles_and_profiles_by_parts_load() {
         "{}\n[gateway]\ntls = \"genesys-byoc\"\n",
         doc("tls = \"any\"", "")
     ));
-    assert_eq!(sc.call.tls, TlsProfileSpec::any());
-    assert_eq!(sc.gateway.tls, TlsProfileSpec::genesys_byoc());
+    assert_eq!(sc.call.tls, TlsProfile::any());
+    assert_eq!(sc.gateway.tls, TlsProfile::genesys_byoc());
     let sc = ok(&doc(
         "tls = { versions = [\"1.3\"], groups = [\"X25519\", \"secp384r1\"] }",
         "",
     ));
-    assert_eq!(sc.call.tls.versions, TlsVersionSet::Tls13);
+    assert_eq!(sc.call.tls.versions, TlsVersions::Tls13Only);
     assert_eq!(
         sc.call.tls.groups.as_deref(),
         Some(&["X25519".to_owned(), "secp384r1".to_owned()][..])
     );
     assert_eq!(sc.call.tls.cipher_suites, None);
-    assert_eq!(sc.call.tls.name, "custom");
+    assert_eq!(sc.call.tls.name(), "custom");
     let both = ok(&doc("tls = { versions = [\"1.2\", \"1.3\"] }", ""));
-    assert_eq!(both.call.tls.versions, TlsVersionSet::Any);
+    assert_eq!(both.call.tls.versions, TlsVersions::Any);
 }
 
 #[test]

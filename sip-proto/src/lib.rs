@@ -18,6 +18,7 @@
 //! - [`uri`]: `sip:`, `sips:`, `tel:` and `urn:` URIs, IPv6 hosts, parameters.
 //! - [`sdp`]: the audio stream of an SDP offer or answer (RFC 4566, RFC 4568 SDES).
 //! - [`multipart`]: RFC 2046 multipart bodies.
+//! - [`tls_profile`]: TLS profiles as data (versions, groups, suites by IANA name).
 //! - [`location`]: RFC 6442 location by value (PIDF-LO with a civic address).
 //! - [`codec`]: RFC 3261 §18.3 stream framing by Content-Length over a byte buffer, with size
 //!   caps.
@@ -37,7 +38,9 @@ pub mod location;
 pub mod message;
 pub mod multipart;
 pub mod sdp;
+pub mod tls_profile;
 pub mod uri;
 
 pub use message::{Header, HeaderName, Headers, Message, Method, ParseError, Request, Response};
+pub use tls_profile::{TlsProfile, TlsVersions};
 pub use uri::Uri;

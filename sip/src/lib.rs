@@ -8,8 +8,9 @@
 //!
 //! # Layout
 //! - [`transport`]: TCP and TLS connections (tokio-rustls, aws-lc-rs only) framed by
-//!   [`codec`], TLS profiles, RFC 5922 server identity, the key a certificate carries, and
-//!   certificate generation (rcgen).
+//!   [`codec`], TLS profiles, RFC 5922 server identity, the key a certificate carries,
+//!   certificate generation (rcgen), the opt-in capture of every message a connection sends
+//!   and receives, and a TLS key log.
 //! - [`message`], [`sdp`]: `sip-proto`'s modules of the same name, re-exported whole, plus
 //!   fresh branches, tags, Call-IDs, RTP ports and SDES keys drawn from this thread's random
 //!   generator (`sip-proto` takes the caller's: `new_branch_with(&mut rng)`).

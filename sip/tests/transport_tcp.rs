@@ -244,19 +244,29 @@ fn write_bundle_writes_pems_and_private_keys() {
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["ca.pem", "gw1.pem", "gw1.key"]);
+    // The CA's key too, so a later `certs --sbc` issues from the same CA.
+    assert_eq!(names, ["ca.pem", "ca.key", "gw1.pem", "gw1.key"]);
     assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), ca.cert_pem());
-    assert_eq!(std::fs::read_to_string(&files[1]).unwrap(), gw1.cert_pem);
-    assert_eq!(std::fs::read_to_string(&files[2]).unwrap(), gw1.key_pem);
+    assert_eq!(std::fs::read_to_string(&files[2]).unwrap(), gw1.cert_pem);
+    assert_eq!(std::fs::read_to_string(&files[3]).unwrap(), gw1.key_pem);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&files[2]).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        for key in [&files[1], &files[3]] {
+            let mode = std::fs::metadata(key).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", key.display());
+        }
     }
+    let again = Authority::load(
+        "test CA",
+        &std::fs::read_to_string(&files[0]).unwrap(),
+        &std::fs::read_to_string(&files[1]).unwrap(),
+    )
+    .expect("the CA loads back");
+    assert_eq!(again.cert_pem(), ca.cert_pem());
     // The files load back into a working server configuration.
-    let cert = std::fs::read(&files[1]).unwrap();
-    let key = std::fs::read(&files[2]).unwrap();
+    let cert = std::fs::read(&files[2]).unwrap();
+    let key = std::fs::read(&files[3]).unwrap();
     sip::transport::server_config(&cert, &key, &Default::default()).expect("bundle loads");
     for bad in ["", "..", "a/b"] {
         assert!(matches!(

@@ -397,18 +397,17 @@ async fn profile_with_unknown_group_is_rejected_with_the_known_names() {
         groups: Some(vec!["brainpool".to_owned()]),
         ..TlsProfile::default()
     };
-    let err = profile.provider().expect_err("unknown group");
+    let err = sip::transport::provider(&profile).expect_err("unknown group");
     let msg = err.to_string();
     assert!(
         msg.contains("\"brainpool\"") && msg.contains("secp384r1"),
         "{msg}"
     );
     assert!(
-        TlsProfile {
+        sip::transport::provider(&TlsProfile {
             groups: Some(vec!["P-384".into()]),
             ..TlsProfile::default()
-        }
-        .provider()
+        })
         .is_ok()
     );
 }

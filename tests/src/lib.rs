@@ -4,6 +4,7 @@
 
 pub mod kamailio;
 pub mod peers;
+pub mod tools;
 
 use harness::run::{Embedded, RunContext};
 

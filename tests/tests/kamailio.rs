@@ -62,6 +62,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig, tempfile::TempDir
         local_host: TRUNK_HOST.into(),
         connect_timeout: Duration::from_secs(3),
         epoch: embedded.epoch,
+        recording: Default::default(),
     };
     (embedded, kamailio, target, uac, dir)
 }

@@ -123,6 +123,7 @@ async fn certify_scenarios(
         sut_attempt_timeout: Duration::from_secs(1),
         gateway_listen: gateways.to_vec(),
         certs_dir: d.to_owned(),
+        evidence: Default::default(),
     };
     let code = run_command(Command::Certify(args))
         .await
@@ -180,6 +181,28 @@ async fn correct(trunk_transport: TransportKind) {
         na.contains(&"random-split") && na.contains(&"org-header-missing"),
         "{na:?}"
     );
+    // The call's SIP ladder shows both legs: the trunk's to the SBC, the SBC's to each gateway.
+    let failover = run
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "failover-503-q850-34")
+        .expect("the failover scenario ran");
+    let legs: Vec<(&str, &str)> = failover.calls[0]
+        .trace
+        .iter()
+        .map(|m| (m.from.as_str(), m.to.as_str()))
+        .collect();
+    for leg in [
+        ("trunk", "sut"),
+        ("sut", "gw1"),
+        ("gw1", "sut"),
+        ("sut", "gw2"),
+        ("gw2", "sut"),
+        ("sut", "trunk"),
+    ] {
+        assert!(legs.contains(&leg), "{leg:?} in the ladder: {legs:?}");
+    }
     eprintln!(
         "correct SBC, trunk leg {trunk_transport}: exit {}, {} checks: {} passed, {} failed, {} skipped ({} waived)",
         run.code,

@@ -16,7 +16,12 @@ use rustls::pki_types::ServerName;
 use sip::transport::{self, TransportKind};
 
 use super::load;
-use crate::evidence::{Epoch, Failure, TlsFailureKind, Topology};
+use mock_gateway::Retain;
+use sip::transport::capture::Keep;
+
+use super::evidence::EvidenceArgs;
+use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
+use crate::evidence::{Failure, TlsFailureKind, Topology};
 use crate::exit::{EXIT_ERROR, EXIT_USAGE};
 use crate::originate::peer::{PeerTls, ResolvedTarget, TargetArgs, client_tls, resolve_target};
 use crate::originate::trunk::TRUNK_HOST;
@@ -76,6 +81,9 @@ pub struct CertifyArgs {
     /// to trust (ca.pem, ca.key, gw1.pem, gw1.key, gw2.pem, gw2.key); reused when present.
     #[arg(long, default_value = "out/certify/gateway-certs")]
     pub certs_dir: PathBuf,
+    /// `--pcap`, `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 /// `run` options.
@@ -96,6 +104,14 @@ pub struct RunArgs {
     /// Waiver file: accepted deviations become skipped-with-reason (see README "Waivers").
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// `--pcap`, `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+}
+
+/// Every message is captured in certify and run: the report's ladders need them.
+fn recording(e: &EvidenceArgs) -> anyhow::Result<Recording> {
+    e.recording(Some(Keep::All), CERTIFY_CAPTURE_BYTES)
 }
 
 /// `certify`.
@@ -113,12 +129,20 @@ pub async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
     if let Some(sut) = &a.sut {
         return certify_sut(&a, sut, &scenarios).await;
     }
-    let embedded = Embedded::start(a.transport).await?;
+    let embedded = start_embedded(a.transport, &a.evidence).await?;
     let ctx = embedded.context(format!(
         "direct: harness -> embedded gw1, gw2 over {} on 127.0.0.1 (certificates generated at start)",
         a.transport
     ));
-    let code = execute("certify", &scenarios, &ctx, &a.out, a.waivers.as_deref()).await;
+    let code = execute(
+        "certify",
+        &scenarios,
+        &ctx,
+        &a.out,
+        a.waivers.as_deref(),
+        &a.evidence,
+    )
+    .await;
     embedded.shutdown().await;
     code
 }
@@ -156,7 +180,14 @@ async fn certify_sut(
         return Ok(EXIT_ERROR);
     }
     let listen = [a.gateway_listen[0], a.gateway_listen[1]];
-    let embedded = Embedded::start_on(a.gateway_transport, listen, Some(&a.certs_dir)).await?;
+    let embedded = Embedded::start_recorded(
+        a.gateway_transport,
+        listen,
+        Some(&a.certs_dir),
+        Retain::All,
+        recording(&a.evidence)?,
+    )
+    .await?;
     eprintln!(
         "gateways: gw1 {} and gw2 {} over {}; their CA for the system under test: {}",
         listen[0],
@@ -172,6 +203,7 @@ async fn certify_sut(
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(5),
             epoch: embedded.epoch,
+            recording: embedded.recording.clone(),
         },
         gateways: Some(&embedded.gateways),
         gateway_identities: Some(&embedded.identities),
@@ -186,7 +218,15 @@ async fn certify_sut(
             sut_attempt_timeout: a.sut_attempt_timeout,
         },
     };
-    let code = execute("certify", scenarios, &ctx, &a.out, a.waivers.as_deref()).await;
+    let code = execute(
+        "certify",
+        scenarios,
+        &ctx,
+        &a.out,
+        a.waivers.as_deref(),
+        &a.evidence,
+    )
+    .await;
     embedded.shutdown().await;
     code
 }
@@ -207,7 +247,7 @@ async fn preflight(
         .map_err(|_| format!("--sut-name {host:?} is not a valid TLS server name"))?;
     let config = tls
         .trust
-        .client_config(&scenarios::TlsProfileSpec::genesys_byoc())
+        .client_config(&scenarios::TlsProfile::genesys_byoc())
         .unwrap_or_else(|_| tls.config.clone());
     let Err(e) = transport::connect(addr, Some((config, name)), Duration::from_secs(5)).await
     else {
@@ -273,12 +313,20 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let Some(target) = &a.peer.target else {
-        let embedded = Embedded::start(a.transport).await?;
+        let embedded = start_embedded(a.transport, &a.evidence).await?;
         let ctx = embedded.context(format!(
             "direct: harness -> embedded gw1, gw2 over {}",
             a.transport
         ));
-        let code = execute("run", &scenarios, &ctx, &a.out, a.waivers.as_deref()).await;
+        let code = execute(
+            "run",
+            &scenarios,
+            &ctx,
+            &a.out,
+            a.waivers.as_deref(),
+            &a.evidence,
+        )
+        .await;
         embedded.shutdown().await;
         return code;
     };
@@ -287,6 +335,7 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_USAGE);
     };
     let targets = one_target_for_all(&scenarios, &host, addr, a.transport);
+    let recording = recording(&a.evidence)?;
     let ctx = RunContext {
         targets,
         uac: UacConfig {
@@ -294,7 +343,8 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
             tls_trust: tls.map(|t| t.trust),
             local_host: TRUNK_HOST.to_owned(),
             connect_timeout: Duration::from_secs(5),
-            epoch: Epoch::now(),
+            epoch: recording.epoch(),
+            recording,
         },
         gateways: None,
         gateway_identities: None,
@@ -314,7 +364,21 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
             sut_attempt_timeout: Duration::ZERO,
         },
     };
-    execute("run", &scenarios, &ctx, &a.out, a.waivers.as_deref()).await
+    execute(
+        "run",
+        &scenarios,
+        &ctx,
+        &a.out,
+        a.waivers.as_deref(),
+        &a.evidence,
+    )
+    .await
+}
+
+/// gw1 and gw2 in this process on loopback, recording as `--pcap`/`--tls-keylog` say.
+async fn start_embedded(kind: TransportKind, e: &EvidenceArgs) -> anyhow::Result<Embedded> {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    Ok(Embedded::start_recorded(kind, [any, any], None, Retain::All, recording(e)?).await?)
 }
 
 /// Runs `scenarios` in `ctx`, applies the waivers, writes the reports, returns the exit code.
@@ -324,6 +388,7 @@ async fn execute(
     ctx: &RunContext<'_>,
     out: &Path,
     waivers: Option<&Path>,
+    evidence: &EvidenceArgs,
 ) -> anyhow::Result<u8> {
     let waivers = match waivers.map(crate::run::waiver::load).transpose() {
         Ok(w) => w,
@@ -375,6 +440,7 @@ async fn execute(
         .with_context(|| format!("writing reports to {}", out.display()))?;
     crate::stdout::print_quietly(&reports::render_summary_text(&report));
     crate::stdout::println_quietly(&format!("reports: {written}"));
+    evidence.finish(&ctx.uac.recording, &run::lanes(ctx))?;
     for e in &stale {
         eprintln!("error: {e}");
     }

@@ -15,9 +15,12 @@ use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TransportKind};
 
+use super::evidence::EvidenceArgs;
+use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
+use crate::evidence::trace::Lanes;
 use crate::exit::{BadInput, EXIT_PASSED, EXIT_USAGE};
 use crate::originate::peer::read_pem;
-use crate::originate::tls::{TlsProfileName, profile};
+use crate::originate::tls::TlsProfileName;
 
 /// `gateway` options.
 #[derive(Debug, Args)]
@@ -70,6 +73,9 @@ pub struct GatewayArgs {
     /// Serve the gateway's counters as OpenMetrics (Prometheus) text at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// `--pcap` (every message the gateway sent and received, written at exit), `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 /// Runs the gateway until SIGINT/SIGTERM or `--duration`.
@@ -80,6 +86,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     }
+    let recording = a.evidence.recording(None, CERTIFY_CAPTURE_BYTES)?;
     let tls = match a.transport {
         TransportKind::Tcp => None,
         TransportKind::Tls => {
@@ -103,9 +110,9 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                 }
             };
             // Certificates given with --cert/--key that do not load are the user's input.
-            let built = transport::server_config(&cert, &key, &profile(&a.tls_profile.spec()));
+            let built = transport::server_config(&cert, &key, &a.tls_profile.spec());
             Some(match (built, &a.cert) {
-                (Ok(c), _) => c,
+                (Ok(c), _) => recording.server(c),
                 (Err(e), Some(c)) => {
                     return Err(BadInput::new(format!(
                         "--cert {} / --key: cannot build the TLS server configuration: {e}",
@@ -144,6 +151,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         limits: a.limits.limits(),
         // Observations stream to stdout as they happen; none is kept in memory.
         retain: Retain::None,
+        epoch: Some(recording.epoch().0),
+        capture: recording.capture().cloned(),
         ..GatewayConfig::default()
     })
     .await
@@ -202,7 +211,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             }
         }
         eprintln!("{}", counts(&gw.stats()));
-        stop_gateway(gw, metrics).await;
+        finish(gw, metrics, &a, &recording).await?;
         return Ok(EXIT_PASSED);
     }
     let mut rx = gw.subscribe();
@@ -229,19 +238,30 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     drop(stdout);
     // The counts (admission refusals and idle closes included) go to stderr at exit.
     eprintln!("{}", counts(&gw.stats()));
-    stop_gateway(gw, metrics).await;
+    finish(gw, metrics, &a, &recording).await?;
     Ok(EXIT_PASSED)
 }
 
-/// Stops the metrics endpoint (which holds the gateway for its scrapes), then the gateway.
-async fn stop_gateway(gw: std::sync::Arc<Gateway>, metrics: Option<crate::load::live::Endpoint>) {
+/// Stops the metrics endpoint (which holds the gateway for its scrapes), then the gateway, and
+/// writes its trace (`--pcap`).
+async fn finish(
+    gw: std::sync::Arc<Gateway>,
+    metrics: Option<crate::load::live::Endpoint>,
+    a: &GatewayArgs,
+    recording: &Recording,
+) -> anyhow::Result<()> {
     if let Some(ep) = metrics {
         ep.stop().await;
     }
+    let lanes = Lanes {
+        gateways: vec![(gw.local_addr(), a.name.clone())],
+        other: "originator".into(),
+    };
     match std::sync::Arc::try_unwrap(gw) {
         Ok(gw) => gw.shutdown().await,
         Err(_) => tracing::warn!("gateway still referenced at exit; not waiting for its tasks"),
     }
+    a.evidence.finish(recording, &lanes)
 }
 
 fn counts(s: &mock_gateway::Stats) -> String {

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 pub mod certify;
 pub mod certs;
+pub mod evidence;
 pub mod gateway;
+pub mod report;
 
 pub use certify::{CertifyArgs, RunArgs};
 pub use certs::CertsArgs;
@@ -47,6 +49,8 @@ pub enum Command {
     Torture(crate::torture::TortureArgs),
     /// Merge the reports of several load generators (shards) exactly into one.
     Merge(crate::load::merge::MergeArgs),
+    /// Render report.html and summary.md again from a report.json.
+    Report(report::ReportArgs),
 }
 
 /// `validate` options.
@@ -100,6 +104,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
             crate::torture::torture_cmd(a, crate::signals::shutdown_token()).await
         }
         Command::Merge(a) => crate::load::merge::merge_cmd(&a),
+        Command::Report(a) => report::report_cmd(&a),
     }
 }
 

@@ -6,7 +6,9 @@
 //! with status and Q.850 cause, no answer by [`Failure`] kind, TLS refused by [`TlsFailure`]
 //! kind, or not attempted and why). The embedded gateways produce [`reports::Observation`]s.
 //! The verdicts ([`crate::verdict`]) read only these types; [`record`] turns a [`Call`] into a
-//! [`reports::CallRecord`] once, at the edge.
+//! [`reports::CallRecord`] once, at the edge. What was on the wire is recorded beside them
+//! ([`recording`]: the message capture and the TLS key log) and becomes each call's SIP ladder
+//! and the run's pcapng trace ([`trace`]); no verdict reads it.
 //!
 //! # Invariants
 //! - Nothing here is classified by the text of an error: every decision a verdict or the route
@@ -22,6 +24,8 @@ use sip::transport::{TransportError, TransportKind};
 use sip::{Request, Response};
 
 pub mod record;
+pub mod recording;
+pub mod trace;
 
 /// The header the trunk adds to every INVITE, its value unique per attempt: how the gateways'
 /// observations are matched to the call across a system under test.

@@ -64,6 +64,8 @@ pub struct Shared {
     pub in_flight: Arc<AtomicU64>,
     /// `--callers`: each call's ANI and org come from its row.
     pub callers: Option<Arc<Callers>>,
+    /// Where connections record their messages (`--pcap`); `None`: nowhere.
+    pub capture: Option<sip::transport::capture::Capture>,
 }
 
 /// One call to place.
@@ -141,9 +143,12 @@ pub async fn connect(s: &Shared) -> Result<Connected, &'static str> {
             Some((cfg, name))
         }
     };
-    let (conn, timings) = transport::connect(s.target.addr, tls, s.connect_timeout)
+    let (mut conn, timings) = transport::connect(s.target.addr, tls, s.connect_timeout)
         .await
         .map_err(|e| cause(&e))?;
+    if let Some(c) = &s.capture {
+        conn.set_capture(c, crate::evidence::trace::TRUNK);
+    }
     let local = LocalEndpoint {
         host: s.local_host.clone(),
         addr: conn.local_addr(),

@@ -10,33 +10,6 @@ use clap::ValueEnum;
 
 use super::slo::{self, Slo};
 
-/// `--tls-profile`: what the trunk offers in its TLS handshakes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TlsProfileArg {
-    /// TLS 1.2, ECDHE secp384r1, the RSA AES-GCM suites (the Genesys BYOC trunk; ICD 5.1).
-    GenesysByoc,
-    /// TLS 1.2 and 1.3, every group and suite.
-    Any,
-}
-
-impl TlsProfileArg {
-    /// The scenario model's profile.
-    pub fn spec(self) -> scenarios::TlsProfileSpec {
-        match self {
-            TlsProfileArg::GenesysByoc => scenarios::TlsProfileSpec::genesys_byoc(),
-            TlsProfileArg::Any => scenarios::TlsProfileSpec::any(),
-        }
-    }
-
-    /// The flag's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TlsProfileArg::GenesysByoc => "genesys-byoc",
-            TlsProfileArg::Any => "any",
-        }
-    }
-}
-
 /// `--tls-resumption`: whether a new connection may resume an earlier TLS session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Resumption {

@@ -56,11 +56,12 @@ use scenarios::{AniPlacement, CallSpec};
 use sip::transport::TransportKind;
 
 use crate::exit::{EXIT_ERROR, EXIT_USAGE};
+use crate::originate::tls::TlsProfileName;
 use crate::originate::tls::TlsTrust;
 use crate::originate::trunk::TRUNK_HOST;
 use crate::originate::uac::Target;
 use crate::run::Embedded;
-use flags::{Arrivals, CallerOrder, Mix, Resumption, Shard, SloList, StartAt, TlsProfileArg};
+use flags::{Arrivals, CallerOrder, Mix, Resumption, Shard, SloList, StartAt};
 use run::{Model, Plan};
 use schedule::{Profile, Schedule};
 
@@ -83,7 +84,7 @@ pub struct LoadArgs {
     /// TLS profile the trunk offers: `genesys-byoc` (TLS 1.2, ECDHE secp384r1, the RSA AES-GCM
     /// suites, as the trunk does; ICD 5.1) or `any` (TLS 1.2 and 1.3, every group and suite).
     #[arg(long, value_enum, default_value = "genesys-byoc")]
-    pub tls_profile: TlsProfileArg,
+    pub tls_profile: TlsProfileName,
     /// `off`: every new connection does a full TLS handshake (what an SBC's CPU pays for);
     /// `on`: connections resume the cached session when the server allows it.
     #[arg(long, value_enum, default_value = "on")]
@@ -152,9 +153,12 @@ pub struct LoadArgs {
     /// No live progress.
     #[arg(long)]
     pub quiet: bool,
-    /// Folder for report.json, summary.md, junit.xml and setup.hlog.
+    /// Folder for report.json, summary.md, junit.xml, report.html and setup.hlog.
     #[arg(long, default_value = "out/load")]
     pub out: PathBuf,
+    /// `--pcap` (the first calls and every failed call), `--pcap-first-calls`, `--tls-keylog`.
+    #[command(flatten)]
+    pub evidence: crate::cli::evidence::LoadEvidenceArgs,
 }
 
 /// The checked options, before any socket is opened.
@@ -257,7 +261,7 @@ fn call_spec(dial: &str, hold: Duration, timeout: Duration, per_call: bool) -> C
         gateway: "gw1".to_owned(),
         location: None,
         // The load generator's connections use the TLS client configuration of `load`.
-        tls: scenarios::TlsProfileSpec::any(),
+        tls: scenarios::TlsProfile::any(),
     }
 }
 
@@ -282,7 +286,7 @@ fn profile_note(a: &LoadArgs) -> String {
     match a.transport {
         TransportKind::Tls => format!(
             " (TLS profile {}, resumption {})",
-            a.tls_profile.as_str(),
+            a.tls_profile.spec().name(),
             a.tls_resumption.as_str()
         ),
         TransportKind::Tcp => String::new(),
@@ -364,6 +368,7 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         },
         None => None,
     };
+    let recording = a.evidence.recording()?;
     // The embedded gateways get a runtime of their own: on a small machine their tasks would
     // otherwise queue in front of the generator's and show up as generator lag.
     let gw_rt = match a.peer.target {
@@ -380,8 +385,9 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
     let (targets, tls, embedded, where_) = match (&a.peer.target, &gw_rt) {
         (None, Some(rt)) => {
             let kind = a.transport;
+            let gw_recording = recording.clone();
             let e = Arc::new(
-                rt.spawn(async move { Embedded::start_unrecorded(kind).await })
+                rt.spawn(async move { Embedded::start_unrecorded_with(kind, gw_recording).await })
                     .await??,
             );
             let where_ = format!(
@@ -481,6 +487,22 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         live,
         start_at: a.start_at.map(|s| s.0),
         callers: checked.callers.clone(),
+        capture: recording.capture().cloned(),
+    };
+    let plan = Plan {
+        tls: plan.tls.map(|t| recording.client(t)),
+        ..plan
+    };
+    let lanes = crate::evidence::trace::Lanes {
+        gateways: match &embedded {
+            Some(_) => plan
+                .targets
+                .iter()
+                .map(|t| (t.addr, t.name.clone()))
+                .collect(),
+            None => Vec::new(),
+        },
+        other: "target".into(),
     };
     let stop = interrupt_flag();
     let started = SystemTime::now();
@@ -498,6 +520,7 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         let _ = rt.spawn(async move { e.shutdown().await }).await;
     }
     drop(gw_rt);
+    a.evidence.evidence.finish(&recording, &lanes)?;
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {

@@ -123,7 +123,7 @@ fn config(a: &LoadArgs, c: &Checked, plan: &Plan, where_: &str) -> LoadConfig {
         start_at: a
             .start_at
             .map(|t| humantime::format_rfc3339_millis(t.0).to_string()),
-        tls_profile: tls.then(|| a.tls_profile.as_str().to_owned()),
+        tls_profile: tls.then(|| a.tls_profile.spec().name().to_owned()),
         tls_resumption: tls.then(|| a.tls_resumption.as_str().to_owned()),
         callers: plan.callers.as_ref().map(|c| {
             let mut d = c.describe();
@@ -536,6 +536,11 @@ pub fn finish(
         .write_interval_log(&mut buf, done.started)
         .context("rendering the interval log")?;
     reports::write_atomic(&hlog, &buf)?;
+    // The HTML report again, now with the plots the interval log allows.
+    let inputs = reports::html::Inputs {
+        interval_log: Some(&buf),
+    };
+    reports::write_html(&report, &written.html, &inputs)?;
     if let Some(l) = &report.load {
         crate::stdout::print_quietly(&summary_text(l));
     }

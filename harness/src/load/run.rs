@@ -62,6 +62,8 @@ pub struct Plan {
     pub start_at: Option<SystemTime>,
     /// `--callers`: per-call caller rows.
     pub callers: Option<Arc<Callers>>,
+    /// Where the trunk's connections record their messages (`--pcap`); `None`: nowhere.
+    pub capture: Option<sip::transport::capture::Capture>,
 }
 
 impl Plan {
@@ -130,6 +132,7 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
                 results: results_tx.clone(),
                 in_flight: in_flight.clone(),
                 callers: plan.callers.clone(),
+                capture: plan.capture.clone(),
             })
         })
         .collect();

@@ -428,7 +428,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             gateway: "gw1".into(),
             location: None,
-            tls: scenarios::TlsProfileSpec::any(),
+            tls: scenarios::TlsProfile::any(),
         }
     }
 

@@ -191,6 +191,7 @@ pub async fn probe(target: &Target, cfg: &UacConfig, bound: Duration) -> Result<
     let (mut conn, _) = transport::connect(target.addr, tls, cfg.connect_timeout.min(bound))
         .await
         .map_err(|e| e.to_string())?;
+    cfg.recording.tap_trunk(&mut conn);
     let options = options_request(target, &cfg.local_host, conn.local_addr());
     conn.write_all(&options.to_bytes())
         .await

@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use scenarios::{TlsProfileSpec, TlsVersionSet};
-use sip::transport::{self, TlsProfile, TlsVersions};
+use scenarios::TlsProfile;
+use sip::transport;
 
 /// A TLS profile named on the command line (`--tls-profile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,24 +19,11 @@ pub enum TlsProfileName {
 
 impl TlsProfileName {
     /// The profile it names.
-    pub fn spec(self) -> TlsProfileSpec {
+    pub fn spec(self) -> TlsProfile {
         match self {
-            TlsProfileName::Any => TlsProfileSpec::any(),
-            TlsProfileName::GenesysByoc => TlsProfileSpec::genesys_byoc(),
+            TlsProfileName::Any => TlsProfile::any(),
+            TlsProfileName::GenesysByoc => TlsProfile::genesys_byoc(),
         }
-    }
-}
-
-/// The sip transport's profile for a scenario's.
-pub fn profile(spec: &TlsProfileSpec) -> TlsProfile {
-    TlsProfile {
-        versions: match spec.versions {
-            TlsVersionSet::Any => TlsVersions::Any,
-            TlsVersionSet::Tls12 => TlsVersions::Tls12Only,
-            TlsVersionSet::Tls13 => TlsVersions::Tls13Only,
-        },
-        groups: spec.groups.clone(),
-        cipher_suites: spec.cipher_suites.clone(),
     }
 }
 
@@ -51,7 +38,7 @@ pub struct TlsTrust {
 }
 
 /// A profile and the client configuration built for it.
-type Built = (TlsProfileSpec, Arc<rustls::ClientConfig>);
+type Built = (TlsProfile, Arc<rustls::ClientConfig>);
 
 #[derive(Debug, Clone)]
 enum Verify {
@@ -80,62 +67,17 @@ impl TlsTrust {
     }
 
     /// A client configuration with this trust, offering `spec`.
-    pub fn client_config(
-        &self,
-        spec: &TlsProfileSpec,
-    ) -> Result<Arc<rustls::ClientConfig>, String> {
+    pub fn client_config(&self, spec: &TlsProfile) -> Result<Arc<rustls::ClientConfig>, String> {
         let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, config)) = built.iter().find(|(s, _)| s == spec) {
             return Ok(config.clone());
         }
         let config = match &self.verify {
-            Verify::Ca(pem) => transport::client_config_with(pem, &profile(spec)),
-            Verify::Insecure => transport::insecure_client_config_with(&profile(spec)),
+            Verify::Ca(pem) => transport::client_config_with(pem, spec),
+            Verify::Insecure => transport::insecure_client_config_with(spec),
         }
         .map_err(|e| format!("the trunk's TLS profile {}: {e}", spec.describe()))?;
         built.push((spec.clone(), config.clone()));
         Ok(config)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every group and suite a scenario may name is one the TLS library provides.
-    #[test]
-    fn every_name_scenarios_accept_is_known_to_the_provider() {
-        let spec = TlsProfileSpec {
-            name: "custom".into(),
-            versions: TlsVersionSet::Any,
-            groups: Some(
-                scenarios::tls::KNOWN_GROUPS
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-            ),
-            cipher_suites: Some(
-                scenarios::tls::KNOWN_CIPHER_SUITES
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-            ),
-        };
-        let provider = profile(&spec).provider().expect("every name is known");
-        assert_eq!(provider.kx_groups.len(), scenarios::tls::KNOWN_GROUPS.len());
-        assert_eq!(
-            provider.cipher_suites.len(),
-            scenarios::tls::KNOWN_CIPHER_SUITES.len()
-        );
-        // And the provider has nothing scenarios cannot name.
-        let all = rustls::crypto::aws_lc_rs::default_provider();
-        assert_eq!(all.kx_groups.len(), provider.kx_groups.len());
-        assert_eq!(all.cipher_suites.len(), provider.cipher_suites.len());
-    }
-
-    #[test]
-    fn genesys_profile_maps_to_tls12_secp384r1_rsa_suites() {
-        let p = profile(&TlsProfileSpec::genesys_byoc());
-        assert_eq!(p, TlsProfile::genesys_byoc());
     }
 }

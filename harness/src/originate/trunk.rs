@@ -225,7 +225,7 @@ mod tests {
             timeout: Duration::from_secs(8),
             gateway: "gw1".into(),
             location: None,
-            tls: scenarios::TlsProfileSpec::genesys_byoc(),
+            tls: scenarios::TlsProfile::genesys_byoc(),
         }
     }
 

@@ -52,6 +52,8 @@ pub struct UacConfig {
     pub connect_timeout: Duration,
     /// The run's clock (the embedded gateways' too), for the attempts' timestamps.
     pub epoch: Epoch,
+    /// What the run records of its connections (messages, TLS secrets); nothing by default.
+    pub recording: crate::evidence::recording::Recording,
 }
 
 /// Why a call could not proceed; its text goes into the attempt's notes, its kind into the
@@ -253,12 +255,14 @@ async fn connect(
                 .map_err(|_| CallError::ServerName {
                     host: target.host.clone(),
                 })?;
-            Some((config, name))
+            Some((cfg.recording.client(config), name))
         }
     };
-    transport::connect(target.addr, tls, cfg.connect_timeout)
+    let (mut conn, timings) = transport::connect(target.addr, tls, cfg.connect_timeout)
         .await
-        .map_err(CallError::Connect)
+        .map_err(CallError::Connect)?;
+    cfg.recording.tap_trunk(&mut conn);
+    Ok((conn, timings))
 }
 
 fn micros(d: Duration) -> u64 {

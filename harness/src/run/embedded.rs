@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use mock_gateway::fault::FaultTlsConfigs;
 use mock_gateway::{Gateway, GatewayConfig, Limits, Policy, Retain};
-use scenarios::TlsProfileSpec;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TlsProfile, TransportKind};
 
 use crate::evidence::Epoch;
-use crate::originate::tls::{TlsTrust, profile};
+use crate::evidence::recording::Recording;
+use crate::originate::tls::TlsTrust;
 use crate::originate::trunk::{GATEWAY_HOSTS, TRUNK_HOST};
 use crate::originate::uac::{Target, UacConfig};
 use crate::run::RunContext;
@@ -57,6 +57,8 @@ pub struct Embedded {
     /// The CA the gateways' certificates chain to, with its key when it was generated here or
     /// loaded with one (the TLS faults' certificates and a system under test's come from it).
     pub authority: Option<Authority>,
+    /// What the run records (the gateways' messages, TLS secrets); the trunk records the same.
+    pub recording: Recording,
 }
 
 impl Embedded {
@@ -70,8 +72,17 @@ impl Embedded {
     /// Like [`Embedded::start`], keeping no observations (load runs: recording then costs no
     /// lock and no memory; [`Gateway::stats`] still counts).
     pub async fn start_unrecorded(transport_kind: TransportKind) -> Result<Embedded, RunError> {
+        Embedded::start_unrecorded_with(transport_kind, Recording::default()).await
+    }
+
+    /// Like [`Embedded::start_unrecorded`], the gateways' messages captured and their TLS
+    /// secrets logged as `recording` says (`load --pcap`, `--tls-keylog`).
+    pub async fn start_unrecorded_with(
+        transport_kind: TransportKind,
+        recording: Recording,
+    ) -> Result<Embedded, RunError> {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Embedded::start_with(transport_kind, [any, any], None, Retain::None).await
+        Embedded::start_recorded(transport_kind, [any, any], None, Retain::None, recording).await
     }
 
     /// Like [`Embedded::start`], with gw1 and gw2 on the given addresses (a system under test
@@ -84,20 +95,30 @@ impl Embedded {
         listen: [SocketAddr; 2],
         certs_dir: Option<&Path>,
     ) -> Result<Embedded, RunError> {
-        Embedded::start_with(transport_kind, listen, certs_dir, Retain::All).await
+        Embedded::start_recorded(
+            transport_kind,
+            listen,
+            certs_dir,
+            Retain::All,
+            Recording::default(),
+        )
+        .await
     }
 
-    async fn start_with(
+    /// Like [`Embedded::start_on`], keeping `retain` observations and recording what
+    /// `recording` says; the run's clock is the recording's.
+    pub async fn start_recorded(
         transport_kind: TransportKind,
         listen: [SocketAddr; 2],
         certs_dir: Option<&Path>,
         retain: Retain,
+        recording: Recording,
     ) -> Result<Embedded, RunError> {
         let material = match certs_dir {
             Some(dir) if dir.join("ca.pem").is_file() => GatewayCerts::load(dir)?,
             _ => GatewayCerts::generate(certs_dir)?,
         };
-        let epoch = Epoch::now();
+        let epoch = recording.epoch();
         let mut gateways = Vec::new();
         for (((name, host), listen), (cert, key)) in
             GATEWAY_HOSTS.into_iter().zip(listen).zip(&material.leaves)
@@ -109,6 +130,7 @@ impl Embedded {
                         key.as_bytes(),
                         &TlsProfile::default(),
                     )
+                    .map(|c| recording.server(c))
                     .map_err(|e| RunError::Tls(format!("{name}: {e}")))?,
                 ),
                 TransportKind::Tcp => None,
@@ -144,6 +166,7 @@ impl Embedded {
                 fault_tls,
                 retain,
                 epoch: Some(epoch.0),
+                capture: recording.capture().cloned(),
             };
             let gw = Gateway::start(config)
                 .await
@@ -161,9 +184,10 @@ impl Embedded {
             ca_pem,
             client_tls,
             transport: transport_kind,
-            identities: GatewayIdentities::new(material.leaves),
+            identities: GatewayIdentities::new(material.leaves).with_recording(&recording),
             epoch,
             authority: material.authority,
+            recording,
         })
     }
 
@@ -192,6 +216,7 @@ impl Embedded {
                 local_host: TRUNK_HOST.to_owned(),
                 connect_timeout: Duration::from_secs(3),
                 epoch: self.epoch,
+                recording: self.recording.clone(),
             },
             gateways: Some(&self.gateways),
             gateway_identities: Some(&self.identities),
@@ -321,7 +346,9 @@ impl GatewayCerts {
 pub struct GatewayIdentities {
     leaves: Vec<(String, String)>,
     /// The profile the gateways serve now (they start with `any`); unchanged, nothing is rebuilt.
-    serving: Arc<Mutex<TlsProfileSpec>>,
+    serving: Arc<Mutex<TlsProfile>>,
+    /// The run's key log, for the configurations built here.
+    recording: Recording,
 }
 
 impl GatewayIdentities {
@@ -330,20 +357,30 @@ impl GatewayIdentities {
     pub fn new(leaves: Vec<(String, String)>) -> Self {
         GatewayIdentities {
             leaves,
-            serving: Arc::new(Mutex::new(TlsProfileSpec::any())),
+            serving: Arc::new(Mutex::new(TlsProfile::any())),
+            recording: Recording::default(),
         }
     }
 
+    /// The same, logging the TLS secrets of the configurations it builds as `recording` says.
+    pub fn with_recording(mut self, recording: &Recording) -> Self {
+        self.recording = Recording {
+            capture: None,
+            key_log: recording.key_log.clone(),
+        };
+        self
+    }
+
     /// Makes every gateway accept new TLS connections under `spec` only.
-    pub fn enforce(&self, gateways: &[Gateway], spec: &TlsProfileSpec) -> Result<(), String> {
+    pub fn enforce(&self, gateways: &[Gateway], spec: &TlsProfile) -> Result<(), String> {
         let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
         if *serving == *spec {
             return Ok(());
         }
         for (gw, (cert, key)) in gateways.iter().zip(&self.leaves) {
-            let config = transport::server_config(cert.as_bytes(), key.as_bytes(), &profile(spec))
+            let config = transport::server_config(cert.as_bytes(), key.as_bytes(), spec)
                 .map_err(|e| format!("{}: TLS profile {}: {e}", gw.name(), spec.describe()))?;
-            gw.set_tls(config)
+            gw.set_tls(self.recording.server(config))
                 .map_err(|e| format!("{}: {e}", gw.name()))?;
         }
         *serving = spec.clone();

@@ -18,13 +18,14 @@
 //! - [`faults`]: a scenario's faults on the embedded gateways.
 //! - [`waiver`]: accepted deviations.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime};
 
 use mock_gateway::{Gateway, Policy};
 use reports::{CheckResult, Observation, Outcome, RunReport, ScenarioReport};
 use scenarios::Scenario;
 
-use crate::evidence::{Call, Topology, record};
+use crate::evidence::{Call, Topology, record, trace};
 use crate::originate::correlate::{Correlation, correlate};
 use crate::originate::uac::{Target, UacConfig};
 use crate::verdict::{self, CallEvidence, Evidence, Setting};
@@ -213,9 +214,50 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
     let mut r = base_report(sc);
     r.checks = checks;
     r.calls = placed.calls.iter().map(record::call_record).collect();
+    if let Some(per_call) = &per_call {
+        for (rec, obs) in r.calls.iter_mut().zip(per_call) {
+            rec.ani_observed = obs
+                .iter()
+                .filter(|o| o.is_new_invite())
+                .find_map(|o| o.ani.as_ref().map(|a| a.number.clone()));
+        }
+    }
+    if let Some(capture) = ctx.uac.recording.capture() {
+        let messages = trace::messages(&capture.since_last(), &lanes(ctx));
+        let ids: Vec<HashSet<&str>> = placed
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, call)| {
+                let gateway_side = per_call.iter().flat_map(|v| &v[i]);
+                call.tried()
+                    .map(|a| a.call_id())
+                    .chain(gateway_side.filter_map(|o| o.call_id.as_deref()))
+                    .collect()
+            })
+            .collect();
+        trace::attach(&mut r.calls, &ids, &messages);
+    }
     r.observations = observed.unwrap_or_default();
     r.duration_ms = started.elapsed().as_millis() as u64;
     r
+}
+
+/// Who is who on the wire in this run's topology.
+pub fn lanes(ctx: &RunContext<'_>) -> trace::Lanes {
+    trace::Lanes {
+        gateways: ctx
+            .gateways
+            .unwrap_or_default()
+            .iter()
+            .map(|g| (g.local_addr(), g.name().to_owned()))
+            .collect(),
+        other: match ctx.setting.topology {
+            Topology::External => "target",
+            _ => "sut",
+        }
+        .to_owned(),
+    }
 }
 
 /// The gateways' observations of each call, out of everything they observed during the

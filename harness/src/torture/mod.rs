@@ -106,6 +106,7 @@ pub async fn torture_cmd(a: TortureArgs, cancel: CancellationToken) -> anyhow::R
         local_host: TRUNK_HOST.to_owned(),
         connect_timeout: Duration::from_secs(5),
         epoch: crate::evidence::Epoch::now(),
+        recording: crate::evidence::recording::Recording::default(),
     };
     let base = || {
         let local = LocalEndpoint {
@@ -196,7 +197,7 @@ fn liveness_call(dial: &str) -> scenarios::CallSpec {
         timeout: Duration::from_secs(5),
         gateway: "target".to_owned(),
         location: None,
-        tls: scenarios::TlsProfileSpec::any(),
+        tls: scenarios::TlsProfile::any(),
     }
 }
 

@@ -83,7 +83,7 @@ pub(super) fn section(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) ->
         .get("location")
         .map(|f| conformance::call_location(ctx, &f));
     let tls = obj.get("tls").map_or_else(
-        || Some(crate::tls::TlsProfileSpec::genesys_byoc()),
+        || Some(crate::tls::TlsProfile::genesys_byoc()),
         |f| tls::tls_profile(ctx, &f),
     );
     let dial = obj

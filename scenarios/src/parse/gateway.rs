@@ -30,7 +30,7 @@ pub(super) fn section(
         ],
     );
     let tls = obj.get("tls").map_or_else(
-        || Some(crate::tls::TlsProfileSpec::any()),
+        || Some(crate::tls::TlsProfile::any()),
         |f| tls::tls_profile(ctx, &f),
     );
     let location = obj

@@ -5,11 +5,11 @@ use toml::de::DeValue;
 
 use super::values::{choose, list};
 use crate::error::ProblemKind;
-use crate::tls::{KNOWN_CIPHER_SUITES, KNOWN_GROUPS, TlsProfileSpec, TlsVersionSet};
+use crate::tls::{KNOWN_CIPHER_SUITES, KNOWN_GROUPS, TlsProfile, TlsVersions};
 use crate::walk::{Ctx, Field, Obj, string};
 
 /// `"genesys-byoc"`, `"any"`, or `{ versions = [...], groups = [...], cipher_suites = [...] }`.
-pub(crate) fn tls_profile(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<TlsProfileSpec> {
+pub(crate) fn tls_profile(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<TlsProfile> {
     match field.value.get_ref() {
         DeValue::String(_) => {
             let name = string(ctx, field)?;
@@ -21,9 +21,9 @@ pub(crate) fn tls_profile(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Tl
                 &[("genesys-byoc", true), ("any", false)],
             )?;
             Some(if which {
-                TlsProfileSpec::genesys_byoc()
+                TlsProfile::genesys_byoc()
             } else {
-                TlsProfileSpec::any()
+                TlsProfile::any()
             })
         }
         DeValue::Table(_) => {
@@ -41,11 +41,11 @@ pub(crate) fn tls_profile(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Tl
     }
 }
 
-fn by_parts(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<TlsProfileSpec> {
+fn by_parts(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<TlsProfile> {
     let before = ctx.problems.len();
     obj.deny_unknown(ctx, &["versions", "groups", "cipher_suites"]);
     let versions = match obj.get("versions") {
-        None => Some(TlsVersionSet::Any),
+        None => Some(TlsVersions::Any),
         Some(f) => list(
             ctx,
             &f,
@@ -55,9 +55,9 @@ fn by_parts(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<TlsProfileSpec> {
             |v| format!("version 1.{}", v % 10),
         )
         .map(|v| match v.as_slice() {
-            [12] => TlsVersionSet::Tls12,
-            [13] => TlsVersionSet::Tls13,
-            _ => TlsVersionSet::Any,
+            [12] => TlsVersions::Tls12Only,
+            [13] => TlsVersions::Tls13Only,
+            _ => TlsVersions::Any,
         }),
     };
     let names = |ctx: &mut Ctx<'_>, key: &str, what: &str, known: &[&str]| {
@@ -77,9 +77,9 @@ fn by_parts(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<TlsProfileSpec> {
     let suites = names(ctx, "cipher_suites", "cipher suite", KNOWN_CIPHER_SUITES);
     if let (Some(v), Some(Some(suites)), Some(f)) = (versions, &suites, obj.get("cipher_suites")) {
         let usable = |s: &String| match v {
-            TlsVersionSet::Any => true,
-            TlsVersionSet::Tls12 => !s.starts_with("TLS13_"),
-            TlsVersionSet::Tls13 => s.starts_with("TLS13_"),
+            TlsVersions::Any => true,
+            TlsVersions::Tls12Only => !s.starts_with("TLS13_"),
+            TlsVersions::Tls13Only => s.starts_with("TLS13_"),
         };
         if !suites.iter().any(usable) {
             ctx.report(
@@ -93,8 +93,7 @@ fn by_parts(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>) -> Option<TlsProfileSpec> {
     if ctx.problems.len() != before {
         return None;
     }
-    Some(TlsProfileSpec {
-        name: "custom".to_owned(),
+    Some(TlsProfile {
         versions: versions?,
         groups: groups.flatten(),
         cipher_suites: suites.flatten(),

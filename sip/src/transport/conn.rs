@@ -10,6 +10,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -17,6 +18,7 @@ use tokio::io::{
     AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadHalf, WriteHalf,
 };
 
+use super::capture::{Capture, Tap};
 use super::{Stream, TlsInfo, TransportError, TransportKind};
 use crate::codec::{Frame, Limits, StreamDecoder};
 
@@ -30,6 +32,8 @@ struct Inbound {
     decoder: StreamDecoder,
     read_timeout: Option<Duration>,
     peer: SocketAddr,
+    /// Records every message read, when the connection is captured.
+    tap: Option<Arc<Tap>>,
 }
 
 impl Inbound {
@@ -55,7 +59,12 @@ impl Inbound {
         let peer = self.peer;
         loop {
             match self.decoder.decode(&mut self.buf) {
-                Ok(Some(frame)) => return Ok(Some(frame)),
+                Ok(Some(frame)) => {
+                    if let (Some(tap), Frame::Message(m)) = (&self.tap, &frame) {
+                        tap.received(m);
+                    }
+                    return Ok(Some(frame));
+                }
                 Ok(None) => {}
                 Err(source) => return Err(TransportError::Frame { peer, source }),
             }
@@ -93,6 +102,8 @@ pub struct Connection {
     stream: Stream,
     inbound: Inbound,
     endpoints: Endpoints,
+    /// Records every write, when the connection is captured.
+    tap: Option<Arc<Tap>>,
 }
 
 impl Connection {
@@ -112,10 +123,21 @@ impl Connection {
                 decoder: StreamDecoder::new(limits),
                 read_timeout: None,
                 peer: endpoints.peer,
+                tap: None,
             },
             stream,
             endpoints,
+            tap: None,
         }
+    }
+
+    /// Records every message this connection sends and receives from now on into `capture`,
+    /// as capture point `point` (`trunk`, `gw1`). Without it nothing is recorded.
+    pub fn set_capture(&mut self, capture: &Capture, point: &str) {
+        let e = &self.endpoints;
+        let tap = Arc::new(capture.tap(point, e.local, e.peer, e.kind));
+        self.inbound.tap = Some(tap.clone());
+        self.tap = Some(tap);
     }
 
     pub(super) fn set_sni(&mut self, sni: Option<String>) {
@@ -143,6 +165,9 @@ impl Connection {
 
     /// Writes all of `bytes` and flushes (through TLS, onto the socket).
     pub async fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        if let Some(tap) = &self.tap {
+            tap.sent(bytes);
+        }
         write_flush(&mut self.stream, bytes, self.endpoints.peer).await
     }
 
@@ -161,6 +186,7 @@ impl Connection {
         let writer = ConnWriter {
             io: write,
             peer: self.endpoints.peer,
+            tap: self.tap,
         };
         let reader = ConnReader {
             io: read,
@@ -244,6 +270,7 @@ impl ConnReader {
             stream: self.io.unsplit(writer.io),
             inbound: self.inbound,
             endpoints: self.endpoints,
+            tap: writer.tap,
         }
     }
 }
@@ -253,11 +280,15 @@ impl ConnReader {
 pub struct ConnWriter {
     io: WriteHalf<Stream>,
     peer: SocketAddr,
+    tap: Option<Arc<Tap>>,
 }
 
 impl ConnWriter {
     /// As [`Connection::write_all`].
     pub async fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        if let Some(tap) = &self.tap {
+            tap.sent(bytes);
+        }
         write_flush(&mut self.io, bytes, self.peer).await
     }
 

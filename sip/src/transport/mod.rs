@@ -5,7 +5,10 @@
 //!   [`connect`] (with connect/handshake timings) and [`accept_tls`].
 //! - [`conn`]: [`Connection`], a socket with a read buffer and a [`StreamDecoder`]; it reads
 //!   whole [`Frame`]s and writes whole messages, and splits into a reader and a writer half.
+//! - [`capture`]: an opt-in record of every message a connection sends and receives
+//!   (plaintext, timed on the run's clock), for SIP ladders and pcapng traces.
 //! - [`tls`]: rustls client and server configurations over aws-lc-rs, and [`TlsProfile`].
+//! - [`keylog`]: TLS secrets to a file in the NSS key log format (`--tls-keylog`).
 //! - [`identity`]: RFC 5922 server identity (exact names, no wildcards).
 //! - [`spki`]: names a certificate's key (`RSA 2048`, `ECDSA P-384`).
 //! - [`certs`]: a private CA and leaf certificates for test gateways (rcgen).
@@ -13,9 +16,11 @@
 //! Errors name the peer and the step that failed, in the words a test engineer uses, e.g.
 //! `tls handshake with 127.0.0.1:5061 failed: invalid peer certificate: UnknownIssuer`.
 
+pub mod capture;
 pub mod certs;
 pub mod conn;
 pub mod identity;
+pub mod keylog;
 pub mod spki;
 pub mod tls;
 
@@ -38,7 +43,7 @@ pub use crate::codec::{Frame, FrameError, Limits, StreamDecoder};
 pub use conn::{ConnReader, ConnWriter, Connection};
 pub use tls::{
     TlsProfile, TlsVersions, client_config, client_config_with, insecure_client_config,
-    insecure_client_config_with, server_config, session_info,
+    insecure_client_config_with, provider, server_config, session_info,
 };
 
 /// A stream transport, as written in a Via header's transport token (lowercase here).

@@ -20,96 +20,59 @@ use rustls::{
 use super::identity::Rfc5922Verifier;
 use super::{TlsInfo, TransportError};
 
-/// Which TLS parameters an endpoint offers. The default is rustls' own: TLS 1.2 and 1.3, all
-/// aws-lc-rs groups and cipher suites.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsProfile {
-    /// Protocol versions offered.
-    pub versions: TlsVersions,
-    /// Key-exchange groups, in preference order, by IANA name (`"secp384r1"`, `"X25519"`,
-    /// `"secp256r1"`, `"X25519MLKEM768"`; `"P-384"` and `"P-256"` are accepted too).
-    pub groups: Option<Vec<String>>,
-    /// Cipher suites, in preference order, by IANA name (for example
-    /// `"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"` or `"TLS13_AES_128_GCM_SHA256"`).
-    pub cipher_suites: Option<Vec<String>>,
-}
+pub use sip_proto::tls_profile::{TlsProfile, TlsVersions};
 
-impl TlsProfile {
-    /// The Genesys Cloud BYOC TLS trunk profile (ICD 4): TLS 1.2, ECDHE on secp384r1, and the
-    /// two of its RSA cipher suites rustls implements.
-    pub fn genesys_byoc() -> Self {
-        TlsProfile {
-            versions: TlsVersions::Tls12Only,
-            groups: Some(vec!["secp384r1".to_owned()]),
-            cipher_suites: Some(vec![
-                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".to_owned(),
-                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".to_owned(),
-            ]),
-        }
-    }
-
-    fn versions(&self) -> &'static [&'static rustls::SupportedProtocolVersion] {
-        match self.versions {
-            TlsVersions::Any => rustls::DEFAULT_VERSIONS,
-            TlsVersions::Tls12Only => TLS12_ONLY,
-            TlsVersions::Tls13Only => TLS13_ONLY,
-        }
-    }
-
-    /// The aws-lc-rs provider narrowed to this profile's groups and suites.
-    pub fn provider(&self) -> Result<Arc<CryptoProvider>, TransportError> {
-        let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-        if let Some(wanted) = &self.groups {
-            let all = provider.kx_groups.clone();
-            provider.kx_groups = wanted
-                .iter()
-                .map(|name| {
-                    let canonical = match name.to_ascii_lowercase().as_str() {
-                        "p-256" | "prime256v1" => "secp256r1".to_owned(),
-                        "p-384" => "secp384r1".to_owned(),
-                        other => other.to_owned(),
-                    };
-                    all.iter()
-                        .find(|g| format!("{:?}", g.name()).eq_ignore_ascii_case(&canonical))
-                        .copied()
-                        .ok_or_else(|| TransportError::UnknownTlsName {
-                            kind: "key-exchange group",
-                            name: name.clone(),
-                            known: join(all.iter().map(|g| format!("{:?}", g.name()))),
-                        })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(wanted) = &self.cipher_suites {
-            let all = provider.cipher_suites.clone();
-            provider.cipher_suites = wanted
-                .iter()
-                .map(|name| {
-                    all.iter()
-                        .find(|s| format!("{:?}", s.suite()).eq_ignore_ascii_case(name))
-                        .copied()
-                        .ok_or_else(|| TransportError::UnknownTlsName {
-                            kind: "cipher suite",
-                            name: name.clone(),
-                            known: join(all.iter().map(|s| format!("{:?}", s.suite()))),
-                        })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        Ok(Arc::new(provider))
+/// The protocol versions `profile` offers, as rustls names them.
+fn versions(profile: &TlsProfile) -> &'static [&'static rustls::SupportedProtocolVersion] {
+    match profile.versions {
+        TlsVersions::Any => rustls::DEFAULT_VERSIONS,
+        TlsVersions::Tls12Only => TLS12_ONLY,
+        TlsVersions::Tls13Only => TLS13_ONLY,
     }
 }
 
-/// The protocol versions a [`TlsProfile`] offers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum TlsVersions {
-    /// TLS 1.2 and TLS 1.3.
-    #[default]
-    Any,
-    /// TLS 1.2 only (the Genesys BYOC trunk profile).
-    Tls12Only,
-    /// TLS 1.3 only.
-    Tls13Only,
+/// The aws-lc-rs provider narrowed to `profile`'s groups and suites; a name aws-lc-rs does not
+/// provide is an error that lists the ones it does.
+pub fn provider(profile: &TlsProfile) -> Result<Arc<CryptoProvider>, TransportError> {
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if let Some(wanted) = &profile.groups {
+        let all = provider.kx_groups.clone();
+        provider.kx_groups = wanted
+            .iter()
+            .map(|name| {
+                let canonical = match name.to_ascii_lowercase().as_str() {
+                    "p-256" | "prime256v1" => "secp256r1".to_owned(),
+                    "p-384" => "secp384r1".to_owned(),
+                    other => other.to_owned(),
+                };
+                all.iter()
+                    .find(|g| format!("{:?}", g.name()).eq_ignore_ascii_case(&canonical))
+                    .copied()
+                    .ok_or_else(|| TransportError::UnknownTlsName {
+                        kind: "key-exchange group",
+                        name: name.clone(),
+                        known: join(all.iter().map(|g| format!("{:?}", g.name()))),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(wanted) = &profile.cipher_suites {
+        let all = provider.cipher_suites.clone();
+        provider.cipher_suites = wanted
+            .iter()
+            .map(|name| {
+                all.iter()
+                    .find(|s| format!("{:?}", s.suite()).eq_ignore_ascii_case(name))
+                    .copied()
+                    .ok_or_else(|| TransportError::UnknownTlsName {
+                        kind: "cipher suite",
+                        name: name.clone(),
+                        known: join(all.iter().map(|s| format!("{:?}", s.suite()))),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(Arc::new(provider))
 }
 
 static TLS12_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
@@ -154,7 +117,7 @@ pub fn client_config_with(
         // A certificate that cannot anchor a chain (a self-signed end entity) is still pinned.
         let _ = roots.add(cert);
     }
-    let provider = profile.provider()?;
+    let provider = provider(profile)?;
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| TransportError::Tls {
@@ -162,7 +125,7 @@ pub fn client_config_with(
             source: rustls::Error::General(e.to_string()),
         })?;
     let config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(profile.versions())
+        .with_protocol_versions(versions(profile))
         .map_err(|source| TransportError::Tls {
             context: "building the tls client configuration",
             source,
@@ -187,12 +150,12 @@ pub fn insecure_client_config() -> Arc<ClientConfig> {
 pub fn insecure_client_config_with(
     profile: &TlsProfile,
 ) -> Result<Arc<ClientConfig>, TransportError> {
-    let provider = profile.provider()?;
+    let provider = provider(profile)?;
     let verifier = Arc::new(AcceptAnyCertificate {
         algorithms: provider.signature_verification_algorithms,
     });
     let config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(profile.versions())
+        .with_protocol_versions(versions(profile))
         .map_err(|source| TransportError::Tls {
             context: "building the tls client configuration",
             source,
@@ -214,8 +177,8 @@ pub fn server_config(
         what: "server private key",
         source,
     })?;
-    let config = ServerConfig::builder_with_provider(profile.provider()?)
-        .with_protocol_versions(profile.versions())
+    let config = ServerConfig::builder_with_provider(provider(profile)?)
+        .with_protocol_versions(versions(profile))
         .map_err(|source| TransportError::Tls {
             context: "building the tls server configuration",
             source,
@@ -293,5 +256,33 @@ pub fn session_info(common: &rustls::CommonState, sni: Option<String>) -> TlsInf
             .peer_certificates()
             .and_then(|chain| chain.first())
             .and_then(|leaf| super::spki::describe_key(leaf)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sip_proto::tls_profile::{KNOWN_CIPHER_SUITES, KNOWN_GROUPS};
+
+    /// Every group and suite a profile may name is one aws-lc-rs provides, and it provides
+    /// nothing a profile cannot name.
+    #[test]
+    fn every_known_name_is_one_the_provider_has() {
+        let all = TlsProfile {
+            versions: TlsVersions::Any,
+            groups: Some(KNOWN_GROUPS.iter().map(|s| (*s).to_owned()).collect()),
+            cipher_suites: Some(
+                KNOWN_CIPHER_SUITES
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
+            ),
+        };
+        let narrowed = provider(&all).expect("every name is known");
+        assert_eq!(narrowed.kx_groups.len(), KNOWN_GROUPS.len());
+        assert_eq!(narrowed.cipher_suites.len(), KNOWN_CIPHER_SUITES.len());
+        let full = rustls::crypto::aws_lc_rs::default_provider();
+        assert_eq!(full.kx_groups.len(), narrowed.kx_groups.len());
+        assert_eq!(full.cipher_suites.len(), narrowed.cipher_suites.len());
     }
 }
