@@ -455,3 +455,19 @@ async fn an_sbc_that_does_not_verify_the_gateways_certificates_fails() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_turns_911_into_the_933_test_line_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "911 translated to 933",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: AFTER_RECORD_ROUTE,
+                replace: "\trecord_route();\n\tif ($rU =~ \"^911\") {\n\t\t$rU = \"933\";\n\t}\n",
+            }],
+        },
+        &[("dial.number", "ICD 5.2")],
+    )
+    .await;
+}

@@ -13,11 +13,14 @@
 //!   or `ani.findings` when the scenario declares them; `ani.form` with `expect.ani_form`.
 //! - `caller.selection` with `[caller]`: which step of the prioritized caller selection supplied
 //!   the ANI.
-//! - `dial.number` with `expect.dialed` (ICD 5.2): the number the gateway read.
+//! - `dial.number` (ICD 5.2): with `expect.dialed`, the number the gateway read from the first
+//!   INVITE; otherwise on every 911 and 933 call, every INVITE that reached a gateway carries
+//!   the number the trunk dialled, so a system under test that turns 911 into 933 (the test
+//!   line), prefixes it or translates it on the retry fails it.
 
 use reports::observation::AniObservation;
 use reports::{CheckResult, Observation, Outcome};
-use scenarios::{AniFinding, AniHeader, AniPlacement, Scenario};
+use scenarios::{AniFinding, AniHeader, AniPlacement, Scenario, is_emergency_number};
 
 use super::{CallEvidence, NO_GATEWAYS, normalize_number, outcome, req, result, skipped};
 use scenarios::ORG_HEADER;
@@ -31,6 +34,10 @@ pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
     let org = expected_org(scenario);
     let ani = expected_ani(scenario);
     let source = expected_source(scenario);
+    let dialled = e.dialed.clone().or_else(|| {
+        is_emergency_number(&scenario.call.dial)
+            .then(|| scenarios::dialled_number(&scenario.call.dial).to_owned())
+    });
     let Some(_) = c.observations else {
         let wanted = [
             (
@@ -55,7 +62,7 @@ pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
                 req::ANI,
                 e.ani_form.map(|f| f.as_str().to_owned()),
             ),
-            ("dial.number", req::NUMBER_PLAN, e.dialed.clone()),
+            ("dial.number", req::NUMBER_PLAN, dialled),
         ];
         for (id, r, expected) in wanted {
             if expected.is_some() {
@@ -140,6 +147,8 @@ pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
     }
     if let Some(want) = &e.dialed {
         out.push(dialed_check(want, first));
+    } else if let Some(want) = &dialled {
+        out.push(dialled_everywhere(want, &invites));
     }
     out
 }
@@ -536,6 +545,40 @@ fn form_check(form: scenarios::AniForm, ani: Option<&AniObservation>) -> CheckRe
             format!("the ANI arrived as {observed}, expected a {form} URI (ICD 5.1.7)")
         },
     )
+}
+
+/// `dial.number` on every INVITE of an emergency call: the number arrives as dialled.
+fn dialled_everywhere(want: &str, invites: &[&Observation]) -> CheckResult {
+    let wrong = invites.iter().find(|o| o.dialed.as_deref() != Some(want));
+    let gateways = invites
+        .iter()
+        .map(|o| o.gateway.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match wrong {
+        None => result(
+            "dial.number",
+            req::NUMBER_PLAN,
+            true,
+            want,
+            want,
+            format!("{want} reached the gateways as {want} ({gateways})"),
+        ),
+        Some(o) => {
+            let seen = o.dialed.as_deref().unwrap_or("(none)");
+            result(
+                "dial.number",
+                req::NUMBER_PLAN,
+                false,
+                want,
+                format!("{seen} at {} (Request-URI {})", o.gateway, o.request_uri),
+                format!(
+                    "the caller dialled {want} but {} received {seen} (Request-URI {}): 911 and 933 must reach the E911 gateways as dialled (ICD 5.2)",
+                    o.gateway, o.request_uri
+                ),
+            )
+        }
+    }
 }
 
 fn dialed_check(want: &str, invite: &Observation) -> CheckResult {

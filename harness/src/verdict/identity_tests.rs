@@ -291,3 +291,66 @@ fn from_carrying_another_number_is_not_where_the_ani_must_come_from() {
     assert_eq!(s.expected.as_deref(), Some("P-Asserted-Identity"), "{s:?}");
     assert_eq!(s.outcome, Outcome::Pass);
 }
+
+#[test]
+fn an_emergency_number_must_reach_every_gateway_as_dialled() {
+    let sc = scenario("status = 200");
+    assert_eq!(sc.call.dial, "911");
+    let ok = judge_in(
+        sut(),
+        &sc,
+        &answered(),
+        Some(&[invite_obs("gw1", 1, 503), invite_obs("gw2", 2, 200)]),
+    );
+    let c = check(&ok, "dial.number");
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+    assert_eq!(c.requirement.as_deref(), Some("ICD 5.2"));
+    assert!(c.message.contains("(gw1, gw2)"), "{}", c.message);
+    // Turned into the test line, prefixed, or translated only on the retry: all fail, and the
+    // message names the gateway and the Request-URI.
+    for (first, second) in [("933", "933"), ("1911", "1911"), ("911", "933")] {
+        let mut a = invite_obs("gw1", 1, 503);
+        a.dialed = Some(first.into());
+        let mut b = invite_obs("gw2", 2, 200);
+        b.dialed = Some(second.into());
+        b.request_uri = format!("sip:{second}@gw2.anywhere.e911cloud.com;user=phone");
+        let bad = judge_in(sut(), &sc, &answered(), Some(&[a, b]));
+        let c = check(&bad, "dial.number");
+        assert_eq!(c.outcome, Outcome::Fail, "{first} then {second}");
+        let at = if first == "911" { "gw2" } else { "gw1" };
+        let shown = if first == "911" { second } else { first };
+        assert!(
+            c.message
+                .contains(&format!("dialled 911 but {at} received {shown}")),
+            "{}",
+            c.message
+        );
+        assert!(c.message.contains("ICD 5.2"), "{}", c.message);
+    }
+    let mut unread = invite_obs("gw1", 1, 200);
+    unread.dialed = None;
+    let c = judge_in(sut(), &sc, &answered(), Some(&[unread]));
+    assert_eq!(check(&c, "dial.number").outcome, Outcome::Fail);
+    // 933 stays 933.
+    let test_line = scenario_with("", "dial = \"933\"\nani = \"+13125550100\"", "status = 200");
+    let mut o = invite_obs("gw1", 1, 200);
+    o.dialed = Some("933".into());
+    let c = judge_in(sut(), &test_line, &answered(), Some(&[o.clone()]));
+    assert_eq!(check(&c, "dial.number").outcome, Outcome::Pass);
+    assert_eq!(check(&c, "dial.number").expected.as_deref(), Some("933"));
+    o.dialed = Some("911".into());
+    let c = judge_in(sut(), &test_line, &answered(), Some(&[o]));
+    assert_eq!(check(&c, "dial.number").outcome, Outcome::Fail);
+    // Without gateways it is skipped; a non-emergency number is the number plan's business.
+    let c = judge_in(external(), &sc, &answered(), None);
+    assert_eq!(check(&c, "dial.number").outcome, Outcome::Skipped);
+    let other = scenario_with(
+        "",
+        "dial = \"9911\"\nani = \"+13125550100\"",
+        "status = 404",
+    );
+    assert!(!has(
+        &judge_in(sut(), &other, &rejected(404, ""), Some(&[])),
+        "dial.number"
+    ));
+}

@@ -19,6 +19,9 @@ pub(super) fn render(h: &mut String, report: &RunReport, l: &LoadReport, inputs:
         h.push_str("<a href=\"#over-time\">Over time</a>");
     }
     h.push_str("<a href=\"#metrics\">Metrics</a>");
+    if !l.by_dial.is_empty() || !l.by_step.is_empty() {
+        h.push_str("<a href=\"#breakdown\">Breakdown</a>");
+    }
     if l.find_max.is_some() {
         h.push_str("<a href=\"#find-max\">Find max</a>");
     }
@@ -48,6 +51,7 @@ pub(super) fn render(h: &mut String, report: &RunReport, l: &LoadReport, inputs:
         over_time(h, &intervals);
     }
     metrics(h, l);
+    breakdown(h, l);
     find_max(h, l);
 }
 
@@ -106,13 +110,16 @@ fn outcomes(h: &mut String, l: &LoadReport) {
     let r = &l.rfc6076;
     let _ = write!(
         h,
-        "<p>Offered <b>{:.1}/s</b>, achieved <b>{:.1}/s</b>; max concurrent {}; late starts {}; retransmissions {}; TLS handshakes {}. RFC 6076: SER {:.3}%, SEER {:.3}%, ISA {:.3}%, SCR {:.3}%.</p>",
+        "<p>Offered <b>{:.1}/s</b>, achieved <b>{:.1}/s</b>; max concurrent {}; late starts {}; retransmissions {}; TLS handshakes {} ({} full, {} resumed, {} of pooled connections). RFC 6076: SER {:.3}%, SEER {:.3}%, ISA {:.3}%, SCR {:.3}%.</p>",
         l.offered_cps,
         l.achieved_cps,
         l.max_concurrent,
         l.late_starts,
         l.retransmissions,
         l.tls_handshakes,
+        l.tls.full,
+        l.tls.resumed,
+        l.tls.pooled,
         r.ser_pct,
         r.seer_pct,
         r.isa_pct,
@@ -326,6 +333,65 @@ fn metrics(h: &mut String, l: &LoadReport) {
         }
         h.push_str("</table></details>");
     }
+}
+
+/// Per dialed number (`--mix`) and per step (`steps:`), and the gateways' ANI against the
+/// `--callers` rows.
+fn breakdown(h: &mut String, l: &LoadReport) {
+    if l.by_dial.is_empty() && l.by_step.is_empty() && l.ani_check.is_none() {
+        return;
+    }
+    h.push_str("<h2 id=\"breakdown\">Breakdown</h2>");
+    slices(h, "dialed number", &l.by_dial);
+    slices(h, "step", &l.by_step);
+    if let Some(a) = &l.ani_check {
+        let _ = write!(
+            h,
+            "<p>Caller rows: {} INVITEs compared with their row, <span class=\"{}\">{} with another ANI</span>, {} routed elsewhere than the row's location, {} not comparable.</p>",
+            a.checked,
+            bad(a.mismatched + a.routing_mismatched).trim(),
+            a.mismatched,
+            a.routing_mismatched,
+            a.unchecked
+        );
+        if !a.examples.is_empty() {
+            h.push_str("<ul>");
+            for e in &a.examples {
+                let _ = write!(h, "<li>{}</li>", esc(e));
+            }
+            h.push_str("</ul>");
+        }
+    }
+}
+
+fn slices(h: &mut String, what: &str, rows: &[crate::load_detail::SliceRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<table><tr><th>{what}</th><th class=\"num\">offered /s</th><th class=\"num\">achieved /s</th><th class=\"num\">attempted</th><th class=\"num\">answered</th><th class=\"num\">failed</th><th class=\"num\">setup p50 ms</th><th class=\"num\">setup p99 ms</th><th class=\"num\">SER %</th><th class=\"num\">ISA %</th></tr>"
+    );
+    let rate = |r: Option<f64>| r.map_or(String::new(), |r| format!("{r:.1}"));
+    for r in rows {
+        let c = &r.counts;
+        let failed = c.rejected + c.timed_out + c.errored;
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num{}\">{failed}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td></tr>",
+            esc(&r.label),
+            rate(r.offered_cps),
+            rate(r.achieved_cps),
+            c.attempted,
+            c.answered,
+            bad(failed),
+            r.setup.as_ref().map_or(String::new(), |p| ms3(p.p50_us)),
+            r.setup.as_ref().map_or(String::new(), |p| ms3(p.p99_us)),
+            r.ser_pct,
+            r.isa_pct
+        );
+    }
+    h.push_str("</table>");
 }
 
 fn find_max(h: &mut String, l: &LoadReport) {

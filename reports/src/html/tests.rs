@@ -138,3 +138,65 @@ fn escaping_and_anchors() {
     assert_eq!(call_anchor("org missing/1", 2), "call-org-missing-1-3");
     assert_eq!(requirement_anchor("ICD 5.1.9"), "req-ICD-5.1.9");
 }
+
+#[test]
+fn a_load_page_breaks_the_run_down_by_number_and_step() {
+    use crate::load::LoadCounts;
+    use crate::load_detail::{AniCheck, SliceRow};
+    let row = |label: &str, answered: u64, timed_out: u64, offered: Option<f64>| SliceRow {
+        label: label.into(),
+        counts: LoadCounts {
+            attempted: answered + timed_out,
+            answered,
+            rejected: 0,
+            timed_out,
+            errored: 0,
+        },
+        offered_cps: offered,
+        achieved_cps: offered.map(|o| o - 1.0),
+        setup: None,
+        ser_pct: 99.5,
+        isa_pct: 0.5,
+        scr_pct: 99.5,
+    };
+    let mut r = sample_report();
+    r.load = Some(crate::load::LoadReport {
+        by_dial: vec![row("911", 90, 0, None), row("933", 10, 2, None)],
+        by_step: vec![row("step 1: 100/s", 200, 0, Some(100.0))],
+        ani_check: Some(AniCheck {
+            checked: 100,
+            mismatched: 3,
+            examples: vec!["call 7: expected +13125550100, gateway saw <+1312>".into()],
+            ..AniCheck::default()
+        }),
+        ..Default::default()
+    });
+    let html = to_html(&r, &Inputs::default());
+    assert!(html.contains("<a href=\"#breakdown\">"));
+    assert!(html.contains("<th>dialed number</th>"));
+    assert!(html.contains("<td>933</td>"));
+    assert!(
+        html.contains("<td class=\"num cell-fail\">2</td>"),
+        "933's timeouts"
+    );
+    assert!(
+        html.contains(
+            "<td>step 1: 100/s</td><td class=\"num\">100.0</td><td class=\"num\">99.0</td>"
+        )
+    );
+    assert!(html.contains("100 INVITEs compared with their row"));
+    assert!(html.contains("3 with another ANI"));
+    assert!(
+        html.contains("gateway saw &lt;+1312&gt;"),
+        "examples are escaped"
+    );
+    let plain = to_html(
+        &{
+            let mut r = sample_report();
+            r.load = Some(crate::load::LoadReport::default());
+            r
+        },
+        &Inputs::default(),
+    );
+    assert!(!plain.contains("breakdown"));
+}
