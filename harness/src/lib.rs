@@ -20,19 +20,23 @@
 //!   observations) to check results: call, org/ANI, TLS, route, location.
 //! - [`run`]: topologies and the scenario runner: [`run::embedded`] (gw1/gw2 in-process),
 //!   [`run::routed`] (scenarios with a `[route]`), [`run::faults`], [`run::waiver`].
+//! - [`plan`]: `certify --originator`: a test plan walked with a real originator calling the
+//!   embedded gateways; its calls matched to the steps and judged from the gateways alone
+//!   ([`evidence::Topology::Originator`]), operator guidance, the unattended drive command.
 //! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram
 //!   metrics, SLOs.
 //! - [`torture`]: `e911-harness torture`: RFC 4475/5118 messages and PROTOS-style mutations
 //!   against a system under test, with liveness probes after each batch.
 //! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway,
 //!   [`cli::report`]: the views again from a report.json, [`cli::evidence`]: `--pcap` and
-//!   `--tls-keylog`);
+//!   `--tls-keylog`, [`cli::originator`]: `certify --originator`, [`cli::call`]: the trunk as a
+//!   standalone originator);
 //!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares;
 //!   [`signals`]: one cancellation for SIGINT and SIGTERM; [`stdout`]: printing that ends
 //!   quietly on a closed stdout.
 //!
-//! Imports point one way: `cli` -> `run`/`load` -> `verdict` -> `evidence` <- `originate`;
-//! nothing imports `cli`.
+//! Imports point one way: `cli` -> `plan` -> `run`/`load` -> `verdict` -> `evidence` <-
+//! `originate`; nothing imports `cli`.
 //!
 //! # Invariants
 //! - Every call attempt ends in a [`reports::CallRecord`], whatever the peer does.
@@ -44,6 +48,7 @@ pub mod evidence;
 pub mod exit;
 pub mod load;
 pub mod originate;
+pub mod plan;
 pub mod run;
 pub mod signals;
 pub mod stdout;

@@ -16,6 +16,8 @@
 //!   (`gateway.tls`).
 //! - [`topology`]: where a scenario applies (directly, through a system under test) and why
 //!   it leaves a topology out.
+//! - [`plan`]: test plans for certifying a real originator ([`plan::Plan`]: the steps an
+//!   operator walks, each a scenario of what must arrive at the gateways).
 //! - [`requirements`]: the requirement ids a scenario may cite (`ICD 5.1.9`, `RFC 3261`, ...).
 //! - [`error`]: [`LoadError`], a list of [`Problem`]s with file, line, column and dotted field.
 //! - `walk`/`parse` (private): a spanned walk over the TOML document that reports every
@@ -39,6 +41,7 @@ pub mod error;
 pub mod load;
 pub mod model;
 mod parse;
+pub mod plan;
 pub mod requirements;
 pub mod route;
 pub mod tls;

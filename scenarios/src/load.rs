@@ -151,7 +151,7 @@ fn files_in(path: &Path) -> Result<Vec<PathBuf>, Problem> {
     Ok(files)
 }
 
-fn io_problem(label: &str, what: &str, e: &std::io::Error) -> Problem {
+pub(crate) fn io_problem(label: &str, what: &str, e: &std::io::Error) -> Problem {
     Problem::unpositioned(
         label,
         ProblemKind::Io,
@@ -207,7 +207,7 @@ fn parse_text(text: &str, origin: &str) -> Result<Parsed, Vec<Problem>> {
 }
 
 /// The TOML parser's message on one line, starting lowercase like ours.
-fn syntax_message(message: &str) -> String {
+pub(crate) fn syntax_message(message: &str) -> String {
     let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
     format!("invalid TOML: {}", lowercase_first(&one_line))
 }

@@ -115,6 +115,7 @@ async fn certify_scenarios(
         transport: trunk_transport,
         waivers: Some(deploy_dir().join("waivers.toml")),
         sut: Some(kamailio.addr.to_string()),
+        plan: Default::default(),
         sut_name: Some(SBC_NAME.into()),
         sut_ca: tls_in.then(|| d.join("ca.pem")),
         insecure: false,

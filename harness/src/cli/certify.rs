@@ -4,10 +4,13 @@
 //! - `certify --sut HOST:PORT`: the embedded gateways behind a system under test, which the
 //!   trunk calls (the trunk leg, `--transport`) and which calls the gateways (the gateway leg,
 //!   `--gateway-transport`); the trust toward it is checked before the first scenario;
-//! - `run`: the embedded gateways, or an external `--target` whose gateway side cannot be seen.
+//! - `run`: the embedded gateways, or an external `--target` whose gateway side cannot be seen;
+//! - `certify --originator PLAN` is [`super::originator`]'s.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
@@ -21,6 +24,7 @@ use sip::transport::capture::Keep;
 
 use super::evidence::EvidenceArgs;
 use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
+use crate::evidence::trace::Lanes;
 use crate::evidence::{Failure, TlsFailureKind, Topology};
 use crate::exit::{EXIT_ERROR, EXIT_USAGE};
 use crate::originate::peer::{PeerTls, ResolvedTarget, TargetArgs, client_tls, resolve_target};
@@ -39,7 +43,7 @@ pub struct CertifyArgs {
     #[arg(long = "scenarios", value_name = "PATH")]
     pub scenarios: Vec<PathBuf>,
     /// Transport of the trunk's leg: to the embedded gateways, or with --sut to the system
-    /// under test.
+    /// under test; with --originator, what the gateways listen on for the originator.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
     /// Waiver file: accepted deviations become skipped-with-reason (see README "Waivers").
@@ -47,8 +51,11 @@ pub struct CertifyArgs {
     pub waivers: Option<PathBuf>,
     /// Certify a system under test (SBC or proxy) at HOST:PORT: every call goes to it, and the
     /// embedded gw1/gw2 (at --gateway-listen) judge what it forwards.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "originator")]
     pub sut: Option<String>,
+    /// `--originator PLAN` and its options.
+    #[command(flatten)]
+    pub plan: OriginatorArgs,
     /// TLS server name of the system under test [default: gw1.anywhere.e911cloud.com].
     #[arg(long, value_name = "NAME", requires = "sut")]
     pub sut_name: Option<String>,
@@ -69,7 +76,8 @@ pub struct CertifyArgs {
     /// fails over from a silent gateway (failover-time bounds after silence allow for it).
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, requires = "sut")]
     pub sut_attempt_timeout: Duration,
-    /// Where gw1 and gw2 listen with --sut (the system under test routes to these).
+    /// Where gw1 and gw2 listen with --sut or --originator (what the system under test or
+    /// the originator routes to).
     #[arg(
         long,
         num_args = 2,
@@ -77,13 +85,39 @@ pub struct CertifyArgs {
         default_values = ["127.0.0.1:15061", "127.0.0.1:15062"]
     )]
     pub gateway_listen: Vec<SocketAddr>,
-    /// With --sut: where the gateways' CA and certificates are kept for the system under test
-    /// to trust (ca.pem, ca.key, gw1.pem, gw1.key, gw2.pem, gw2.key); reused when present.
+    /// With --sut or --originator: where the gateways' CA and certificates are kept for the
+    /// system under test (or the originator) to trust (ca.pem, ca.key, gw1.pem, gw1.key,
+    /// gw2.pem, gw2.key); reused when present.
     #[arg(long, default_value = "out/certify/gateway-certs")]
     pub certs_dir: PathBuf,
     /// `--pcap`, `--tls-keylog`.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+}
+
+/// `certify --originator` options: a real originator calls the gateways and a test plan is
+/// walked ([`super::originator`]).
+#[derive(Debug, Clone, Default, Args)]
+pub struct OriginatorArgs {
+    /// Certify a real originator (a trunk, SBC or PBX that calls gw1/gw2 at --gateway-listen)
+    /// with a test plan: a plan file, or a shipped plan's name (genesys-byoc).
+    #[arg(long, value_name = "PLAN", conflicts_with = "scenarios")]
+    pub originator: Option<String>,
+    /// With --originator, unattended: a command (run with `sh -c`) that makes the originator
+    /// place each step's calls; the step is in its environment (E911_DIAL, E911_ANI, E911_GW1,
+    /// ...; see the README).
+    #[arg(long, value_name = "COMMAND", requires = "originator")]
+    pub drive: Option<String>,
+    /// With --originator: run only this step (repeat for several).
+    #[arg(long = "step", value_name = "NAME", requires = "originator")]
+    pub steps: Vec<String>,
+    /// With --originator: how long nothing more may arrive after a step's calls ended before
+    /// the step is judged [default: the plan's settle].
+    #[arg(long, value_parser = humantime::parse_duration, requires = "originator")]
+    pub settle: Option<Duration>,
+    /// With --originator: every step's timeout [default: the plan's].
+    #[arg(long, value_parser = humantime::parse_duration, requires = "originator")]
+    pub step_timeout: Option<Duration>,
 }
 
 /// `run` options.
@@ -110,12 +144,15 @@ pub struct RunArgs {
 }
 
 /// Every message is captured in certify and run: the report's ladders need them.
-fn recording(e: &EvidenceArgs) -> anyhow::Result<Recording> {
+pub(crate) fn recording(e: &EvidenceArgs) -> anyhow::Result<Recording> {
     e.recording(Some(Keep::All), CERTIFY_CAPTURE_BYTES)
 }
 
 /// `certify`.
 pub async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
+    if let Some(plan) = &a.plan.originator {
+        return super::originator::certify(&a, plan).await;
+    }
     // Without --scenarios, the library built into the binary: it runs from any folder.
     let loaded = if a.scenarios.is_empty() {
         Ok(scenarios::shipped().context("loading the built-in scenario library")?)
@@ -381,6 +418,12 @@ async fn start_embedded(kind: TransportKind, e: &EvidenceArgs) -> anyhow::Result
     Ok(Embedded::start_recorded(kind, [any, any], None, Retain::All, recording(e)?).await?)
 }
 
+/// A flag set by SIGINT or SIGTERM (the process's one token, [`crate::signals`]), so runs stop
+/// between scenarios and still write their reports.
+pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
+    crate::signals::flag(&crate::signals::shutdown_token())
+}
+
 /// Runs `scenarios` in `ctx`, applies the waivers, writes the reports, returns the exit code.
 async fn execute(
     command: &str,
@@ -390,19 +433,16 @@ async fn execute(
     waivers: Option<&Path>,
     evidence: &EvidenceArgs,
 ) -> anyhow::Result<u8> {
-    let waivers = match waivers.map(crate::run::waiver::load).transpose() {
+    let waivers = match load_waivers(waivers) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(EXIT_USAGE);
-        }
+        Err(code) => return Ok(code),
     };
     let started = SystemTime::now();
     let t0 = Instant::now();
-    let cancel = crate::signals::shutdown_token();
+    let flag = interrupt_flag();
     let total = scenarios.len();
     let mut done = 0;
-    let reports = run::run_scenarios(scenarios, ctx, &|| cancel.is_cancelled(), |r| {
+    let reports = run::run_scenarios(scenarios, ctx, &|| flag.load(Ordering::SeqCst), |r| {
         done += 1;
         let failed = r
             .checks
@@ -419,40 +459,99 @@ async fn execute(
         eprintln!("[{done}/{total}] {:<32} {verdict}", r.name);
     })
     .await;
-    let mut reports = reports;
-    let stale = waivers
-        .as_ref()
-        .map(|w| w.apply(&mut reports))
-        .unwrap_or_default();
-    let interrupted = cancel.is_cancelled();
-    if interrupted {
-        reports.push(reports::ScenarioReport {
-            name: "run".into(),
-            description: "whether the run finished".into(),
-            checks: vec![crate::exit::interrupted_check(&format!(
-                "{done} of {total} scenario(s) ran"
-            ))],
-            ..reports::ScenarioReport::default()
-        });
-    }
-    let report = run::assemble(command, &ctx.topology, started, t0.elapsed(), reports);
-    let written = reports::write_all(&report, out)
-        .with_context(|| format!("writing reports to {}", out.display()))?;
-    crate::stdout::print_quietly(&reports::render_summary_text(&report));
-    crate::stdout::println_quietly(&format!("reports: {written}"));
-    evidence.finish(&ctx.uac.recording, &run::lanes(ctx))?;
-    for e in &stale {
+    let run = Finished {
+        command,
+        topology: &ctx.topology,
+        started,
+        elapsed: t0.elapsed(),
+        uncovered: None,
+        trace: Some((evidence, &ctx.uac.recording, run::lanes(ctx))),
+    };
+    run.write(reports, waivers.as_ref(), out)
+}
+
+/// The waiver file, loaded before anything runs (a bad one is a usage error, exit 2).
+pub(crate) fn load_waivers(path: Option<&Path>) -> Result<Option<crate::run::waiver::Waivers>, u8> {
+    path.map(crate::run::waiver::load).transpose().map_err(|e| {
         eprintln!("error: {e}");
-    }
-    if interrupted {
-        crate::stdout::println_quietly("verdict: INTERRUPTED");
-        return Ok(crate::exit::EXIT_INTERRUPTED);
-    }
-    let code = report.verdict().exit_code() as u8;
-    // A stale waiver is bad input to fix, whatever the checks said (a harness error still wins).
-    Ok(if stale.is_empty() || code > EXIT_USAGE {
-        code
-    } else {
         EXIT_USAGE
     })
+}
+
+/// A run that has ended, about to be reported.
+pub(crate) struct Finished<'a> {
+    /// The subcommand.
+    pub(crate) command: &'a str,
+    /// What stood where.
+    pub(crate) topology: &'a str,
+    /// When it started.
+    pub(crate) started: SystemTime,
+    /// How long it took.
+    pub(crate) elapsed: Duration,
+    /// What the summary says of a requirement nothing in the run covered and nothing else
+    /// proves [default: the report's own words].
+    pub(crate) uncovered: Option<&'a str>,
+    /// `--pcap`: the options, the run's recording and who is who on the wire.
+    pub(crate) trace: Option<(&'a EvidenceArgs, &'a Recording, Lanes)>,
+}
+
+impl Finished<'_> {
+    /// Applies the waivers to `reports`, writes report.json, junit.xml and summary.md to
+    /// `out`, prints the summary, and returns the exit code.
+    pub(crate) fn write(
+        &self,
+        mut reports: Vec<reports::ScenarioReport>,
+        waivers: Option<&crate::run::waiver::Waivers>,
+        out: &Path,
+    ) -> anyhow::Result<u8> {
+        let stale = waivers.map(|w| w.apply(&mut reports)).unwrap_or_default();
+        // A signal stopped the run: the report says so (an error testcase in JUnit), and the
+        // exit code is INTERRUPTED whatever the checks said.
+        let interrupted = crate::signals::shutdown_token().is_cancelled();
+        if interrupted {
+            let ran = reports.len();
+            reports.push(reports::ScenarioReport {
+                name: "run".into(),
+                description: "whether the run finished".into(),
+                checks: vec![crate::exit::interrupted_check(&format!(
+                    "stopped after {ran} scenario(s) or step(s)"
+                ))],
+                ..reports::ScenarioReport::default()
+            });
+        }
+        let mut report = run::assemble(
+            self.command,
+            self.topology,
+            self.started,
+            self.elapsed,
+            reports,
+        );
+        if let Some(note) = self.uncovered {
+            for n in report.not_covered.iter_mut().filter(|n| n.note.is_none()) {
+                n.note = Some(note.to_owned());
+            }
+        }
+        let written = reports::write_all(&report, out)
+            .with_context(|| format!("writing reports to {}", out.display()))?;
+        crate::stdout::print_quietly(&reports::render_summary_text(&report));
+        crate::stdout::println_quietly(&format!("reports: {written}"));
+        if let Some((evidence, recording, lanes)) = &self.trace {
+            evidence.finish(recording, lanes)?;
+        }
+        for e in &stale {
+            eprintln!("error: {e}");
+        }
+        if interrupted {
+            crate::stdout::println_quietly("verdict: INTERRUPTED");
+            return Ok(crate::exit::EXIT_INTERRUPTED);
+        }
+        let code = report.verdict().exit_code() as u8;
+        // A stale waiver is bad input to fix, whatever the checks said (a harness error still
+        // wins).
+        Ok(if stale.is_empty() || code > EXIT_USAGE {
+            code
+        } else {
+            EXIT_USAGE
+        })
+    }
 }

@@ -6,10 +6,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod call;
 pub mod certify;
 pub mod certs;
 pub mod evidence;
 pub mod gateway;
+pub mod originator;
 pub mod report;
 
 pub use certify::{CertifyArgs, RunArgs};
@@ -40,13 +42,16 @@ pub enum Command {
     Gateway(GatewayArgs),
     /// Write a lab CA and gateway certificates; with --sbc, a certificate for your SBC too.
     Certs(CertsArgs),
-    /// Lint scenario files (every problem, with file, line and field).
+    /// Lint scenario files and test plans (every problem, with file, line and field).
     Validate(ValidateArgs),
     /// Open-loop load (calls per second) with latency percentiles, SLOs and --find-max.
     Load(crate::load::LoadArgs),
     /// Attack a system under test with RFC 4475/5118 messages and INVITE mutations, checking
     /// after each batch that it still answers OPTIONS and completes a 911 call.
     Torture(crate::torture::TortureArgs),
+    /// Place emergency calls as the trunk does, to gw1 then gw2 (an originator for
+    /// `certify --originator --drive`).
+    Call(call::CallArgs),
     /// Merge the reports of several load generators (shards) exactly into one.
     Merge(crate::load::merge::MergeArgs),
     /// Render report.html and summary.md again from a report.json.
@@ -56,7 +61,7 @@ pub enum Command {
 /// `validate` options.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Scenario files or folders.
+    /// Scenario files, test plans, or folders of them.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
 }
@@ -103,6 +108,7 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Torture(a) => {
             crate::torture::torture_cmd(a, crate::signals::shutdown_token()).await
         }
+        Command::Call(a) => call::call_cmd(a).await,
         Command::Merge(a) => crate::load::merge::merge_cmd(&a),
         Command::Report(a) => report::report_cmd(&a),
     }
@@ -139,14 +145,68 @@ pub(crate) fn load(paths: &[PathBuf]) -> Result<Vec<scenarios::Scenario>, u8> {
     }
 }
 
+/// Lints scenario files and test plans (a file whose document has a `[plan]` table); folders
+/// contribute their `*.toml` files. Every problem of every file is printed.
 fn validate_cmd(paths: &[PathBuf]) -> u8 {
-    match load(paths) {
-        Ok(s) => {
-            crate::stdout::println_quietly(&format!("ok: {} scenario(s) valid", s.len()));
+    let (plans, scenario_paths) = split_plans(paths);
+    let mut code = EXIT_PASSED;
+    let mut valid_plans = 0;
+    for p in &plans {
+        match scenarios::plan::load_plan_file(p) {
+            Ok(_) => valid_plans += 1,
+            Err(e) => {
+                eprintln!("{e}");
+                code = EXIT_USAGE;
+            }
+        }
+    }
+    let scenarios = if scenario_paths.is_empty() && !plans.is_empty() {
+        Ok(Vec::new())
+    } else {
+        load(&scenario_paths)
+    };
+    match scenarios {
+        Ok(s) if code == EXIT_PASSED => {
+            crate::stdout::println_quietly(&format!(
+                "ok: {} scenario(s) and {valid_plans} plan(s) valid",
+                s.len()
+            ));
             EXIT_PASSED
         }
-        Err(code) => code,
+        Ok(_) => code,
+        Err(c) => c,
     }
+}
+
+/// Separates the test plans among `paths` (files and the `*.toml` of folders) from the rest,
+/// which stays as given for the scenario loader (it reports unreadable paths itself).
+fn split_plans(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let is_plan = |p: &std::path::Path| {
+        std::fs::read_to_string(p).is_ok_and(|t| scenarios::plan::looks_like_plan(&t))
+    };
+    let mut plans = Vec::new();
+    let mut rest = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.retain(|f| f.is_file() && f.extension().is_some_and(|x| x == "toml"));
+            files.sort();
+            let (p, s): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| is_plan(f));
+            if p.is_empty() {
+                rest.push(path.clone());
+            } else {
+                plans.extend(p);
+                rest.extend(s);
+            }
+        } else if is_plan(path) {
+            plans.push(path.clone());
+        } else {
+            rest.push(path.clone());
+        }
+    }
+    (plans, rest)
 }
 
 async fn gateway_cmd(a: GatewayArgs) -> anyhow::Result<u8> {

@@ -4,7 +4,9 @@
 //! The originators ([`crate::originate::uac`], [`crate::originate::route`]) produce a [`Call`]
 //! per emergency call: its [`Attempt`]s, each ending in an [`AttemptEnd`] (answered, rejected
 //! with status and Q.850 cause, no answer by [`Failure`] kind, TLS refused by [`TlsFailure`]
-//! kind, or not attempted and why). The embedded gateways produce [`reports::Observation`]s.
+//! kind, or not attempted and why). The embedded gateways produce [`reports::Observation`]s;
+//! a call the harness did not place (a real originator's, [`Topology::Originator`]) is built
+//! from them ([`observed`]).
 //! The verdicts ([`crate::verdict`]) read only these types; [`record`] turns a [`Call`] into a
 //! [`reports::CallRecord`] once, at the edge. What was on the wire is recorded beside them
 //! ([`recording`]: the message capture and the TLS key log) and becomes each call's SIP ladder
@@ -23,6 +25,7 @@ use sip::message::SipHeaders;
 use sip::transport::{TransportError, TransportKind};
 use sip::{Request, Response};
 
+pub mod observed;
 pub mod record;
 pub mod recording;
 pub mod trace;
@@ -70,6 +73,10 @@ pub enum Topology {
     /// The harness calls an external target (a gateway or an SBC): only the trunk leg is
     /// observed; no gateway evidence exists.
     External,
+    /// A real originator (a trunk, an SBC, a PBX) calls the embedded gateways and the harness
+    /// places no call: every call is what the gateways received ([`observed`]), and nothing of
+    /// the originator's own side (what its caller heard) is observed.
+    Originator,
 }
 
 impl Topology {
@@ -82,7 +89,9 @@ impl Topology {
     pub fn scenario_topology(self) -> scenarios::Topology {
         match self {
             Topology::Direct => scenarios::Topology::Direct,
-            Topology::ThroughSut | Topology::External => scenarios::Topology::Sut,
+            Topology::ThroughSut | Topology::External | Topology::Originator => {
+                scenarios::Topology::Sut
+            }
         }
     }
 }

@@ -12,7 +12,8 @@
 //! - `ani.consistency` on every answered call (From and PAI agree, one PAI per scheme, E.164),
 //!   or `ani.findings` when the scenario declares them; `ani.form` with `expect.ani_form`.
 //! - `caller.selection` with `[caller]`: which step of the prioritized caller selection supplied
-//!   the ANI.
+//!   the ANI (the harness's own when it is the trunk; for a real originator, the step the ANI
+//!   that arrived comes from, [`super::originator::caller_selection`]).
 //! - `dial.number` (ICD 5.2): with `expect.dialed`, the number the gateway read from the first
 //!   INVITE; otherwise on every 911 and 933 call, every INVITE that reached a gateway carries
 //!   the number the trunk dialled, so a system under test that turns 911 into 933 (the test
@@ -22,14 +23,20 @@ use reports::observation::AniObservation;
 use reports::{CheckResult, Observation, Outcome};
 use scenarios::{AniFinding, AniHeader, AniPlacement, Scenario, is_emergency_number};
 
-use super::{CallEvidence, NO_GATEWAYS, normalize_number, outcome, req, result, skipped};
+use super::{CallEvidence, NO_GATEWAYS, Setting, normalize_number, outcome, req, result, skipped};
+use crate::evidence::Topology;
 use scenarios::ORG_HEADER;
 use scenarios::caller as conformance;
 
 /// The identity checks of one call.
-pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
+pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    out.extend(caller_selection(scenario));
+    // The step that supplied the ANI: the harness's own selection when it is the trunk, what
+    // arrived at the gateways when a real originator chose it.
+    out.extend(match setting.topology {
+        Topology::Originator => super::originator::caller_selection(scenario, c),
+        _ => caller_selection(scenario),
+    });
     let e = &scenario.expect;
     let org = expected_org(scenario);
     let ani = expected_ani(scenario);
@@ -128,7 +135,12 @@ pub fn judge(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult> {
         out.push(org_value(&org, &invites));
     }
     if let Some(ani) = ani {
-        out.push(ani_number(&ani, &invites));
+        // Where the expected ANI comes from: what the harness's trunk sent, or the plan.
+        let source = match setting.topology {
+            Topology::Originator => "the step expects",
+            _ => "the trunk sent",
+        };
+        out.push(ani_number(&ani, &invites, source));
     }
     if let Some(h) = source {
         out.push(ani_source(scenario, h, &invites));
@@ -268,12 +280,12 @@ fn gateways(invites: &[&Observation]) -> String {
 }
 
 /// Whether two numbers are the same caller: equal digits, or equal in E.164 form.
-fn same_number(a: &str, b: &str) -> bool {
+pub(super) fn same_number(a: &str, b: &str) -> bool {
     normalize_number(a) == normalize_number(b)
         || scenarios::e164(a).is_some_and(|x| scenarios::e164(b).is_some_and(|y| x == y))
 }
 
-fn ani_number(ani: &str, invites: &[&Observation]) -> CheckResult {
+fn ani_number(ani: &str, invites: &[&Observation], source: &str) -> CheckResult {
     let expected = normalize_number(ani);
     let bad = invites.iter().find_map(|o| {
         let seen = o.ani.as_ref().map(|a| normalize_number(&a.number));
@@ -307,11 +319,11 @@ fn ani_number(ani: &str, invites: &[&Observation]) -> CheckResult {
                 ),
                 match seen {
                     Some(s) => format!(
-                        "the ANI at {} is {s}{detail}, but the trunk sent {expected}: responders would be sent to the wrong caller's address (ICD 5.1.7)",
+                        "the ANI at {} is {s}{detail}, but {source} {expected}: responders would be sent to the wrong caller's address (ICD 5.1.7)",
                         o.gateway
                     ),
                     None => format!(
-                        "no ANI reached {}; the trunk sent {expected} (ICD 5.1.7)",
+                        "no ANI reached {}; {source} {expected} (ICD 5.1.7)",
                         o.gateway
                     ),
                 },

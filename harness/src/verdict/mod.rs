@@ -23,6 +23,9 @@
 //! - [`route`]: failover across gw1/gw2 (ICD 5.3), judged at the trunk when the harness is the
 //!   trunk and at the gateways when a system under test fails over ([`path`]); [`fingerprint`]
 //!   is what a retry must keep.
+//! - [`originator`]: a real originator's call, judged from what the gateways answered it
+//!   (final answer, Warning, 933 read-back, teardown) and the caller-selection step its ANI
+//!   comes from; [`probing`]: its OPTIONS probing of the gateways (ICD 5.1.3).
 
 use std::time::Duration;
 
@@ -38,7 +41,9 @@ pub mod identity;
 pub mod location;
 pub mod media;
 pub mod number_plan;
+pub mod originator;
 pub mod path;
+pub mod probing;
 pub mod route;
 pub mod tls;
 
@@ -165,9 +170,18 @@ pub fn judge_call(
     c: &CallEvidence<'_>,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    out.extend(call::judge(scenario, setting, c));
-    out.extend(tls::judge_call(setting, c));
-    out.extend(identity::judge(scenario, c));
+    match setting.topology {
+        // The originator's side is not observed: the call as the gateways answered it.
+        Topology::Originator => {
+            out.extend(originator::judge_call(scenario, c));
+            out.extend(tls::originator_leg(setting, &scenario.call.tls, c));
+        }
+        _ => {
+            out.extend(call::judge(scenario, setting, c));
+            out.extend(tls::judge_call(setting, c));
+        }
+    }
+    out.extend(identity::judge(scenario, setting, c));
     out.extend(location::judge(scenario, c));
     out.extend(call::judge_offer(c));
     out.extend(number_plan::gateway_order(scenario, setting, c));

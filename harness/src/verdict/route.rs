@@ -3,7 +3,8 @@
 //!
 //! The path ([`RouteView`]) is read where the failover happens: from the trunk's own attempts
 //! when the harness is the trunk ([`Topology::Direct`]), and from what each gateway received
-//! when a system under test does the failover ([`Topology::ThroughSut`]): the gateways that saw
+//! when a system under test or a real originator does the failover ([`Topology::ThroughSut`],
+//! [`Topology::Originator`]): the gateways that saw
 //! the call's INVITE (or a connection attempt, or were down), in the order they saw it, the
 //! INVITE each received, and the failover time between them on the run's clock.
 //!
@@ -69,12 +70,17 @@ pub fn judge(scenario: &Scenario, ev: &Evidence<'_>) -> Vec<CheckResult> {
                 .map(|c| RouteView::of_trunk(c.call, c.observations))
                 .collect(),
         ),
-        Topology::ThroughSut => ev
+        Topology::ThroughSut | Topology::Originator => ev
             .calls
             .iter()
             .map(|c: &CallEvidence<'_>| {
+                // When the trunk's INVITE was sent is known only when the harness is the trunk.
+                let sent_at = match ev.setting.topology {
+                    Topology::ThroughSut => c.call.first_invite_at_us(),
+                    _ => None,
+                };
                 c.observations
-                    .map(|obs| RouteView::of_gateways(scenario, obs, c.call.first_invite_at_us()))
+                    .map(|obs| RouteView::of_gateways(scenario, obs, sent_at))
             })
             .collect(),
         Topology::External => None,
@@ -366,7 +372,8 @@ fn identical_retry(calls: &[RouteView], topology: Topology) -> CheckResult {
         }
     }
     if compared == 0 {
-        if let (Topology::ThroughSut, Some((i, c))) = (topology, unobserved) {
+        if let (Topology::ThroughSut | Topology::Originator, Some((i, c))) = (topology, unobserved)
+        {
             return skipped(
                 "route.identical-retry",
                 req::ROUTE,

@@ -10,11 +10,14 @@
 //!   the originator must refuse (untrusted, expired, wrong name), no request arrives over a
 //!   connection that presented it.
 //!
+//! - a real originator's leg to the gateways ([`originator_leg`]): TLS 1.2 or later, and the
+//!   Genesys BYOC profile when the plan names it, as the gateways saw each INVITE's session.
+//!
 //! A TCP leg makes the checks of that leg `skipped` with the reason: nothing was exercised.
 
 use reports::{CheckResult, Observation, TlsInfo};
 use scenarios::tls::GENESYS_BYOC_SUITES;
-use scenarios::{FaultKind, Scenario};
+use scenarios::{FaultKind, Scenario, TlsProfile};
 use sip::transport::TransportKind;
 
 use super::{CallEvidence, Evidence, Setting, req, result, skipped};
@@ -34,6 +37,8 @@ pub fn judge_call(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
             out.extend(gateway_leg(setting, c));
             out
         }
+        // Without the plan's profile: TLS 1.2 or later only (the verdict passes the profile).
+        Topology::Originator => originator_leg(setting, &TlsProfile::any(), c),
         Topology::External => {
             let mut out = trunk_profile(setting, c);
             if let Some(session) = client_session(c) {
@@ -205,6 +210,101 @@ fn gateway_leg(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
             format!("the system under test reached the gateways over TLS: {shown}"),
         ),
     }]
+}
+
+/// A real originator's leg to the gateways, its only leg, as the gateways saw the session of
+/// each INVITE: TLS 1.2 or later (`transport.tls`, ICD 5.1.2) and, when the plan names the
+/// Genesys BYOC profile, that profile (`transport.tls-profile`, ICD 5.1: version, group and
+/// suite; the certificate is the gateways' own, so it is not judged here).
+pub fn originator_leg(
+    setting: &Setting,
+    expected: &TlsProfile,
+    c: &CallEvidence<'_>,
+) -> Vec<CheckResult> {
+    let genesys = *expected == TlsProfile::genesys_byoc();
+    if setting.gateway_leg == Some(TransportKind::Tcp) {
+        let ids: &[&str] = if genesys {
+            &["transport.tls", "transport.tls-profile"]
+        } else {
+            &["transport.tls"]
+        };
+        return tcp_leg(
+            ids,
+            "the gateways listen on TCP (--transport tcp): the originator's TLS (ICD 5.1.2, 5.1) is not exercised",
+        );
+    }
+    let invites = c.invites();
+    if invites.is_empty() {
+        return Vec::new();
+    }
+    let shown = |o: &Observation| {
+        o.tls.as_ref().map_or_else(
+            || format!("{}: {} without TLS", o.gateway, o.transport),
+            |t| format!("{}: {}", o.gateway, describe(t, None)),
+        )
+    };
+    let all = invites
+        .iter()
+        .map(|o| shown(o))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut out = Vec::new();
+    let old = invites
+        .iter()
+        .find(|o| o.tls.as_ref().is_none_or(|t| !is_tls12_or_later(t)));
+    out.push(match old {
+        Some(o) => result(
+            "transport.tls",
+            req::TLS,
+            false,
+            TLS12_OR_LATER,
+            shown(o),
+            format!(
+                "the originator reached {} with {}; the E911 gateways accept TLS 1.2 or later (ICD 5.1.2)",
+                o.gateway,
+                o.tls
+                    .as_ref()
+                    .map_or_else(|| format!("{} without TLS", o.transport), |t| t.version.clone())
+            ),
+        ),
+        None => result(
+            "transport.tls",
+            req::TLS,
+            true,
+            TLS12_OR_LATER,
+            all.clone(),
+            format!("the originator reached the gateways over TLS: {all}"),
+        ),
+    });
+    if genesys {
+        let bad = invites.iter().find_map(|o| {
+            let p = profile_problems(o.tls.as_ref()?, None);
+            (!p.is_empty()).then_some((o, p))
+        });
+        out.push(match bad {
+            Some((o, problems)) => result(
+                "transport.tls-profile",
+                req::TLS_PROFILE,
+                false,
+                PROFILE_TEXT,
+                shown(o),
+                format!(
+                    "the originator's session with {} is outside the Genesys BYOC TLS profile (ICD 5.1): {}",
+                    o.gateway,
+                    problems.join("; ")
+                ),
+            ),
+            None => result(
+                "transport.tls-profile",
+                req::TLS_PROFILE,
+                true,
+                PROFILE_TEXT,
+                all.clone(),
+                format!("the originator's sessions with the gateways are the Genesys BYOC TLS profile (ICD 5.1): {all}"),
+            ),
+        });
+    }
+    out
 }
 
 fn tcp_leg(ids: &[&str], why: &str) -> Vec<CheckResult> {

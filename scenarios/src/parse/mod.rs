@@ -12,6 +12,8 @@
 //!   `[gateway.gwN]`, `[health]`, `[run]` and the route expectations; `tls`: TLS profiles;
 //!   `conformance`: `[caller]`, `call.location`, `[[gateway.location]]` and location-table
 //!   files.
+//! - `plan`: test plans for certifying an originator (`[plan]`, `[[step]]`), each step read
+//!   with the readers above into a scenario.
 
 use toml::Spanned;
 use toml::de::DeTable;
@@ -21,12 +23,14 @@ mod call;
 mod conformance;
 mod expect;
 mod gateway;
+mod plan;
 mod route;
 mod tls;
 mod topology;
 mod values;
 
 pub(crate) use conformance::location_file;
+pub(crate) use plan::plan;
 use values::{list, non_empty, slug};
 
 use crate::model::{AniHeader, DEFAULT_SUITE, GatewaySpec, Scenario};
