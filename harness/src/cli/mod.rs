@@ -181,8 +181,10 @@ fn validate_cmd(paths: &[PathBuf]) -> u8 {
 /// Separates the test plans among `paths` (files and the `*.toml` of folders) from the rest,
 /// which stays as given for the scenario loader (it reports unreadable paths itself).
 fn split_plans(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    // Read bounded (a device or a huge file is not a plan, and is refused when loaded).
     let is_plan = |p: &std::path::Path| {
-        std::fs::read_to_string(p).is_ok_and(|t| scenarios::plan::looks_like_plan(&t))
+        scenarios::read_input_file(p, scenarios::MAX_INPUT_FILE_BYTES)
+            .is_ok_and(|b| scenarios::plan::looks_like_plan(&String::from_utf8_lossy(&b)))
     };
     let mut plans = Vec::new();
     let mut rest = Vec::new();
