@@ -25,11 +25,15 @@
 //!   ([`evidence::Topology::Originator`]), operator guidance, the unattended drive command.
 //! - [`load`]: `e911-harness load`: open-loop scheduler, multiplexed UAC, HdrHistogram
 //!   metrics, SLOs.
+//! - [`torture`]: `e911-harness torture`: RFC 4475/5118 messages and PROTOS-style mutations
+//!   against a system under test, with liveness probes after each batch.
 //! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway,
 //!   [`cli::report`]: the views again from a report.json, [`cli::evidence`]: `--pcap` and
 //!   `--tls-keylog`, [`cli::originator`]: `certify --originator`, [`cli::call`]: the trunk as a
 //!   standalone originator);
-//!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares.
+//!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares;
+//!   [`signals`]: one cancellation for SIGINT and SIGTERM; [`stdout`]: printing that ends
+//!   quietly on a closed stdout.
 //!
 //! Imports point one way: `cli` -> `plan` -> `run`/`load` -> `verdict` -> `evidence` <-
 //! `originate`; nothing imports `cli`.
@@ -46,6 +50,9 @@ pub mod load;
 pub mod originate;
 pub mod plan;
 pub mod run;
+pub mod signals;
+pub mod stdout;
 #[cfg(test)]
 mod test_support;
+pub mod torture;
 pub mod verdict;

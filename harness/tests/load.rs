@@ -79,6 +79,7 @@ async fn two_hundred_calls_over_tls_are_all_accounted_and_reported() {
         [
             "load.accounting",
             "load.valid",
+            "load.calls",
             "slo p99_setup<60s",
             "slo isa<=100%"
         ]

@@ -60,11 +60,16 @@ impl Default for GatewayConfig {
     }
 }
 
+/// Most observations a gateway keeps in memory whatever [`Retain`] says (about 2.5 KB each):
+/// past it the oldest are dropped and counted ([`crate::Stats::observations_dropped`]).
+pub const MAX_RETAINED: usize = 16_384;
+
 /// Which observations a gateway keeps for [`crate::Gateway::observations`]. Subscribers see
-/// every observation whatever this says; [`crate::Gateway::stats`] counts them all.
+/// every observation whatever this says; [`crate::Gateway::stats`] counts them all. The
+/// window is never larger than [`MAX_RETAINED`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Retain {
-    /// Every one (certification runs).
+    /// Every one since the last take, up to [`MAX_RETAINED`] (certification runs).
     #[default]
     All,
     /// The latest n.
@@ -118,16 +123,24 @@ impl From<&GatewaySpec> for Policy {
     }
 }
 
-/// Limits that keep a misbehaving peer from exhausting the gateway.
+/// Limits that keep a misbehaving peer from exhausting the gateway or locking others out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections served at once; further ones wait in the accept backlog.
+    /// Connections served at once; one more is accepted and closed at once (counted as
+    /// `refused_total`), never left waiting in the kernel backlog.
     pub max_connections: usize,
+    /// Connections served at once from one source address; one more is closed at once
+    /// (counted as `refused_per_source`).
+    pub max_connections_per_source: usize,
     /// Largest message (header block and body) accepted; larger ones get 400 and a close.
     pub max_message_bytes: usize,
     /// How long a started message (or a TLS handshake) may take to arrive in full.
     pub read_timeout: Duration,
-    /// How long a connection may stay silent between messages before it is closed.
+    /// How long a new connection may go without a complete request before it is closed;
+    /// keep-alive CRLFs do not count as one.
+    pub first_request_timeout: Duration,
+    /// How long a connection may go between requests before it is closed; keep-alive CRLFs
+    /// are answered but do not extend it.
     pub idle_timeout: Duration,
 }
 
@@ -135,8 +148,10 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 1024,
+            max_connections_per_source: 256,
             max_message_bytes: 64 * 1024,
             read_timeout: Duration::from_secs(10),
+            first_request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
         }
     }

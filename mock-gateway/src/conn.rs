@@ -6,8 +6,9 @@
 //! A parse failure is answered (400/505 from the salvaged headers) and the connection stays up;
 //! a framing failure (no or bad Content-Length, over the size cap) is answered when the header
 //! block allows it, then the connection is closed because the stream cannot be resynchronised.
-//! A message that stalls half-way is dropped after `read_timeout`; a silent connection after
-//! `idle_timeout`. When an outage starts the connection is dropped without a goodbye.
+//! A message that stalls half-way is dropped after `read_timeout`; a connection without a
+//! complete message for `first_request_timeout` (a new one) or `idle_timeout` (since its last
+//! message) is closed, whatever keep-alive CRLFs it sends. When an outage starts the connection is dropped without a goodbye.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -284,7 +285,10 @@ async fn run<S: Socket>(
     let mut decoder = StreamDecoder::new(codec_limits(limits.max_message_bytes));
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut partial_since: Option<Instant> = None;
-    let mut idle_since = Instant::now();
+    let accepted = Instant::now();
+    // Only a complete message counts as activity: keep-alive CRLFs are answered but never
+    // keep a connection that sends no request open past the bound.
+    let mut last_message: Option<Instant> = None;
     let result = loop {
         let step = async {
             loop {
@@ -293,7 +297,8 @@ async fn run<S: Socket>(
                         if let Some(tap) = &meta.tap {
                             tap.received(&m);
                         }
-                        s.on_frame(m).await?
+                        last_message = Some(Instant::now());
+                        s.on_frame(m).await?;
                     }
                     Ok(Some(Frame::KeepAlive)) => s.queue_raw(b"\r\n"),
                     Ok(None) => break,
@@ -326,7 +331,10 @@ async fn run<S: Socket>(
         }
         let read_deadline = match partial_since {
             Some(t) => t + limits.read_timeout,
-            None => idle_since + limits.idle_timeout,
+            None => match last_message {
+                Some(t) => t + limits.idle_timeout,
+                None => accepted + limits.first_request_timeout,
+            },
         };
         let due = s.next_due();
         tokio::select! {
@@ -338,11 +346,15 @@ async fn run<S: Socket>(
                 }
             }
             () = sleep_until(read_deadline) => {
-                break Err(if partial_since.is_some() { Ended::Stalled } else { Ended::Idle });
+                if partial_since.is_some() {
+                    break Err(Ended::Stalled);
+                }
+                bump(&shared.counters.closed_idle);
+                break Err(Ended::Idle);
             }
             n = s.io().read_buf(&mut buf) => match n {
                 Ok(0) => break Err(Ended::Closed),
-                Ok(_) => idle_since = Instant::now(),
+                Ok(_) => {}
                 Err(e) => break Err(Ended::Io(e)),
             },
         }

@@ -3,8 +3,9 @@
 //! task performs the [`Plan`] and fills in who sent it, when and over what.
 //!
 //! INVITE checks run in this order and the first failure answers: RFC 3261 §8.2 pre-checks
-//! (416, 420, 483, 415, 406, 400), dialled number (404 unless 911/933), organization header
-//! (403 unless ok, or unknown under the accept policy), SDP offer (488). Every check is still
+//! (416, 420, 483, 415, 406, 400), numeric headers ([`crate::strict`], 400), dialled number (404
+//! unless 911/933), organization header (403 unless ok, or unknown under the accept policy), SDP
+//! offer (its grammar, then what can be answered: 488). Every check is still
 //! recorded, so a report can show all of a bad INVITE's problems at once.
 
 use std::net::SocketAddr;
@@ -205,6 +206,15 @@ pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
             observation: obs,
         };
     }
+    if req.method != Method::Ack
+        && let Some(problem) = crate::strict::header_problem(req)
+    {
+        let w = warning(399, ctx.host, &problem);
+        return Decision {
+            plan: reject(req, &mut obs, 400, Some(w)),
+            observation: obs,
+        };
+    }
     let plan = match req.method {
         Method::Invite => invite(req, policy, ctx, &mut obs),
         Method::Ack => Plan::Absorb,
@@ -286,6 +296,10 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
             return reject(req, obs, 488, Some(w));
         }
     };
+    if let Some(problem) = crate::strict::sdp_problem(offer) {
+        let w = warning(399, ctx.host, &problem);
+        return reject(req, obs, 488, Some(w));
+    }
     let answer = match answer_offer(offer, ctx.local.ip()) {
         Ok(a) => a,
         Err(e) => {

@@ -9,12 +9,15 @@
 //!   retained ([`Retain`]).
 //! - [`fault`]: fault injection ([`FaultPlan`]: the scenario model's [`FaultSpec`] rules,
 //!   capacity, outage), set with [`Gateway::set_faults`].
-//! - [`stats`]: the gateway's counters ([`Stats`]).
+//! - [`stats`]: the gateway's counters ([`Stats`]); `admission`: the total and per-source
+//!   connection caps, refused at once.
 //! - [`decide`]: the pure per-request decision ([`decide::decide`]): request and policy in,
 //!   responses and observation out.
 //! - [`org`]: the organization header check ([`check_org`]).
 //! - [`ani`]: ANI extraction ([`extract_ani`]) and the dialled number.
 //! - [`sdp`]: the SDP answer ([`sdp_answer`]): SRTP/SDES, G.711, media port range.
+//! - [`strict`]: what the parser lets through but the gateway still refuses (numeric headers,
+//!   the SDP grammar).
 //! - [`observation`]: what is recorded.
 //! - `server`, `conn`, `session`, `salvage`, `record`: the listener and accept loop (and the
 //!   outage schedule), the per-connection task (framing with `sip::codec`, connection faults),
@@ -27,9 +30,12 @@
 //! - One task per connection owns its socket; nothing shares a socket.
 //! - A peer's malformed or hostile input is answered or dropped and recorded, never a panic:
 //!   parse errors get 400/505 and the connection stays, framing errors get 400/513 and a close,
-//!   stalls past the read timeout are dropped, connections are capped by a semaphore.
+//!   stalls past the read timeout are dropped, a connection that sends no request is closed
+//!   past a bound whatever keep-alives it sends, connections are capped in total and per source
+//!   and one over a cap is closed at once (never left in the kernel backlog).
 //! - The gateway records; it never judges (verdicts live in `harness`).
 
+mod admission;
 pub mod ani;
 pub mod config;
 mod conn;
@@ -45,9 +51,10 @@ pub mod sdp;
 mod server;
 mod session;
 pub mod stats;
+pub mod strict;
 
 pub use ani::extract_ani;
-pub use config::{GatewayConfig, Limits, Policy, Retain};
+pub use config::{GatewayConfig, Limits, MAX_RETAINED, Policy, Retain};
 pub use error::{GatewayError, SdpError};
 pub use fault::{
     CallSelect, FaultError, FaultKind, FaultPlan, FaultSpec, FaultTlsConfigs, FaultTlsError,

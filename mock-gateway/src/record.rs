@@ -1,5 +1,6 @@
 //! The observation log of one gateway: numbered, timestamped from the gateway's start, kept in
-//! memory for [`crate::Gateway::observations`] as [`Retain`] says, and broadcast to
+//! memory for [`crate::Gateway::observations`] as [`Retain`] says (a window of at most
+//! [`MAX_RETAINED`], the oldest dropped and counted), and broadcast to
 //! subscribers (the standalone JSON-lines log). A slow subscriber lags and loses entries; the
 //! log itself never blocks.
 //!
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use tokio::sync::broadcast;
 
-use crate::config::Retain;
+use crate::config::{MAX_RETAINED, Retain};
 use crate::observation::Observation;
 
 /// Broadcast buffer per subscriber.
@@ -43,6 +44,8 @@ pub(crate) struct Recorder {
     epoch: Instant,
     retain: Retain,
     seq: AtomicU64,
+    /// Observations dropped from the window (oldest first).
+    dropped: AtomicU64,
     subscribed: AtomicBool,
     log: Mutex<VecDeque<Observation>>,
     tx: broadcast::Sender<Observation>,
@@ -57,6 +60,7 @@ impl Recorder {
             epoch: epoch.unwrap_or(started),
             retain,
             seq: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
             log: Mutex::new(VecDeque::new()),
             tx: broadcast::channel(BROADCAST_CAPACITY).0,
@@ -97,17 +101,20 @@ impl Recorder {
                 // Numbered under the lock so the log is in sequence order.
                 let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
                 obs.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-                if let Retain::Last(n) = self.retain {
-                    if n == 0 {
-                        drop(log);
-                        if subscribed {
-                            let _ = self.tx.send(obs);
-                        }
-                        return;
+                let window = match self.retain {
+                    Retain::Last(n) => n.min(MAX_RETAINED),
+                    _ => MAX_RETAINED,
+                };
+                if window == 0 {
+                    drop(log);
+                    if subscribed {
+                        let _ = self.tx.send(obs);
                     }
-                    while log.len() >= n {
-                        log.pop_front();
-                    }
+                    return;
+                }
+                while log.len() >= window {
+                    log.pop_front();
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
                 }
                 if subscribed {
                     log.push_back(obs.clone());
@@ -120,6 +127,11 @@ impl Recorder {
         if subscribed {
             let _ = self.tx.send(obs);
         }
+    }
+
+    /// Observations dropped from the window so far.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     pub(crate) fn snapshot(&self) -> Vec<Observation> {
@@ -162,6 +174,7 @@ mod tests {
         }
         let seqs: Vec<u64> = last.snapshot().iter().map(|o| o.seq).collect();
         assert_eq!(seqs, [4, 5]);
+        assert_eq!(last.dropped(), 3);
 
         let none = Recorder::new("gw1", Retain::None, None);
         assert!(!none.wanted());
@@ -180,5 +193,23 @@ mod tests {
         }
         assert_eq!(all.take().len(), 3);
         assert!(all.snapshot().is_empty());
+    }
+
+    #[test]
+    fn retain_all_is_a_bounded_window_that_counts_what_it_drops() {
+        let all = Recorder::new("gw1", Retain::All, None);
+        let extra = 10;
+        for _ in 0..MAX_RETAINED + extra {
+            all.record(obs());
+        }
+        let kept = all.snapshot();
+        assert_eq!(kept.len(), MAX_RETAINED);
+        assert_eq!(kept[0].seq, extra as u64 + 1, "the oldest go first");
+        assert_eq!(all.dropped(), extra as u64);
+        let huge = Recorder::new("gw1", Retain::Last(usize::MAX), None);
+        for _ in 0..MAX_RETAINED + 1 {
+            huge.record(obs());
+        }
+        assert_eq!(huge.snapshot().len(), MAX_RETAINED);
     }
 }

@@ -1,4 +1,5 @@
-//! The running gateway: a listener, an accept loop bounded by a connection semaphore, and one
+//! The running gateway: a listener, an accept loop bounded by admission control
+//! ([`crate::admission`]: total and per-source caps, refused at once), and one
 //! task per connection ([`crate::conn`]); all tracked for a bounded graceful shutdown.
 //!
 //! The accept loop also runs a fault plan's outage: at its start it closes the listener (so
@@ -12,12 +13,13 @@ use std::time::Duration;
 
 use sip::transport::TransportKind;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Notify, broadcast};
 use tokio::time::{Instant, sleep_until};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::Admission;
 use crate::config::{GatewayConfig, Limits, Policy};
 use crate::error::GatewayError;
 use crate::fault::{Active, FaultError, FaultPlan, TlsFaultKind};
@@ -140,9 +142,9 @@ pub struct Gateway {
 impl Gateway {
     /// Binds `config.listen` (port 0 picks one) and starts accepting connections.
     pub async fn start(config: GatewayConfig) -> Result<Gateway, GatewayError> {
-        if config.limits.max_connections == 0 {
+        if config.limits.max_connections == 0 || config.limits.max_connections_per_source == 0 {
             return Err(GatewayError::InvalidLimit(
-                "max_connections must be at least 1",
+                "max_connections and max_connections_per_source must be at least 1",
             ));
         }
         if config.limits.max_message_bytes < MIN_MESSAGE_BYTES {
@@ -300,7 +302,10 @@ impl Gateway {
 
     /// The gateway's counters since it started.
     pub fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
+        Stats {
+            observations_dropped: self.shared.recorder.dropped(),
+            ..self.shared.counters.snapshot()
+        }
     }
 
     /// A copy of every observation recorded so far (since the last take).
@@ -337,7 +342,10 @@ async fn accept_loop(
     shared: Arc<Shared>,
     tracker: TaskTracker,
 ) {
-    let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
+    let admission = Admission::new(
+        shared.limits.max_connections,
+        shared.limits.max_connections_per_source,
+    );
     let mut listener = Some(listener);
     let mut backoff = Duration::from_millis(10);
     loop {
@@ -361,9 +369,8 @@ async fn accept_loop(
             }
         }
         let accept = async {
-            let permit = permits.clone().acquire_owned().await;
             match &listener {
-                Some(l) => (permit, l.accept().await),
+                Some(l) => l.accept().await,
                 None => std::future::pending().await,
             }
         };
@@ -371,16 +378,24 @@ async fn accept_loop(
             () = shared.cancel.cancelled() => return,
             () = shared.plan_changed.notified() => {}
             () = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
-            (permit, accepted) = accept, if listener.is_some() => {
-                let Ok(permit) = permit else { return };
+            accepted = accept, if listener.is_some() => {
                 match accepted {
                     Ok((tcp, peer)) => {
                         backoff = Duration::from_millis(10);
+                        // Over a cap: closed now (a reset), never left in the backlog.
+                        let ticket = match admission.admit(peer.ip(), &shared.counters) {
+                            Ok(t) => t,
+                            Err(why) => {
+                                tracing::debug!(%peer, ?why, "connection refused by admission control");
+                                crate::conn::reset(&tcp);
+                                continue;
+                            }
+                        };
                         let shared = shared.clone();
                         let up = shared.up_token();
                         tracker.spawn(async move {
                             crate::conn::serve(tcp, peer, shared, up).await;
-                            drop(permit);
+                            drop(ticket);
                         });
                     }
                     Err(e) => {

@@ -213,7 +213,7 @@ impl<'a, S: Socket> Session<'a, S> {
             return Err(Ended::Frame(why));
         }
         let at = self.shared.recorder.stamp();
-        match Message::parse_bytes(bytes) {
+        match Message::parse_bytes(bytes.clone()) {
             Ok(Message::Request(req)) => self.on_request(req, at).await,
             Ok(Message::Response(resp)) => {
                 tracing::debug!(peer = %self.meta.peer, status = resp.status, "stray response ignored");
@@ -221,7 +221,7 @@ impl<'a, S: Socket> Session<'a, S> {
             }
             Err(e) => {
                 tracing::info!(peer = %self.meta.peer, error = %e, "unparseable message");
-                let (obs, resp) = parse_error_answer(&self.shared.host, &e);
+                let (obs, resp) = parse_error_answer(&self.shared.host, &e, &bytes);
                 self.record(obs, at);
                 if let Some(resp) = resp {
                     resp.encode(&mut self.out);

@@ -19,6 +19,15 @@ pub struct Stats {
     pub faults_applied: u64,
     /// Connections accepted.
     pub connections: u64,
+    /// Connections closed at once because the gateway held `max_connections`.
+    pub refused_total: u64,
+    /// Connections closed at once because their source held `max_connections_per_source`.
+    pub refused_per_source: u64,
+    /// Connections closed for sending no request within `first_request_timeout` or
+    /// `idle_timeout` (keep-alives do not count).
+    pub closed_idle: u64,
+    /// Observations dropped from the retained window (oldest first) to bound memory.
+    pub observations_dropped: u64,
     /// TLS handshakes completed in full (the gateway signed with its certificate key).
     pub tls_full: u64,
     /// TLS handshakes that resumed an earlier session.
@@ -34,6 +43,9 @@ pub(crate) struct Counters {
     pub(crate) options: AtomicU64,
     pub(crate) faults_applied: AtomicU64,
     pub(crate) connections: AtomicU64,
+    pub(crate) refused_total: AtomicU64,
+    pub(crate) refused_per_source: AtomicU64,
+    pub(crate) closed_idle: AtomicU64,
     pub(crate) tls_full: AtomicU64,
     pub(crate) tls_resumed: AtomicU64,
 }
@@ -63,6 +75,10 @@ impl Counters {
             options: get(&self.options),
             faults_applied: get(&self.faults_applied),
             connections: get(&self.connections),
+            refused_total: get(&self.refused_total),
+            refused_per_source: get(&self.refused_per_source),
+            closed_idle: get(&self.closed_idle),
+            observations_dropped: 0,
             tls_full: get(&self.tls_full),
             tls_resumed: get(&self.tls_resumed),
         }

@@ -58,9 +58,9 @@ impl Problem {
             file: file.to_owned(),
             line,
             column,
-            field: field.into(),
+            field: clip(field.into(), MAX_FIELD_CHARS),
             kind,
-            message: message.into(),
+            message: clip(message.into(), MAX_MESSAGE_CHARS),
         }
     }
 
@@ -76,7 +76,7 @@ impl Problem {
             column: 0,
             field: String::new(),
             kind,
-            message: message.into(),
+            message: clip(message.into(), MAX_MESSAGE_CHARS),
         }
     }
 }
@@ -92,6 +92,38 @@ impl fmt::Display for Problem {
         }
         write!(f, " {}", self.message)
     }
+}
+
+/// Longest field path a problem quotes (a hostile file can make a key any length).
+const MAX_FIELD_CHARS: usize = 120;
+/// Longest message a problem carries (it may quote a value from the file).
+const MAX_MESSAGE_CHARS: usize = 600;
+
+/// `s` cut to `max` characters with what was left out said, so an error never echoes a
+/// multi-megabyte value.
+fn clip(s: String, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s,
+        Some((cut, _)) => format!("{}... ({} bytes in all)", &s[..cut], s.len()),
+    }
+}
+
+/// A value taken from input, for an error message: control characters escaped, at most
+/// `max_chars` characters of it, and its full length when it was cut.
+pub fn quote_prefix(s: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n == max_chars {
+            out.push_str(&format!("... ({} bytes in all)", s.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every problem found while loading; never empty. Displays one problem per line,
@@ -157,6 +189,23 @@ mod tests {
         assert_eq!(line_column(text, 999), (3, 1));
         // An offset inside a multi-byte character is moved back to its start.
         assert_eq!(line_column(text, 5), (2, 2));
+    }
+
+    #[test]
+    fn long_values_are_quoted_as_a_prefix() {
+        let huge = "x".repeat(5_000_000);
+        let p = Problem::at(
+            "f",
+            "",
+            0,
+            huge.clone(),
+            ProblemKind::UnknownField,
+            huge.clone(),
+        );
+        assert!(p.to_string().len() < 1_000, "{}", p.to_string().len());
+        assert!(p.message.ends_with("... (5000000 bytes in all)"));
+        assert_eq!(quote_prefix("a\0b\u{7}", 10), "a\\0b\\u{7}");
+        assert_eq!(quote_prefix("abcdef", 3), "abc... (6 bytes in all)");
     }
 
     #[test]

@@ -55,10 +55,10 @@ pub use conformance::{
     CALLER_SOURCES, CallLocation, CallerOrder, CallerSpec, LocationEntry, LocationTable,
     UnknownAniPolicy,
 };
-pub use error::{LoadError, Problem, ProblemKind};
+pub use error::{LoadError, Problem, ProblemKind, quote_prefix};
 pub use load::{
-    SHIPPED_DIR, SHIPPED_FILES, ShippedFile, load_file, load_location_table, load_paths, load_str,
-    shipped,
+    MAX_INPUT_FILE_BYTES, SHIPPED_DIR, SHIPPED_FILES, ShippedFile, load_file, load_location_table,
+    load_paths, load_str, read_input_file, shipped,
 };
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,

@@ -11,6 +11,46 @@ use crate::model::Scenario;
 use crate::parse::{self, Parsed};
 use crate::walk::Ctx;
 
+/// Largest scenario or location-table file read (the shipped scenarios are a few KiB).
+pub const MAX_INPUT_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a small input file (a scenario, a location table, a waiver list, a PEM file) whole:
+/// refused when it is not a regular file (a FIFO, `/dev/zero`, a directory) or larger than
+/// `max_bytes`; never reads more than `max_bytes + 1` bytes whatever its size claims.
+pub fn read_input_file(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a device, FIFO or directory is never read as input)",
+        ));
+    }
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("larger than the {max_bytes}-byte limit for an input file"),
+        )
+    };
+    if meta.len() > max_bytes {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    fs::File::open(path)?
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// [`read_input_file`] as UTF-8 text with the scenario limit.
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_input_file(path, MAX_INPUT_FILE_BYTES)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 /// One file of the shipped scenario library, as it was when this crate was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShippedFile {
@@ -129,7 +169,7 @@ fn lowercase_first(s: &str) -> String {
 
 fn load_one(path: &Path) -> Result<Parsed, Vec<Problem>> {
     let label = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| vec![io_problem(&label, "cannot read", &e)])?;
+    let text = read_text(path).map_err(|e| vec![io_problem(&label, "cannot read", &e)])?;
     load_text(&text, path)
 }
 
@@ -191,8 +231,8 @@ fn duplicate_name(loaded: &[Parsed], new: &Parsed) -> Option<Problem> {
         field: "name".to_owned(),
         kind: ProblemKind::Duplicate,
         message: format!(
-            "scenario name {:?} is already used by {}:{line}:{column}",
-            new.scenario.name,
+            "scenario name \"{}\" is already used by {}:{line}:{column}",
+            crate::quote_prefix(&new.scenario.name, 80),
             label(first)
         ),
     })
@@ -202,8 +242,8 @@ fn duplicate_name(loaded: &[Parsed], new: &Parsed) -> Option<Problem> {
 /// `[[gateway.location]]`); every problem is reported as `file:line:column: field: message`.
 pub fn load_location_table(path: &Path) -> Result<crate::LocationTable, LoadError> {
     let label = path.display().to_string();
-    let text = fs::read_to_string(path)
-        .map_err(|e| LoadError::new(vec![io_problem(&label, "cannot read", &e)]))?;
+    let text =
+        read_text(path).map_err(|e| LoadError::new(vec![io_problem(&label, "cannot read", &e)]))?;
     let doc = DeTable::parse(&text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start);
         LoadError::new(vec![Problem::at(

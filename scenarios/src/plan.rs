@@ -103,7 +103,8 @@ pub fn load_plan_str(text: &str, origin: &str) -> Result<Plan, LoadError> {
 /// Reads, parses and validates one plan file; `source` is set to `path`.
 pub fn load_plan_file(path: &Path) -> Result<Plan, LoadError> {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    // Bounded like every input file (a regular file of at most 1 MiB).
+    let text = crate::load::read_text(path)
         .map_err(|e| LoadError::new(vec![crate::load::io_problem(&label, "cannot read", &e)]))?;
     load_plan_str(&text, &label).map(|plan| plan.sourced(path))
 }

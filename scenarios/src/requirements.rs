@@ -96,7 +96,7 @@ pub const OFF_THE_WIRE: &[(&str, &str)] = &[
     ),
     (
         "RFC 4475",
-        "proved by the test suite (`cargo test`: sip/tests/corpus.rs runs every RFC 4475 and RFC 5118 torture message against the parser and the gateway)",
+        "proved by the test suite (`cargo test`: every RFC 4475 and RFC 5118 torture message against the parser and the gateway); for an SBC or proxy, run `e911-harness torture --target HOST:PORT`",
     ),
     (
         "RFC 6076",

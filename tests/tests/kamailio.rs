@@ -225,3 +225,63 @@ async fn kamailio_fails_over_to_gw2_when_gw1_answers_503_and_keeps_the_org_heade
     embedded.gateways[0].clear_faults();
     embedded.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torture_through_kamailio_reports_every_case_and_kamailio_stays_up() {
+    use clap::Parser as _;
+    let (embedded, kamailio, target, _, _certs) = topology().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("torture");
+    let addr = target.addr.to_string();
+    let args = [
+        "e911-harness",
+        "torture",
+        "--target",
+        &addr,
+        "--insecure",
+        "--server-name",
+        SBC_HOST,
+        "--case-timeout",
+        "700ms",
+        "--time-limit",
+        "4m",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    let harness::cli::Command::Torture(a) = harness::cli::Cli::parse_from(args).command else {
+        panic!("not a torture command");
+    };
+    let code = harness::torture::torture_cmd(a, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("torture runs");
+    let report: reports::RunReport = serde_json::from_str(
+        &std::fs::read_to_string(out.join("report.json")).expect("report.json written"),
+    )
+    .expect("report parses");
+    let checks: Vec<(&str, &reports::CheckResult)> = report
+        .scenarios
+        .iter()
+        .flat_map(|s| s.checks.iter().map(move |c| (s.name.as_str(), c)))
+        .collect();
+    assert!(checks.len() > 100, "{} checks", checks.len());
+    // Kamailio's own answers are its business (printed for the reader); that it stayed up and
+    // kept completing 911 calls after every batch is the test.
+    for (batch, c) in &checks {
+        if c.outcome != reports::Outcome::Pass {
+            println!("{batch} / {}: {:?}: {}", c.id, c.observed, c.message);
+        }
+    }
+    let down: Vec<String> = checks
+        .iter()
+        .filter(|(_, c)| c.id.starts_with("liveness.") && c.outcome != reports::Outcome::Pass)
+        .map(|(b, c)| format!("{b}: {}: {:?}", c.id, c.observed))
+        .collect();
+    assert!(down.is_empty(), "{down:?}\n{}", kamailio.log());
+    assert!(code == 0 || code == 1, "exit {code}");
+    assert!(
+        std::fs::read_to_string(out.join("junit.xml"))
+            .expect("junit.xml")
+            .contains("liveness.911-call")
+    );
+    embedded.shutdown().await;
+}

@@ -426,17 +426,10 @@ async fn start_embedded(kind: TransportKind, e: &EvidenceArgs) -> anyhow::Result
     Ok(Embedded::start_recorded(kind, [any, any], None, Retain::All, recording(e)?).await?)
 }
 
-/// Sets a flag on Ctrl-C so runs stop between scenarios and still write their reports.
+/// A flag set by SIGINT or SIGTERM (the process's one token, [`crate::signals`]), so runs stop
+/// between scenarios and still write their reports.
 pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing the current scenario, then writing the reports");
-            f.store(true, Ordering::SeqCst);
-        }
-    });
-    flag
+    crate::signals::flag(&crate::signals::shutdown_token())
 }
 
 /// Runs `scenarios` in `ctx`, applies the waivers, writes the reports, returns the exit code.
@@ -520,6 +513,20 @@ impl Finished<'_> {
         out: &Path,
     ) -> anyhow::Result<u8> {
         let stale = waivers.map(|w| w.apply(&mut reports)).unwrap_or_default();
+        // A signal stopped the run: the report says so (an error testcase in JUnit), and the
+        // exit code is INTERRUPTED whatever the checks said.
+        let interrupted = crate::signals::shutdown_token().is_cancelled();
+        if interrupted {
+            let ran = reports.len();
+            reports.push(reports::ScenarioReport {
+                name: "run".into(),
+                description: "whether the run finished".into(),
+                checks: vec![crate::exit::interrupted_check(&format!(
+                    "stopped after {ran} scenario(s) or step(s)"
+                ))],
+                ..reports::ScenarioReport::default()
+            });
+        }
         let mut report = run::assemble(
             self.command,
             self.topology,
@@ -534,13 +541,17 @@ impl Finished<'_> {
         }
         let written = reports::write_all(&report, out)
             .with_context(|| format!("writing reports to {}", out.display()))?;
-        print!("{}", reports::render_summary_text(&report));
-        println!("reports: {written}");
+        crate::stdout::print_quietly(&reports::render_summary_text(&report));
+        crate::stdout::println_quietly(&format!("reports: {written}"));
         if let Some((evidence, recording, lanes)) = &self.trace {
             evidence.finish(recording, lanes)?;
         }
         for e in &stale {
             eprintln!("error: {e}");
+        }
+        if interrupted {
+            crate::stdout::println_quietly("verdict: INTERRUPTED");
+            return Ok(crate::exit::EXIT_INTERRUPTED);
         }
         let code = report.verdict().exit_code() as u8;
         // A stale waiver is bad input to fix, whatever the checks said (a harness error still

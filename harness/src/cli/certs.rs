@@ -29,18 +29,20 @@ pub fn certs_cmd(a: CertsArgs) -> anyhow::Result<u8> {
         run::write_gateway_certs(&a.out)?;
         for (name, _) in run::GATEWAY_HOSTS {
             for ext in ["pem", "key"] {
-                println!("{}", a.out.join(format!("{name}.{ext}")).display());
+                crate::stdout::println_quietly(
+                    &a.out.join(format!("{name}.{ext}")).display().to_string(),
+                );
             }
         }
-        println!("{}", a.out.join("ca.pem").display());
-        println!("{}", a.out.join("ca.key").display());
+        crate::stdout::println_quietly(&a.out.join("ca.pem").display().to_string());
+        crate::stdout::println_quietly(&a.out.join("ca.key").display().to_string());
         return Ok(EXIT_PASSED);
     };
     let mut names = vec![sbc.as_str()];
     names.extend(a.sans.iter().map(String::as_str));
     let (cert, key) = run::embedded::issue_sbc_cert(&a.out, &names)?;
-    println!("{}", cert.display());
-    println!("{}", key.display());
-    println!("{}", a.out.join("ca.pem").display());
+    crate::stdout::println_quietly(&cert.display().to_string());
+    crate::stdout::println_quietly(&key.display().to_string());
+    crate::stdout::println_quietly(&a.out.join("ca.pem").display().to_string());
     Ok(EXIT_PASSED)
 }

@@ -18,7 +18,8 @@ use sip::transport::{self, TransportKind};
 use super::evidence::EvidenceArgs;
 use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
 use crate::evidence::trace::Lanes;
-use crate::exit::{EXIT_PASSED, EXIT_USAGE};
+use crate::exit::{BadInput, EXIT_PASSED, EXIT_USAGE};
+use crate::originate::peer::read_pem;
 use crate::originate::tls::TlsProfileName;
 
 /// `gateway` options.
@@ -59,13 +60,16 @@ pub struct GatewayArgs {
     /// Host name the gateway answers as.
     #[arg(long, default_value = "gw1.anywhere.e911cloud.com")]
     pub host: String,
-    /// Stop after this long (default: until Ctrl-C).
+    /// Stop after this long (default: until SIGINT or SIGTERM).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
     /// Print no observations, only a count of calls every 10 s and at exit (capacity runs: the
     /// gateway then keeps nothing per call).
     #[arg(long)]
     pub quiet: bool,
+    /// Connection and message limits (admission control).
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Serve the gateway's counters as OpenMetrics (Prometheus) text at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -74,7 +78,7 @@ pub struct GatewayArgs {
     pub evidence: EvidenceArgs,
 }
 
-/// Runs the gateway until Ctrl-C or `--duration`.
+/// Runs the gateway until SIGINT/SIGTERM or `--duration`.
 pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     for org in &a.orgs {
         if !scenarios::is_canonical_uuid(org) {
@@ -88,8 +92,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         TransportKind::Tls => {
             let (cert, key) = match (&a.cert, &a.key) {
                 (Some(c), Some(k)) => (
-                    std::fs::read(c).with_context(|| format!("reading --cert {}", c.display()))?,
-                    std::fs::read(k).with_context(|| format!("reading --key {}", k.display()))?,
+                    read_pem(c).map_err(|e| BadInput::new(format!("--cert: {e}")))?,
+                    read_pem(k).map_err(|e| BadInput::new(format!("--key: {e}")))?,
                 ),
                 _ => {
                     let ca = Authority::generate("e911-harness gateway CA")?;
@@ -105,11 +109,23 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
                     (leaf.cert_pem.into_bytes(), leaf.key_pem.into_bytes())
                 }
             };
-            Some(
-                transport::server_config(&cert, &key, &a.tls_profile.spec())
-                    .map(|c| recording.server(c))
-                    .context("building the TLS server configuration")?,
-            )
+            // Certificates given with --cert/--key that do not load are the user's input.
+            let built = transport::server_config(&cert, &key, &a.tls_profile.spec());
+            Some(match (built, &a.cert) {
+                (Ok(c), _) => recording.server(c),
+                (Err(e), Some(c)) => {
+                    return Err(BadInput::new(format!(
+                        "--cert {} / --key: cannot build the TLS server configuration: {e}",
+                        c.display()
+                    ))
+                    .into());
+                }
+                (Err(e), None) => {
+                    return Err(
+                        anyhow::Error::new(e).context("building the TLS server configuration")
+                    );
+                }
+            })
         }
     };
     let mut policy = Policy::default();
@@ -120,7 +136,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         policy.unknown_org = UnknownOrgPolicy::Accept;
     }
     if let Some(path) = &a.locations {
-        let table = scenarios::load_location_table(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let table = scenarios::load_location_table(path)
+            .map_err(|e| BadInput::new(format!("--locations:\n{e}")))?;
         policy.location = table.entries;
         policy.unknown_ani = table.unknown_ani;
     }
@@ -131,7 +148,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
         transport: a.transport,
         tls,
         policy,
-        limits: Limits::default(),
+        limits: a.limits.limits(),
         // Observations stream to stdout as they happen; none is kept in memory.
         retain: Retain::None,
         epoch: Some(recording.epoch().0),
@@ -172,11 +189,9 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             "observations follow as JSON lines"
         }
     );
-    // Ctrl-C (SIGINT) stops it cleanly, with or without --duration.
+    // SIGINT or SIGTERM stops it cleanly, with or without --duration.
     let stop = async {
-        let interrupted = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let interrupted = crate::signals::shutdown_token().cancelled_owned();
         match a.duration {
             Some(d) => tokio::select! {
                 () = tokio::time::sleep(d) => {}
@@ -221,6 +236,8 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
     }
     let _ = stdout.flush();
     drop(stdout);
+    // The counts (admission refusals and idle closes included) go to stderr at exit.
+    eprintln!("{}", counts(&gw.stats()));
     finish(gw, metrics, &a, &recording).await?;
     Ok(EXIT_PASSED)
 }
@@ -249,7 +266,9 @@ async fn finish(
 
 fn counts(s: &mock_gateway::Stats) -> String {
     format!(
-        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections, TLS handshakes {} full + {} resumed",
+        "calls: {} INVITEs, {} answered, {} rejected, {} BYEs, {} OPTIONS, {} connections, \
+         TLS handshakes {} full + {} resumed; refused: {} over --max-connections, {} over \
+         --max-connections-per-source; {} closed without a request in time",
         s.invites,
         s.answered,
         s.rejected,
@@ -257,6 +276,65 @@ fn counts(s: &mock_gateway::Stats) -> String {
         s.options,
         s.connections,
         s.tls_full,
-        s.tls_resumed
+        s.tls_resumed,
+        s.refused_total,
+        s.refused_per_source,
+        s.closed_idle
     )
+}
+
+/// The gateway's admission and message limits as flags (the defaults are [`Limits::default`]'s,
+/// checked by a test).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Connections served at once; one more is closed at once (never left in the backlog).
+    #[arg(long, default_value = "1024", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+    /// Connections served at once from one source address.
+    #[arg(long, default_value = "256", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections_per_source: u32,
+    /// Largest SIP message accepted, in bytes (larger: 513 and a close).
+    #[arg(long, default_value = "65536", value_parser = clap::value_parser!(u32).range(256..=16_777_216))]
+    pub max_message_bytes: u32,
+    /// How long a started message or TLS handshake may take to arrive.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub read_timeout: std::time::Duration,
+    /// How long a new connection may go without a request (keep-alive CRLFs do not count).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub first_request_timeout: std::time::Duration,
+    /// How long a connection may go between requests (keep-alive CRLFs do not count).
+    #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: std::time::Duration,
+}
+
+impl LimitArgs {
+    /// The limits these flags say.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections as usize,
+            max_connections_per_source: self.max_connections_per_source as usize,
+            max_message_bytes: self.max_message_bytes as usize,
+            read_timeout: self.read_timeout,
+            first_request_timeout: self.first_request_timeout,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Probe {
+        #[command(flatten)]
+        limits: LimitArgs,
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_gateway_defaults() {
+        let p = Probe::parse_from(["probe"]);
+        assert_eq!(p.limits.limits(), Limits::default());
+    }
 }

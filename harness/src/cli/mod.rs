@@ -46,6 +46,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Open-loop load (calls per second) with latency percentiles, SLOs and --find-max.
     Load(crate::load::LoadArgs),
+    /// Attack a system under test with RFC 4475/5118 messages and INVITE mutations, checking
+    /// after each batch that it still answers OPTIONS and completes a 911 call.
+    Torture(crate::torture::TortureArgs),
     /// Place emergency calls as the trunk does, to gw1 then gw2 (an originator for
     /// `certify --originator --drive`).
     Call(call::CallArgs),
@@ -86,13 +89,15 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_ERROR)
+            ExitCode::from(crate::exit::code_for_error(&e))
         }
     }
 }
 
 /// Runs one subcommand and returns its exit code.
 pub async fn run_command(command: Command) -> anyhow::Result<u8> {
+    // SIGINT/SIGTERM handlers from the start, so a signal never kills a run unreported.
+    let _ = crate::signals::shutdown_token();
     match command {
         Command::Certify(a) => certify::certify_cmd(a).await,
         Command::Run(a) => certify::run_cmd(a).await,
@@ -100,6 +105,9 @@ pub async fn run_command(command: Command) -> anyhow::Result<u8> {
         Command::Certs(a) => certs::certs_cmd(a),
         Command::Validate(a) => Ok(validate_cmd(&a.paths)),
         Command::Load(a) => crate::load::load_cmd(a).await,
+        Command::Torture(a) => {
+            crate::torture::torture_cmd(a, crate::signals::shutdown_token()).await
+        }
         Command::Call(a) => call::call_cmd(a).await,
         Command::Merge(a) => crate::load::merge::merge_cmd(&a),
         Command::Report(a) => report::report_cmd(&a),
@@ -159,10 +167,10 @@ fn validate_cmd(paths: &[PathBuf]) -> u8 {
     };
     match scenarios {
         Ok(s) if code == EXIT_PASSED => {
-            println!(
+            crate::stdout::println_quietly(&format!(
                 "ok: {} scenario(s) and {valid_plans} plan(s) valid",
                 s.len()
-            );
+            ));
             EXIT_PASSED
         }
         Ok(_) => code,
@@ -173,8 +181,10 @@ fn validate_cmd(paths: &[PathBuf]) -> u8 {
 /// Separates the test plans among `paths` (files and the `*.toml` of folders) from the rest,
 /// which stays as given for the scenario loader (it reports unreadable paths itself).
 fn split_plans(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    // Read bounded (a device or a huge file is not a plan, and is refused when loaded).
     let is_plan = |p: &std::path::Path| {
-        std::fs::read_to_string(p).is_ok_and(|t| scenarios::plan::looks_like_plan(&t))
+        scenarios::read_input_file(p, scenarios::MAX_INPUT_FILE_BYTES)
+            .is_ok_and(|b| scenarios::plan::looks_like_plan(&String::from_utf8_lossy(&b)))
     };
     let mut plans = Vec::new();
     let mut rest = Vec::new();

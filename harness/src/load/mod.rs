@@ -17,7 +17,8 @@
 //! - [`run`]: one run: pool, scheduler, aggregator, progress, drain.
 //! - [`anicheck`]: the gateways' observed ANI against each call's caller row.
 //! - [`live`]: `--metrics-listen`, OpenMetrics over HTTP (also for `gateway`).
-//! - [`report`]: the `load` section, checks, files and exit code.
+//! - [`report`]: the `load` section, checks, files and exit code; [`verdict`]: the calls
+//!   check and the INTERRUPTED exit; [`bounds`]: the rate and concurrency ceilings.
 //! - [`merge`]: `e911-harness merge DIR...`: shards combined exactly and judged again.
 //!
 //! # Invariants
@@ -26,6 +27,7 @@
 //! - Every loop is bounded in count and time; the drain after the schedule is bounded.
 
 pub mod anicheck;
+pub mod bounds;
 pub mod breakdown;
 pub mod callers;
 pub mod conn;
@@ -39,12 +41,13 @@ pub mod run;
 pub mod schedule;
 pub mod slo;
 pub mod state;
+pub mod verdict;
 pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -191,6 +194,12 @@ pub fn check(a: &LoadArgs) -> Result<Checked, String> {
     if a.timeout.is_zero() {
         return Err("--timeout must be > 0".into());
     }
+    // The ceiling is per generator: a shard places rate / count of the calls.
+    bounds::check(
+        a.rate / f64::from(shard.count.max(1)),
+        a.max_concurrent,
+        bounds::available_memory(),
+    )?;
     if a.find_max && a.duration.is_zero() {
         return Err("--find-max needs a --duration per step".into());
     }
@@ -328,19 +337,10 @@ pub struct Hooks {
     pub metrics_bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 }
 
-/// Sets a flag on Ctrl-C: the schedule stops, in-flight calls drain, reports are written.
+/// A flag set by SIGINT or SIGTERM (the process's one token, [`crate::signals`]): the
+/// schedule stops, in-flight calls drain, reports are written.
 fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "interrupted: no new calls; letting calls in progress finish, then writing the reports"
-            );
-            f.store(true, Ordering::SeqCst);
-        }
-    });
-    flag
+    crate::signals::flag(&crate::signals::shutdown_token())
 }
 
 /// Runs `e911-harness load`; returns the exit code.

@@ -213,6 +213,13 @@ pub fn judge(spec: &Spec, ran: &Ran) -> Judged {
                 .unwrap_or_else(|| "the generator kept to its schedule".into()),
         ),
     ];
+    checks.push(super::verdict::calls_check(
+        &counts,
+        &rec.rejected_by_status,
+        &rec.errored_by_cause,
+        &spec.config.mix,
+        !spec.slos.is_empty(),
+    ));
     if let Some(ani) = &rec.ani {
         let bad = ani.mismatched + ani.routing_mismatched;
         checks.push(check(
@@ -503,13 +510,19 @@ pub fn finish(
     started: SystemTime,
     elapsed: Duration,
 ) -> anyhow::Result<u8> {
+    let mut checks = done.checks;
+    if done.load.interrupted {
+        checks.push(crate::exit::interrupted_check(
+            "the schedule stopped early; calls in progress were drained",
+        ));
+    }
     let scenario = ScenarioReport {
         name: "load".into(),
         description: format!(
             "{} for {}",
             done.load.config.profile, done.load.config.target
         ),
-        checks: done.checks,
+        checks,
         duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         ..ScenarioReport::default()
     };
@@ -529,12 +542,13 @@ pub fn finish(
     };
     reports::write_html(&report, &written.html, &inputs)?;
     if let Some(l) = &report.load {
-        print!("{}", summary_text(l));
+        crate::stdout::print_quietly(&summary_text(l));
     }
-    let verdict = report.verdict();
-    println!("verdict: {verdict}");
-    println!("reports: {written}, {}", hlog.display());
-    Ok(verdict.exit_code() as u8)
+    let interrupted = report.load.as_ref().is_some_and(|l| l.interrupted);
+    let (verdict, code) = super::verdict::finish_line(report.verdict(), interrupted);
+    crate::stdout::println_quietly(&format!("verdict: {verdict}"));
+    crate::stdout::println_quietly(&format!("reports: {written}, {}", hlog.display()));
+    Ok(code)
 }
 
 /// The terminal summary of a load section.

@@ -11,10 +11,12 @@
 //!   `[caller]` selects is the scenario model's ([`scenarios::caller`]).
 //! - [`correlate`]: matching the gateways' observations to a call across a system under test.
 //! - [`tls`]: the trunk's TLS trust and the profile it offers (ICD 5.1).
+//! - [`interlock`]: the never-a-real-911 check of every external target, before DNS and connect.
 //! - [`peer`]: vetting and resolving an external target, and trusting its certificate.
 
 pub mod correlate;
 pub mod health;
+pub mod interlock;
 pub mod location;
 pub mod peer;
 pub mod route;

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
 use clap::Args;
 use sip::transport::{self, TransportKind};
 
+use crate::exit::BadInput;
 use crate::originate::tls::TlsTrust;
 use crate::originate::trunk::GATEWAY_HOSTS;
 
@@ -75,9 +75,9 @@ pub(crate) fn client_tls(
     Ok(Some(match (transport, ca, insecure) {
         (TransportKind::Tcp, _, _) => None,
         (TransportKind::Tls, Some(ca), _) => {
-            let pem = read_pem(ca).map_err(anyhow::Error::msg)?;
+            let pem = read_pem(ca).map_err(BadInput::new)?;
             let config = transport::client_config(&pem)
-                .with_context(|| format!("loading the CA {}", ca.display()))?;
+                .map_err(|e| BadInput::new(format!("loading the CA {}: {e}", ca.display())))?;
             Some(PeerTls {
                 config,
                 trust: TlsTrust::ca(pem),
@@ -102,32 +102,19 @@ pub(crate) struct PeerTls {
     pub(crate) trust: TlsTrust,
 }
 
-/// Resolves and vets `--target`: never a production E911 gateway, loopback unless allowed.
+/// Resolves and vets `--target` ([`crate::originate::interlock`]): never a production E911
+/// gateway, loopback unless allowed, every resolved address checked; the first is called.
+/// A refusal is [`crate::exit::BadInput`].
 pub async fn resolve_target(target: &str, allow_remote: bool) -> anyhow::Result<SocketAddr> {
-    let host = target
-        .rsplit_once(':')
-        .map(|(h, _)| h)
-        .unwrap_or(target)
-        .trim_matches(['[', ']']);
-    if host.to_ascii_lowercase().ends_with("e911cloud.com") {
-        bail!(
-            "refusing --target {target}: that is a production E911 gateway; the harness only calls mock gateways or a lab SBC"
-        );
-    }
-    let addr = tokio::net::lookup_host(target)
-        .await
-        .with_context(|| format!("resolving --target {target} (expected HOST:PORT)"))?
-        .next()
-        .with_context(|| format!("--target {target} resolved to no address"))?;
-    if !addr.ip().is_loopback() && !allow_remote {
-        bail!(
-            "--target {target} ({addr}) is not on loopback; pass --allow-remote to call a lab SBC (never a real PSAP path)"
-        );
-    }
-    Ok(addr)
+    let addrs = crate::originate::interlock::resolve(target, allow_remote).await?;
+    Ok(addrs[0])
 }
 
-/// Reads a PEM file for `--ca`, with the path in the error.
+/// Largest PEM file read (a certificate chain or a key is a few KiB).
+pub const MAX_PEM_BYTES: u64 = 256 * 1024;
+
+/// Reads a PEM file (`--ca`, `--cert`, `--key`), bounded, with the path in the error.
 pub fn read_pem(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
+    scenarios::read_input_file(path, MAX_PEM_BYTES)
+        .map_err(|e| format!("reading {}: {e}", path.display()))
 }

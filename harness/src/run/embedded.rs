@@ -157,7 +157,12 @@ impl Embedded {
                 transport: transport_kind,
                 tls,
                 policy: Policy::default(),
-                limits: Limits::default(),
+                // Every connection comes from the harness's own generator on loopback: no
+                // per-source cap below the total one.
+                limits: Limits {
+                    max_connections_per_source: Limits::default().max_connections,
+                    ..Limits::default()
+                },
                 fault_tls,
                 retain,
                 epoch: Some(epoch.0),
