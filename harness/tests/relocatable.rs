@@ -3,7 +3,13 @@
 //! writes every report; `--scenarios` still overrides the built-in library.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+/// Held while a copy is written and while a child is started: a child forked while another
+/// test's copy is still open for writing inherits that descriptor until it execs, and the
+/// other test's exec of its copy then fails with ETXTBSY ("Text file busy").
+static EXEC: Mutex<()> = Mutex::new(());
 
 /// The built binary copied into `dir` (an empty folder outside the repository).
 fn copied_binary(dir: &Path) -> PathBuf {
@@ -25,18 +31,25 @@ fn copied_binary(dir: &Path) -> PathBuf {
         "an empty folder"
     );
     let bin = dir.join("e911-harness");
+    let _one = EXEC.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::copy(env!("CARGO_BIN_EXE_e911-harness"), &bin).expect("copy the binary");
     bin
 }
 
 /// Runs the copy in `dir` with nothing inherited: no CARGO_* variables, no PATH, no HOME.
 fn run_in(dir: &Path, bin: &Path, args: &[&str]) -> Output {
-    Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .output()
-        .expect("the copied binary runs")
+    let child = {
+        let _one = EXEC.lock().unwrap_or_else(|e| e.into_inner());
+        Command::new(bin)
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the copied binary starts")
+    };
+    child.wait_with_output().expect("the copied binary runs")
 }
 
 fn text(o: &Output) -> String {
