@@ -458,3 +458,99 @@ fn absences_no_call_exercised_do_not_pass() {
 fn unanswered_call() -> crate::evidence::Call {
     crate::test_support::unanswered(Failure::Refused)
 }
+
+#[test]
+fn each_route_expectation_alone_is_judged() {
+    let call = call_of(vec![attempt_at(
+        "gw1",
+        AttemptEnd::Answered { status: 200 },
+        900,
+        "",
+    )]);
+    let seen = [invite_obs("gw1", 1_000, 503), invite_obs("gw2", 2_000, 200)];
+    let fault = "[[fault]]\ngateway = \"gw1\"\nkind = \"respond\"\nstatus = 503";
+    let outage = "[gateway.gw1]\noutage = { from = \"0s\", until = \"5s\" }";
+    for (sections, line, ids) in [
+        (fault, "answered_by = \"gw2\"", &["route.answered-by"][..]),
+        // Two attempts imply the retry is compared.
+        (
+            fault,
+            "attempts = 2",
+            &["route.attempts", "route.identical-retry"],
+        ),
+        (fault, "failover_within = \"2s\"", &["route.failover-time"]),
+        (fault, "identical_retry = true", &["route.identical-retry"]),
+        (fault, "no_retry = false", &["route.no-retry-after-final"]),
+        (outage, "outage_failed_max = 0", &["route.outage-impact"]),
+        (fault, "long_path_max = 1", &["route.long-path"]),
+    ] {
+        let sc = routed(sections, &format!("status = 200\n{line}"));
+        let checks = judge_in(sut(), &sc, &call, Some(&seen));
+        for id in ids {
+            assert_eq!(
+                check(&checks, id).outcome,
+                Outcome::Pass,
+                "{line}: {checks:#?}"
+            );
+        }
+        // And nothing else of the route is judged on its behalf.
+        let route: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.id.starts_with("route.") && c.id != "route.gateway-order")
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(route, ids, "{line}");
+    }
+    // `identical_retry = false` asks for nothing.
+    let sc = routed("", "status = 200\nidentical_retry = false");
+    assert!(!has(
+        &judge_in(sut(), &sc, &call, Some(&seen)),
+        "route.identical-retry"
+    ));
+}
+
+#[test]
+fn long_path_is_judged_at_its_bound() {
+    let sc = routed("", "status = 200\nlong_path_max = 1");
+    let two = |gw: &str, at: u64| [invite_obs("gw1", at, 503), invite_obs(gw, at + 500, 200)];
+    let call = call_of(vec![attempt_at(
+        "gw1",
+        AttemptEnd::Answered { status: 200 },
+        900,
+        "",
+    )]);
+    // Two calls, one long: at the bound, passes.
+    let mut one_long = two("gw2", 1_000).to_vec();
+    one_long[1].call_id = Some("c2".into());
+    let ev_one = [one_long.clone(), vec![invite_obs("gw1", 5_000, 200)]];
+    let ev_two = [one_long.clone(), one_long];
+    let judge_two = |ev: &[Vec<reports::Observation>]| {
+        let calls = [
+            CallEvidence {
+                call: &call,
+                observations: Some(&ev[0]),
+            },
+            CallEvidence {
+                call: &call,
+                observations: Some(&ev[1]),
+            },
+        ];
+        judge(
+            &sc,
+            &Evidence {
+                setting: &sut(),
+                calls: &calls,
+                scenario_observations: None,
+                transitions: &[],
+            },
+        )
+    };
+    let c = judge_two(&ev_one);
+    let r = check(&c, "route.long-path");
+    assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+    assert_eq!(r.observed.as_deref(), Some("1"));
+    let c = judge_two(&ev_two);
+    let r = check(&c, "route.long-path");
+    assert_eq!(r.outcome, Outcome::Fail);
+    assert!(r.message.contains("2 of 2 call(s)"), "{}", r.message);
+}
