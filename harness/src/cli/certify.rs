@@ -166,22 +166,16 @@ pub async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
     if let Some(sut) = &a.sut {
         return certify_sut(&a, sut, &scenarios).await;
     }
-    let embedded = start_embedded(a.transport, &a.evidence).await?;
-    let ctx = embedded.context(format!(
+    let topology = format!(
         "direct: harness -> embedded gw1, gw2 over {} on 127.0.0.1 (certificates generated at start)",
         a.transport
-    ));
-    let code = execute(
-        "certify",
-        &scenarios,
-        &ctx,
-        &a.out,
-        a.waivers.as_deref(),
-        &a.evidence,
-    )
-    .await;
-    embedded.shutdown().await;
-    code
+    );
+    let out = Outputs {
+        dir: &a.out,
+        waivers: a.waivers.as_deref(),
+        evidence: &a.evidence,
+    };
+    direct("certify", &scenarios, a.transport, topology, &out).await
 }
 
 /// `certify --sut`: harness -> system under test -> embedded gw1/gw2, judged on both sides.
@@ -358,24 +352,15 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let Some(target) = &a.peer.target else {
-        let embedded = start_embedded(a.transport, &a.evidence).await?;
-        let ctx = embedded.context(format!(
-            "direct: harness -> embedded gw1, gw2 over {}",
-            a.transport
-        ));
-        let code = execute(
-            "run",
-            &scenarios,
-            &ctx,
-            &a.out,
-            a.waivers.as_deref(),
-            &a.evidence,
-        )
-        .await;
-        embedded.shutdown().await;
-        return code;
+        let topology = format!("direct: harness -> embedded gw1, gw2 over {}", a.transport);
+        let out = Outputs {
+            dir: &a.out,
+            waivers: a.waivers.as_deref(),
+            evidence: &a.evidence,
+        };
+        return direct("run", &scenarios, a.transport, topology, &out).await;
     };
-    let Some(ResolvedTarget { addr, tls, host }) = a.peer.resolve(target, a.transport).await?
+    let Some(ResolvedTarget { addr, tls, host }) = a.peer.peer.resolve(target, a.transport).await?
     else {
         return Ok(EXIT_USAGE);
     };
@@ -396,7 +381,7 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
         topology: format!(
             "external target {target} ({addr}) over {}{}; no gateway evidence (gateway-side checks are skipped)",
             a.transport,
-            if a.peer.insecure {
+            if a.peer.peer.insecure {
                 ", certificate NOT verified (--insecure)"
             } else {
                 ""
@@ -424,6 +409,29 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
 async fn start_embedded(kind: TransportKind, e: &EvidenceArgs) -> anyhow::Result<Embedded> {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     Ok(Embedded::start_recorded(kind, [any, any], None, Retain::All, recording(e)?).await?)
+}
+
+/// Where a run's reports go.
+struct Outputs<'a> {
+    dir: &'a Path,
+    waivers: Option<&'a Path>,
+    evidence: &'a EvidenceArgs,
+}
+
+/// `scenarios` against embedded gateways called directly (`certify` and `run` without a
+/// target): start them, run, write the reports, stop them.
+async fn direct(
+    command: &str,
+    scenarios: &[scenarios::Scenario],
+    transport: TransportKind,
+    topology: String,
+    out: &Outputs<'_>,
+) -> anyhow::Result<u8> {
+    let embedded = start_embedded(transport, out.evidence).await?;
+    let ctx = embedded.context(topology);
+    let code = execute(command, scenarios, &ctx, out.dir, out.waivers, out.evidence).await;
+    embedded.shutdown().await;
+    code
 }
 
 /// A flag set by SIGINT or SIGTERM (the process's one token, [`crate::signals`]), so runs stop

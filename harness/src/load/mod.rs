@@ -416,7 +416,7 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         (None, None) => anyhow::bail!("no target and no runtime for the embedded gateways"),
         (Some(t), _) => {
             let Some(crate::originate::peer::ResolvedTarget { addr, tls, host }) =
-                a.peer.resolve(t, a.transport).await?
+                a.peer.peer.resolve(t, a.transport).await?
             else {
                 return Ok(EXIT_USAGE);
             };

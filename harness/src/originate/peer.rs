@@ -20,6 +20,14 @@ pub struct TargetArgs {
     /// Send every call to this HOST:PORT instead of the embedded gateways.
     #[arg(long, value_name = "HOST:PORT")]
     pub target: Option<String>,
+    /// How the target is named and trusted.
+    #[command(flatten)]
+    pub peer: PeerArgs,
+}
+
+/// How an external peer is named, trusted and allowed (`--target` of `run`, `load`, `torture`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PeerArgs {
     /// TLS server name (and Request-URI host) for --target [default: gw1.anywhere.e911cloud.com].
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
@@ -42,7 +50,7 @@ pub(crate) struct ResolvedTarget {
     pub(crate) host: String,
 }
 
-impl TargetArgs {
+impl PeerArgs {
     /// Vets and resolves `target` ([`resolve_target`]) and picks the TLS client configuration
     /// ([`client_tls`]); `Ok(None)` after a usage error was printed.
     pub(crate) async fn resolve(

@@ -38,7 +38,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::evidence::Epoch;
 use crate::evidence::recording::Recording;
 use crate::evidence::trace::{self, Lanes};
-use crate::run::faults;
+use crate::run::{base_report, faults, not_applicable_report};
 use crate::verdict::Setting;
 use crate::verdict::probing::{Outage, ProbeEvidence};
 
@@ -213,40 +213,8 @@ fn not_applicable(sc: &Scenario, setting: &Setting) -> Option<String> {
     ))
 }
 
-fn base(sc: &Scenario, description: &str) -> ScenarioReport {
-    ScenarioReport {
-        name: sc.name.clone(),
-        description: description.to_owned(),
-        file: sc.source.as_ref().map(|p| p.display().to_string()),
-        requirements: sc.requirements.clone(),
-        not_applicable: None,
-        checks: Vec::new(),
-        calls: Vec::new(),
-        observations: Vec::new(),
-        duration_ms: 0,
-    }
-}
-
-fn not_applicable_report(sc: &Scenario, why: String) -> ScenarioReport {
-    let mut r = base(sc, &sc.description);
-    r.checks = sc
-        .requirements
-        .iter()
-        .map(|req| CheckResult {
-            id: "scenario.applies".into(),
-            requirement: Some(req.clone()),
-            outcome: Outcome::Skipped,
-            expected: None,
-            observed: None,
-            message: why.clone(),
-        })
-        .collect();
-    r.not_applicable = Some(why);
-    r
-}
-
 fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
-    let mut r = base(sc, &sc.description);
+    let mut r = base_report(sc);
     r.checks.push(CheckResult {
         id: "plan.step".into(),
         requirement: sc.requirements.first().cloned(),

@@ -79,7 +79,7 @@ pub async fn run_scenarios(
     out
 }
 
-fn base_report(sc: &Scenario) -> ScenarioReport {
+pub(crate) fn base_report(sc: &Scenario) -> ScenarioReport {
     ScenarioReport {
         name: sc.name.clone(),
         description: sc.description.clone(),
@@ -125,7 +125,7 @@ pub fn not_applicable(sc: &Scenario, setting: &Setting) -> Option<String> {
 
 /// A scenario reported as not applicable: one skipped check per requirement, with the reason,
 /// so JUnit, the summary and the requirements matrix all show what this run did not prove.
-fn not_applicable_report(sc: &Scenario, why: String) -> ScenarioReport {
+pub(crate) fn not_applicable_report(sc: &Scenario, why: String) -> ScenarioReport {
     let mut r = base_report(sc);
     r.checks = sc
         .requirements

@@ -27,7 +27,7 @@ use sip::transport::TransportKind;
 use tokio_util::sync::CancellationToken;
 
 use crate::exit::{BadInput, EXIT_INTERRUPTED, EXIT_USAGE, interrupted_check};
-use crate::originate::peer::{client_tls, resolve_target};
+use crate::originate::peer::{PeerArgs, ResolvedTarget};
 use crate::originate::trunk::{LocalEndpoint, TRUNK_HOST, build_invite};
 use crate::originate::uac::{Target, UacConfig, place_call};
 use cases::{Batch, Invite};
@@ -41,18 +41,9 @@ pub struct TortureArgs {
     /// Transport to the target.
     #[arg(long, default_value = "tls")]
     pub transport: TransportKind,
-    /// TLS server name (and Request-URI host) [default: gw1.anywhere.e911cloud.com].
-    #[arg(long, value_name = "NAME")]
-    pub server_name: Option<String>,
-    /// CA certificate (PEM) that signed the target's certificate.
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-    /// Accept any certificate from the target. Explicit on purpose.
-    #[arg(long, conflicts_with = "ca")]
-    pub insecure: bool,
-    /// Allow a target that is not on loopback (a lab SBC). Never a production gateway.
-    #[arg(long)]
-    pub allow_remote: bool,
+    /// How the target is named and trusted.
+    #[command(flatten)]
+    pub peer: PeerArgs,
     /// Folder for report.json, junit.xml and summary.md.
     #[arg(long, default_value = "out/torture")]
     pub out: PathBuf,
@@ -83,17 +74,13 @@ fn case_timeout(s: &str) -> Result<Duration, String> {
 
 /// Runs the torture suite; the exit code follows the report's verdict.
 pub async fn torture_cmd(a: TortureArgs, cancel: CancellationToken) -> anyhow::Result<u8> {
-    let addr = resolve_target(&a.target, a.allow_remote).await?;
-    let Some(tls) = client_tls(a.transport, a.ca.as_deref(), a.insecure, "--target")? else {
+    let Some(ResolvedTarget { addr, tls, host }) = a.peer.resolve(&a.target, a.transport).await?
+    else {
         return Ok(EXIT_USAGE);
     };
     if !a.dial.bytes().all(|b| b.is_ascii_digit()) || a.dial.is_empty() {
         return Err(BadInput::new(format!("--dial {}: expected digits", a.dial)).into());
     }
-    let host = a
-        .server_name
-        .clone()
-        .unwrap_or_else(|| crate::run::GATEWAY_HOSTS[0].1.to_owned());
     let target = Target {
         name: "target".into(),
         host,
@@ -155,7 +142,7 @@ pub async fn torture_cmd(a: TortureArgs, cancel: CancellationToken) -> anyhow::R
         "torture: harness -> {} ({addr}) over {}{}",
         a.target,
         a.transport,
-        if a.insecure {
+        if a.peer.insecure {
             ", certificate NOT verified (--insecure)"
         } else {
             ""

@@ -53,10 +53,7 @@ pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Ve
         let warning = call
             .final_response()
             .and_then(|r| r.headers.get(&HeaderName::Warning));
-        let pass = warning.is_some_and(|w| {
-            w.to_ascii_lowercase()
-                .contains(&needle.to_ascii_lowercase())
-        });
+        let pass = warning_says(warning, needle);
         out.push(result(
             "response.warning",
             requirement,
@@ -145,6 +142,14 @@ pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Ve
         }
     }
     out
+}
+
+/// Whether a Warning header's text mentions `needle`, case aside (`response.warning`).
+pub(super) fn warning_says(warning: Option<&str>, needle: &str) -> bool {
+    warning.is_some_and(|w| {
+        w.to_ascii_lowercase()
+            .contains(&needle.to_ascii_lowercase())
+    })
 }
 
 /// `call.final-response`: no final response at all. A failure the system under test caused

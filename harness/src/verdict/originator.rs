@@ -67,10 +67,7 @@ pub fn judge_call(scenario: &Scenario, c: &CallEvidence<'_>) -> Vec<CheckResult>
     }
     if let Some(needle) = &e.warning_contains {
         let warning = last.warning.as_deref();
-        let pass = warning.is_some_and(|w| {
-            w.to_ascii_lowercase()
-                .contains(&needle.to_ascii_lowercase())
-        });
+        let pass = super::call::warning_says(warning, needle);
         out.push(result(
             "response.warning",
             requirement,

@@ -152,6 +152,24 @@ impl fmt::Debug for Issued {
     }
 }
 
+/// What a harness CA certifies about itself: its name, the issuer constraints and key usages.
+fn ca_params(common_name: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "e911-harness");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    params
+}
+
 impl Authority {
     /// A new CA with an ECDSA P-256 key, valid from yesterday for ten years.
     pub fn generate(common_name: &str) -> Result<Self, CertError> {
@@ -161,19 +179,7 @@ impl Authority {
     /// A new CA with a key of the given kind (RSA for an all-RSA chain).
     pub fn generate_with(common_name: &str, key: KeyKind) -> Result<Self, CertError> {
         let key_pair = key.generate()?;
-        let mut params = CertificateParams::default();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "e911-harness");
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        let mut params = ca_params(common_name);
         set_validity(&mut params, -1, 3650);
         params.serial_number = Some(random_serial());
         let cert = params
@@ -214,19 +220,7 @@ impl Authority {
         if !der.windows(spki.len()).any(|w| w == spki.as_slice()) {
             return Err(mismatch("the key is not the certificate's"));
         }
-        let mut params = CertificateParams::default();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "e911-harness");
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        let params = ca_params(common_name);
         let ca = Authority {
             common_name: common_name.to_owned(),
             cert_pem: cert_pem.to_owned(),
