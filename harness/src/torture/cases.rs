@@ -235,6 +235,18 @@ impl Invite {
     fn sdp_replaced(&self, from: &str, to: &str) -> Vec<u8> {
         self.with_body(self.sdp.replacen(from, to, 1).as_bytes())
     }
+
+    /// The INVITE with every SDP line that starts with `prefix` (`o=`, `c=`) replaced by `line`.
+    fn sdp_line_replaced(&self, prefix: &str, line: &str) -> Vec<u8> {
+        let sdp = self
+            .sdp
+            .lines()
+            .map(|l| if l.starts_with(prefix) { line } else { l })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+            + "\r\n";
+        self.with_body(sdp.as_bytes())
+    }
 }
 
 /// The mutation batches of one INVITE (`base` builds a fresh one per case).
@@ -460,23 +472,7 @@ pub fn mutation_batches(base: &dyn Fn() -> Invite) -> Vec<Batch> {
         ),
         case(
             "sdp/origin-negative-ids",
-            {
-                let m = b();
-                let sdp = m
-                    .sdp
-                    .lines()
-                    .map(|l| {
-                        if l.starts_with("o=") {
-                            "o=- -1 -1 IN IP4 127.0.0.1".to_owned()
-                        } else {
-                            l.to_owned()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\r\n")
-                    + "\r\n";
-                m.with_body(sdp.as_bytes())
-            },
+            b().sdp_line_replaced("o=", "o=- -1 -1 IN IP4 127.0.0.1"),
             Refuse(any),
         ),
         case(
@@ -512,23 +508,7 @@ pub fn mutation_batches(base: &dyn Fn() -> Invite) -> Vec<Batch> {
         ),
         case(
             "sdp/connection-garbage",
-            {
-                let m = b();
-                let sdp = m
-                    .sdp
-                    .lines()
-                    .map(|l| {
-                        if l.starts_with("c=") {
-                            "c=IN IP4 999.999.999.999".to_owned()
-                        } else {
-                            l.to_owned()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\r\n")
-                    + "\r\n";
-                m.with_body(sdp.as_bytes())
-            },
+            b().sdp_line_replaced("c=", "c=IN IP4 999.999.999.999"),
             Refuse(any),
         ),
         case(
