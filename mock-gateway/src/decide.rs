@@ -251,6 +251,9 @@ pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
 }
 
 fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observation) -> Plan {
+    // What arrived is recorded whatever the answer: a call refused for its org header still
+    // carried (or lost) its location.
+    obs.location = location_by_value(req);
     let dialed = obs.dialed.clone().unwrap_or_default();
     if dialed != "911" && dialed != "933" {
         let what = if dialed.is_empty() { "(none)" } else { &dialed };
@@ -288,7 +291,6 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
             return reject(req, obs, code, Some(w));
         }
     };
-    obs.location = location_by_value(req);
     let offer = match sdp_offer(req) {
         Ok(o) => o,
         Err(why) => {

@@ -461,6 +461,22 @@ fn location_by_value_is_checked_and_recorded() {
         .location
         .expect("observed");
     assert!(!loc.findings.is_empty(), "{loc:?}");
+    // A call refused for its org header still shows what location it carried.
+    let no_org = extra.replace(&org_line(), "");
+    let r = request(
+        "INVITE",
+        "sip:911@gw1",
+        &no_org,
+        "multipart/mixed;boundary=b2",
+        &body,
+    );
+    let d = decide(&r, &policy(), &ctx());
+    assert_eq!(final_response(&d.plan).status, 403);
+    let loc = d
+        .observation
+        .location
+        .expect("observed on a refused call too");
+    assert_eq!(loc.civic.as_deref(), Some("233 Wacker Dr, Chicago, IL, US"));
     // No Geolocation header: nothing recorded.
     assert_eq!(
         decide(&invite("sip:911@gw1", &org_line()), &policy(), &ctx())
