@@ -28,8 +28,8 @@
 //! - [`torture`]: `e911-harness torture`: RFC 4475/5118 messages and PROTOS-style mutations
 //!   against a system under test, with liveness probes after each batch.
 //! - [`cli`]: clap types and subcommand drivers ([`cli::gateway`]: the standalone gateway,
-//!   [`cli::report`]: the views again from a report.json, [`cli::evidence`]: `--pcap` and
-//!   `--tls-keylog`, [`cli::originator`]: `certify --originator`, [`cli::call`]: the trunk as a
+//!   [`cli::report`]: the views again from a report.json, [`cli::originator`]:
+//!   `certify --originator`, [`cli::call`]: the trunk as a
 //!   standalone originator);
 //!   `main.rs` only calls [`cli::main`]. [`exit`]: the exit codes every subcommand shares;
 //!   [`signals`]: one cancellation for SIGINT and SIGTERM; [`stdout`]: printing that ends

@@ -22,7 +22,7 @@ use super::load;
 use mock_gateway::Retain;
 use sip::transport::capture::Keep;
 
-use super::evidence::EvidenceArgs;
+use crate::evidence::options::EvidenceArgs;
 use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
 use crate::evidence::trace::Lanes;
 use crate::evidence::{Failure, TlsFailureKind, Topology};

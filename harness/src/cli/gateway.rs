@@ -15,7 +15,7 @@ use scenarios::UnknownOrgPolicy;
 use sip::transport::certs::{self, Authority, KeyKind, Validity};
 use sip::transport::{self, TransportKind};
 
-use super::evidence::EvidenceArgs;
+use crate::evidence::options::EvidenceArgs;
 use crate::evidence::recording::{CERTIFY_CAPTURE_BYTES, Recording};
 use crate::evidence::trace::Lanes;
 use crate::exit::{BadInput, EXIT_PASSED, EXIT_USAGE};

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 pub mod call;
 pub mod certify;
 pub mod certs;
-pub mod evidence;
 pub mod gateway;
 pub mod originator;
 pub mod report;

@@ -9,8 +9,9 @@
 //! from them ([`observed`]).
 //! The verdicts ([`crate::verdict`]) read only these types; [`record`] turns a [`Call`] into a
 //! [`reports::CallRecord`] once, at the edge. What was on the wire is recorded beside them
-//! ([`recording`]: the message capture and the TLS key log) and becomes each call's SIP ladder
-//! and the run's pcapng trace ([`trace`]); no verdict reads it.
+//! ([`recording`]: the message capture and the TLS key log, asked for with the options in
+//! [`options`]: `--pcap`, `--tls-keylog`) and becomes each call's SIP ladder and the run's
+//! pcapng trace ([`trace`]); no verdict reads it.
 //!
 //! # Invariants
 //! - Nothing here is classified by the text of an error: every decision a verdict or the route
@@ -26,6 +27,7 @@ use sip::transport::{TransportError, TransportKind};
 use sip::{Request, Response};
 
 pub mod observed;
+pub mod options;
 pub mod record;
 pub mod recording;
 pub mod trace;

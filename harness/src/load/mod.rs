@@ -158,7 +158,7 @@ pub struct LoadArgs {
     pub out: PathBuf,
     /// `--pcap` (the first calls and every failed call), `--pcap-first-calls`, `--tls-keylog`.
     #[command(flatten)]
-    pub evidence: crate::cli::evidence::LoadEvidenceArgs,
+    pub evidence: crate::evidence::options::LoadEvidenceArgs,
 }
 
 /// The checked options, before any socket is opened.
