@@ -104,6 +104,11 @@ impl Session {
         }
     }
 
+    /// Whether the session has ended by itself (its time bound passed).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Stops the session and returns what it recorded.
     pub async fn stop(mut self) -> MediaLeg {
         if let Some(tx) = self.stop.take() {
