@@ -70,6 +70,7 @@ async fn a_route_without_retry_fails_naming_icd_5_3_and_what_was_seen() {
             connect_timeout: Duration::from_secs(3),
             epoch: e.epoch,
             recording: Default::default(),
+            media: false,
         },
         gateways: Some(&e.gateways),
         gateway_identities: Some(&e.identities),

@@ -34,6 +34,7 @@ fn uac(e: &Embedded) -> UacConfig {
         connect_timeout: Duration::from_secs(3),
         epoch: e.epoch,
         recording: Default::default(),
+        media: false,
     }
 }
 

@@ -63,6 +63,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig, tempfile::TempDir
         connect_timeout: Duration::from_secs(3),
         epoch: embedded.epoch,
         recording: Default::default(),
+        media: false,
     };
     (embedded, kamailio, target, uac, dir)
 }

@@ -151,6 +151,7 @@ async fn certify_with(
         gateway_listen: gateways.to_vec(),
         certs_dir: d.to_owned(),
         evidence: Default::default(),
+        no_media: false,
     };
     let code = run_command(Command::Certify(args))
         .await

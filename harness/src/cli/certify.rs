@@ -93,6 +93,10 @@ pub struct CertifyArgs {
     /// `--pcap`, `--tls-keylog`.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+    /// Do not carry media: answered calls exchange no RTP/SRTP and the media.flow, .srtp,
+    /// .ports and .quality checks are skipped (media is on by default: ICD 4).
+    #[arg(long)]
+    pub no_media: bool,
 }
 
 /// `certify --originator` options: a real originator calls the gateways and a test plan is
@@ -138,6 +142,9 @@ pub struct RunArgs {
     /// Waiver file: accepted deviations become skipped-with-reason (see README "Waivers").
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Carry two-way SRTP media on answered calls (UDP ports 30000-60000) and judge it.
+    #[arg(long)]
+    pub media: bool,
     /// `--pcap`, `--tls-keylog`.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -167,10 +174,11 @@ pub async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
         return certify_sut(&a, sut, &scenarios).await;
     }
     let embedded = start_embedded(a.transport, &a.evidence).await?;
-    let ctx = embedded.context(format!(
+    let mut ctx = embedded.context(format!(
         "direct: harness -> embedded gw1, gw2 over {} on 127.0.0.1 (certificates generated at start)",
         a.transport
     ));
+    ctx.uac.media = !a.no_media;
     let code = execute(
         "certify",
         &scenarios,
@@ -241,6 +249,7 @@ async fn certify_sut(
             connect_timeout: Duration::from_secs(5),
             epoch: embedded.epoch,
             recording: embedded.recording.clone(),
+            media: !a.no_media,
         },
         gateways: Some(&embedded.gateways),
         gateway_identities: Some(&embedded.identities),
@@ -359,10 +368,11 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
     };
     let Some(target) = &a.peer.target else {
         let embedded = start_embedded(a.transport, &a.evidence).await?;
-        let ctx = embedded.context(format!(
+        let mut ctx = embedded.context(format!(
             "direct: harness -> embedded gw1, gw2 over {}",
             a.transport
         ));
+        ctx.uac.media = a.media;
         let code = execute(
             "run",
             &scenarios,
@@ -390,6 +400,7 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
             connect_timeout: Duration::from_secs(5),
             epoch: recording.epoch(),
             recording,
+            media: a.media,
         },
         gateways: None,
         gateway_identities: None,
