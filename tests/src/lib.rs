@@ -4,6 +4,7 @@
 
 pub mod kamailio;
 pub mod peers;
+pub mod rtpengine;
 pub mod tools;
 
 use harness::run::{Embedded, RunContext};
