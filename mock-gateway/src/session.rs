@@ -329,6 +329,9 @@ impl<'a, S: Socket> Session<'a, S> {
             && let Some(call_id) = req.call_id()
         {
             obs.media_flow = self.shared.media.stop(call_id).await;
+            if let Some(leg) = &obs.media_flow {
+                self.shared.counters.media(leg);
+            }
         }
         self.record(obs, at);
         if let Plan::Respond(rs) = d.plan {

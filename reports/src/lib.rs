@@ -49,7 +49,7 @@ mod write;
 
 pub use json::{SCHEMA_FILE, from_json_str, json_schema, json_schema_string, to_json_string};
 pub use junit::{NO_CHECKS_ID, to_junit, to_junit_string};
-pub use load::{LoadCounts, LoadReport};
+pub use load::{GatewayMedia, LoadCounts, LoadMedia, LoadReport};
 pub use markdown::{esc as escape_markdown, to_markdown};
 pub use matrix::{aggregate, natural_cmp};
 pub use media::MediaLeg;
