@@ -254,6 +254,21 @@ fn summary(legs: &Legs<'_>) -> String {
     if let Some(g) = legs.gateway {
         s = format!("{}; {s}", one("trunk -> gateway", g));
     }
+    // Symmetric RTP is recorded, not required: say when packets came from elsewhere.
+    for (who, l) in [
+        ("the trunk", Some(legs.trunk)),
+        ("the gateway", legs.gateway),
+    ] {
+        if let Some(l) = l
+            && l.symmetric() == Some(false)
+        {
+            s.push_str(&format!(
+                "; packets reached {who} from {} while its peer's SDP said {} (asymmetric RTP)",
+                l.sources.join(", "),
+                l.sdp_remote
+            ));
+        }
+    }
     s
 }
 

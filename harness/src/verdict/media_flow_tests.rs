@@ -150,6 +150,20 @@ fn nothing_at_the_gateway_fails_flow_towards_the_gateway() {
 }
 
 #[test]
+fn asymmetric_rtp_is_told_but_does_not_fail() {
+    let mut g = gw();
+    g.sources = vec!["127.0.0.1:30100".into()];
+    let flow = run("", trunk(), Some(g)).remove(0);
+    assert_eq!(flow.outcome, Outcome::Pass);
+    assert!(flow.message.contains("packets reached the gateway from 127.0.0.1:30100 while its peer's SDP said 127.0.0.1:30000 (asymmetric RTP)"), "{}", flow.message);
+    assert!(
+        !run("", trunk(), Some(gw()))[0]
+            .message
+            .contains("asymmetric")
+    );
+}
+
+#[test]
 fn a_wrong_destination_is_named_with_both_addresses() {
     let mut g = gw();
     g.sent_to = "127.0.0.1:30002".into();
