@@ -138,8 +138,9 @@ fn micros(d: Duration) -> u64 {
 
 /// Whether a packet that failed authentication reads as plain audio rather than cipher text.
 /// Cipher text decoded as µ-law is white noise: successive samples are independent, so the
-/// energy of their differences is about twice the signal's. Speech, tones and silence sampled
-/// at 8 kHz change slowly (a 1477 Hz tone, DTMF's highest, gives 1.2; silence 0).
+/// energy of their differences is about twice the signal's (never below 1.3 in 20,000 random
+/// 170-byte payloads). Speech, tones and silence sampled at 8 kHz change slowly: the comfort
+/// tone gives 0.1, DTMF pairs at most 0.9, silence 0. The threshold is 1.2.
 pub fn looks_clear(packet: &[u8]) -> bool {
     let Ok(h) = rtp::parse(packet) else {
         return false;
@@ -154,7 +155,7 @@ pub fn looks_clear(packet: &[u8]) -> bool {
         .collect();
     let energy: f64 = x.iter().map(|v| v * v).sum();
     let diff: f64 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
-    diff < 1.5 * energy || energy == 0.0
+    diff < 1.2 * energy || energy == 0.0
 }
 
 struct Rx {
@@ -250,11 +251,13 @@ async fn run(socket: UdpSocket, plan: Plan, mut stop: oneshot::Receiver<()>) -> 
     let mut frame = [0u8; FRAME];
     let mut buf = vec![0u8; 2048];
     let mut sent = 0u64;
+    let mut lag_max = Duration::ZERO;
     loop {
         tokio::select! {
             _ = &mut stop => break,
             () = tokio::time::sleep_until(deadline) => break,
-            _ = ticks.tick(), if plan.sending => {
+            due = ticks.tick(), if plan.sending => {
+                lag_max = lag_max.max(due.elapsed());
                 plan.program.frame(frame_no, &mut frame);
                 let h = rtp::Header {
                     marker: frame_no == 0,
@@ -287,6 +290,7 @@ async fn run(socket: UdpSocket, plan: Plan, mut stop: oneshot::Receiver<()>) -> 
     }
     let mut leg = rx.leg;
     leg.sent = sent;
+    leg.timer_lag_max_us = micros(lag_max);
     leg.lost = rx.stats.lost();
     leg.expected = rx.stats.expected();
     leg.jitter_us = rx.stats.jitter_us();

@@ -136,9 +136,8 @@ impl Sessions {
         let session = Session::start(socket, p.plan);
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.retain(|_, s| !s.is_finished());
-        if let Some(old) = live.insert(call_id.to_owned(), session) {
-            drop(old);
-        }
+        // A second session for the same Call-ID (a re-INVITE) replaces the first, which ends.
+        live.insert(call_id.to_owned(), session);
     }
 
     /// Stops the session of `call_id` and returns what it recorded.

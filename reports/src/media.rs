@@ -56,6 +56,10 @@ pub struct MediaLeg {
     pub sources: Vec<String>,
     /// SSRCs seen after the first.
     pub ssrc_changes: u32,
+    /// How late this end's own 20 ms timer fired at worst: how starved the process running
+    /// it was. Jitter and first-packet delay up to this much are the end's own, not the path's.
+    #[serde(default)]
+    pub timer_lag_max_us: u64,
     /// Milliseconds of received audio louder than the comfort tone.
     pub audible_ms: u64,
     /// DTMF digits heard in the received audio (the 933 read-back).

@@ -8,7 +8,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use media::{Keying, MasterKey, Plan, Program, Session, Suite};
-use reports::MediaLeg;
 
 use crate::originate::trunk::OfferMedia;
 
@@ -112,11 +111,6 @@ fn read_answer(answer: &str) -> (Option<SocketAddr>, Option<Keying>, u8, Option<
         );
     }
     (remote, receive.filter(|_| savp), payload_type, why)
-}
-
-/// Stops `session` and returns its record.
-pub async fn stop(session: Session) -> MediaLeg {
-    session.stop().await
 }
 
 #[cfg(test)]

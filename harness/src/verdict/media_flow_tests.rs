@@ -331,6 +331,50 @@ fn loss_jitter_and_late_media_fail_quality_against_the_scenario_bounds() {
 }
 
 #[test]
+fn the_harness_own_timer_lateness_is_allowed_for_never_more() {
+    // The gateway's timer fired 100 ms late at worst: jitter and first-packet delay up to the
+    // bound plus that are the harness's own, not the path's.
+    let mut g = gw();
+    g.timer_lag_max_us = 100_000;
+    let mut t = trunk();
+    (t.jitter_max_us, t.first_packet_us) = (140_000, Some(600_000));
+    assert_eq!(
+        run("", t.clone(), Some(g.clone())).remove(3).outcome,
+        Outcome::Pass
+    );
+    t.jitter_max_us = 140_001;
+    let q = run("", t.clone(), Some(g.clone())).remove(3);
+    assert_eq!(q.observed.as_deref(), Some("jitter"));
+    assert!(
+        q.message
+            .contains("bound 40 ms (+100.0 ms: the harness's own timers ran that late)"),
+        "{}",
+        q.message
+    );
+    t.jitter_max_us = 140_000;
+    t.first_packet_us = Some(600_001);
+    assert_eq!(
+        run("", t.clone(), Some(g.clone()))
+            .remove(3)
+            .observed
+            .as_deref(),
+        Some("late-to-trunk")
+    );
+    // An end's own lateness counts for both directions it takes part in.
+    let mut t = trunk();
+    (t.timer_lag_max_us, t.jitter_max_us) = (100_000, 140_000);
+    assert_eq!(run("", t, Some(gw())).remove(3).outcome, Outcome::Pass);
+    let mut g = gw();
+    g.jitter_max_us = 140_000;
+    let mut t = trunk();
+    t.timer_lag_max_us = 50_000;
+    assert_eq!(
+        run("", t, Some(g)).remove(3).observed.as_deref(),
+        Some("jitter")
+    );
+}
+
+#[test]
 fn without_media_or_gateway_evidence_nothing_passes() {
     // The run carried no media: skipped with the reason.
     let sc = scenario("status = 200");
