@@ -5,7 +5,8 @@
 #   deploy/kamailio/start.sh --certs DIR [--listen 127.0.0.1:5071] [--trunk-transport tls|tcp] \
 #       [--gateways 127.0.0.1:15061,127.0.0.1:15062] [--gateway-transport tls|tcp] \
 #       [--gateway-socket 127.0.0.1:5072] \
-#       [--workdir DIR] [--gw-timeout-ms 2000] [--server-cert FILE --server-key FILE] [--shm MB]
+#       [--workdir DIR] [--gw-timeout-ms 2000] [--server-cert FILE --server-key FILE] [--shm MB] \
+#       [--rtpengine 127.0.0.1:2223]
 #
 # --certs is a folder written by `e911-harness certs` (or `certify --sut`): ca.pem is the CA the
 # gateways' certificates chain to; unless --server-cert/--server-key are given, Kamailio presents
@@ -18,7 +19,10 @@
 # unreachable, and a gateway that neither answers nor rings within --gw-timeout-ms. Toward the
 # gateways Kamailio speaks the trunk's TLS profile (ICD 5.1): TLS 1.2, the two ECDHE-RSA
 # AES-GCM suites, and ECDHE on secp384r1 (through an OpenSSL config file, as the tls module has
-# no setting for groups). Stop with Ctrl-C (or kill).
+# no setting for groups). --rtpengine anchors the media on an rtpengine already running with
+# its ng control socket at that address (e.g. rtpengine --table=-1 --interface=127.0.0.1
+# --listen-ng=127.0.0.1:2223 --port-min=30000 --port-max=60000); without it the SDP passes
+# through untouched. Stop with Ctrl-C (or kill).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 listen="127.0.0.1:5071"
@@ -32,6 +36,7 @@ shm=256
 trunk_transport=tls
 gateway_transport=tls
 gateway_socket=""
+rtpengine=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --certs) certs="$2"; shift 2 ;;
@@ -45,7 +50,8 @@ while [ $# -gt 0 ]; do
         --gateway-transport) gateway_transport="$2"; shift 2 ;;
         --gateway-socket) gateway_socket="$2"; shift 2 ;;
         --shm) shm="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --rtpengine) rtpengine="$2"; shift 2 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -109,6 +115,9 @@ extra=()
 if [ "$trunk_transport" != "$gateway_transport" ]; then
     gateway_socket="${gateway_socket:-${listen%:*}:$(( ${listen##*:} + 1 ))}"
     extra=(-A "LISTEN_GW=$gateway_transport:$gateway_socket")
+fi
+if [ -n "$rtpengine" ]; then
+    extra+=(-A WITH_RTPENGINE -A "RTPENGINE_SOCK=\"udp:$rtpengine\"")
 fi
 
 exec "$kamailio" -f "$here/kamailio.cfg" -DD -E -m "$shm" -M 16 -w "$workdir" "${extra[@]}" \

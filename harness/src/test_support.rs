@@ -161,6 +161,7 @@ pub(crate) fn attempt_at(
         notes: Vec::new(),
         teardown: answered.then_some(Teardown::ByeAnswered),
         hung_up_by_peer: false,
+        media: None,
     }
 }
 

@@ -166,6 +166,7 @@ async fn bad_combinations_and_files_are_rejected_naming_the_flag() {
         (vec!["--find-max", "--shard", "0/2"], "--find-max"),
         (vec!["--callers", csv.as_str()], "callers.csv:2: org:"),
         (vec!["--start-at", "2999-01-01T00:00:00Z"], "--start-at"),
+        (vec!["--media", "--hold", "100ms"], "--media needs --hold"),
     ] {
         let a = args(&flags);
         let err = load::check(&a).unwrap_err();
@@ -372,4 +373,47 @@ async fn callers_drive_the_ani_and_org_the_gateways_see() {
             .iter()
             .any(|c| c.id == "load.caller-ani")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_flows_on_every_call_and_is_reported_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("load");
+    let a = args(&[
+        "--media",
+        "--rate",
+        "20",
+        "--calls",
+        "10",
+        "--duration",
+        "5s",
+        "--hold",
+        "500ms",
+        "--max-lag",
+        "60s",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run_command(Command::Load(a)).await.unwrap(), 0);
+    let report = read_report(&out);
+    let l = report.load.expect("load section");
+    let m = l.media.expect("media section");
+    assert_eq!(m.calls, 10, "{m:?}");
+    assert_eq!(
+        (m.silent_calls, m.trunk_auth_failures, m.bind_failures),
+        (0, 0, 0),
+        "{m:?}"
+    );
+    assert!(
+        m.trunk_sent >= 10 * 20 && m.trunk_received >= 10 * 20,
+        "{m:?}"
+    );
+    let g = m.gateway.expect("the embedded gateways' side");
+    assert_eq!(g.sessions, 10);
+    assert!(g.received >= 10 * 20 && g.auth_failures == 0, "{g:?}");
+    assert_eq!(m.jitter.count, 10);
+    assert!(m.packets_per_second > 0.0);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("**Media (SRTP"), "{md}");
 }

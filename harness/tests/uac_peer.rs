@@ -137,6 +137,7 @@ fn cfg(tls: Option<Arc<rustls::ClientConfig>>) -> UacConfig {
         connect_timeout: Duration::from_secs(2),
         epoch: Epoch::now(),
         recording: Default::default(),
+        media: false,
     }
 }
 

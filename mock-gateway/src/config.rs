@@ -93,6 +93,9 @@ pub struct Policy {
     pub location: Vec<scenarios::LocationEntry>,
     /// With a location table: what an ANI without a row gets.
     pub unknown_ani: scenarios::UnknownAniPolicy,
+    /// Carry media on answered calls (ICD 4): bind the answer's port, send SRTP from the 200
+    /// OK to the BYE, record what arrives (the BYE's observation carries it).
+    pub media: bool,
 }
 
 impl Default for Policy {
@@ -104,6 +107,7 @@ impl Default for Policy {
             ring_time: Duration::ZERO,
             location: Vec::new(),
             unknown_ani: scenarios::UnknownAniPolicy::Fallback,
+            media: false,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::config::Policy;
 use crate::error::SdpError;
 use crate::observation::{Observation, ReadbackObservation};
 use crate::org::{check_org, org_header_name, warning_text};
-use crate::sdp::{answer_offer, refused_media};
+use crate::sdp::{answer_offer_with, refused_media};
 
 /// Methods the gateway implements (the `Allow` header).
 pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS";
@@ -45,6 +45,9 @@ pub struct Context<'a> {
     /// nothing retained), the observation carries only the findings the answer depends on:
     /// the request line, Call-ID, CSeq and the copy of every header are skipped.
     pub record: bool,
+    /// The media port and key to answer with (a socket bound for the call); `None`: a random
+    /// port and a fresh key, no media sent.
+    pub media: Option<&'a crate::sdp::Reserved>,
 }
 
 /// What to send.
@@ -73,6 +76,8 @@ pub struct Decision {
     pub plan: Plan,
     /// The request's observation; the connection fills gateway, seq, time, peer and TLS fields.
     pub observation: Observation,
+    /// What an answered INVITE's offer/answer settled, for its media.
+    pub media: Option<crate::sdp::Negotiated>,
 }
 
 /// An observation of `req` with the request fields filled (headers and body included) and
@@ -134,6 +139,7 @@ fn unrecorded() -> Observation {
         fault: None,
         location: None,
         tls_error: None,
+        media_flow: None,
     }
 }
 
@@ -204,6 +210,7 @@ pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
         return Decision {
             plan,
             observation: obs,
+            media: None,
         };
     }
     if req.method != Method::Ack
@@ -213,10 +220,12 @@ pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
         return Decision {
             plan: reject(req, &mut obs, 400, Some(w)),
             observation: obs,
+            media: None,
         };
     }
+    let mut media = None;
     let plan = match req.method {
-        Method::Invite => invite(req, policy, ctx, &mut obs),
+        Method::Invite => invite(req, policy, ctx, &mut obs, &mut media),
         Method::Ack => Plan::Absorb,
         Method::Options => {
             let mut r = respond(req, 200, &new_tag(), None);
@@ -247,10 +256,17 @@ pub fn decide(req: &Request, policy: &Policy, ctx: &Context<'_>) -> Decision {
     Decision {
         plan,
         observation: obs,
+        media,
     }
 }
 
-fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observation) -> Plan {
+fn invite(
+    req: &Request,
+    policy: &Policy,
+    ctx: &Context<'_>,
+    obs: &mut Observation,
+    media: &mut Option<crate::sdp::Negotiated>,
+) -> Plan {
     // What arrived is recorded whatever the answer: a call refused for its org header still
     // carried (or lost) its location.
     obs.location = location_by_value(req);
@@ -302,7 +318,7 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
         let w = warning(399, ctx.host, &problem);
         return reject(req, obs, 488, Some(w));
     }
-    let answer = match answer_offer(offer, ctx.local.ip()) {
+    let answer = match answer_offer_with(offer, ctx.local.ip(), ctx.media) {
         Ok(a) => a,
         Err(e) => {
             obs.media = Some(refused_media(offer, &e));
@@ -316,6 +332,7 @@ fn invite(req: &Request, policy: &Policy, ctx: &Context<'_>, obs: &mut Observati
         }
     };
     obs.media = Some(answer.media);
+    *media = Some(answer.negotiated);
     obs.routing = Some(routing);
     obs.response = Some(200);
     let tag = new_tag();

@@ -15,6 +15,7 @@ fn ctx() -> Context<'static> {
         local: "127.0.0.1:5061".parse().unwrap(),
         transport: "tls",
         record: true,
+        media: None,
     }
 }
 

@@ -18,6 +18,8 @@
 //! - [`sdp`]: the SDP answer ([`sdp_answer`]): SRTP/SDES, G.711, media port range.
 //! - [`strict`]: what the parser lets through but the gateway still refuses (numeric headers,
 //!   the SDP grammar).
+//! - `media`: the RTP/SRTP of answered calls (bound before the answer, started with the
+//!   200 OK, stopped and recorded at the BYE), media faults applied.
 //! - [`observation`]: what is recorded.
 //! - `server`, `conn`, `session`, `salvage`, `record`: the listener and accept loop (and the
 //!   outage schedule), the per-connection task (framing with `sip::codec`, connection faults),
@@ -43,6 +45,7 @@ pub mod decide;
 pub mod error;
 pub mod fault;
 pub mod location;
+mod media;
 pub mod observation;
 pub mod org;
 mod record;

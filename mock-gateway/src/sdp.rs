@@ -27,6 +27,34 @@ pub struct Answer {
     pub sdp: String,
     /// What was offered and answered.
     pub media: MediaObservation,
+    /// What the media session needs to carry the call.
+    pub negotiated: Negotiated,
+}
+
+/// What an offer/answer settled, for the media of the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negotiated {
+    /// Where the offer asks media to be sent (its `c=` address and `m=audio` port); `None`
+    /// when the address is not an IP literal.
+    pub remote: Option<std::net::SocketAddr>,
+    /// The G.711 payload type answered.
+    pub payload_type: u8,
+    /// The SDES suite answered; `None`: plain RTP.
+    pub suite: Option<&'static str>,
+    /// The offer's key parameters for that suite (`inline:...`): what the peer sends with.
+    pub offer_key: Option<String>,
+    /// The key written in the answer (base64): what the gateway sends with.
+    pub own_key: Option<String>,
+}
+
+/// A media port and key chosen before the answer is written (a bound socket's port and the
+/// key its session will use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// The port of the bound socket.
+    pub port: u16,
+    /// The SDES key (base64 of 30 bytes).
+    pub key: String,
 }
 
 /// The first audio stream of an offer, with a port and a protocol (or the reason why not).
@@ -48,6 +76,15 @@ pub fn sdp_answer(offer: &str, local_ip: IpAddr) -> Result<String, SdpError> {
 
 /// Like [`sdp_answer`], also saying what was negotiated.
 pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
+    answer_offer_with(offer, local_ip, None)
+}
+
+/// Like [`answer_offer`], with the port and key given (`None`: a random port and a fresh key).
+pub fn answer_offer_with(
+    offer: &str,
+    local_ip: IpAddr,
+    reserved: Option<&Reserved>,
+) -> Result<Answer, SdpError> {
     let o = parse_offer(offer)?;
     let savp = o.proto.eq_ignore_ascii_case("RTP/SAVP");
     if !savp && !o.proto.eq_ignore_ascii_case("RTP/AVP") {
@@ -63,13 +100,14 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
             o.crypto
                 .iter()
                 .find(|c| c.suite.eq_ignore_ascii_case(s))
-                .map(|c| (c.tag, *s))
+                .map(|c| (c.tag, *s, c.key_params))
         });
         Some(chosen.ok_or(SdpError::NoCrypto)?)
     } else {
         None
     };
-    let port = sip::sdp::media_port();
+    let port = reserved.map_or_else(sip::sdp::media_port, |r| r.port);
+    let own_key = crypto.map(|_| reserved.map_or_else(sip::sdp::sdes_key, |r| r.key.clone()));
     let session = fastrand::u32(1..=u32::MAX);
     let proto = if savp { "RTP/SAVP" } else { "RTP/AVP" };
     // One buffer written in place (no intermediate strings); the answer is about 250 bytes.
@@ -96,13 +134,14 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
         _ => "sendrecv",
     };
     let _ = write!(sdp, "a={direction}\r\n");
-    if let Some((tag, suite)) = crypto {
-        let _ = write!(
-            sdp,
-            "a=crypto:{tag} {suite} inline:{}\r\n",
-            sip::sdp::sdes_key()
-        );
+    if let (Some((tag, suite, _)), Some(key)) = (crypto, &own_key) {
+        let _ = write!(sdp, "a=crypto:{tag} {suite} inline:{key}\r\n");
     }
+    let remote = o
+        .connection
+        .and_then(|a| a.parse::<IpAddr>().ok())
+        .zip(o.port)
+        .map(|(ip, port)| std::net::SocketAddr::new(ip, port));
     Ok(Answer {
         sdp,
         media: MediaObservation {
@@ -110,9 +149,16 @@ pub fn answer_offer(offer: &str, local_ip: IpAddr) -> Result<Answer, SdpError> {
             srtp: crypto.is_some(),
             offered_port: o.port.unwrap_or_default(),
             codec,
-            crypto_suite: crypto.map(|(_, s)| s.to_owned()),
+            crypto_suite: crypto.map(|(_, s, _)| s.to_owned()),
             answer_port: port,
             refused: None,
+        },
+        negotiated: Negotiated {
+            remote,
+            payload_type: pt.parse().unwrap_or(0),
+            suite: crypto.map(|(_, s, _)| s),
+            offer_key: crypto.map(|(_, _, k)| k.to_owned()),
+            own_key,
         },
     })
 }
@@ -204,6 +250,21 @@ mod tests {
         assert_eq!(a.media.codec, "PCMA");
         assert!(a.media.srtp);
         assert_eq!(a.media.answer_port, port);
+        assert_eq!(a.negotiated.remote, Some("10.0.0.1:40000".parse().unwrap()));
+        assert_eq!(a.negotiated.payload_type, 8);
+        assert_eq!(a.negotiated.suite, Some("AES_CM_128_HMAC_SHA1_80"));
+        assert_eq!(
+            a.negotiated.offer_key.as_deref(),
+            Some("inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz")
+        );
+        assert_eq!(a.negotiated.own_key.as_deref(), Some(key));
+        let r = Reserved {
+            port: 30_002,
+            key: "a".repeat(40),
+        };
+        let given = answer_offer_with(&o, LOCAL, Some(&r)).unwrap();
+        assert!(given.sdp.contains(" 30002 RTP/SAVP "));
+        assert!(given.sdp.contains(&format!("inline:{}\r\n", r.key)));
         let again = answer_offer(&o, LOCAL).unwrap();
         assert_ne!(again.sdp, a.sdp, "keys and session ids differ per answer");
     }

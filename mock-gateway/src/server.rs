@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) open: AtomicU64,
     /// Where connections record their messages, when the gateway is captured.
     pub(crate) capture: Option<sip::transport::capture::Capture>,
+    /// Media sessions of answered calls, by Call-ID.
+    pub(crate) media: crate::media::Sessions,
 }
 
 /// One acceptor per certificate fault.
@@ -192,6 +194,7 @@ impl Gateway {
             dialogs: AtomicU64::new(0),
             counters: Counters::default(),
             capture: config.capture,
+            media: crate::media::Sessions::default(),
         });
         let tracker = TaskTracker::new();
         tracker.spawn(accept_loop(

@@ -22,11 +22,13 @@ use tokio::time::Instant;
 use crate::conn::{Ended, Meta, Socket, drain, reset};
 use crate::decide::{Context, Plan, SERVER, decide, observe};
 use crate::fault::FaultKind;
+use crate::media::{Pending, pending, reserve};
 use crate::observation::Observation;
 use crate::record::Stamp;
 use crate::salvage::{frame_error_answer, parse_error_answer};
 use crate::server::Shared;
 use crate::stats::bump;
+use scenarios::MediaFault;
 
 /// The label of an INVITE refused by the capacity cap.
 pub const CAPACITY_LABEL: &str = "capacity 503 q850=34";
@@ -42,6 +44,8 @@ enum Hold {
     Ring {
         answer: Response,
         observation: Box<Observation>,
+        /// The call's media, started when the 200 OK goes out.
+        media: Option<Box<Pending>>,
     },
     /// A [`FaultKind::Delay`]: decided and answered normally when due.
     Delay { label: String },
@@ -136,15 +140,19 @@ impl<'a, S: Socket> Session<'a, S> {
                 Hold::Ring {
                     answer,
                     observation,
+                    media,
                 } => {
                     self.record(*observation, h.at);
                     if self.txs.state(&h.key) == Some(ServerState::Proceeding) {
                         self.respond(&h.key, answer);
+                        if let Some(m) = media {
+                            self.start_media(&h.invite, *m);
+                        }
                     }
                 }
                 Hold::Delay { label } => {
                     let capacity = self.shared.faults().plan.capacity;
-                    self.answer_invite(h.invite, h.key, h.at, capacity, Some(label));
+                    self.answer_invite(h.invite, h.key, h.at, capacity, Some(label), None);
                 }
             }
         }
@@ -161,8 +169,15 @@ impl<'a, S: Socket> Session<'a, S> {
         }
     }
 
+    /// Starts a call's media as its 200 OK goes out.
+    fn start_media(&self, invite: &Request, m: Pending) {
+        let call_id = invite.call_id().unwrap_or_default();
+        self.shared.media.start(call_id, m);
+    }
+
     fn context(&self) -> Context<'_> {
         Context {
+            media: None,
             host: &self.shared.host,
             local: self.meta.local,
             transport: if self.meta.transport == "TLS" {
@@ -285,9 +300,15 @@ impl<'a, S: Socket> Session<'a, S> {
             let active = self.shared.faults();
             if let Some(fault) = active.next_call() {
                 bump(&counters.faults_applied);
+                if let FaultKind::Media(m) = fault {
+                    let label = fault.label();
+                    let m = *m;
+                    self.answer_invite(req, key, at, active.plan.capacity, Some(label), Some(m));
+                    return Ok(());
+                }
                 return self.apply_fault(req, key, fault.clone(), at).await;
             }
-            self.answer_invite(req, key, at, active.plan.capacity, None);
+            self.answer_invite(req, key, at, active.plan.capacity, None, None);
             return Ok(());
         }
         match req.method {
@@ -303,7 +324,16 @@ impl<'a, S: Socket> Session<'a, S> {
             _ => {}
         }
         let d = decide(&req, &self.shared.policy(), &self.context());
-        self.record(d.observation, at);
+        let mut obs = d.observation;
+        if req.method == Method::Bye
+            && let Some(call_id) = req.call_id()
+        {
+            obs.media_flow = self.shared.media.stop(call_id).await;
+            if let Some(leg) = &obs.media_flow {
+                self.shared.counters.media(leg);
+            }
+        }
+        self.record(obs, at);
         if let Plan::Respond(rs) = d.plan {
             for r in rs {
                 self.respond(&key, r);
@@ -337,10 +367,25 @@ impl<'a, S: Socket> Session<'a, S> {
         at: Stamp,
         capacity: Option<u32>,
         fault: Option<String>,
+        media_fault: Option<MediaFault>,
     ) {
-        let d = decide(&req, &self.shared.policy(), &self.context());
+        let policy = self.shared.policy();
+        let reservation = (policy.media && req.method == Method::Invite)
+            .then(|| reserve(self.meta.local.ip()))
+            .flatten();
+        let ctx = Context {
+            media: reservation.as_ref().map(|r| &r.reserved),
+            ..self.context()
+        };
+        let d = decide(&req, &policy, &ctx);
         let mut obs = d.observation;
         obs.fault = fault;
+        let readback = (obs.dialed.as_deref() == Some("933"))
+            .then(|| obs.ani.as_ref().map(|a| a.number.clone()))
+            .flatten();
+        let media = reservation
+            .zip(d.media)
+            .and_then(|(r, n)| pending(r, &n, readback.as_deref(), media_fault));
         match d.plan {
             Plan::Ring { now, answer, after } => {
                 let call_id = req.call_id().unwrap_or_default().to_owned();
@@ -367,6 +412,9 @@ impl<'a, S: Socket> Session<'a, S> {
                     // the observation in the log.
                     self.record(obs, at);
                     self.respond(&key, answer);
+                    if let Some(m) = media {
+                        self.start_media(&req, m);
+                    }
                 } else {
                     self.held.push(Held {
                         due: Instant::now() + after,
@@ -376,6 +424,7 @@ impl<'a, S: Socket> Session<'a, S> {
                         hold: Hold::Ring {
                             answer,
                             observation: Box::new(obs),
+                            media: media.map(Box::new),
                         },
                     });
                 }
@@ -452,6 +501,8 @@ impl<'a, S: Socket> Session<'a, S> {
             }
             // Connection-level only; never chosen for a call.
             FaultKind::Tls(_) => {}
+            // Answered normally by `on_new`; never applied here.
+            FaultKind::Media(_) => {}
         }
         Ok(())
     }
@@ -486,6 +537,7 @@ impl<'a, S: Socket> Session<'a, S> {
             Hold::Ring {
                 answer,
                 observation,
+                ..
             } => {
                 let call_id = h.invite.call_id().unwrap_or_default();
                 if self.dialogs.remove(call_id) {

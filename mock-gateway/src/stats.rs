@@ -32,6 +32,16 @@ pub struct Stats {
     pub tls_full: u64,
     /// TLS handshakes that resumed an earlier session.
     pub tls_resumed: u64,
+    /// Media sessions ended (at a BYE).
+    pub media_sessions: u64,
+    /// RTP packets the gateway sent in them.
+    pub media_sent: u64,
+    /// RTP packets that arrived and authenticated.
+    pub media_received: u64,
+    /// Packets the sequence numbers say were sent but never authenticated here.
+    pub media_lost: u64,
+    /// Packets that failed SRTP authentication.
+    pub media_auth_failures: u64,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +58,11 @@ pub(crate) struct Counters {
     pub(crate) closed_idle: AtomicU64,
     pub(crate) tls_full: AtomicU64,
     pub(crate) tls_resumed: AtomicU64,
+    pub(crate) media_sessions: AtomicU64,
+    pub(crate) media_sent: AtomicU64,
+    pub(crate) media_received: AtomicU64,
+    pub(crate) media_lost: AtomicU64,
+    pub(crate) media_auth_failures: AtomicU64,
 }
 
 /// Adds one.
@@ -56,6 +71,17 @@ pub(crate) fn bump(c: &AtomicU64) {
 }
 
 impl Counters {
+    /// Adds what one ended media session recorded.
+    pub(crate) fn media(&self, leg: &reports::MediaLeg) {
+        bump(&self.media_sessions);
+        self.media_sent.fetch_add(leg.sent, Ordering::Relaxed);
+        self.media_received
+            .fetch_add(leg.authenticated, Ordering::Relaxed);
+        self.media_lost.fetch_add(leg.lost, Ordering::Relaxed);
+        self.media_auth_failures
+            .fetch_add(leg.auth_failures, Ordering::Relaxed);
+    }
+
     /// Counts a completed TLS handshake as full or resumed.
     pub(crate) fn handshake(&self, conn: &rustls::ServerConnection) {
         if conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
@@ -81,6 +107,11 @@ impl Counters {
             observations_dropped: 0,
             tls_full: get(&self.tls_full),
             tls_resumed: get(&self.tls_resumed),
+            media_sessions: get(&self.media_sessions),
+            media_sent: get(&self.media_sent),
+            media_received: get(&self.media_received),
+            media_lost: get(&self.media_lost),
+            media_auth_failures: get(&self.media_auth_failures),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`html`]: `report.html`, self-contained: matrix, checks, SIP ladders, load plots.
 //! - [`trace`]: the SIP messages of a call as captured, and its ladder as text.
 //! - [`pcap`]: pcapng traces of SIP messages on synthetic TCP/IP headers.
+//! - [`media`]: what each end of a call's RTP/SRTP media saw ([`MediaLeg`]).
 //! - [`load`]: the `load` section of load runs (counts, percentiles, RFC 6076, SLOs).
 //! - [`load_detail`]: its breakdowns, TLS handshakes, caller-data check, shards, merge state.
 //! - `text`: the terminal summary.
@@ -36,6 +37,7 @@ pub mod load;
 pub mod load_detail;
 mod markdown;
 mod matrix;
+pub mod media;
 pub mod model;
 pub mod observation;
 pub mod pcap;
@@ -47,9 +49,10 @@ mod write;
 
 pub use json::{SCHEMA_FILE, from_json_str, json_schema, json_schema_string, to_json_string};
 pub use junit::{NO_CHECKS_ID, to_junit, to_junit_string};
-pub use load::{LoadCounts, LoadReport};
+pub use load::{GatewayMedia, LoadCounts, LoadMedia, LoadReport};
 pub use markdown::{esc as escape_markdown, to_markdown};
 pub use matrix::{aggregate, natural_cmp};
+pub use media::MediaLeg;
 pub use model::{
     Attempt, AttemptOutcome, CallRecord, CheckResult, NotCovered, Outcome, RequirementRow,
     RunReport, ScenarioReport, TlsInfo, Totals, Verdict, WAIVED_PREFIX,

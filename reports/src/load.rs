@@ -78,6 +78,56 @@ pub struct LoadReport {
     /// What `e911-harness merge` needs to combine this run with others exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<LoadState>,
+    /// With `--media`: the SRTP each answered call carried (not kept by `merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<LoadMedia>,
+}
+
+/// What `load --media` carried: the trunk's side of every answered call (50 packets/s each
+/// way), and with embedded gateways, theirs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LoadMedia {
+    /// Answered calls whose media session ran.
+    pub calls: u64,
+    /// Calls whose media socket could not be bound (no port free in 30000-60000).
+    pub bind_failures: u64,
+    /// Calls that received no RTP at all at the trunk.
+    pub silent_calls: u64,
+    /// RTP packets the trunk sent.
+    pub trunk_sent: u64,
+    /// RTP packets that reached the trunk and authenticated.
+    pub trunk_received: u64,
+    /// Packets lost toward the trunk (sequence gaps).
+    pub trunk_lost: u64,
+    /// Packets that failed SRTP authentication at the trunk.
+    pub trunk_auth_failures: u64,
+    /// With embedded gateways: RTP packets they sent, received (authenticated), lost, and
+    /// that failed authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayMedia>,
+    /// Media packets per second, both directions together, over the run's span.
+    pub packets_per_second: f64,
+    /// Loss in both observed directions, lost / expected.
+    pub loss_ratio: f64,
+    /// Per call: the highest RFC 3550 jitter toward the trunk.
+    pub jitter: Percentiles,
+    /// Per call: the first packet toward the trunk after the 200 OK.
+    pub first_packet: Percentiles,
+}
+
+/// The embedded gateways' media counters over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GatewayMedia {
+    /// Media sessions ended (at a BYE).
+    pub sessions: u64,
+    /// Packets sent.
+    pub sent: u64,
+    /// Packets received and authenticated.
+    pub received: u64,
+    /// Packets lost toward the gateways.
+    pub lost: u64,
+    /// Packets that failed SRTP authentication at the gateways.
+    pub auth_failures: u64,
 }
 
 /// How the load was generated.
@@ -318,6 +368,29 @@ pub(crate) fn markdown(md: &mut String, l: &LoadReport) {
         "- **RFC 6076:** SER {:.3}%, SEER {:.3}%, ISA {:.3}%, SCR {:.3}%",
         r.ser_pct, r.seer_pct, r.isa_pct, r.scr_pct
     );
+    if let Some(m) = &l.media {
+        let gw = m.gateway.map_or(String::new(), |g| {
+            format!(
+                "; gateways received {} ({} lost, {} failed authentication)",
+                g.received, g.lost, g.auth_failures
+            )
+        });
+        let _ = writeln!(
+            md,
+            "- **Media (SRTP, 50 packets/s each way per call):** {} calls, {:.1} packets/s at the trunk; trunk received {} ({} lost, {} failed authentication, {} silent calls){gw}; loss {:.4}%; jitter p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; first packet p99 {:.1} ms",
+            m.calls,
+            m.packets_per_second,
+            m.trunk_received,
+            m.trunk_lost,
+            m.trunk_auth_failures,
+            m.silent_calls,
+            m.loss_ratio * 100.0,
+            m.jitter.p50_us as f64 / 1000.0,
+            m.jitter.p99_us as f64 / 1000.0,
+            m.jitter.max_us as f64 / 1000.0,
+            m.first_packet.p99_us as f64 / 1000.0
+        );
+    }
     let v = &l.validity;
     let _ = writeln!(
         md,

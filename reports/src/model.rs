@@ -207,6 +207,9 @@ pub struct Attempt {
     /// INVITE sent to final response, in microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite_to_final_us: Option<u64>,
+    /// The trunk's media on an answered call, when the run carried media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::MediaLeg>,
 }
 
 /// How one attempt ended, by kind (the text of [`Attempt::error`] says the details).

@@ -94,6 +94,10 @@ pub struct Observation {
     /// certificate fault the peer accepted anyway): set on every request of that connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_fault: Option<String>,
+    /// On the BYE of an answered call carrying media: the gateway's media for the call (what
+    /// it sent, and what it received from the other side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_flow: Option<crate::MediaLeg>,
 }
 
 /// How much of a request body an observation keeps.

@@ -12,6 +12,7 @@
 //!   and the dial-string number ([`dialled_number`]).
 //! - [`route`]: the failover part (ICD 5.3): [`RouteSpec`], [`FaultSpec`], [`GatewayState`],
 //!   [`HealthSpec`], [`RunSpec`] and the route expectations.
+//! - [`media`]: media on answered calls (ICD 4): `[media]` bounds, media faults, media findings.
 //! - [`tls`]: TLS profiles, offered by the trunk (`call.tls`) and enforced by the gateways
 //!   (`gateway.tls`).
 //! - [`topology`]: where a scenario applies (directly, through a system under test) and why
@@ -39,6 +40,7 @@ pub mod caller;
 pub mod conformance;
 pub mod error;
 pub mod load;
+pub mod media;
 pub mod model;
 mod parse;
 pub mod plan;
@@ -60,6 +62,7 @@ pub use load::{
     MAX_INPUT_FILE_BYTES, SHIPPED_DIR, SHIPPED_FILES, ShippedFile, load_file, load_location_table,
     load_paths, load_str, read_input_file, shipped,
 };
+pub use media::{MediaFault, MediaFinding, MediaSpec};
 pub use model::{
     AniHeader, AniPlacement, CallSpec, DEFAULT_ORG_ID, DEFAULT_SUITE, Expect, ExtraHeader,
     GATEWAY_NAMES, GatewaySpec, ORG_HEADER, OrgFinding, Readback, Scenario, UnknownName,

@@ -65,6 +65,9 @@ pub struct Scenario {
     /// Who is calling (ICD 5.1.7 `[caller]`): the harness selects the ANI from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<crate::conformance::CallerSpec>,
+    /// Media on answered calls (`[media]`, ICD 4): the quality bounds, and whether the calls
+    /// carry media when the run does.
+    pub media: crate::media::MediaSpec,
     /// The file the scenario was loaded from, `None` when loaded from a string.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -420,6 +423,10 @@ pub struct Expect {
     /// `"fallback"` for the fallback centre.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<String>,
+    /// The exact set of named media findings the media checks must report (ICD 4), when a
+    /// scenario injects a media fault on purpose; `None`: every media check must find nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_findings: Option<Vec<crate::media::MediaFinding>>,
 }
 
 impl Expect {

@@ -250,11 +250,13 @@ pub enum FaultKind {
     Reset(FaultWhen),
     /// Fail the TLS handshake.
     Tls(TlsFaultKind),
+    /// Answer normally, then get the call's media wrong.
+    Media(crate::media::MediaFault),
 }
 
 impl FaultKind {
     /// Every `kind` spelling, in documentation order.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "respond",
         "delay",
         "trying-then-silence",
@@ -262,6 +264,7 @@ impl FaultKind {
         "close",
         "reset",
         "tls",
+        "media",
     ];
 
     /// The `kind` spelling.
@@ -274,6 +277,7 @@ impl FaultKind {
             FaultKind::Close(_) => "close",
             FaultKind::Reset(_) => "reset",
             FaultKind::Tls(_) => "tls",
+            FaultKind::Media(_) => "media",
         }
     }
 }
@@ -287,6 +291,11 @@ impl FaultKind {
                 | FaultKind::Reset(FaultWhen::BeforeInvite)
                 | FaultKind::Tls(_)
         )
+    }
+
+    /// Whether the fault touches only the call's media (the signalling is answered normally).
+    pub fn is_media(&self) -> bool {
+        matches!(self, FaultKind::Media(_))
     }
 
     /// Whether the fault leaves the INVITE without a final response for the originator's
@@ -323,6 +332,7 @@ impl FaultKind {
             FaultKind::Close(w) => format!("close {}", w.label()),
             FaultKind::Reset(w) => format!("reset {}", w.label()),
             FaultKind::Tls(t) => format!("tls {}", t.label()),
+            FaultKind::Media(m) => format!("media {}", m.label()),
         }
     }
 }
@@ -431,6 +441,12 @@ impl Serialize for FaultSpec {
             FaultKind::TryingThenSilence | FaultKind::Silence => {}
             FaultKind::Close(w) | FaultKind::Reset(w) => m.serialize_entry("when", w.as_str())?,
             FaultKind::Tls(t) => m.serialize_entry("tls", t.as_str())?,
+            FaultKind::Media(f) => {
+                m.serialize_entry("media", f.as_str())?;
+                if let crate::media::MediaFault::Late(d) = f {
+                    m.serialize_entry("delay", &humantime::format_duration(*d).to_string())?;
+                }
+            }
         }
         match &self.select {
             CallSelect::All => m.serialize_entry("calls", "all")?,

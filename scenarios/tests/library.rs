@@ -224,6 +224,18 @@ fn library_covers_every_fault_class_and_both_distributions() {
         "failover under Random"
     );
     assert!(routed.iter().any(|s| s.health.is_some()), "OPTIONS probing");
+    // Every media fault, each declaring the finding it must produce.
+    for m in ["none", "wrong-port", "wrong-key", "plain-rtp", "late"] {
+        let s = routed
+            .iter()
+            .find(|s| {
+                s.faults
+                    .iter()
+                    .any(|f| matches!(&f.kind, FaultKind::Media(k) if k.as_str() == m))
+            })
+            .unwrap_or_else(|| panic!("media fault {m}"));
+        assert!(s.expect.media_findings.is_some(), "{}", s.name);
+    }
     // Certify must stay quick: short attempt timeouts everywhere.
     for s in &routed {
         let r = s.route.as_ref().unwrap();

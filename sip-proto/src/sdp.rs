@@ -88,6 +88,9 @@ pub struct Audio<'a> {
     pub ptime: Option<&'a str>,
     /// A `c=` line applies (session level or in the stream).
     pub has_connection: bool,
+    /// The connection address that applies (`c=IN IP4 <addr>`: the stream's, else the
+    /// session's), as written; `None` without a readable `c=` line.
+    pub connection: Option<&'a str>,
 }
 
 impl Audio<'_> {
@@ -130,6 +133,7 @@ pub fn first_audio(sdp: &str) -> Result<Audio<'_>, SdpProblem> {
         return Err(SdpProblem::NotSdp);
     }
     let mut session_connection = false;
+    let mut session_address = None;
     let mut session_direction = None;
     let mut audio: Option<Audio<'_>> = None;
     for line in lines {
@@ -150,14 +154,26 @@ pub fn first_audio(sdp: &str) -> Result<Audio<'_>, SdpProblem> {
                 formats: parts.collect(),
                 direction: session_direction,
                 has_connection: session_connection,
+                connection: session_address,
                 ..Audio::default()
             });
             continue;
         }
-        if line.starts_with("c=") {
+        if let Some(c) = line.strip_prefix("c=") {
+            // `IN IP4 192.0.2.1` (a multicast `/ttl` suffix dropped).
+            let address = c
+                .split_ascii_whitespace()
+                .nth(2)
+                .and_then(|a| a.split('/').next());
             match audio.as_mut() {
-                Some(a) => a.has_connection = true,
-                None => session_connection = true,
+                Some(a) => {
+                    a.has_connection = true;
+                    a.connection = address.or(a.connection);
+                }
+                None => {
+                    session_connection = true;
+                    session_address = address;
+                }
             }
             continue;
         }
@@ -232,6 +248,7 @@ mod tests {
         assert_eq!(a.ptime, Some("20"));
         assert_eq!(a.direction, Some("sendonly"), "session level applies");
         assert!(a.has_connection);
+        assert_eq!(a.connection, Some("127.0.0.1"));
         assert_eq!(a.crypto.len(), 2);
         assert_eq!(a.crypto[0].suite, "AES_CM_128_HMAC_SHA1_80");
         assert!(a.crypto[0].key_params.starts_with("inline:"));
@@ -253,5 +270,11 @@ mod tests {
         );
         let a = first_audio("v=0\nm=audio 0\nc=IN IP4 1.2.3.4\n").unwrap();
         assert_eq!((a.port, a.proto, a.has_connection), (Some(0), "", true));
+        assert_eq!(a.connection, Some("1.2.3.4"));
+        let a =
+            first_audio("v=0\nc=IN IP6 ::1\nm=audio 9 RTP/AVP 0\nc=IN IP4 10.0.0.1/127\n").unwrap();
+        assert_eq!(a.connection, Some("10.0.0.1"), "the stream's c= wins");
+        let a = first_audio("v=0\nc=IN\nm=audio 9 RTP/AVP 0\n").unwrap();
+        assert_eq!((a.has_connection, a.connection), (true, None));
     }
 }

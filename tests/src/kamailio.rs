@@ -53,6 +53,8 @@ pub struct Options {
     pub gw_timeout_ms: u32,
     /// The configuration to run, `None` for the shipped one.
     pub misconfiguration: Option<Misconfiguration>,
+    /// rtpengine's ng control socket: anchor the media on it (`start.sh --rtpengine`).
+    pub rtpengine: Option<SocketAddr>,
 }
 
 /// A running Kamailio.
@@ -96,6 +98,9 @@ impl Kamailio {
             .args(["--gateway-socket", &format!("127.0.0.1:{}", free_port())])
             .args(["--gw-timeout-ms", &options.gw_timeout_ms.to_string()])
             .args(["--shm", "128"]);
+        if let Some(ng) = options.rtpengine {
+            cmd.args(["--rtpengine", &ng.to_string()]);
+        }
         if let Some((cert, key)) = &options.server_cert {
             cmd.arg("--server-cert")
                 .arg(cert)

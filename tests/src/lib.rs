@@ -4,13 +4,17 @@
 
 pub mod kamailio;
 pub mod peers;
+pub mod rtpengine;
 pub mod tools;
 
 use harness::run::{Embedded, RunContext};
 
 /// A run context over the embedded gateways, as `certify` builds it.
 pub fn context(embedded: &Embedded) -> RunContext<'_> {
-    embedded.context("test: embedded gateways".into())
+    let mut ctx = embedded.context("test: embedded gateways".into());
+    // certify carries media unless --no-media.
+    ctx.uac.media = true;
+    ctx
 }
 
 /// Runs `scenarios` once against freshly started embedded gateways over TLS (stopped after),

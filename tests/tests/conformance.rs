@@ -102,3 +102,50 @@ async fn a_wrong_ani_findings_expectation_fails_naming_icd_5_1_7_and_what_was_se
         assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_way_media_fails_media_flow_naming_icd_4_and_the_direction() {
+    let reports = e2e::run_embedded(&[negative("media-one-way-expected-two-way")]).await;
+    let checks = &reports[0].checks;
+    let flow = checks
+        .iter()
+        .find(|c| c.id == "media.flow")
+        .expect("media flow judged");
+    assert_eq!(flow.outcome, Outcome::Fail, "{flow:#?}");
+    assert_eq!(flow.requirement.as_deref(), Some("ICD 4"));
+    assert!(
+        flow.message
+            .contains("gateway -> trunk: no RTP arrived at the trunk's")
+            && flow.message.contains("the gateway sent 0 packets"),
+        "{}",
+        flow.message
+    );
+    // The other direction did flow: the trunk's SRTP reached the gateway.
+    assert!(
+        !flow.message.contains("silent-to-gateway"),
+        "{}",
+        flow.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_media_key_fails_media_srtp_naming_icd_4() {
+    let reports = e2e::run_embedded(&[negative("media-wrong-key-expected-clean")]).await;
+    let checks = &reports[0].checks;
+    let srtp = checks
+        .iter()
+        .find(|c| c.id == "media.srtp")
+        .expect("SRTP judged");
+    assert_eq!(srtp.outcome, Outcome::Fail, "{srtp:#?}");
+    assert_eq!(srtp.requirement.as_deref(), Some("ICD 4"));
+    assert!(
+        srtp.message.contains("gateway -> trunk: ")
+            && srtp
+                .message
+                .contains("failed AES_CM_128_HMAC_SHA1_80 authentication"),
+        "{}",
+        srtp.message
+    );
+    let flow = checks.iter().find(|c| c.id == "media.flow").unwrap();
+    assert_eq!(flow.outcome, Outcome::Pass, "packets did arrive: {flow:#?}");
+}

@@ -72,6 +72,7 @@ fn judge(bytes: &[u8]) {
         local: std::net::SocketAddr::from(([127, 0, 0, 1], 5061)),
         transport: "tcp",
         record: true,
+        media: None,
     };
     let policy = mock_gateway::Policy::default();
     match sip::Message::parse(bytes) {

@@ -47,6 +47,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig, tempfile::TempDir
         server_cert: Some((d.join("sbc.pem"), d.join("sbc.key"))),
         gw_timeout_ms: 1000,
         misconfiguration: None,
+        rtpengine: None,
     });
     let client: Arc<rustls::ClientConfig> =
         transport::client_config(sbc_ca.cert_pem().as_bytes()).expect("client config");
@@ -63,6 +64,7 @@ async fn topology() -> (Embedded, Kamailio, Target, UacConfig, tempfile::TempDir
         connect_timeout: Duration::from_secs(3),
         epoch: embedded.epoch,
         recording: Default::default(),
+        media: false,
     };
     (embedded, kamailio, target, uac, dir)
 }

@@ -68,6 +68,7 @@ async fn our_generator_completes_a_call_with_sipp_uas() {
         connect_timeout: Duration::from_secs(3),
         epoch: Epoch::now(),
         recording: Default::default(),
+        media: false,
     };
     let outcome = uac::place_call(&scenario.call, &target, &cfg).await;
     let out = wait_bounded(child, Duration::from_secs(25), "sipp uas");

@@ -129,6 +129,7 @@ pub async fn call_cmd(a: CallArgs) -> anyhow::Result<u8> {
         connect_timeout: Duration::from_secs(3),
         epoch: Epoch::now(),
         recording: Default::default(),
+        media: false,
     };
     let ani = if a.ani.trim().is_empty() {
         DEFAULT_ANI.to_owned()

@@ -93,6 +93,10 @@ pub struct CertifyArgs {
     /// `--pcap`, `--tls-keylog`.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+    /// Do not carry media: answered calls exchange no RTP/SRTP and the media.flow, .srtp,
+    /// .ports and .quality checks are skipped (media is on by default: ICD 4).
+    #[arg(long)]
+    pub no_media: bool,
 }
 
 /// `certify --originator` options: a real originator calls the gateways and a test plan is
@@ -138,6 +142,9 @@ pub struct RunArgs {
     /// Waiver file: accepted deviations become skipped-with-reason (see README "Waivers").
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Carry two-way SRTP media on answered calls (UDP ports 30000-60000) and judge it.
+    #[arg(long)]
+    pub media: bool,
     /// `--pcap`, `--tls-keylog`.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -175,7 +182,15 @@ pub async fn certify_cmd(a: CertifyArgs) -> anyhow::Result<u8> {
         waivers: a.waivers.as_deref(),
         evidence: &a.evidence,
     };
-    direct("certify", &scenarios, a.transport, topology, &out).await
+    direct(
+        "certify",
+        &scenarios,
+        a.transport,
+        topology,
+        !a.no_media,
+        &out,
+    )
+    .await
 }
 
 /// `certify --sut`: harness -> system under test -> embedded gw1/gw2, judged on both sides.
@@ -235,6 +250,7 @@ async fn certify_sut(
             connect_timeout: Duration::from_secs(5),
             epoch: embedded.epoch,
             recording: embedded.recording.clone(),
+            media: !a.no_media,
         },
         gateways: Some(&embedded.gateways),
         gateway_identities: Some(&embedded.identities),
@@ -358,7 +374,7 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
             waivers: a.waivers.as_deref(),
             evidence: &a.evidence,
         };
-        return direct("run", &scenarios, a.transport, topology, &out).await;
+        return direct("run", &scenarios, a.transport, topology, a.media, &out).await;
     };
     let Some(ResolvedTarget { addr, tls, host }) = a.peer.peer.resolve(target, a.transport).await?
     else {
@@ -375,6 +391,7 @@ pub async fn run_cmd(a: RunArgs) -> anyhow::Result<u8> {
             connect_timeout: Duration::from_secs(5),
             epoch: recording.epoch(),
             recording,
+            media: a.media,
         },
         gateways: None,
         gateway_identities: None,
@@ -419,16 +436,19 @@ struct Outputs<'a> {
 }
 
 /// `scenarios` against embedded gateways called directly (`certify` and `run` without a
-/// target): start them, run, write the reports, stop them.
+/// target): start them, run (with SRTP media on answered calls when `media`), write the reports,
+/// stop them.
 async fn direct(
     command: &str,
     scenarios: &[scenarios::Scenario],
     transport: TransportKind,
     topology: String,
+    media: bool,
     out: &Outputs<'_>,
 ) -> anyhow::Result<u8> {
     let embedded = start_embedded(transport, out.evidence).await?;
-    let ctx = embedded.context(topology);
+    let mut ctx = embedded.context(topology);
+    ctx.uac.media = media;
     let code = execute(command, scenarios, &ctx, out.dir, out.waivers, out.evidence).await;
     embedded.shutdown().await;
     code

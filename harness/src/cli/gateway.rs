@@ -37,6 +37,11 @@ pub struct GatewayArgs {
     /// Accept calls with an unknown org (recorded as routed to the fallback centre) instead of 403.
     #[arg(long)]
     pub accept_unknown_org: bool,
+    /// Carry SRTP media on answered calls (ICD 4): the answer's port (UDP 30000-60000) is
+    /// bound, SRTP goes to the offer's address from the 200 OK to the BYE, and what arrives is
+    /// recorded on the BYE's observation (`media_flow`).
+    #[arg(long)]
+    pub media: bool,
     /// Location table (TOML: `unknown_ani` and `[[location]]` rows, ICD 5.2): routes each ANI to
     /// its PSAP and makes a 933 read back the registered address.
     #[arg(long, value_name = "FILE")]
@@ -128,7 +133,10 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<u8> {
             })
         }
     };
-    let mut policy = Policy::default();
+    let mut policy = Policy {
+        media: a.media,
+        ..Policy::default()
+    };
     if !a.orgs.is_empty() {
         policy.orgs = a.orgs.clone();
     }

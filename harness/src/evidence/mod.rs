@@ -446,6 +446,8 @@ pub struct Attempt {
     pub teardown: Option<Teardown>,
     /// The peer ended the answered call with its own BYE.
     pub hung_up_by_peer: bool,
+    /// The trunk's media, when the call was answered and the run carried media.
+    pub media: Option<reports::MediaLeg>,
 }
 
 /// How the dialog of an answered call ended (RFC 3261 §15).
@@ -505,6 +507,7 @@ impl Attempt {
             notes: Vec::new(),
             teardown: None,
             hung_up_by_peer: false,
+            media: None,
         }
     }
 

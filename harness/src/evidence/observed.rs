@@ -122,6 +122,8 @@ fn attempt(o: &Observation, last: bool, all: &[Observation]) -> Attempt {
             .collect(),
         teardown: if bye.is_some() { teardown } else { None },
         hung_up_by_peer: false,
+        // A real originator's media is recorded by the gateway, on its BYE's observation.
+        media: None,
     }
 }
 
@@ -157,6 +159,7 @@ pub fn call_record(dial: &str, observations: &[Observation]) -> CallRecord {
             invite_to_100_us: None,
             invite_to_18x_us: None,
             invite_to_final_us: None,
+            media: None,
         })
         .collect();
     let first = invites.first().map(|o| o.at_us).unwrap_or(0);

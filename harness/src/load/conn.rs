@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 use super::callers::Callers;
 use super::metrics::{CallResult, Outcome};
 use super::wire::{DialogInfo, PerCall, Template, scan_response};
+use crate::originate::media::Offered;
 use crate::originate::trunk::LocalEndpoint;
 use crate::originate::uac::Target;
 
@@ -66,6 +67,8 @@ pub struct Shared {
     pub callers: Option<Arc<Callers>>,
     /// Where connections record their messages (`--pcap`); `None`: nowhere.
     pub capture: Option<sip::transport::capture::Capture>,
+    /// `--media`: every call carries SRTP; its record goes here.
+    pub media: Option<Arc<super::media::Tally>>,
 }
 
 /// One call to place.
@@ -157,7 +160,9 @@ pub async fn connect(s: &Shared) -> Result<Connected, &'static str> {
     for spec in &s.specs {
         // The random ids cut out of the template must each occur once; retry the rare collision.
         let t = (0..4)
-            .find_map(|_| Template::new(spec, &s.target, &local, &s.run).ok())
+            .find_map(|_| {
+                Template::with_media(spec, &s.target, &local, &s.run, s.media.is_some()).ok()
+            })
             .ok_or("template_error")?;
         templates.push(t);
     }
@@ -190,6 +195,13 @@ enum Timer {
     ByeTimeout,
 }
 
+/// A call's media: its socket until the 2xx, then its session until the BYE.
+#[derive(Debug)]
+enum CallMedia {
+    Offered(Offered),
+    Running(media::Session),
+}
+
 #[derive(Debug)]
 struct Call {
     sent: Instant,
@@ -198,6 +210,7 @@ struct Call {
     bye_sent: Option<Instant>,
     dialog: Option<DialogInfo>,
     r: CallResult,
+    media: Option<CallMedia>,
 }
 
 /// The live part of a connection.
@@ -205,6 +218,8 @@ struct Live {
     reader: ConnReader,
     wtx: mpsc::UnboundedSender<Vec<u8>>,
     templates: Vec<Template>,
+    /// The connection's local address: media sockets bind on its IP.
+    local_ip: std::net::IpAddr,
 }
 
 /// Serves calls from `rx` until it closes and every call has finished. `pre`: an established
@@ -268,6 +283,7 @@ struct Task {
 
 impl Task {
     fn go_live(&mut self, c: Connected, for_next_call: bool) {
+        let local_ip = c.conn.local_addr().ip();
         let (reader, writer) = c.conn.into_split();
         let (wtx, wrx) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(writer, wrx));
@@ -278,6 +294,7 @@ impl Task {
             reader,
             wtx,
             templates: c.templates,
+            local_ip,
         });
     }
 
@@ -308,7 +325,17 @@ impl Task {
             ani: &r.ani,
             org: &r.org,
         });
-        live.templates[d.spec].invite(d.idx, per_call, &mut bytes);
+        let offered = self.s.media.as_ref().and_then(|tally| {
+            Offered::bind(live.local_ip)
+                .inspect_err(|_| tally.bind_failed())
+                .ok()
+        });
+        live.templates[d.spec].invite_media(
+            d.idx,
+            per_call,
+            offered.as_ref().map(|o| &o.offer),
+            &mut bytes,
+        );
         let sent = Instant::now();
         let (tcp, tls, resumed) = self
             .fresh
@@ -329,6 +356,7 @@ impl Task {
                 bye_sent: None,
                 dialog: None,
                 r,
+                media: offered.map(CallMedia::Offered),
             },
         );
         self.timers.push(Reverse((
@@ -346,15 +374,25 @@ impl Task {
     }
 
     fn finish(&mut self, idx: u64) {
-        if let Some(c) = self.calls.remove(&idx) {
+        if let Some(mut c) = self.calls.remove(&idx) {
+            self.stop_media(&mut c);
             self.finish_now(c.r);
+        }
+    }
+
+    /// Stops a call's media session (in the background) and tallies it.
+    fn stop_media(&self, c: &mut Call) {
+        if let (Some(CallMedia::Running(s)), Some(tally)) = (c.media.take(), &self.s.media) {
+            tally.stop(s);
         }
     }
 
     /// The connection is gone: every call in progress ends with `why`.
     fn lost(&mut self, why: &'static str) {
         self.live = None;
-        for (_, mut c) in self.calls.drain() {
+        let calls: Vec<Call> = self.calls.drain().map(|(_, c)| c).collect();
+        for mut c in calls {
+            self.stop_media(&mut c);
             if c.phase == Phase::Inviting {
                 c.r.outcome = Outcome::Errored(why.to_owned());
             } else {
@@ -400,6 +438,9 @@ impl Task {
         };
         let Some(d) = &c.dialog else { return };
         live.templates[c.spec].in_dialog(idx, "BYE", d, out);
+        if let (Some(CallMedia::Running(s)), Some(tally)) = (c.media.take(), &self.s.media) {
+            tally.stop(s);
+        }
         let now = Instant::now();
         c.bye_sent = Some(now);
         c.phase = Phase::Byeing;
@@ -437,6 +478,13 @@ impl Task {
             ("INVITE", Phase::Inviting) if status < 300 => {
                 c.r.final_us = Some(since);
                 c.r.outcome = Outcome::Answered;
+                if let Some(CallMedia::Offered(o)) = c.media.take() {
+                    let body = memchr::memmem::find(bytes, b"\r\n\r\n")
+                        .map_or(&b""[..], |at| &bytes[at + 4..]);
+                    c.media = o
+                        .start(std::str::from_utf8(body).unwrap_or(""))
+                        .map(CallMedia::Running);
+                }
                 match scanned.contact {
                     None => {
                         c.r.teardown_failure = Some("2xx_without_contact".into());

@@ -34,6 +34,7 @@ pub mod conn;
 pub mod findmax;
 pub mod flags;
 pub mod live;
+pub mod media;
 pub mod merge;
 pub mod metrics;
 pub mod report;
@@ -150,6 +151,10 @@ pub struct LoadArgs {
     /// Serve live OpenMetrics (Prometheus) text at http://ADDR/metrics during the run.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Carry two-way SRTP on every answered call (50 packets/s each way, UDP ports
+    /// 30000-60000) and report media packets/s, loss and jitter; needs --hold of 200ms or more.
+    #[arg(long)]
+    pub media: bool,
     /// No live progress.
     #[arg(long)]
     pub quiet: bool,
@@ -200,6 +205,13 @@ pub fn check(a: &LoadArgs) -> Result<Checked, String> {
         a.max_concurrent,
         bounds::available_memory(),
     )?;
+    if a.media && a.hold < media::MIN_HOLD {
+        return Err(format!(
+            "--media needs --hold of at least {} (media flows between the ACK and the BYE); --hold is {}",
+            humantime::format_duration(media::MIN_HOLD),
+            humantime::format_duration(a.hold)
+        ));
+    }
     if a.find_max && a.duration.is_zero() {
         return Err("--find-max needs a --duration per step".into());
     }
@@ -407,6 +419,14 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
                 for gw in &e.gateways {
                     gw.set_policy(mock_gateway::Policy {
                         orgs: orgs.clone(),
+                        media: a.media,
+                        ..mock_gateway::Policy::default()
+                    });
+                }
+            } else if a.media {
+                for gw in &e.gateways {
+                    gw.set_policy(mock_gateway::Policy {
+                        media: true,
                         ..mock_gateway::Policy::default()
                     });
                 }
@@ -488,6 +508,10 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
         start_at: a.start_at.map(|s| s.0),
         callers: checked.callers.clone(),
         capture: recording.capture().cloned(),
+        media: a.media.then(|| run::MediaPlan {
+            tally: Arc::new(media::Tally::default()),
+            gateways: embedded.clone(),
+        }),
     };
     let plan = Plan {
         tls: plan.tls.map(|t| recording.client(t)),

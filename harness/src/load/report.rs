@@ -327,6 +327,7 @@ pub fn judge(spec: &Spec, ran: &Ran) -> Judged {
         by_step: rec.step_rows(spec.step_each),
         ani_check: rec.ani.clone(),
         merged_from: Vec::new(),
+        media: None,
         state: Some(state::export(
             rec,
             &Facts {
@@ -374,7 +375,14 @@ pub async fn single(
     ani: Option<&AniHook>,
 ) -> anyhow::Result<Done> {
     let ran = run_checked(plan, stop, ani).await?;
-    let j = judge(&spec(a, c, plan, where_), &ran);
+    let mut j = judge(&spec(a, c, plan, where_), &ran);
+    if let Some(m) = &plan.media {
+        m.tally.settle(Duration::from_secs(5)).await;
+        let gateways = m.gateways.as_ref().map(|e| {
+            super::media::gateway_media(e.gateways.iter().map(mock_gateway::Gateway::stats))
+        });
+        j.load.media = Some(m.tally.report(ran.span, gateways));
+    }
     Ok(Done {
         load: j.load,
         checks: j.checks,
@@ -614,6 +622,10 @@ pub fn summary_text(l: &LoadReport) -> String {
             "  caller data: {} INVITEs checked, {} ANI mismatched, {} routed elsewhere, {} not checkable\n",
             a.checked, a.mismatched, a.routing_mismatched, a.unchecked
         ));
+    }
+    if let Some(m) = &l.media {
+        s.push_str("  ");
+        s.push_str(&super::media::summary_line(m));
     }
     s.push_str(&format!(
         "  validity: {}{}\n",

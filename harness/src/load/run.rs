@@ -64,6 +64,18 @@ pub struct Plan {
     pub callers: Option<Arc<Callers>>,
     /// Where the trunk's connections record their messages (`--pcap`); `None`: nowhere.
     pub capture: Option<sip::transport::capture::Capture>,
+    /// `--media`: every answered call carries SRTP; what it recorded is added up here.
+    pub media: Option<MediaPlan>,
+}
+
+/// `--media`: where the calls' media records go, and the embedded gateways (their counters),
+/// when they are.
+#[derive(Debug, Clone)]
+pub struct MediaPlan {
+    /// The trunk's side of every call.
+    pub tally: Arc<super::media::Tally>,
+    /// The embedded gateways, for their media counters.
+    pub gateways: Option<Arc<crate::run::Embedded>>,
 }
 
 impl Plan {
@@ -133,6 +145,7 @@ pub async fn run(plan: &Plan, stop: &Arc<AtomicBool>) -> anyhow::Result<Ran> {
                 in_flight: in_flight.clone(),
                 callers: plan.callers.clone(),
                 capture: plan.capture.clone(),
+                media: plan.media.as_ref().map(|m| m.tally.clone()),
             })
         })
         .collect();

@@ -22,6 +22,12 @@ use crate::originate::uac::Target;
 pub const ANI_HOLE: &str = "+19990009119";
 /// The organization id a spec carries when each call fills in its own.
 pub const ORG_HOLE: &str = "ffffffff-9119-4fff-bfff-ffffffff9119";
+/// The media port a `--media` template offers, replaced by each call's bound port (five
+/// digits, like every port in 30000-60000).
+pub const PORT_HOLE: u16 = 59119;
+/// The SDES key a `--media` template offers, replaced by each call's key (40 base64
+/// characters, as every 30-byte key).
+pub const KEY_HOLE: &str = "E911E911E911E911E911E911E911E911E911E911";
 
 /// A caller's per-call values.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +66,8 @@ enum Hole {
     Branch,
     Ani,
     Org,
+    MediaPort,
+    MediaKey,
 }
 
 impl Template {
@@ -71,7 +79,23 @@ impl Template {
         local: &LocalEndpoint,
         run: &str,
     ) -> Result<Template, String> {
-        let req = trunk::build_invite(call, target, local);
+        Template::with_media(call, target, local, run, false)
+    }
+
+    /// Like [`Template::new`]; with `media`, the offer's port and key are holes each call fills
+    /// with its own bound socket's port and key ([`Template::invite_media`]).
+    pub fn with_media(
+        call: &CallSpec,
+        target: &Target,
+        local: &LocalEndpoint,
+        run: &str,
+        media: bool,
+    ) -> Result<Template, String> {
+        let holes = trunk::OfferMedia {
+            port: PORT_HOLE,
+            key: KEY_HOLE.to_owned(),
+        };
+        let req = trunk::build_invite_with(call, target, local, media.then_some(&holes));
         let text = String::from_utf8(req.to_bytes().to_vec()).map_err(|e| e.to_string())?;
         let call_id = req.call_id().ok_or("template has no Call-ID")?.to_owned();
         let from = req.header_from().ok_or("template has no From")?;
@@ -100,6 +124,22 @@ impl Template {
                 text.match_indices(needle)
                     .map(|m| (m.0, needle.len(), hole)),
             );
+        }
+        if media {
+            let port = format!("m=audio {PORT_HOLE} ");
+            for (needle, skip, len, hole) in [
+                (port.as_str(), 8, 5, Hole::MediaPort),
+                (KEY_HOLE, 0, KEY_HOLE.len(), Hole::MediaKey),
+            ] {
+                let hits: Vec<usize> = text.match_indices(needle).map(|m| m.0).collect();
+                if hits.len() != 1 {
+                    return Err(format!(
+                        "{hole:?} occurs {} times in the template",
+                        hits.len()
+                    ));
+                }
+                found.push((hits[0] + skip, len, hole));
+            }
         }
         found.sort_by_key(|f| f.0);
         if found.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
@@ -151,6 +191,18 @@ impl Template {
     /// Appends the INVITE of call `idx` to `out`, with the caller's values when the template
     /// has holes for them (a template without holes ignores `caller`).
     pub fn invite(&self, idx: u64, caller: Option<PerCall<'_>>, out: &mut Vec<u8>) {
+        self.invite_media(idx, caller, None, out);
+    }
+
+    /// [`Template::invite`] offering `media`'s port and key (a template built without media
+    /// has no holes for them and ignores it).
+    pub fn invite_media(
+        &self,
+        idx: u64,
+        caller: Option<PerCall<'_>>,
+        media: Option<&trunk::OfferMedia>,
+        out: &mut Vec<u8>,
+    ) {
         let mut parts = self.parts.iter();
         if let Some(p) = parts.next() {
             out.extend_from_slice(p);
@@ -168,6 +220,13 @@ impl Template {
                 }
                 Hole::Org => {
                     out.extend_from_slice(caller.map_or(ORG_HOLE, |c| c.org).as_bytes());
+                    Ok(())
+                }
+                Hole::MediaPort => {
+                    write_bytes(out, format_args!("{}", media.map_or(PORT_HOLE, |m| m.port)))
+                }
+                Hole::MediaKey => {
+                    out.extend_from_slice(media.map_or(KEY_HOLE, |m| m.key.as_str()).as_bytes());
                     Ok(())
                 }
             };
@@ -444,6 +503,41 @@ mod tests {
             addr: "127.0.0.1:40000".parse().unwrap(),
         };
         Template::new(&call(), &target, &local, "r7").unwrap()
+    }
+
+    #[test]
+    fn a_media_template_offers_each_calls_own_port_and_key() {
+        let target = Target {
+            name: "gw1".into(),
+            host: "gw1.anywhere.e911cloud.com".into(),
+            addr: "127.0.0.1:5061".parse().unwrap(),
+            transport: TransportKind::Tls,
+        };
+        let local = LocalEndpoint {
+            host: "trunk.e911-harness.invalid".into(),
+            addr: "127.0.0.1:40000".parse().unwrap(),
+        };
+        let t = Template::with_media(&call(), &target, &local, "r7", true).unwrap();
+        let key = media::MasterKey::generate().inline();
+        for (idx, port) in [(1u64, 30000u16), (2, 60000)] {
+            let mut out = Vec::new();
+            let m = trunk::OfferMedia {
+                port,
+                key: key.clone(),
+            };
+            t.invite_media(idx, None, Some(&m), &mut out);
+            let req = parse(out);
+            let body = std::str::from_utf8(&req.body).unwrap();
+            let a = sip::sdp::first_audio(body).unwrap();
+            assert_eq!(a.port, Some(port));
+            assert_eq!(a.crypto[0].key_params, format!("inline:{key}"));
+            assert!(!body.contains(KEY_HOLE));
+        }
+        // Without media the template keeps a fresh random offer and no holes.
+        let plain = template();
+        let mut out = Vec::new();
+        plain.invite_media(1, None, None, &mut out);
+        assert!(!String::from_utf8_lossy(&out).contains(KEY_HOLE));
     }
 
     fn parse(bytes: Vec<u8>) -> sip::Request {

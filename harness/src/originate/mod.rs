@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`trunk`]: the INVITE exactly as the trunk sends it (org header, ANI placement, SDP offer).
 //! - [`sdp`]: the SDP offer and the checks on the gateway's answer (ICD 4).
+//! - [`media`]: the trunk's SRTP media on an answered call (ICD 4).
 //! - [`uac`]: places one call over TCP/TLS and records every timing and response.
 //! - [`route`]: one call across gw1/gw2, Sequential or Random, retrying as ICD 5.3 says.
 //! - [`health`]: OPTIONS probing of the route's gateways.
@@ -18,6 +19,7 @@ pub mod correlate;
 pub mod health;
 pub mod interlock;
 pub mod location;
+pub mod media;
 pub mod peer;
 pub mod route;
 pub mod sdp;

@@ -18,6 +18,12 @@ pub use sip::sdp::SDES_SUITE as CRYPTO_SUITE;
 
 /// The trunk's SDP offer with media on `local_ip`:`port` and a fresh SDES key (CRLF line ends).
 pub fn offer(local_ip: IpAddr, port: u16) -> String {
+    offer_with_key(local_ip, port, &fresh_key())
+}
+
+/// The trunk's SDP offer with media on `local_ip`:`port` and SDES key `key` (base64 of the 30
+/// bytes): the key the trunk's media session sends with.
+pub fn offer_with_key(local_ip: IpAddr, port: u16, key: &str) -> String {
     let family = match local_ip {
         IpAddr::V4(_) => "IP4",
         IpAddr::V6(_) => "IP6",
@@ -39,7 +45,6 @@ pub fn offer(local_ip: IpAddr, port: u16) -> String {
          a=ptime:20\r\n\
          a=sendrecv\r\n\
          a=crypto:1 {CRYPTO_SUITE} inline:{key}\r\n",
-        key = fresh_key(),
     );
     s
 }

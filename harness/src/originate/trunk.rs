@@ -127,6 +127,26 @@ fn tel_uri(number: &str) -> String {
 /// Builds the INVITE for `call` towards `target`, leaving from `local`. Every call gets a fresh
 /// Call-ID, From tag, branch, media port and SRTP key.
 pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> Request {
+    build_invite_with(call, target, local, None)
+}
+
+/// The port and key of a media socket the trunk bound for the call, for its offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferMedia {
+    /// The bound port (even, 30000-60000).
+    pub port: u16,
+    /// The SDES key (base64 of 30 bytes) its session sends with.
+    pub key: String,
+}
+
+/// [`build_invite`] offering `media`'s port and key (`None`: a random port and a fresh key,
+/// for a call that carries no media).
+pub fn build_invite_with(
+    call: &CallSpec,
+    target: &Target,
+    local: &LocalEndpoint,
+    media: Option<&OfferMedia>,
+) -> Request {
     let (via_transport, transport_param) = transport_token(target.transport);
     let mut req = Request::new(Method::Invite, request_uri(&call.dial, target));
     let h = &mut req.headers;
@@ -194,7 +214,10 @@ pub fn build_invite(call: &CallSpec, target: &Target, local: &LocalEndpoint) -> 
     h.push(HeaderName::Supported, SUPPORTED);
     h.push(HeaderName::UserAgent, user_agent());
     h.push(HeaderName::ContentType, "application/sdp");
-    req.body = Bytes::from(sdp::offer(local.addr.ip(), sdp::media_port()));
+    req.body = Bytes::from(match media {
+        Some(m) => sdp::offer_with_key(local.addr.ip(), m.port, &m.key),
+        None => sdp::offer(local.addr.ip(), sdp::media_port()),
+    });
     if let Some(location) = &call.location {
         crate::originate::location::convey_location(&mut req, location, &call.ani, &local.host);
     }

@@ -34,6 +34,7 @@ use sip::{HeaderName, Message, Method, Request, Response};
 use tokio::time::timeout_at;
 
 use crate::evidence::{Attempt, AttemptEnd, Call, Decision, Epoch, Failure, Teardown, Timings};
+use crate::originate::media::Offered;
 use crate::originate::trunk::{self, LocalEndpoint};
 
 pub use crate::originate::trunk::Target;
@@ -54,6 +55,9 @@ pub struct UacConfig {
     pub epoch: Epoch,
     /// What the run records of its connections (messages, TLS secrets); nothing by default.
     pub recording: crate::evidence::recording::Recording,
+    /// Carry media on answered calls (ICD 4): bind the offer's port, send and receive SRTP
+    /// from the 200 OK to the BYE.
+    pub media: bool,
 }
 
 /// Why a call could not proceed; its text goes into the attempt's notes, its kind into the
@@ -154,6 +158,7 @@ pub async fn attempt(
         notes: Vec::new(),
         teardown: None,
         hung_up_by_peer: false,
+        media: None,
     };
     let mut leg = match connect(target, cfg).await {
         Ok((conn, timings)) => {
@@ -170,8 +175,23 @@ pub async fn attempt(
                 host: cfg.local_host.clone(),
                 addr: conn.local_addr(),
             };
-            let mut leg = Leg::new(conn, trunk::build_invite(call, target, &local), epoch);
+            let offered = if cfg.media {
+                match Offered::bind(local.addr.ip()) {
+                    Ok(o) => Some(o),
+                    Err(e) => {
+                        a.notes
+                            .push(format!("no media port could be bound in 30000-60000: {e}"));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let invite =
+                trunk::build_invite_with(call, target, &local, offered.as_ref().map(|o| &o.offer));
+            let mut leg = Leg::new(conn, invite, epoch);
             leg.timed_out = timed_out;
+            leg.offered = offered;
             leg
         }
         Err(e) => {
@@ -209,6 +229,7 @@ pub async fn attempt(
     a.timings.to_18x_us = leg.to_18x_us;
     a.timings.to_final_us = leg.to_final_us;
     a.hung_up_by_peer = leg.remote_bye;
+    a.media = leg.media.take();
     a.teardown = leg.teardown.take();
     a.provisionals = std::mem::take(&mut leg.provisionals);
     a.notes = std::mem::take(&mut leg.notes);
@@ -333,6 +354,10 @@ struct Leg {
     remote_bye: bool,
     /// Told when the INVITE times out ([`place_call_reporting`]).
     timed_out: Option<tokio::sync::oneshot::Sender<TimedOut>>,
+    /// The media socket the offer named, until the 200 OK starts its session.
+    offered: Option<Offered>,
+    /// What the call's media recorded.
+    media: Option<reports::MediaLeg>,
 }
 
 impl Leg {
@@ -358,6 +383,8 @@ impl Leg {
             ack: None,
             remote_bye: false,
             timed_out: None,
+            offered: None,
+            media: None,
         }
     }
 
@@ -427,13 +454,25 @@ impl Leg {
             }
         };
         let rng = &mut fastrand::Rng::new();
+        // Media starts with the 200 OK: the gateway starts sending as it answers.
+        let session = self
+            .offered
+            .take()
+            .and_then(|o| o.start(std::str::from_utf8(&ok.body).unwrap_or("")));
         let ack = dlg.ack(self.invite.cseq().map_or(1, |c| c.seq), rng);
         self.ack = Some(ack.clone());
         if let Err(e) = self.send(&ack).await {
             self.note(e.to_string());
+            if let Some(s) = session {
+                self.media = Some(s.stop().await);
+            }
             return Teardown::ConnectionLost;
         }
-        match self.wait(Awaiting::Hold, Instant::now() + call.hold).await {
+        let held = self.wait(Awaiting::Hold, Instant::now() + call.hold).await;
+        if let Some(s) = session {
+            self.media = Some(s.stop().await);
+        }
+        match held {
             // A 2xx retransmission does not end the hold; only a BYE or the clock does.
             Wait::Timeout | Wait::Final(_) => {}
             Wait::HungUp => return Teardown::PeerHungUp,

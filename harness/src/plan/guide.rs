@@ -102,6 +102,7 @@ pub fn fault_phrase(f: &FaultSpec) -> String {
         FaultKind::Reset(FaultWhen::AfterInvite) => "resets the connection after the INVITE".into(),
         FaultKind::Tls(TlsFaultKind::ProtocolError) => "refuses the TLS handshake".into(),
         FaultKind::Tls(t) => format!("presents a certificate that is {}", t.label()),
+        FaultKind::Media(m) => format!("answers, then gets its media wrong ({})", m.label()),
     }
 }
 

@@ -217,6 +217,7 @@ impl Embedded {
                 connect_timeout: Duration::from_secs(3),
                 epoch: self.epoch,
                 recording: self.recording.clone(),
+                media: false,
             },
             gateways: Some(&self.gateways),
             gateway_identities: Some(&self.identities),

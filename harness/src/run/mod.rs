@@ -156,9 +156,23 @@ async fn run_one(sc: &Scenario, ctx: &RunContext<'_>) -> ScenarioReport {
         Err(why) => return not_run(sc, &why),
     };
     let ctx = scoped.as_ref().unwrap_or(ctx);
+    // A scenario may leave media out (`[media] enabled = false`) of a run that carries it.
+    let media_off = (ctx.uac.media && !sc.media.enabled).then(|| RunContext {
+        uac: UacConfig {
+            media: false,
+            ..ctx.uac.clone()
+        },
+        targets: ctx.targets.clone(),
+        topology: ctx.topology.clone(),
+        ..*ctx
+    });
+    let ctx = media_off.as_ref().unwrap_or(ctx);
     let started = Instant::now();
     if let Some(gws) = ctx.gateways {
-        let policy = Policy::from(&sc.gateway);
+        let policy = Policy {
+            media: ctx.uac.media,
+            ..Policy::from(&sc.gateway)
+        };
         for gw in gws {
             gw.set_policy(policy.clone());
             gw.take_observations();

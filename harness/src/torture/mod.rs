@@ -94,6 +94,7 @@ pub async fn torture_cmd(a: TortureArgs, cancel: CancellationToken) -> anyhow::R
         connect_timeout: Duration::from_secs(5),
         epoch: crate::evidence::Epoch::now(),
         recording: crate::evidence::recording::Recording::default(),
+        media: false,
     };
     let base = || {
         let local = LocalEndpoint {

@@ -14,6 +14,8 @@
 //! # Layout
 //! - [`call`]: the final response, the Warning, the 933 read-back, the teardown (RFC 3261).
 //! - [`media`]: the SDP answer and the offer as it reached the gateway (ICD 4).
+//! - [`media_flow`]: the RTP/SRTP that flowed on answered calls, both directions (ICD 4), and
+//!   the 933 read-back heard as audio (ICD 5.2).
 //! - [`identity`]: the org header (ICD 5.1.9), the ANI and caller selection (ICD 5.1.7), the
 //!   dialled number (ICD 5.2).
 //! - [`location`]: location-table routing (ICD 5.2), location by value (RFC 6442, RFC 4119).
@@ -40,6 +42,7 @@ pub mod fingerprint;
 pub mod identity;
 pub mod location;
 pub mod media;
+pub mod media_flow;
 pub mod number_plan;
 pub mod originator;
 pub mod path;
@@ -184,6 +187,8 @@ pub fn judge_call(
     out.extend(identity::judge(scenario, setting, c));
     out.extend(location::judge(scenario, c));
     out.extend(call::judge_offer(c));
+    out.extend(media_flow::judge(scenario, setting, c));
+    out.extend(media_flow::readback_audio(scenario, c));
     out.extend(number_plan::gateway_order(scenario, setting, c));
     out
 }

@@ -35,6 +35,7 @@ pub(super) fn expectations(
             "outage_failed_max",
             "long_path_max",
             "routing",
+            "media_findings",
             ani::EXPECT_KEYS[0],
             ani::EXPECT_KEYS[1],
             ani::EXPECT_KEYS[2],
@@ -42,6 +43,9 @@ pub(super) fn expectations(
     );
     let mut expect = Expect::default();
     ani::expectations(ctx, obj, &mut expect, known.dial);
+    if let Some(f) = obj.get("media_findings") {
+        expect.media_findings = super::media::findings(ctx, &f).map(Some).unwrap_or(None);
+    }
     if let Some(f) = obj.get("routing") {
         expect.routing = non_empty(ctx, &f);
     }

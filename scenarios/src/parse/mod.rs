@@ -7,7 +7,7 @@
 //!   suites) and what one section's rules need to know about another (`Known`).
 //! - `values`: the value readers every section shares (names, lists, choices, numbers, UUIDs,
 //!   durations, header text, positions).
-//! - `call`: `[call]`; `gateway`: `[gateway]`; `expect`: `[expect]` and its cross-section rules.
+//! - `call`: `[call]`; `gateway`: `[gateway]`; `media`: `[media]` and `expect.media_findings`; `expect`: `[expect]` and its cross-section rules.
 //! - `ani`: the dial string and the ANI-policy expectations; `route`: `[route]`, `[[fault]]`,
 //!   `[gateway.gwN]`, `[health]`, `[run]` and the route expectations; `tls`: TLS profiles;
 //!   `conformance`: `[caller]`, `call.location`, `[[gateway.location]]` and location-table
@@ -23,6 +23,7 @@ mod call;
 mod conformance;
 mod expect;
 mod gateway;
+mod media;
 mod plan;
 mod route;
 mod tls;
@@ -63,6 +64,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             "run",
             "expect",
             "caller",
+            "media",
             "topologies",
             "topology_note",
         ],
@@ -94,6 +96,11 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             .and_then(|o| conformance::caller(ctx, &o))
             .map(Some),
         None => Some(None),
+    };
+    let media = match root.get("media").map(|f| Obj::of(ctx, &f)) {
+        Some(Some(obj)) => media::section(ctx, &obj),
+        Some(None) => None,
+        None => Some(crate::media::MediaSpec::default()),
     };
     let call_out = match root
         .require(ctx, "call", "what the originator sends")
@@ -159,6 +166,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
             run: route_part.run?,
             expect: expect?,
             caller: caller?,
+            media: media?,
             source: None,
         },
         name_at: crate::error::line_column(ctx.text, name_field?.span().start),

@@ -516,6 +516,7 @@ fn step(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, head: &Head) -> Option<PlanStep> {
         },
         expect,
         caller,
+        media: crate::media::MediaSpec::default(),
         source: None,
     };
     if let Some(problem) = caller_problem(&scenario) {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::values::{choice, duration, gateway_name, list, position};
 use crate::error::ProblemKind;
+use crate::media::MediaFault;
 use crate::model::{Expect, GATEWAY_NAMES, GatewaySpec};
 use crate::route::{
     CallSelect, Distribution, FaultKind, FaultSpec, FaultWhen, Fraction, GatewayState, HealthSpec,
@@ -312,6 +313,7 @@ const KIND_FIELDS: &[(&str, &[&str])] = &[
     ("close", &["when"]),
     ("reset", &["when"]),
     ("tls", &["tls"]),
+    ("media", &["media", "delay"]),
 ];
 
 /// What the fault rules need to know from elsewhere in the file.
@@ -463,6 +465,40 @@ fn fault_kind(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, name: &str) -> Option<FaultK
                 .require(ctx, "tls", "which handshake fault, like \"untrusted\"")
                 .and_then(|f| choice(ctx, &f, "tls fault", &options));
             FaultKind::Tls(t?)
+        }
+        "media" => {
+            let options = MediaFault::NAMES.map(|n| (n, n));
+            let name = obj
+                .require(
+                    ctx,
+                    "media",
+                    "what goes wrong with the media, like \"none\"",
+                )
+                .and_then(|f| choice(ctx, &f, "media fault", &options))?;
+            let delay = obj.get("delay");
+            if name != "late"
+                && let Some(f) = &delay
+            {
+                let message = "`delay` applies to media = \"late\" only".to_owned();
+                ctx.report(&f.span(), &f.path, ProblemKind::Conflict, message);
+                return None;
+            }
+            FaultKind::Media(match name {
+                "none" => MediaFault::None,
+                "wrong-port" => MediaFault::WrongPort,
+                "wrong-key" => MediaFault::WrongKey,
+                "plain-rtp" => MediaFault::PlainRtp,
+                _ => {
+                    let d = obj
+                        .require(
+                            ctx,
+                            "delay",
+                            "how long after the 200 OK media starts, like \"1s\"",
+                        )
+                        .and_then(|f| positive_duration(ctx, &f, MAX_FAULT_TIME));
+                    MediaFault::Late(d?)
+                }
+            })
         }
         _ => return None,
     })
