@@ -149,3 +149,45 @@ async fn a_wrong_media_key_fails_media_srtp_naming_icd_4() {
     let flow = checks.iter().find(|c| c.id == "media.flow").unwrap();
     assert_eq!(flow.outcome, Outcome::Pass, "packets did arrive: {flow:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_to_the_wrong_port_fails_media_flow_naming_icd_4_and_where_it_went() {
+    let reports = e2e::run_embedded(&[negative("media-wrong-port-expected-clean")]).await;
+    let checks = &reports[0].checks;
+    let flow = checks
+        .iter()
+        .find(|c| c.id == "media.flow")
+        .expect("media flow judged");
+    assert_eq!(flow.outcome, Outcome::Fail, "{flow:#?}");
+    assert_eq!(flow.requirement.as_deref(), Some("ICD 4"));
+    for needle in [
+        "gateway -> trunk: no RTP arrived at the trunk's",
+        "wrong-destination",
+        "(the SDP it received said",
+    ] {
+        assert!(flow.message.contains(needle), "{needle}: {}", flow.message);
+    }
+    // Nothing arrived to be judged as SRTP: skipped with the reason, never passed.
+    let srtp = checks.iter().find(|c| c.id == "media.srtp").unwrap();
+    assert_eq!(srtp.outcome, Outcome::Skipped, "{srtp:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_rtp_where_srtp_was_negotiated_fails_media_srtp_naming_icd_4() {
+    let reports = e2e::run_embedded(&[negative("media-plain-rtp-expected-clean")]).await;
+    let checks = &reports[0].checks;
+    let srtp = checks
+        .iter()
+        .find(|c| c.id == "media.srtp")
+        .expect("SRTP judged");
+    assert_eq!(srtp.outcome, Outcome::Fail, "{srtp:#?}");
+    assert_eq!(srtp.requirement.as_deref(), Some("ICD 4"));
+    assert!(
+        srtp.message.contains("gateway -> trunk: ")
+            && srtp.message.contains("arrived in the clear (plain RTP)"),
+        "{}",
+        srtp.message
+    );
+    let flow = checks.iter().find(|c| c.id == "media.flow").unwrap();
+    assert_eq!(flow.outcome, Outcome::Pass, "packets did arrive: {flow:#?}");
+}
