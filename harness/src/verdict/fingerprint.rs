@@ -223,6 +223,21 @@ mod tests {
             strip_tag("\"+1\" <sip:+1@h>;tag=abc"),
             strip_tag("\"+1\" <sip:+1@h>;tag=def")
         );
+        // Only the tag goes: the identity and other parameters stay, so a changed caller on
+        // the retry is a difference.
+        assert_eq!(strip_tag("<sip:+1@h>;x=1;TAG=abc"), "<sip:+1@h>;x=1");
+        let invite = |from: &str| InviteFingerprint::of_parts("911".into(), &[("From", from)], "");
+        let d = invite("<sip:+1@h>;tag=a").differences(&invite("<sip:+2@h>;tag=a"));
+        assert_eq!(d, ["From: <sip:+1@h> -> <sip:+2@h>"]);
+    }
+
+    #[test]
+    fn a_media_line_without_a_port_is_kept_as_it_is() {
+        assert_eq!(mask_sdp("m=audio\r\n"), "m=audio\n");
+        assert_eq!(
+            mask_sdp("m=audio 30000 RTP/SAVP 0\r\n"),
+            "m=audio * RTP/SAVP 0\n"
+        );
     }
 
     #[test]

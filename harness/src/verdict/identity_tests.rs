@@ -185,6 +185,105 @@ fn a_stripped_p_asserted_identity_is_named_even_when_from_carries_the_same_numbe
 }
 
 #[test]
+fn a_wrong_ani_source_is_called_lost_only_when_the_trunk_sent_the_header_and_it_is_gone() {
+    // PAI still present, but the gateway took the ANI from From: not lost, the wrong header.
+    let sc = scenario("status = 200");
+    let mut o = invite_obs("gw1", 1, 200);
+    ani_of(&mut o).source = "From".into();
+    let c = judge_in(sut(), &sc, &answered(), Some(&[o]));
+    let s = check(&c, "ani.source");
+    assert_eq!(s.outcome, Outcome::Fail);
+    assert!(
+        s.message.contains(
+            "the header that supplied the ANI at gw1 is From, expected P-Asserted-Identity"
+        ),
+        "{}",
+        s.message
+    );
+    // A declared source the trunk did not write itself: the header was never "lost".
+    let declared = scenario("status = 200\nani_source = \"P-Asserted-Identity\"");
+    let mut o = with_header(invite_obs("gw1", 1, 200), "P-Asserted-Identity", &[]);
+    ani_of(&mut o).source = "From".into();
+    let c = judge_in(sut(), &declared, &answered(), Some(&[o]));
+    let s = check(&c, "ani.source");
+    assert_eq!(s.outcome, Outcome::Fail);
+    assert!(!s.message.contains("was lost on the way"), "{}", s.message);
+    assert!(s.message.contains("is From, expected"), "{}", s.message);
+}
+
+#[test]
+fn findings_are_shown_with_their_details_and_an_unexpected_one_is_never_as_expected() {
+    let sc = scenario("status = 200\nani_findings = []");
+    let mut o = invite_obs("gw1", 1, 200);
+    ani_of(&mut o).findings = vec![AniFindingRecord {
+        finding: AniFinding::NotE164,
+        detail: "3125550100 is not E.164".into(),
+    }];
+    let c = judge_in(sut(), &sc, &answered(), Some(&[o.clone()]));
+    let f = check(&c, "ani.findings");
+    assert_eq!(f.outcome, Outcome::Fail);
+    assert!(!f.message.starts_with("as expected"), "{}", f.message);
+    assert!(f.message.contains("unexpected not-e164"), "{}", f.message);
+    assert!(
+        f.message.contains("not-e164: 3125550100 is not E.164"),
+        "{}",
+        f.message
+    );
+    // Declared, the same finding passes and says what was seen.
+    let declared = scenario("status = 200\nani_findings = [\"not-e164\"]");
+    let c = judge_in(sut(), &declared, &answered(), Some(&[o]));
+    let f = check(&c, "ani.findings");
+    assert_eq!(f.outcome, Outcome::Pass);
+    assert_eq!(
+        f.message,
+        "the gateway found exactly not-e164: not-e164: 3125550100 is not E.164"
+    );
+    // None declared and none found.
+    let c = judge_in(sut(), &sc, &answered(), Some(&[invite_obs("gw1", 1, 200)]));
+    let f = check(&c, "ani.findings");
+    assert_eq!(f.outcome, Outcome::Pass);
+    assert!(
+        f.message.starts_with("as expected, no ANI finding"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn the_org_to_compare_is_the_trunk_s_one_canonical_uuid_unless_a_finding_is_expected() {
+    // The trunk's one canonical org, no finding declared (or `ok`): compared at every gateway.
+    for expect in ["status = 200", "status = 200\norg_finding = \"ok\""] {
+        let sc = scenario(expect);
+        let c = judge_in(sut(), &sc, &answered(), Some(&[invite_obs("gw1", 1, 200)]));
+        assert!(has(&c, "org-header.value"), "{expect}");
+    }
+    // A finding other than ok declared: the value is the finding's business.
+    let sc = scenario("status = 403\norg_finding = \"unknown\"");
+    let c = judge_in(
+        sut(),
+        &sc,
+        &rejected(403, ""),
+        Some(&[invite_obs("gw1", 1, 403)]),
+    );
+    assert!(!has(&c, "org-header.value"));
+    // A trunk that sends something other than one canonical UUID has no value to compare.
+    for orgs in ["[\"not-a-uuid\"]", &format!("[\"{ORG}\", \"{ORG}\"]")] {
+        let sc = scenario_with(
+            "",
+            &format!("dial = \"911\"\nani = \"{ANI}\"\norg_headers = {orgs}"),
+            "status = 403",
+        );
+        let c = judge_in(
+            sut(),
+            &sc,
+            &rejected(403, ""),
+            Some(&[invite_obs("gw1", 1, 403)]),
+        );
+        assert!(!has(&c, "org-header.value"), "{orgs}");
+    }
+}
+
+#[test]
 fn declared_findings_form_and_dialled_number_are_compared_exactly() {
     let sc = scenario(
         "status = 200\nani_findings = [\"not-e164\"]\nani_form = \"tel\"\ndialed = \"911\"",
@@ -273,6 +372,43 @@ fn expectations_with_no_invite_at_any_gateway_fail_or_error() {
     // Without gateway evidence at all, nothing is claimed.
     let c = judge_in(external(), &plain, &answered(), None);
     assert!(!has(&c, "gateway.received-invite"));
+}
+
+#[test]
+fn each_identity_expectation_alone_needs_an_invite_at_a_gateway() {
+    for line in [
+        format!("org_id = \"{ORG}\""),
+        "org_finding = \"missing\"".to_owned(),
+        format!("ani = \"{ANI}\""),
+        "ani_source = \"From\"".to_owned(),
+        "ani_findings = []".to_owned(),
+        "ani_form = \"tel\"".to_owned(),
+        "dialed = \"911\"".to_owned(),
+    ] {
+        let sc = scenario(&format!("status = 404\n{line}"));
+        let c = judge_in(sut(), &sc, &rejected(404, ""), Some(&[]));
+        let r = check(&c, "gateway.received-invite");
+        assert_eq!(r.outcome, Outcome::Fail, "{line}: {r:?}");
+    }
+}
+
+#[test]
+fn an_originator_s_ani_is_judged_against_what_the_step_expects() {
+    let sc = scenario(&format!("status = 200\nani = \"{ANI}\""));
+    let setting = crate::verdict::Setting {
+        topology: crate::evidence::Topology::Originator,
+        ..sut()
+    };
+    let mut o = invite_obs("gw1", 1, 200);
+    ani_of(&mut o).number = "+13125550199".into();
+    let c = judge_in(setting, &sc, &answered(), Some(&[o]));
+    let n = check(&c, "ani.number");
+    assert_eq!(n.outcome, Outcome::Fail);
+    assert!(
+        n.message.contains(&format!("the step expects {ANI}")),
+        "{}",
+        n.message
+    );
 }
 
 #[test]

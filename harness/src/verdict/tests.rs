@@ -121,6 +121,18 @@ fn no_final_response_fails_when_the_peer_is_to_blame_and_errors_when_the_setup_i
         Some(&faulted),
     );
     assert_eq!(check(&c, "call.final-response").outcome, Outcome::Fail);
+    // Either record alone is enough: a fault injected without a TLS error (a reset), or a TLS
+    // error the gateway saw without an injected fault.
+    for (fault, tls_error) in [(Some("reset"), None), (None, Some("alert"))] {
+        let seen = [connection_event("gw1", 50, fault, tls_error)];
+        let c = direct(&sc, &unanswered(Failure::Refused), Some(&seen));
+        let c = check(&c, "call.final-response");
+        assert_eq!(c.outcome, Outcome::Fail, "{fault:?} {tls_error:?}: {c:?}");
+    }
+    // A gateway that only saw the call (no fault, no TLS error) blames nobody.
+    let seen = [connection_event("gw1", 50, None, None)];
+    let c = direct(&sc, &unanswered(Failure::Refused), Some(&seen));
+    assert_eq!(check(&c, "call.final-response").outcome, Outcome::Error);
     // An answered call has no such check.
     let ok = direct(&sc, &answered(), Some(&[invite_obs("gw1", 1, 200)]));
     assert!(!has(&ok, "call.final-response"));
@@ -160,6 +172,16 @@ fn an_unreachable_system_under_test_is_an_error_with_a_hint() {
         assert!(r.message.contains("RFC 5922"), "{}", r.message);
         assert!(!r.message.contains("--sut-ca"), "{}", r.message);
     }
+    // A refused profile is no certificate matter: no trust hint.
+    let c = judge_in(
+        sut(),
+        &sc,
+        &unanswered(tls_failure(TlsFailureKind::Incompatible)),
+        Some(&[]),
+    );
+    let r = check(&c, "call.final-response");
+    assert_eq!(r.outcome, Outcome::Fail);
+    assert!(!r.message.contains("--sut-ca"), "{}", r.message);
 }
 
 #[test]
@@ -370,6 +392,8 @@ fn every_check_names_its_requirement() {
 #[test]
 fn helpers_normalise_numbers_and_read_the_readback() {
     assert_eq!(normalize_number("+1 (312) 555-0100"), "+13125550100");
+    // Star codes and the hash of a dial string survive; everything else goes.
+    assert_eq!(normalize_number("*67 #911;x"), "*67#911");
     assert_eq!(
         parse_readback("number=+13125550100; address=\"1 Main St\";x=y"),
         (Some("+13125550100".into()), Some("1 Main St".into()))
