@@ -83,6 +83,58 @@ async fn a_refused_first_gateway_fails_over_to_the_second() {
 }
 
 #[tokio::test]
+async fn an_abandoned_call_is_cancelled_where_it_rings_and_tried_nowhere_else() {
+    let e = Embedded::start(TransportKind::Tls).await.expect("gateways");
+    for gw in &e.gateways {
+        gw.set_policy(mock_gateway::Policy {
+            ring_time: Duration::from_secs(3),
+            ..mock_gateway::Policy::default()
+        });
+    }
+    let route = RouteSpec {
+        attempt_timeout: Duration::from_secs(2),
+        ..RouteSpec::default()
+    };
+    let order = Router::new(&route).next_order(&route);
+    let uac = uac(&e);
+    let cfg = RouteCallConfig {
+        uac: &uac,
+        order: &order,
+        health: None,
+    };
+    let mut call = call();
+    call.abandon_after = Some(Duration::from_millis(300));
+    let out = place_routed_call(&call, &route, &e.targets(), &cfg).await;
+    assert_eq!(out.attempts.len(), 1, "no other gateway is tried: {out:#?}");
+    let a = &out.attempts[0];
+    assert_eq!(
+        a.end,
+        AttemptEnd::Rejected {
+            status: 487,
+            q850: None
+        },
+        "{a:#?}"
+    );
+    let (sent, hung_up) = (
+        a.timings.invite_at_us.expect("sent"),
+        a.timings.abandoned_at_us.expect("abandoned"),
+    );
+    assert!(hung_up >= sent + 300_000, "{sent} {hung_up}");
+    assert!(hung_up < sent + 2_000_000, "before the attempt timeout");
+    assert_eq!(call_record(&out).attempts[0].abandoned_at_us, Some(hung_up));
+    // gw1 got the CANCEL and ended its INVITE with 487; gw2 saw nothing.
+    let obs = e.gateways[0].take_observations();
+    assert!(obs.iter().any(|o| o.method == "CANCEL"), "{obs:#?}");
+    assert!(
+        obs.iter()
+            .any(|o| o.method == "INVITE" && o.response == Some(487)),
+        "{obs:#?}"
+    );
+    assert!(e.gateways[1].take_observations().is_empty());
+    e.shutdown().await;
+}
+
+#[tokio::test]
 async fn options_probing_marks_a_dead_gateway_down_and_routes_around_it() {
     let e = Embedded::start(TransportKind::Tls).await.expect("gateways");
     let targets = targets_with_dead_gw1(&e);

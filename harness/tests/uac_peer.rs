@@ -114,6 +114,7 @@ fn call(timeout_ms: u64) -> CallSpec {
         extra_headers: Vec::new(),
         hold: Duration::from_millis(20),
         timeout: Duration::from_millis(timeout_ms),
+        abandon_after: None,
         gateway: "gw1".into(),
         location: None,
         tls: scenarios::TlsProfile::genesys_byoc(),

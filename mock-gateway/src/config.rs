@@ -122,6 +122,7 @@ impl From<&GatewaySpec> for Policy {
             unknown_org: spec.unknown_org.clone(),
             location: spec.location.clone(),
             unknown_ani: spec.unknown_ani.unwrap_or_default(),
+            ring_time: spec.ring_time,
             ..Policy::default()
         }
     }

@@ -207,6 +207,10 @@ pub struct Attempt {
     /// INVITE sent to final response, in microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite_to_final_us: Option<u64>,
+    /// When the caller hung up before a final response and the trunk CANCELled the INVITE (an
+    /// abandoned call), in microseconds since the run's epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned_at_us: Option<u64>,
     /// The trunk's media on an answered call, when the run carried media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<crate::MediaLeg>,

@@ -80,6 +80,7 @@ pub(crate) fn sample_report() -> RunReport {
                 invite_to_100_us: Some(410),
                 invite_to_18x_us: Some(1_250),
                 invite_to_final_us: Some(2_345),
+                abandoned_at_us: None,
                 ..Default::default()
             }],
             final_status: Some(200),
@@ -141,6 +142,7 @@ pub(crate) fn sample_report() -> RunReport {
                     tls: Some(tls()),
                     invite_to_100_us: Some(380),
                     invite_to_final_us: Some(900),
+                    abandoned_at_us: None,
                     ..Default::default()
                 },
                 Attempt {
@@ -151,6 +153,7 @@ pub(crate) fn sample_report() -> RunReport {
                     reason: Some("OK".into()),
                     tls: Some(TlsInfo { sni: None, ..tls() }),
                     invite_to_final_us: Some(1_800),
+                    abandoned_at_us: None,
                     ..Default::default()
                 },
             ],

@@ -99,6 +99,15 @@ pub struct CallSpec {
     /// Bound on the whole call, from the INVITE to the end of the BYE transaction.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// The caller hangs up this long after the INVITE when no final response has come (an
+    /// abandoned call): the trunk CANCELs it (RFC 3261 §9.1) and tries no other gateway.
+    /// Shorter than `timeout` and the route's `attempt_timeout`.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub abandon_after: Option<Duration>,
     /// The gateway the call is sent to first (one of [`GATEWAY_NAMES`]).
     pub gateway: String,
     /// A civic address conveyed by value (RFC 6442): PIDF-LO beside the SDP offer.
@@ -183,6 +192,10 @@ pub struct GatewaySpec {
     /// offers, and record it) unless the scenario says otherwise.
     #[serde(serialize_with = "crate::tls::serialize_profile")]
     pub tls: crate::tls::TlsProfile,
+    /// How long the gateways ring (100 Trying, 180 Ringing) before they answer; a CANCEL in
+    /// that time ends the INVITE with 487. Zero (the default): they answer at once.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Duration::is_zero")]
+    pub ring_time: Duration,
     /// Capacity caps and outage windows by gateway name (`[gateway.gw1]`); absent: none.
     #[serde(flatten, serialize_with = "crate::route::serialize_states")]
     pub states: BTreeMap<String, GatewayState>,
@@ -204,6 +217,7 @@ impl Default for GatewaySpec {
             unknown_ani: None,
             location: Vec::new(),
             tls: crate::tls::TlsProfile::any(),
+            ring_time: Duration::ZERO,
             states: BTreeMap::new(),
         }
     }

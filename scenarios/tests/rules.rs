@@ -334,6 +334,49 @@ fn durations_rule() {
 }
 
 #[test]
+fn an_abandoned_call_hangs_up_while_it_is_still_being_set_up() {
+    let s = ok(&doc("abandon_after = \"500ms\"", ""));
+    assert_eq!(s.call.abandon_after, Some(Duration::from_millis(500)));
+    assert_eq!(ok(&doc("", "")).call.abandon_after, None);
+    for bad in ["0s", "8s", "9s"] {
+        let p = one(
+            &doc(&format!("abandon_after = \"{bad}\""), ""),
+            "call.abandon_after",
+            ProblemKind::Conflict,
+        );
+        assert!(p.message.contains("shorter than timeout (8s)"), "{p:?}");
+        assert_eq!(p.line, 8, "{p:?}");
+    }
+    // With a route: during the first attempt, or the trunk has already moved on.
+    let routed = |abandon: &str| {
+        format!(
+            "{}\n[route]\nattempt_timeout = \"1s\"\n",
+            doc(&format!("abandon_after = \"{abandon}\""), "")
+        )
+    };
+    assert!(ok(&routed("900ms")).route.is_some());
+    let p = one(&routed("1s"), "call.abandon_after", ProblemKind::Conflict);
+    assert!(
+        p.message
+            .contains("shorter than route.attempt_timeout (1s)"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn gateways_ring_for_a_bounded_time() {
+    let text = |ring: &str| format!("{}\n[gateway]\nring_time = \"{ring}\"\n", doc("", ""));
+    assert_eq!(ok(&doc("", "")).gateway.ring_time, Duration::ZERO);
+    assert_eq!(ok(&text("3s")).gateway.ring_time, Duration::from_secs(3));
+    one(&text("61s"), "gateway.ring_time", ProblemKind::InvalidValue);
+    one(
+        &text("soon"),
+        "gateway.ring_time",
+        ProblemKind::InvalidValue,
+    );
+}
+
+#[test]
 fn gateway_names_rule() {
     assert_eq!(
         ok(&doc("gateway = \"gw2\"", "answered_by = \"gw2\""))

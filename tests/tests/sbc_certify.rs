@@ -511,6 +511,24 @@ async fn an_sbc_that_turns_911_into_the_933_test_line_fails() {
     .await;
 }
 
+/// An SBC that answers the caller's CANCEL itself and never passes it on: the gateway keeps
+/// ringing and answers a call whose caller has hung up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbc_that_does_not_pass_on_a_cancel_fails() {
+    fails_with(
+        Misconfiguration {
+            name: "CANCEL answered, not relayed",
+            edits: &[Edit {
+                file: "kamailio.cfg",
+                find: "\tif (is_method(\"CANCEL\")) {\n",
+                replace: "\tif (is_method(\"CANCEL\")) {\n\t\tsl_send_reply(\"200\", \"OK\");\n\t\texit;\n",
+            }],
+        },
+        &[("call.cancel", "RFC 3261"), ("call.final-status", "RFC 3261")],
+    )
+    .await;
+}
+
 /// A correct SBC that hides its topology: Kamailio's topoh masks Call-ID, Via and Contact
 /// between the legs, and the harness's correlation header is stripped (an SBC that lets only
 /// the headers it was told about through). Nothing the ICD requires changes, so it passes; the

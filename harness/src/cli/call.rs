@@ -145,6 +145,7 @@ pub async fn call_cmd(a: CallArgs) -> anyhow::Result<u8> {
         extra_headers: Vec::new(),
         hold: a.hold,
         timeout: a.attempt_timeout,
+        abandon_after: None,
         gateway: "gw1".into(),
         location: None,
         tls: profile,

@@ -413,6 +413,9 @@ pub struct Timings {
     pub to_18x_us: Option<u64>,
     /// INVITE to the final response.
     pub to_final_us: Option<u64>,
+    /// When the caller hung up before a final response and the INVITE was CANCELled (an
+    /// abandoned call, `call.abandon_after`).
+    pub abandoned_at_us: Option<u64>,
 }
 
 /// One INVITE toward one next hop, and everything the originator saw of it.
@@ -602,6 +605,11 @@ impl Call {
             Some(a) => a.final_response.as_ref(),
             None => self.tried().rev().find_map(|a| a.final_response.as_ref()),
         }
+    }
+
+    /// When the caller hung up unanswered and the trunk CANCELled (an abandoned call).
+    pub fn abandoned_at_us(&self) -> Option<u64> {
+        self.attempts.iter().find_map(|a| a.timings.abandoned_at_us)
     }
 
     /// Whether the call was answered (a 2xx on some attempt).

@@ -159,6 +159,7 @@ pub fn call_record(dial: &str, observations: &[Observation]) -> CallRecord {
             invite_to_100_us: None,
             invite_to_18x_us: None,
             invite_to_final_us: None,
+            abandoned_at_us: None,
             media: None,
         })
         .collect();

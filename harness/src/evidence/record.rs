@@ -105,6 +105,7 @@ pub fn attempt_record(a: &Attempt) -> reports::Attempt {
         invite_to_100_us: a.timings.to_100_us,
         invite_to_18x_us: a.timings.to_18x_us,
         invite_to_final_us: a.timings.to_final_us,
+        abandoned_at_us: a.timings.abandoned_at_us,
         media: a.media.clone(),
     }
 }

@@ -270,6 +270,7 @@ fn call_spec(dial: &str, hold: Duration, timeout: Duration, per_call: bool) -> C
         extra_headers: Vec::new(),
         hold,
         timeout,
+        abandon_after: None,
         gateway: "gw1".to_owned(),
         location: None,
         // The load generator's connections use the TLS client configuration of `load`.

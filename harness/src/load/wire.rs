@@ -485,6 +485,7 @@ mod tests {
             extra_headers: Vec::new(),
             hold: Duration::ZERO,
             timeout: Duration::from_secs(5),
+            abandon_after: None,
             gateway: "gw1".into(),
             location: None,
             tls: scenarios::TlsProfile::any(),

@@ -196,7 +196,8 @@ pub async fn place_routed_call(
             }
         };
         a.decision = decide(route, &a.end);
-        let stop = !a.decision.moves_on();
+        // The caller hung up: no other gateway is tried, whatever the CANCEL met.
+        let stop = !a.decision.moves_on() || a.timings.abandoned_at_us.is_some();
         attempts.push(a);
         if stop {
             break;

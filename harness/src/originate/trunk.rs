@@ -246,6 +246,7 @@ mod tests {
             extra_headers: Vec::new(),
             hold: Duration::from_millis(10),
             timeout: Duration::from_secs(8),
+            abandon_after: None,
             gateway: "gw1".into(),
             location: None,
             tls: scenarios::TlsProfile::genesys_byoc(),

@@ -216,6 +216,15 @@ pub async fn attempt(
             q850: q850_cause(r),
         },
         (LegEnd::TimedOut, _) => AttemptEnd::NoAnswer(Failure::TimedOut),
+        // What the CANCEL met: 487 (or a 2xx that raced it), else nothing at all.
+        (LegEnd::Abandoned, Some(r)) if (200..300).contains(&r.status) => {
+            AttemptEnd::Answered { status: r.status }
+        }
+        (LegEnd::Abandoned, Some(r)) => AttemptEnd::Rejected {
+            status: r.status,
+            q850: q850_cause(r),
+        },
+        (LegEnd::Abandoned, None) => AttemptEnd::NoAnswer(Failure::TimedOut),
         (LegEnd::Failed(f), _) => AttemptEnd::NoAnswer(f.clone()),
         (LegEnd::Final, None) => AttemptEnd::NoAnswer(Failure::Setup),
     };
@@ -228,6 +237,7 @@ pub async fn attempt(
     a.timings.to_100_us = leg.to_100_us;
     a.timings.to_18x_us = leg.to_18x_us;
     a.timings.to_final_us = leg.to_final_us;
+    a.timings.abandoned_at_us = leg.abandoned_at_us;
     a.hung_up_by_peer = leg.remote_bye;
     a.media = leg.media.take();
     a.teardown = leg.teardown.take();
@@ -307,6 +317,9 @@ enum LegEnd {
     Final,
     /// No final response within the call's timeout.
     TimedOut,
+    /// The caller hung up first (`call.abandon_after`) and the INVITE was CANCELled; what the
+    /// CANCEL met is in `Leg::final_response`.
+    Abandoned,
     /// The connection failed before a final response.
     Failed(Failure),
 }
@@ -344,6 +357,8 @@ struct Leg {
     to_100_us: Option<u64>,
     to_18x_us: Option<u64>,
     to_final_us: Option<u64>,
+    /// When the caller hung up unanswered (`call.abandon_after`), run-epoch microseconds.
+    abandoned_at_us: Option<u64>,
     notes: Vec<String>,
     teardown: Option<Teardown>,
     provisionals: Vec<u16>,
@@ -375,6 +390,7 @@ impl Leg {
             invite_at_us: None,
             to_100_us: None,
             to_18x_us: None,
+            abandoned_at_us: None,
             to_final_us: None,
             notes: Vec::new(),
             teardown: None,
@@ -402,7 +418,24 @@ impl Leg {
         }
         self.invite_at_us = Some(self.epoch.us(self.sent_at));
         let deadline = self.sent_at + call.timeout;
-        match self.wait(Awaiting::InviteFinal, deadline).await {
+        // An abandoned call: the caller hangs up before the call is set up.
+        let hang_up = call
+            .abandon_after
+            .map(|d| self.sent_at + d)
+            .filter(|at| *at < deadline);
+        match self
+            .wait(Awaiting::InviteFinal, hang_up.unwrap_or(deadline))
+            .await
+        {
+            Wait::Timeout if hang_up.is_some() => {
+                self.abandoned_at_us = Some(self.epoch.now_us());
+                self.note(format!(
+                    "the caller hung up after {} with no final response: CANCEL (an abandoned call)",
+                    humantime::format_duration(call.abandon_after.unwrap_or_default())
+                ));
+                self.cancel(call).await;
+                LegEnd::Abandoned
+            }
             Wait::Final(resp) if resp.status >= 300 => {
                 let ack = engine::ack_for_non_2xx(&self.invite, &resp);
                 if let Err(e) = self.send(&ack).await {

@@ -112,8 +112,10 @@ pub fn not_applicable(sc: &Scenario, setting: &Setting) -> Option<String> {
     if let Some(why) = sc.applicability.reason_not(t.scenario_topology()) {
         return Some(why);
     }
-    let needs_gateways =
-        sc.route.is_some() || !sc.faults.is_empty() || !sc.gateway.states.is_empty();
+    let needs_gateways = sc.route.is_some()
+        || !sc.faults.is_empty()
+        || !sc.gateway.states.is_empty()
+        || !sc.gateway.ring_time.is_zero();
     if t == Topology::External && needs_gateways {
         return Some(
             "not run against an external target: its faults and its route across gw1/gw2 need the embedded gateways (use `certify --sut` to put them behind the system under test)"

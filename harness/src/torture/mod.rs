@@ -183,6 +183,7 @@ fn liveness_call(dial: &str) -> scenarios::CallSpec {
         extra_headers: Vec::new(),
         hold: Duration::ZERO,
         timeout: Duration::from_secs(5),
+        abandon_after: None,
         gateway: "target".to_owned(),
         location: None,
         tls: scenarios::TlsProfile::any(),

@@ -223,7 +223,7 @@ fn findings_are_shown_with_their_details_and_an_unexpected_one_is_never_as_expec
     let f = check(&c, "ani.findings");
     assert_eq!(f.outcome, Outcome::Fail);
     assert!(!f.message.starts_with("as expected"), "{}", f.message);
-    assert!(f.message.contains("unexpected not-e164"), "{}", f.message);
+    assert!(f.message.contains("(unexpected not-e164)"), "{}", f.message);
     assert!(
         f.message.contains("not-e164: 3125550100 is not E.164"),
         "{}",

@@ -13,6 +13,8 @@
 //!
 //! # Layout
 //! - [`call`]: the final response, the Warning, the 933 read-back, the teardown (RFC 3261).
+//! - [`cancel`]: an abandoned call (the caller hangs up unanswered) is CANCELled at every
+//!   gateway it reached (RFC 3261).
 //! - [`media`]: the SDP answer and the offer as it reached the gateway (ICD 4).
 //! - [`media_flow`]: the RTP/SRTP that flowed on answered calls, both directions (ICD 4), and
 //!   the 933 read-back heard as audio (ICD 5.2).
@@ -38,6 +40,7 @@ use sip::transport::TransportKind;
 use crate::evidence::{Call, Topology, Transition};
 
 pub mod call;
+pub mod cancel;
 pub mod fingerprint;
 pub mod identity;
 pub mod location;
@@ -184,6 +187,7 @@ pub fn judge_call(
             out.extend(tls::judge_call(setting, c));
         }
     }
+    out.extend(cancel::judge(setting, c));
     out.extend(identity::judge(scenario, setting, c));
     out.extend(location::judge(scenario, c));
     out.extend(call::judge_offer(c));

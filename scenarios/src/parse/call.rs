@@ -74,6 +74,7 @@ pub(super) fn section(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) ->
             "extra_headers",
             "hold",
             "timeout",
+            "abandon_after",
             "gateway",
             "location",
             "tls",
@@ -167,6 +168,24 @@ pub(super) fn section(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) ->
         );
         ctx.report(&span, &path, ProblemKind::Conflict, message);
     }
+    let abandon_field = obj.get("abandon_after");
+    let abandon_after = match &abandon_field {
+        None => Some(None),
+        Some(f) => duration(ctx, f).and_then(|a| {
+            let too_long = timeout.is_some_and(|t| a >= t);
+            if a.is_zero() || too_long {
+                let message = format!(
+                    "abandon_after ({}) must be more than 0 and shorter than timeout ({}): the caller hangs up while the call is still being set up",
+                    humantime::format_duration(a),
+                    humantime::format_duration(timeout.unwrap_or_default())
+                );
+                ctx.report(&f.span(), &f.path, ProblemKind::Conflict, message);
+                None
+            } else {
+                Some(Some(a))
+            }
+        }),
+    };
     let gateway = obj.get("gateway").map_or_else(
         || Some(GATEWAY_NAMES[0].to_owned()),
         |f| gateway_name(ctx, &f),
@@ -187,6 +206,7 @@ pub(super) fn section(ctx: &mut Ctx<'_>, obj: &Obj<'_, '_>, has_caller: bool) ->
             extra_headers: extra_headers?,
             hold: hold?,
             timeout: timeout?,
+            abandon_after: abandon_after?,
             gateway: gateway?,
             location: location.clone().flatten(),
             tls: tls.clone()?,

@@ -6,7 +6,10 @@ use crate::model::{AniHeader, GATEWAY_NAMES, GatewaySpec, UnknownOrgPolicy};
 use crate::route::GatewayState;
 use crate::walk::{Ctx, Obj};
 
-use super::values::{choice, choose, list, uuid};
+use super::values::{choice, choose, duration, list, uuid};
+
+/// Longest `ring_time`: a gateway that rings longer is a silent one (a fault of its own).
+const MAX_RING_TIME: std::time::Duration = std::time::Duration::from_secs(60);
 use super::{conformance, route, tls};
 
 /// The gateway spec when `[gateway]` had no problem, and the ANI headers it searches when they
@@ -27,6 +30,7 @@ pub(super) fn section(
             "location",
             "unknown_ani",
             "tls",
+            "ring_time",
         ],
     );
     let tls = obj.get("tls").map_or_else(
@@ -87,8 +91,18 @@ pub(super) fn section(
         ),
         None => Some(UnknownOrgPolicy::Reject),
     };
-    let spec = match (orgs, ani_headers.clone(), unknown_org, tls) {
-        (Some(orgs), Some(ani_headers), Some(unknown_org), Some(tls))
+    let ring_time = match obj.get("ring_time") {
+        Some(f) => duration(ctx, &f).filter(|d| {
+            let ok = *d <= MAX_RING_TIME;
+            if !ok {
+                ctx.invalid(&f.span(), &f.path, "must be at most 1min");
+            }
+            ok
+        }),
+        None => Some(std::time::Duration::ZERO),
+    };
+    let spec = match (orgs, ani_headers.clone(), unknown_org, tls, ring_time) {
+        (Some(orgs), Some(ani_headers), Some(unknown_org), Some(tls), Some(ring_time))
             if ctx.problems.len() == before =>
         {
             Some(GatewaySpec {
@@ -98,6 +112,7 @@ pub(super) fn section(
                 unknown_ani: unknown_ani.flatten(),
                 location: location.unwrap_or_default(),
                 tls,
+                ring_time,
                 states,
             })
         }

@@ -34,6 +34,7 @@ pub(crate) use conformance::location_file;
 pub(crate) use plan::plan;
 use values::{list, non_empty, slug};
 
+use crate::error::ProblemKind;
 use crate::model::{AniHeader, DEFAULT_SUITE, GatewaySpec, Scenario};
 use crate::requirements;
 use crate::walk::{Ctx, Field, Obj};
@@ -119,6 +120,7 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
         }
     };
     let route_part = route::failover_sections(ctx, &root, gateway.as_ref());
+    abandon_within_attempt(ctx, &root, call_out.spec.as_ref(), &route_part.route);
     let known = Known {
         dial: call_out.dial.as_deref(),
         gw_ani_headers: gw_ani_headers.as_deref(),
@@ -171,6 +173,35 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<
         },
         name_at: crate::error::line_column(ctx.text, name_field?.span().start),
     })
+}
+
+/// An abandoned call hangs up during its first attempt: after the route's attempt timeout the
+/// trunk would already have moved on to the next gateway.
+fn abandon_within_attempt(
+    ctx: &mut Ctx<'_>,
+    root: &Obj<'_, '_>,
+    call: Option<&crate::CallSpec>,
+    route: &Option<Option<crate::RouteSpec>>,
+) {
+    let (Some(abandon), Some(Some(route))) = (call.and_then(|c| c.abandon_after), route) else {
+        return;
+    };
+    if abandon < route.attempt_timeout {
+        return;
+    }
+    let Some(field) = root
+        .get("call")
+        .and_then(|f| Obj::of(ctx, &f))
+        .and_then(|c| c.get("abandon_after"))
+    else {
+        return;
+    };
+    let message = format!(
+        "abandon_after ({}) must be shorter than route.attempt_timeout ({}): the caller hangs up during the first attempt",
+        humantime::format_duration(abandon),
+        humantime::format_duration(route.attempt_timeout)
+    );
+    ctx.report(&field.span(), &field.path, ProblemKind::Conflict, message);
 }
 
 /// What the cross-section rules need to know about other sections, when it could be read.
