@@ -175,10 +175,11 @@ fn gateways(invites: &[&reports::Observation]) -> String {
         .join(", ")
 }
 
-/// `" (the retry; the first INVITE at gw1 carried it)"` when `o` is not the call's first.
+/// `" (the retry; the first INVITE at gw1 carried it)"` when `o`, the first INVITE without a
+/// location, is not the call's first (which therefore carried one).
 fn retry_note(o: &reports::Observation, invites: &[&reports::Observation]) -> String {
     match invites.first() {
-        Some(first) if !std::ptr::eq(*first, o) && first.location.is_some() => format!(
+        Some(first) if !std::ptr::eq(*first, o) => format!(
             " (the retry; the first INVITE, at {}, carried it)",
             first.gateway
         ),
@@ -228,7 +229,24 @@ mod tests {
             Some(&[with_location("gw1", 1, ADDRESS, &[])]),
         );
         assert_eq!(check(&ok, "location.by-value").outcome, Outcome::Pass);
+        assert_eq!(
+            check(&ok, "location.by-value").message,
+            "the location conveyed by value reached gw1 usable"
+        );
         assert_eq!(check(&ok, "location.pidf-lo").outcome, Outcome::Pass);
+        // Lost on the only INVITE: no location, no PIDF-LO, and no talk of a retry.
+        let mut bare = invite_obs("gw1", 1, 200);
+        bare.location = None;
+        let c = judge_in(sut(), &sc, &answered(), Some(&[bare]));
+        let r = check(&c, "location.by-value");
+        assert_eq!(r.outcome, Outcome::Fail);
+        assert_eq!(
+            r.message,
+            "no Geolocation reached gw1 with the INVITE (RFC 6442)"
+        );
+        let r = check(&c, "location.pidf-lo");
+        assert_eq!(r.outcome, Outcome::Fail);
+        assert_eq!(r.message, "no PIDF-LO reached a gateway");
         assert_eq!(
             check(&ok, "location.by-value").requirement.as_deref(),
             Some("RFC 6442")
@@ -283,6 +301,11 @@ mod tests {
             ]),
         );
         assert_eq!(check(&c, "location.by-value").outcome, Outcome::Pass);
+        assert!(
+            check(&c, "location.by-value")
+                .message
+                .ends_with("reached gw1, gw2 usable")
+        );
         let r = check(&c, "location.pidf-lo");
         assert_eq!(r.outcome, Outcome::Fail);
         assert!(

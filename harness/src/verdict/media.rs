@@ -241,6 +241,30 @@ mod tests {
             "a=crypto:1",
         );
         assert_eq!(check_answer(&malformed).len(), 1);
+        // A suite without its key is malformed, whatever the suite.
+        let keyless = GOOD.replace(" inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz", "");
+        assert_eq!(
+            check_answer(&keyless),
+            vec!["malformed a=crypto:1 AES_CM_128_HMAC_SHA1_80".to_owned()]
+        );
+    }
+
+    #[test]
+    fn an_offer_is_described_in_one_line() {
+        let mut m = reports::observation::MediaObservation {
+            offered_proto: "RTP/SAVP".into(),
+            srtp: true,
+            offered_port: 40000,
+            codec: "PCMU".into(),
+            crypto_suite: None,
+            answer_port: 0,
+            refused: None,
+        };
+        assert_eq!(describe_offer(&m), "RTP/SAVP port 40000, SDES, PCMU");
+        m.offered_proto = "RTP/AVP".into();
+        m.srtp = false;
+        m.codec.clear();
+        assert_eq!(describe_offer(&m), "RTP/AVP port 40000");
     }
 
     #[test]

@@ -217,6 +217,17 @@ fn failed_authentication_and_clear_rtp_fail_srtp_by_direction() {
         Outcome::Pass,
         "packets did arrive"
     );
+    // Packets that failed authentication are not audio: their loss and timing are not judged.
+    let mut lossy = t.clone();
+    (lossy.lost, lossy.expected, lossy.first_packet_us) = (50, 100, Some(900_000));
+    let q = check(&run("", lossy, Some(gw())), "media.quality").clone();
+    assert_ne!(q.outcome, Outcome::Fail, "{q:?}");
+    assert!(
+        q.message
+            .contains("no authenticated packet gateway -> trunk to judge"),
+        "{}",
+        q.message
+    );
     t.clear = 100;
     let srtp = run("", t.clone(), Some(gw())).remove(1);
     assert_eq!(srtp.observed.as_deref(), Some("clear-to-trunk"));
@@ -318,6 +329,11 @@ fn loss_jitter_and_late_media_fail_quality_against_the_scenario_bounds() {
     t.first_packet_us = Some(500_001);
     let q = run("", t.clone(), Some(gw())).remove(3);
     assert_eq!(q.observed.as_deref(), Some("late-to-trunk"));
+    assert!(
+        !q.message.contains("own timers"),
+        "no lateness of ours: {}",
+        q.message
+    );
     t.first_packet_us = Some(500_000);
     assert_eq!(run("", t, Some(gw())).remove(3).outcome, Outcome::Pass);
     let mut g = gw();
