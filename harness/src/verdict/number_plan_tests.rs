@@ -306,3 +306,47 @@ fn a_gw1_that_released_the_call_is_failover_not_a_broken_order() {
     );
     assert_eq!(check(&c, "route.gateway-order").outcome, Outcome::Fail);
 }
+
+#[test]
+fn a_refused_handshake_before_the_invite_does_not_release_gw1() {
+    // gw1 refused one TLS handshake, took the INVITE on the next connection and answered 200;
+    // the system under test still sent the call to gw2: gw1's answer had not released it.
+    let sc = dial("911", "status = 200");
+    let mut refused = connection_event("gw1", 1, None, Some("alert"));
+    refused.method.clear();
+    let c = judge_in(
+        sut(),
+        &sc,
+        &answered(),
+        Some(&[
+            refused,
+            invite_obs("gw1", 2, 200),
+            invite_obs("gw2", 3, 200),
+        ]),
+    );
+    let c = check(&c, "route.gateway-order");
+    assert_eq!(c.outcome, Outcome::Fail, "{c:?}");
+    assert_eq!(c.observed.as_deref(), Some("gw1 -> gw1 200 -> gw2 200"));
+}
+
+#[test]
+fn only_a_sequential_route_that_starts_at_gw1_is_judged_for_order() {
+    let from_gw2 = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\ngateways = [\"gw2\", \"gw1\"]",
+    );
+    assert!(!has(
+        &direct(&from_gw2, &answered(), Some(&[invite_obs("gw2", 1, 200)])),
+        "route.gateway-order"
+    ));
+    let from_gw1 = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\ngateways = [\"gw1\", \"gw2\"]",
+    );
+    assert!(has(
+        &direct(&from_gw1, &answered(), Some(&[invite_obs("gw1", 1, 200)])),
+        "route.gateway-order"
+    ));
+}
