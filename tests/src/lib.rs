@@ -5,6 +5,7 @@
 pub mod kamailio;
 pub mod peers;
 pub mod rtpengine;
+pub mod sbc;
 pub mod tools;
 
 use harness::run::{Embedded, RunContext};
