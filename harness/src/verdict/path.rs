@@ -177,7 +177,7 @@ impl RouteView {
             .find(|s| s.fingerprint.is_some())
             .and_then(|s| s.at_us);
         let failover_us = match (start, next) {
-            (Some(a), Some(b)) if steps.len() > 1 => Some(b.saturating_sub(a)),
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
         RouteView {

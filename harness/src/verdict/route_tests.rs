@@ -334,6 +334,82 @@ fn direct_paths_come_from_the_trunks_attempts() {
 }
 
 #[test]
+fn a_direct_step_is_what_its_own_gateway_received_of_that_attempt() {
+    let org_of = |v: &RouteView| v.steps[0].fingerprint.as_ref().map(|f| f.org.clone());
+    let mut gw1 = attempt_at(
+        "gw1",
+        AttemptEnd::Rejected {
+            status: 403,
+            q850: None,
+        },
+        1_000,
+        "",
+    );
+    gw1.decision = Decision::Final;
+    let call = call_of(vec![gw1]);
+    let sent = InviteFingerprint::of_request(&crate::test_support::invite()).org;
+    let rewritten = with_header(invite_obs("gw1", 1_000, 403), scenarios::ORG_HEADER, &["other"]);
+    // The gateway's own record of this attempt's INVITE wins over what the trunk wrote.
+    let v = RouteView::of_trunk(&call, Some(std::slice::from_ref(&rewritten)));
+    assert_eq!(org_of(&v), Some(vec!["other".to_owned()]));
+    assert!(v.steps[0].final_rejection, "decision Final");
+    // Another gateway's INVITE, another dialog's, or a retransmission is not this attempt's.
+    let mut elsewhere = rewritten.clone();
+    elsewhere.gateway = "gw2".into();
+    let mut other_dialog = rewritten.clone();
+    other_dialog.call_id = Some("another@trunk.invalid".into());
+    let mut resent = rewritten.clone();
+    resent.retransmission = true;
+    for o in [elsewhere, other_dialog, resent] {
+        let v = RouteView::of_trunk(&call, Some(std::slice::from_ref(&o)));
+        assert_eq!(org_of(&v), Some(sent.clone()), "{o:?}");
+    }
+    // Unobserved, a tried attempt is what the trunk sent; an attempt not made has none.
+    let v = RouteView::of_trunk(&call, None);
+    assert_eq!(org_of(&v), Some(sent.clone()));
+    let mut skipped = attempt_at(
+        "gw1",
+        AttemptEnd::NotAttempted(crate::evidence::NotAttempted::SkippedDown),
+        1_000,
+        "",
+    );
+    skipped.decision = Decision::Skipped;
+    let v = RouteView::of_trunk(&call_of(vec![skipped]), None);
+    assert_eq!(org_of(&v), None);
+    assert!(!v.steps[0].final_rejection);
+}
+
+#[test]
+fn behind_an_sbc_a_gateway_s_first_invite_is_its_step() {
+    let sc = routed("", "status = 200");
+    // A connection event first, then the INVITE on the next connection: the INVITE is the step.
+    let v = RouteView::of_gateways(
+        &sc,
+        &[
+            connection_event("gw1", 1_000, None, Some("alert")),
+            invite_obs("gw1", 1_100, 503),
+            invite_obs("gw2", 1_500, 200),
+        ],
+        Some(900),
+    );
+    assert_eq!(v.steps.len(), 2);
+    assert!(v.steps[0].fingerprint.is_some());
+    assert_eq!(v.failover_us, Some(400), "INVITE at gw1 -> INVITE at gw2");
+    // A second INVITE at the same gateway does not replace its first.
+    let again = with_header(invite_obs("gw1", 1_200, 503), scenarios::ORG_HEADER, &["other"]);
+    let v = RouteView::of_gateways(
+        &sc,
+        &[invite_obs("gw1", 1_000, 503), again, invite_obs("gw2", 1_500, 200)],
+        Some(900),
+    );
+    assert_eq!(
+        v.steps[0].fingerprint.as_ref().map(|f| f.org.clone()),
+        Some(vec![crate::test_support::ORG.to_owned()])
+    );
+    assert_eq!(v.steps[0].at_us, Some(1_000));
+}
+
+#[test]
 fn health_probing_must_take_a_down_gateway_out_of_service() {
     let sc = scenario_with(
         "",
