@@ -352,5 +352,69 @@ mod tests {
         // An originator that never probes: not observable.
         let c = judge(&SPEC, &ev(&[], &g, &outage, 9_000_000));
         assert_eq!(check(&c, "health.recovery").outcome, Outcome::Skipped);
+        // The run lasted exactly the bound after the outage: the probe was due, and missing.
+        let c = judge(&SPEC, &ev(&stopped, &g, &outage, 3_000_000));
+        assert_eq!(check(&c, "health.recovery").outcome, Outcome::Fail);
+        // Probed again, but later than the bound allows.
+        let late = [
+            options("gw1", 0),
+            options("gw1", 500_000),
+            options("gw1", 3_500_000),
+        ];
+        let c = judge(&SPEC, &ev(&late, &g, &outage, 5_000_000));
+        let r = check(&c, "health.recovery");
+        assert_eq!(r.outcome, Outcome::Fail, "{r:#?}");
+        assert_eq!(r.observed.as_deref(), Some("re-probed after 1500.0 ms"));
+    }
+
+    #[test]
+    fn recovery_names_the_next_call_the_gateway_received_after_it_came_back() {
+        let g = vec!["gw1".to_owned()];
+        let outage = [Outage {
+            gateway: "gw1".into(),
+            step: "failover-gw1-down".into(),
+            from_us: 1_000_000,
+            until_us: 2_000_000,
+        }];
+        let probed = [
+            options("gw1", 0),
+            options("gw1", 500_000),
+            options("gw1", 2_400_000),
+        ];
+        let mut resent = invite_obs("gw1", 2_200_000, 200);
+        resent.retransmission = true;
+        let invites = [
+            invite_obs("gw1", 1_500_000, 200),
+            invite_obs("gw2", 2_100_000, 200),
+            resent,
+            invite_obs("gw1", 2_600_000, 200),
+        ];
+        let evidence = ProbeEvidence {
+            invites: &invites,
+            ..ev(&probed, &g, &outage, 5_000_000)
+        };
+        let r = check(&judge(&SPEC, &evidence), "health.recovery").clone();
+        assert!(
+            r.message
+                .ends_with("; the next call reached gw1 600.0 ms after it came back"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn the_interval_is_the_median_gap_and_the_longest_is_named() {
+        let g = vec!["gw1".to_owned()];
+        let at = [0, 100_000, 300_000, 600_000, 2_600_000];
+        let opts: Vec<Observation> = at.iter().map(|t| options("gw1", *t)).collect();
+        let c = judge(&SPEC, &ev(&opts, &g, &[], 3_000_000));
+        assert_eq!(
+            c[0].observed.as_deref(),
+            Some("5 OPTIONS, median interval 300.0 ms, longest 2000.0 ms")
+        );
+        // A single probe exactly one interval before the end: not yet due.
+        let one = [options("gw1", 0)];
+        let c = judge(&SPEC, &ev(&one, &g, &[], 1_000_000));
+        assert_eq!(c[0].outcome, Outcome::Skipped);
     }
 }

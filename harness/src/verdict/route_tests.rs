@@ -348,7 +348,11 @@ fn a_direct_step_is_what_its_own_gateway_received_of_that_attempt() {
     gw1.decision = Decision::Final;
     let call = call_of(vec![gw1]);
     let sent = InviteFingerprint::of_request(&crate::test_support::invite()).org;
-    let rewritten = with_header(invite_obs("gw1", 1_000, 403), scenarios::ORG_HEADER, &["other"]);
+    let rewritten = with_header(
+        invite_obs("gw1", 1_000, 403),
+        scenarios::ORG_HEADER,
+        &["other"],
+    );
     // The gateway's own record of this attempt's INVITE wins over what the trunk wrote.
     let v = RouteView::of_trunk(&call, Some(std::slice::from_ref(&rewritten)));
     assert_eq!(org_of(&v), Some(vec!["other".to_owned()]));
@@ -396,10 +400,18 @@ fn behind_an_sbc_a_gateway_s_first_invite_is_its_step() {
     assert!(v.steps[0].fingerprint.is_some());
     assert_eq!(v.failover_us, Some(400), "INVITE at gw1 -> INVITE at gw2");
     // A second INVITE at the same gateway does not replace its first.
-    let again = with_header(invite_obs("gw1", 1_200, 503), scenarios::ORG_HEADER, &["other"]);
+    let again = with_header(
+        invite_obs("gw1", 1_200, 503),
+        scenarios::ORG_HEADER,
+        &["other"],
+    );
     let v = RouteView::of_gateways(
         &sc,
-        &[invite_obs("gw1", 1_000, 503), again, invite_obs("gw2", 1_500, 200)],
+        &[
+            invite_obs("gw1", 1_000, 503),
+            again,
+            invite_obs("gw2", 1_500, 200),
+        ],
         Some(900),
     );
     assert_eq!(
