@@ -206,6 +206,11 @@ fn caller_selection_names_the_step_the_arrived_ani_came_from() {
         "{}",
         c.message
     );
+    // Only the source that holds the number is named, not every source configured.
+    assert_eq!(
+        c.observed.as_deref(),
+        Some("+13125550130 (the trunk's ANI (trunk-ani))")
+    );
     assert!(
         c.message.contains("site-ani (+13125550100)"),
         "{}",

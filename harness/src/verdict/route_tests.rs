@@ -252,6 +252,81 @@ fn a_silent_gateway_behind_an_sbc_is_timed_on_the_sbcs_timer() {
 }
 
 #[test]
+fn behind_an_sbc_a_silent_gw1_is_timed_on_the_sbcs_own_timer_in_the_verdict() {
+    // gw1 silent, the SBC's timer is 1 s: a failover 2.5 s after gw1's INVITE is within the
+    // moved bound (2 s - 300 ms + 1 s), though past the scenario's own 2 s.
+    let sc = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"silence\"",
+        "status = 200\nfailover_within = \"2s\"",
+    );
+    let mut silent = invite_obs("gw1", 10_000, 200);
+    silent.response = None;
+    let c = judge_in(
+        sut(),
+        &sc,
+        &crate::test_support::answered(),
+        Some(&[silent, invite_obs("gw2", 2_510_000, 200)]),
+    );
+    let f = check(&c, "route.failover-time");
+    assert_eq!(f.outcome, Outcome::Pass, "{f:?}");
+    assert_eq!(f.observed.as_deref(), Some("failover_us=2500000"));
+}
+
+#[test]
+fn behind_an_sbc_a_gw1_down_is_timed_from_the_trunk_s_invite() {
+    let sc = routed(
+        "[gateway.gw1]\noutage = { from = \"0s\", until = \"60s\" }",
+        "status = 200\nfailover_within = \"2s\"",
+    );
+    // The trunk's INVITE went out at 10 ms (attempt_at), gw2 received it 500 ms later.
+    let c = judge_in(
+        sut(),
+        &sc,
+        &crate::test_support::answered(),
+        Some(&[invite_obs("gw2", 510_000, 200)]),
+    );
+    let f = check(&c, "route.failover-time");
+    assert_eq!(f.outcome, Outcome::Pass, "{f:?}");
+    assert_eq!(f.observed.as_deref(), Some("failover_us=500000"));
+}
+
+#[test]
+fn health_detection_only_for_direct_scenarios_with_health() {
+    let sc = routed("", "status = 200\nanswered_by = \"gw1\"");
+    let c = direct(
+        &sc,
+        &crate::test_support::answered(),
+        Some(&[invite_obs("gw1", 10_000, 200)]),
+    );
+    assert!(has(&c, "route.answered-by"));
+    assert!(!has(&c, "health.detection"));
+}
+
+#[test]
+fn without_gateway_evidence_only_the_route_checks_asked_for_are_skipped() {
+    let asked = routed("", "status = 200\nidentical_retry = true");
+    let c = judge_in(
+        crate::verdict::tests::external(),
+        &asked,
+        &crate::test_support::answered(),
+        None,
+    );
+    assert_eq!(check(&c, "route.identical-retry").outcome, Outcome::Skipped);
+    let not_asked = routed(
+        "",
+        "status = 200\nanswered_by = \"gw1\"\nidentical_retry = false",
+    );
+    let c = judge_in(
+        crate::verdict::tests::external(),
+        &not_asked,
+        &crate::test_support::answered(),
+        None,
+    );
+    assert!(!has(&c, "route.identical-retry"));
+    assert_eq!(check(&c, "route.answered-by").outcome, Outcome::Skipped);
+}
+
+#[test]
 fn failover_behind_an_sbc_is_judged_from_the_gateways() {
     let sc = routed(
         "[[fault]]\ngateway = \"gw1\"\nkind = \"respond\"\nstatus = 503",
