@@ -64,6 +64,9 @@ fn answered_by_and_attempts_pass_and_fail() {
     let c = answered_by("gw2", &[failover(1_000)], req::ROUTE);
     assert_eq!(c.outcome, Outcome::Pass);
     assert_eq!(c.requirement.as_deref(), Some("ICD 5.3"));
+    assert!(c.message.starts_with("answered by gw2: "), "{}", c.message);
+    let c = answered_by("gw2", &[failover(1_000), failover(2_000)], req::ROUTE);
+    assert_eq!(c.message, "all 2 calls answered by gw2");
     let c = answered_by("gw2", &[failover(1_000), single("gw1")], req::ROUTE);
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(
@@ -584,6 +587,15 @@ fn only_a_delay_past_the_attempt_timeout_counts_as_silence() {
     let (bound, timer) = (Duration::from_secs(2), Duration::from_secs(1));
     assert_eq!(sut_bound(&slow, bound, timer), Duration::from_millis(2_700));
     assert_eq!(sut_bound(&quick, bound, timer), bound);
+    let at_the_timeout = routed(
+        "[[fault]]\ngateway = \"gw1\"\nkind = \"delay\"\ndelay = \"300ms\"",
+        "status = 200",
+    );
+    assert_eq!(
+        sut_bound(&at_the_timeout, bound, timer),
+        bound,
+        "answered at the attempt timeout is not silence past it"
+    );
     assert_eq!(
         sut_bound(&on_gw2, bound, timer),
         bound,
