@@ -97,6 +97,10 @@ fn failover_time_pass_fail_and_missing() {
     let c = failover_time(bound, &[single("gw1")]);
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(c.observed.as_deref(), Some("no failover"));
+    // Over several calls: the slowest and the median.
+    let calls = [900, 100, 300, 200].map(failover);
+    let c = failover_time(bound, &calls);
+    assert_eq!(c.observed.as_deref(), Some("failover_us max=900 p50=300"));
 }
 
 #[test]
@@ -127,10 +131,19 @@ fn identical_retry_pass_fail_and_not_exercised() {
         identical_retry(std::slice::from_ref(&one), Topology::ThroughSut).outcome,
         Outcome::Skipped
     );
-    // No retry at all is a failure: the scenario expected one.
-    assert_eq!(
-        identical_retry(&[single("gw1")], Topology::Direct).outcome,
-        Outcome::Fail
+    // No retry at all is a failure: the scenario expected one, in every topology.
+    for topology in [Topology::Direct, Topology::ThroughSut] {
+        let c = identical_retry(&[single("gw1")], topology);
+        assert_eq!(c.outcome, Outcome::Fail, "{topology:?}");
+        assert_eq!(c.observed.as_deref(), Some("no retry"));
+    }
+    // Every retried INVITE is counted.
+    let c = identical_retry(&[failover(1), failover(2)], Topology::Direct);
+    assert!(
+        c.message
+            .starts_with("2 retried INVITE(s) carried the same"),
+        "{}",
+        c.message
     );
 }
 
@@ -158,6 +171,8 @@ fn binomial_interval_is_exact_and_symmetric() {
     assert_eq!(lo + hi, 200, "symmetric for p = 0.5");
     assert!((74..=80).contains(&lo), "{lo}");
     assert_eq!(binomial_interval(20, 0.5, 0.95), (6, 14));
+    // Each tail holds at most (1 - confidence) / 2: 2.5 % here, not 5 %.
+    assert_eq!(binomial_interval(100, 0.5, 0.95), (40, 60));
 }
 
 #[test]
