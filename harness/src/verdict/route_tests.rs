@@ -189,6 +189,13 @@ fn random_split_pass_and_fail() {
     let c = random_split("gw1", 0.999, 2, &skewed);
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(c.message.contains("not random"), "{}", c.message);
+    assert_eq!(c.observed.as_deref(), Some("180"), "first choices on gw1");
+    assert!(
+        c.expected
+            .as_deref()
+            .is_some_and(|e| e.contains("(99.9% binomial interval, p = 0.500)")),
+        "{c:?}"
+    );
 }
 
 #[test]
