@@ -202,6 +202,12 @@ fn random_split_pass_and_fail() {
 fn outage_impact_and_long_path_pass_and_fail() {
     let ok = outage_impact(0, &[failover(1), single("gw2")]);
     assert_eq!(ok.outcome, Outcome::Pass);
+    assert!(
+        ok.message
+            .ends_with("1 took the long path, 0 skipped a gateway marked down"),
+        "{}",
+        ok.message
+    );
     let lost = view(
         vec![step("gw1", 0, "org", false), step("gw2", 1, "org", false)],
         None,
@@ -556,7 +562,7 @@ fn health_probing_must_take_a_down_gateway_out_of_service() {
         at_us: 5,
         detection_us: 40_000,
     };
-    let ok = ev_with(&[down]);
+    let ok = ev_with(std::slice::from_ref(&down));
     let c = check(&ok, "health.detection");
     assert_eq!(c.outcome, Outcome::Pass);
     assert_eq!(c.requirement.as_deref(), Some("ICD 5.1.3"));
@@ -566,6 +572,17 @@ fn health_probing_must_take_a_down_gateway_out_of_service() {
         Outcome::Fail
     );
     assert!(has(&ok, "health.detection"));
+    // gw1 marked up, or another gateway marked down, is not gw1 detected down.
+    let up = Transition {
+        up: true,
+        ..down.clone()
+    };
+    let other = Transition {
+        gateway: "gw2".into(),
+        ..down
+    };
+    let c = ev_with(&[up, other]);
+    assert_eq!(check(&c, "health.detection").outcome, Outcome::Fail);
 }
 
 #[test]
@@ -590,6 +607,9 @@ fn merge_keeps_one_check_per_id() {
         (Outcome::Fail, "call 2 of 2: broken")
     );
     assert_eq!(merged[1].message, "all 2 calls: fine");
+    // A check only one of the calls had is shown as that call's.
+    let merged = merge_calls(vec![vec![pass("a"), pass("b")], vec![pass("a")]]);
+    assert_eq!(merged[1].message, "fine");
 }
 
 #[test]
