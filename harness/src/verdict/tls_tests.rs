@@ -138,6 +138,15 @@ fn behind_a_system_under_test_the_profile_is_judged_on_the_trunk_leg_only() {
         "{}",
         p.message
     );
+    // A certificate the trunk refused is no verdict on its profile: nothing to judge.
+    let untrusted = call_of(vec![attempt_at(
+        "gw1",
+        AttemptEnd::NoAnswer(tls_failure(TlsFailureKind::UnknownIssuer)),
+        1,
+        "",
+    )]);
+    let checks = judge_in(sut(), &scenario("status = 200"), &untrusted, Some(&[]));
+    assert!(!has(&checks, "transport.tls-profile"), "{checks:#?}");
 }
 
 #[test]
