@@ -163,6 +163,7 @@ fn a_tcp_leg_skips_what_it_cannot_exercise() {
     );
     let p = check(&checks, "transport.tls-profile");
     assert_eq!(p.outcome, Outcome::Skipped);
+    assert_eq!(p.requirement.as_deref(), Some("ICD 5.1"));
     assert!(p.message.contains("trunk leg is TCP"), "{}", p.message);
     assert_eq!(check(&checks, "transport.tls").outcome, Outcome::Pass);
     let tcp_out = Setting {
@@ -172,7 +173,9 @@ fn a_tcp_leg_skips_what_it_cannot_exercise() {
     let mut o = invite_obs("gw1", 1, 200);
     o.tls = None;
     let checks = judge_in(tcp_out, &scenario("status = 200"), &answered(), Some(&[o]));
-    assert_eq!(check(&checks, "transport.tls").outcome, Outcome::Skipped);
+    let t = check(&checks, "transport.tls");
+    assert_eq!(t.outcome, Outcome::Skipped);
+    assert_eq!(t.requirement.as_deref(), Some("ICD 5.1.2"));
     let tcp = direct_over_tcp();
     assert!(
         tcp.iter()
@@ -251,6 +254,36 @@ fn an_originator_that_accepts_a_certificate_it_must_refuse_fails_rfc_5922() {
         check(&none, "transport.tls-verify").outcome,
         Outcome::Skipped
     );
+    // Only gw1's own connections count, and only its connection events meet the certificate.
+    let mut at_gw2 = connection_event("gw2", 1, Some("tls wrong name"), None);
+    at_gw2.conn = 9;
+    let mut request_at_gw1 = invite_obs("gw1", 2, 200);
+    request_at_gw1.fault = Some("tls wrong name".into());
+    let c = judge_in(sut(), &sc, &answered(), Some(&[at_gw2, request_at_gw1]));
+    assert_eq!(
+        check(&c, "transport.tls-verify").outcome,
+        Outcome::Skipped,
+        "gw1 never presented it"
+    );
+    let mut accepted_at_gw2 = invite_obs("gw2", 3, 200);
+    accepted_at_gw2.connection_fault = Some("tls wrong name".into());
+    let met = connection_event("gw1", 1, Some("tls wrong name"), None);
+    let c = judge_in(
+        sut(),
+        &sc,
+        &answered(),
+        Some(&[met.clone(), accepted_at_gw2]),
+    );
+    assert_eq!(check(&c, "transport.tls-verify").outcome, Outcome::Pass);
+    // A TCP leg to the gateways presents no certificate: nothing to judge.
+    let tcp_out = Setting {
+        gateway_leg: Some(TransportKind::Tcp),
+        ..sut()
+    };
+    assert!(!has(
+        &judge_in(tcp_out, &sc, &answered(), Some(&[met])),
+        "transport.tls-verify"
+    ));
     // Other TLS faults (an ECDSA certificate) are not identity faults.
     let ecdsa = cert_fault("ecdsa-certificate");
     assert!(!has(
