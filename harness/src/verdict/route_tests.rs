@@ -200,11 +200,11 @@ fn random_split_pass_and_fail() {
 
 #[test]
 fn outage_impact_and_long_path_pass_and_fail() {
-    let ok = outage_impact(0, &[failover(1), single("gw2")]);
+    let ok = outage_impact(0, &[failover(1), failover(2), single("gw2")]);
     assert_eq!(ok.outcome, Outcome::Pass);
     assert!(
         ok.message
-            .ends_with("1 took the long path, 0 skipped a gateway marked down"),
+            .ends_with("2 took the long path, 0 skipped a gateway marked down"),
         "{}",
         ok.message
     );
@@ -323,13 +323,32 @@ fn behind_an_sbc_a_gw1_down_is_timed_from_the_trunk_s_invite() {
 
 #[test]
 fn health_detection_only_for_direct_scenarios_with_health() {
-    let sc = routed("", "status = 200\nanswered_by = \"gw1\"");
-    let c = direct(
-        &sc,
-        &crate::test_support::answered(),
-        Some(&[invite_obs("gw1", 10_000, 200)]),
+    // gw1 is down, but the scenario probes nothing: no detection to judge.
+    let sc = routed(
+        "[gateway.gw1]\noutage = { from = \"0s\", until = \"60s\" }",
+        "status = 200\nanswered_by = \"gw2\"",
     );
+    let call = call_of(vec![attempt_at(
+        "gw2",
+        AttemptEnd::Answered { status: 200 },
+        10_000,
+        "",
+    )]);
+    let c = direct(&sc, &call, Some(&[invite_obs("gw2", 10_000, 200)]));
     assert!(has(&c, "route.answered-by"));
+    assert!(!has(&c, "health.detection"));
+    // With [health], only the harness's own probing is judged (not a system under test's).
+    let probed = scenario_with(
+        "",
+        "dial = \"911\"\nani = \"+13125550100\"",
+        "status = 200\n[route]\n[health]\n[gateway.gw1]\noutage = { from = \"0s\", until = \"5s\" }",
+    );
+    let c = judge_in(
+        sut(),
+        &probed,
+        &call,
+        Some(&[invite_obs("gw2", 10_000, 200)]),
+    );
     assert!(!has(&c, "health.detection"));
 }
 
