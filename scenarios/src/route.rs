@@ -525,19 +525,7 @@ impl fmt::Display for Percent {
 /// Parses `"99.9%"` into parts per million; `None` unless strictly between 0% and 100% with at
 /// most four decimals.
 pub fn parse_percent(s: &str) -> Option<u32> {
-    let n = s.trim().strip_suffix('%')?.trim();
-    let (whole, frac) = n.split_once('.').unwrap_or((n, ""));
-    if whole.is_empty()
-        || frac.len() > 4
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: u32 = whole.parse().ok().filter(|w| *w <= 100)?;
-    let frac: u32 = format!("{frac:0<4}").parse().ok()?;
-    let ppm = whole * 10_000 + frac;
-    (ppm > 0 && ppm < 1_000_000).then_some(ppm)
+    crate::media::parse_share(s).filter(|ppm| *ppm > 0 && *ppm < 1_000_000)
 }
 
 /// Serializes a map of per-gateway states, leaving empty ones out.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use harness::cli::{CertifyArgs, Command, run_command};
-use reports::{Outcome, RunReport};
+use reports::{CheckResult, Outcome, RunReport};
 use sip::transport::TransportKind;
 use sip::transport::certs::{Authority, KeyKind, Validity};
 
@@ -31,22 +31,25 @@ pub struct Run {
 }
 
 impl Run {
-    /// (check id, requirement) of every failing check, with its scenario.
+    /// Every failing (or erroring) check, with its scenario.
+    fn failing(&self) -> impl Iterator<Item = (&str, &CheckResult)> {
+        self.report.scenarios.iter().flat_map(|s| {
+            s.checks
+                .iter()
+                .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+                .map(move |c| (s.name.as_str(), c))
+        })
+    }
+
+    /// (scenario, check id, requirement) of every failing check.
     pub fn failures(&self) -> Vec<(String, String, String)> {
-        self.report
-            .scenarios
-            .iter()
-            .flat_map(|s| {
-                s.checks
-                    .iter()
-                    .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
-                    .map(|c| {
-                        (
-                            s.name.clone(),
-                            c.id.clone(),
-                            c.requirement.clone().unwrap_or_default(),
-                        )
-                    })
+        self.failing()
+            .map(|(s, c)| {
+                (
+                    s.to_owned(),
+                    c.id.clone(),
+                    c.requirement.clone().unwrap_or_default(),
+                )
             })
             .collect()
     }
@@ -54,15 +57,8 @@ impl Run {
     /// The failing checks and the end of the peers' logs, for assertion messages.
     pub fn explain(&self) -> String {
         let lines: Vec<String> = self
-            .report
-            .scenarios
-            .iter()
-            .flat_map(|s| {
-                s.checks
-                    .iter()
-                    .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
-                    .map(move |c| format!("{} {}: {}: {}", c.outcome, s.name, c.id, c.message))
-            })
+            .failing()
+            .map(|(s, c)| format!("{} {s}: {}: {}", c.outcome, c.id, c.message))
             .collect();
         format!(
             "exit {}\n{}\n--- kamailio ---\n{}",
@@ -70,6 +66,32 @@ impl Run {
             lines.join("\n"),
             tail(&self.log)
         )
+    }
+
+    /// Asserts that the run of the SBC copy `name` exited 1 with each `expected` (check id,
+    /// requirement) among its failing checks, every failure naming a requirement, and prints
+    /// the row `| name | exit | failing checks |` of the closing note's table.
+    pub fn assert_fails_with(&self, name: &str, expected: &[(&str, &str)]) {
+        assert_eq!(self.code, 1, "{name}: {}", self.explain());
+        let failures = self.failures();
+        for (id, requirement) in expected {
+            assert!(
+                failures.iter().any(|(_, i, r)| i == id && r == requirement),
+                "{name}: no failing {id} [{requirement}]:\n{}",
+                self.explain()
+            );
+        }
+        assert!(
+            failures.iter().all(|(_, _, r)| !r.is_empty()),
+            "every failure names its requirement"
+        );
+        let mut seen: Vec<String> = failures
+            .iter()
+            .map(|(_, i, r)| format!("{i} [{r}]"))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        eprintln!("| {name} | {} | {} |", self.code, seen.join(", "));
     }
 }
 

@@ -142,27 +142,7 @@ async fn the_correct_sbc_passes_over_tcp_in_and_tls_out() {
 async fn fails_with(m: Misconfiguration, expected: &[(&str, &str)]) {
     let _one = SERIAL.lock().await;
     let run = certify_through(TransportKind::Tls, Some(m)).await;
-    assert_eq!(run.code, 1, "{}: {}", m.name, run.explain());
-    let failures = run.failures();
-    for (id, requirement) in expected {
-        assert!(
-            failures.iter().any(|(_, i, r)| i == id && r == requirement),
-            "{}: no failing {id} [{requirement}]:\n{}",
-            m.name,
-            run.explain()
-        );
-    }
-    assert!(
-        failures.iter().all(|(_, _, r)| !r.is_empty()),
-        "every failure names its requirement"
-    );
-    let mut seen: Vec<String> = failures
-        .iter()
-        .map(|(_, i, r)| format!("{i} [{r}]"))
-        .collect();
-    seen.sort();
-    seen.dedup();
-    eprintln!("| {} | {} | {} |", m.name, run.code, seen.join(", "));
+    run.assert_fails_with(m.name, expected);
 }
 
 const AFTER_RECORD_ROUTE: &str = "\trecord_route();\n";

@@ -89,23 +89,7 @@ async fn media_fails_with(m: Misconfiguration, expected: &[(&str, &str)]) {
         true,
     )
     .await;
-    assert_eq!(run.code, 1, "{}: {}", m.name, run.explain());
-    let failures = run.failures();
-    for (id, requirement) in expected {
-        assert!(
-            failures.iter().any(|(_, i, r)| i == id && r == requirement),
-            "{}: no failing {id} [{requirement}]:\n{}",
-            m.name,
-            run.explain()
-        );
-    }
-    let mut seen: Vec<String> = failures
-        .iter()
-        .map(|(_, i, r)| format!("{i} [{r}]"))
-        .collect();
-    seen.sort();
-    seen.dedup();
-    eprintln!("| {} | {} | {} |", m.name, run.code, seen.join(", "));
+    run.assert_fails_with(m.name, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
