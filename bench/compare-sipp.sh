@@ -44,6 +44,8 @@ if [[ ! -x "$BIN" || -n "${BUILD-1}" ]]; then
   cargo build --release --quiet --bin e911-harness
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
+# SIPp runs inside its folder: every path below must hold from there too.
+OUT=$(cd "$OUT" && pwd)
 
 PIDS=()
 cleanup() {
