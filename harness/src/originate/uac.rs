@@ -7,7 +7,9 @@
 //!   retransmitted 200 is accepted, the 200 is ACKed again, a BYE from the gateway is answered
 //!   200 and ends the hold), then BYE and wait for its final response;
 //! - non-2xx final: ACK in the INVITE transaction (same branch, RFC 3261 §17.1.1.3);
-//! - no final response within `call.timeout`: CANCEL, then wait for the 487 (and ACK it).
+//! - no final response within `call.timeout`: CANCEL, then wait for the 487 (and ACK it);
+//! - the caller hangs up first (`call.abandon_after`, an abandoned call): the same CANCEL, and
+//!   the attempt records when ([`Timings::abandoned_at_us`]) and ends as the CANCEL met.
 //!
 //! Every follow-up transaction (BYE, CANCEL) is bounded by `call.timeout` as well. All requests
 //! of the call use the one connection the INVITE went out on (the gateway, or the SBC in front
