@@ -19,7 +19,8 @@
 //! - [`verdict`]: pure checks from (scenario expectations, originator evidence, gateway
 //!   observations) to check results: call, org/ANI, TLS, route, location.
 //! - [`run`]: topologies and the scenario runner: [`run::embedded`] (gw1/gw2 in-process),
-//!   [`run::routed`] (scenarios with a `[route]`), [`run::faults`], [`run::waiver`].
+//!   [`run::place`] (a scenario's calls, routed or through a system under test), calls matched
+//!   to the gateways' observations, [`run::faults`], [`run::waiver`].
 //! - [`plan`]: `certify --originator`: a test plan walked with a real originator calling the
 //!   embedded gateways; its calls matched to the steps and judged from the gateways alone
 //!   ([`evidence::Topology::Originator`]), operator guidance, the unattended drive command.

@@ -1,5 +1,5 @@
-//! E911 conformance in depth (issue 3): how a scenario's `[caller]` becomes the ANI the trunk
-//! sends (ICD 5.1.7), using the caller-selection rules of [`crate::originate::caller`]; how the trunk
+//! How a scenario's `[caller]` becomes the ANI the trunk sends (ICD 5.1.7), using the
+//! caller-selection rules of [`scenarios::caller`]; how the trunk
 //! conveys location by value (RFC 6442).
 
 use scenarios::CallLocation;

@@ -59,7 +59,7 @@ const PEER_GRACE: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// After [`apply`] or [`clear`] of a plan that acts on connections: waits (at most 2 s per
 /// gateway) until every connection it dropped has closed, then, when `peer_keeps_connections`,
-/// gives the peer [`PEER_GRACE`] to notice. What a scenario proves then never depends on a
+/// gives the peer `PEER_GRACE` to notice. What a scenario proves then never depends on a
 /// connection an earlier scenario left open.
 pub async fn settle(sc: &Scenario, gateways: &[Gateway], peer_keeps_connections: bool) {
     if !acts_on_connections(sc) {

@@ -6,7 +6,7 @@
 //! not applicable, with its reason, never dropped); configure the gateways (policy, faults, the
 //! TLS profile they enforce when the harness calls them directly); place its calls
 //! ([`place`]); take everything the gateways observed meanwhile and attribute it to the calls
-//! ([`attribute`]); judge; clear the faults, whatever happened.
+//! (`attribute`); judge; clear the faults, whatever happened.
 //!
 //! Scenarios run one after another because each one reconfigures the gateways; everything a
 //! gateway observes while a scenario runs belongs to that scenario, so a stray request can
@@ -15,7 +15,7 @@
 //! # Layout
 //! - [`embedded`]: gw1 and gw2 in this process, their certificates.
 //! - [`place`]: the calls of a scenario, per topology.
-//! - [`attribute`]: which of the gateways' observations belong to which call.
+//! - `attribute`: which of the gateways' observations belong to which call.
 //! - [`faults`]: a scenario's faults on the embedded gateways.
 //! - [`waiver`]: accepted deviations.
 

@@ -12,7 +12,7 @@
 //! at a gateway, or ended, or given its attempt bound): the calls still overlap while they are
 //! held, which is what a capacity cap needs, and the gateways' INVITEs of each call arrive
 //! while it alone is being set up, so they can be attributed to it even when the system under
-//! test replaces Call-IDs and drops the correlation header ([`super::attribute`]).
+//! test replaces Call-IDs and drops the correlation header (`run::attribute`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,14 +2,14 @@
 //! a Content-Security-Policy that forbids any fetch), readable without JavaScript: everything
 //! that expands is a `<details>` element.
 //!
-//! - certify/run ([`run`]): verdict and topology on top, the requirements matrix (each row
+//! - certify/run (`run`): verdict and topology on top, the requirements matrix (each row
 //!   opens the scenarios behind it), what failed with a link to its call's ladder, then per
 //!   scenario its checks (expected/observed), its calls, a SIP ladder per traced call
 //!   ([`ladder`]: lanes trunk, sut/target, gw1, gw2; every message expands to its full text)
 //!   and the failover timeline of calls that tried more than one gateway.
-//! - load ([`load`]): outcome counts, SLOs, validity and generator lag, the setup-latency
+//! - load (`load`): outcome counts, SLOs, validity and generator lag, the setup-latency
 //!   percentile distribution (log scale), latency and achieved rate over time from the interval
-//!   log, the metrics table, and the find-max steps; plots are SVG drawn by plotters ([`plot`]).
+//!   log, the metrics table, and the find-max steps; plots are SVG drawn by plotters (`plot`).
 //!
 //! The script only opens the `<details>` an URL fragment points into (`#call-...`), so links
 //! from summary.md and JUnit land on an open ladder.

@@ -11,7 +11,7 @@
 //!
 //! Memory is bounded: records past `max_bytes` of message text are dropped and counted
 //! ([`Capture::dropped`]). What is kept is chosen by [`Keep`]: everything (certification runs),
-//! or the first calls and every failed call (load runs, see [`calls`]).
+//! or the first calls and every failed call (load runs, see `calls`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
