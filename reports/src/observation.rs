@@ -79,7 +79,7 @@ pub struct Observation {
     /// The request repeats one already answered (same transaction) and got the stored answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retransmission: bool,
-    /// The injected fault that decided the answer ([`crate::fault::Fault::label`], or
+    /// The injected fault that decided the answer (`scenarios::FaultKind::label`, or
     /// `capacity 503 q850=34`); `None` when the gateway behaved normally.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
@@ -129,10 +129,10 @@ impl Observation {
     }
 }
 
-/// Location conveyed by value (RFC 6442) in an INVITE, as [`sip::location::check`] read it.
+/// Location conveyed by value (RFC 6442) in an INVITE, as `sip::location::check` read it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LocationObservation {
-    /// The civic address read, on one line ([`sip::location::Civic::one_line`]).
+    /// The civic address read, on one line (`sip::location::Civic::one_line`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub civic: Option<String>,
     /// The `Geolocation-Routing` value, lower case.
