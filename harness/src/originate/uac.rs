@@ -574,7 +574,12 @@ impl Leg {
             }
             Wait::Final(resp) => {
                 self.note("2xx arrived after CANCEL; call answered late and hung up");
-                self.answered(call, resp).await;
+                // Nobody is on the line any more: ACK and BYE at once, no hold.
+                let gone = CallSpec {
+                    hold: Duration::ZERO,
+                    ..call.clone()
+                };
+                self.answered(&gone, resp).await;
             }
             Wait::Timeout | Wait::HungUp => {
                 self.note(format!("no 487 after CANCEL within {bound}"))
