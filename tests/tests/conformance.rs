@@ -103,24 +103,44 @@ async fn a_wrong_ani_findings_expectation_fails_naming_icd_5_1_7_and_what_was_se
     }
 }
 
+/// Runs the negative example `name`; asserts its check `id` failed naming ICD 4 with each of
+/// `says` in its message, and returns every check of the scenario.
+async fn media_fails(name: &str, id: &str, says: &[&str]) -> Vec<reports::CheckResult> {
+    let reports = e2e::run_embedded(&[negative(name)]).await;
+    let checks = reports[0].checks.clone();
+    let c = checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("{name}: {id} judged"));
+    assert_eq!(c.outcome, Outcome::Fail, "{c:#?}");
+    assert_eq!(c.requirement.as_deref(), Some("ICD 4"));
+    for needle in says {
+        assert!(c.message.contains(needle), "{needle}: {}", c.message);
+    }
+    checks
+}
+
+fn outcome_of(checks: &[reports::CheckResult], id: &str) -> Outcome {
+    checks
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.outcome)
+        .unwrap_or_else(|| panic!("{id} judged"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_way_media_fails_media_flow_naming_icd_4_and_the_direction() {
-    let reports = e2e::run_embedded(&[negative("media-one-way-expected-two-way")]).await;
-    let checks = &reports[0].checks;
-    let flow = checks
-        .iter()
-        .find(|c| c.id == "media.flow")
-        .expect("media flow judged");
-    assert_eq!(flow.outcome, Outcome::Fail, "{flow:#?}");
-    assert_eq!(flow.requirement.as_deref(), Some("ICD 4"));
-    assert!(
-        flow.message
-            .contains("gateway -> trunk: no RTP arrived at the trunk's")
-            && flow.message.contains("the gateway sent 0 packets"),
-        "{}",
-        flow.message
-    );
+    let checks = media_fails(
+        "media-one-way-expected-two-way",
+        "media.flow",
+        &[
+            "gateway -> trunk: no RTP arrived at the trunk's",
+            "the gateway sent 0 packets",
+        ],
+    )
+    .await;
     // The other direction did flow: the trunk's SRTP reached the gateway.
+    let flow = checks.iter().find(|c| c.id == "media.flow").unwrap();
     assert!(
         !flow.message.contains("silent-to-gateway"),
         "{}",
@@ -130,64 +150,49 @@ async fn one_way_media_fails_media_flow_naming_icd_4_and_the_direction() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_media_key_fails_media_srtp_naming_icd_4() {
-    let reports = e2e::run_embedded(&[negative("media-wrong-key-expected-clean")]).await;
-    let checks = &reports[0].checks;
-    let srtp = checks
-        .iter()
-        .find(|c| c.id == "media.srtp")
-        .expect("SRTP judged");
-    assert_eq!(srtp.outcome, Outcome::Fail, "{srtp:#?}");
-    assert_eq!(srtp.requirement.as_deref(), Some("ICD 4"));
-    assert!(
-        srtp.message.contains("gateway -> trunk: ")
-            && srtp
-                .message
-                .contains("failed AES_CM_128_HMAC_SHA1_80 authentication"),
-        "{}",
-        srtp.message
+    let checks = media_fails(
+        "media-wrong-key-expected-clean",
+        "media.srtp",
+        &[
+            "gateway -> trunk: ",
+            "failed AES_CM_128_HMAC_SHA1_80 authentication",
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcome_of(&checks, "media.flow"),
+        Outcome::Pass,
+        "packets did arrive"
     );
-    let flow = checks.iter().find(|c| c.id == "media.flow").unwrap();
-    assert_eq!(flow.outcome, Outcome::Pass, "packets did arrive: {flow:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_to_the_wrong_port_fails_media_flow_naming_icd_4_and_where_it_went() {
-    let reports = e2e::run_embedded(&[negative("media-wrong-port-expected-clean")]).await;
-    let checks = &reports[0].checks;
-    let flow = checks
-        .iter()
-        .find(|c| c.id == "media.flow")
-        .expect("media flow judged");
-    assert_eq!(flow.outcome, Outcome::Fail, "{flow:#?}");
-    assert_eq!(flow.requirement.as_deref(), Some("ICD 4"));
-    for needle in [
-        "gateway -> trunk: no RTP arrived at the trunk's",
-        "wrong-destination",
-        "(the SDP it received said",
-    ] {
-        assert!(flow.message.contains(needle), "{needle}: {}", flow.message);
-    }
+    let checks = media_fails(
+        "media-wrong-port-expected-clean",
+        "media.flow",
+        &[
+            "gateway -> trunk: no RTP arrived at the trunk's",
+            "wrong-destination",
+            "(the SDP it received said",
+        ],
+    )
+    .await;
     // Nothing arrived to be judged as SRTP: skipped with the reason, never passed.
-    let srtp = checks.iter().find(|c| c.id == "media.srtp").unwrap();
-    assert_eq!(srtp.outcome, Outcome::Skipped, "{srtp:#?}");
+    assert_eq!(outcome_of(&checks, "media.srtp"), Outcome::Skipped);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_rtp_where_srtp_was_negotiated_fails_media_srtp_naming_icd_4() {
-    let reports = e2e::run_embedded(&[negative("media-plain-rtp-expected-clean")]).await;
-    let checks = &reports[0].checks;
-    let srtp = checks
-        .iter()
-        .find(|c| c.id == "media.srtp")
-        .expect("SRTP judged");
-    assert_eq!(srtp.outcome, Outcome::Fail, "{srtp:#?}");
-    assert_eq!(srtp.requirement.as_deref(), Some("ICD 4"));
-    assert!(
-        srtp.message.contains("gateway -> trunk: ")
-            && srtp.message.contains("arrived in the clear (plain RTP)"),
-        "{}",
-        srtp.message
+    let checks = media_fails(
+        "media-plain-rtp-expected-clean",
+        "media.srtp",
+        &["gateway -> trunk: ", "arrived in the clear (plain RTP)"],
+    )
+    .await;
+    assert_eq!(
+        outcome_of(&checks, "media.flow"),
+        Outcome::Pass,
+        "packets did arrive"
     );
-    let flow = checks.iter().find(|c| c.id == "media.flow").unwrap();
-    assert_eq!(flow.outcome, Outcome::Pass, "packets did arrive: {flow:#?}");
 }
