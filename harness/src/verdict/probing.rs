@@ -270,6 +270,16 @@ mod tests {
         }
     }
 
+    /// gw1 down from 1 s to 2 s (a plan step's outage).
+    fn gw1_down_1s_to_2s() -> [Outage; 1] {
+        [Outage {
+            gateway: "gw1".into(),
+            step: "failover-gw1-down".into(),
+            from_us: 1_000_000,
+            until_us: 2_000_000,
+        }]
+    }
+
     const SPEC: ProbingSpec = ProbingSpec {
         required: true,
         interval_max: Some(Duration::from_secs(1)),
@@ -328,12 +338,7 @@ mod tests {
     #[test]
     fn recovery_needs_a_probe_after_the_outage() {
         let g = vec!["gw1".to_owned()];
-        let outage = [Outage {
-            gateway: "gw1".into(),
-            step: "failover-gw1-down".into(),
-            from_us: 1_000_000,
-            until_us: 2_000_000,
-        }];
+        let outage = gw1_down_1s_to_2s();
         let probed = [
             options("gw1", 0),
             options("gw1", 500_000),
@@ -370,12 +375,7 @@ mod tests {
     #[test]
     fn recovery_names_the_next_call_the_gateway_received_after_it_came_back() {
         let g = vec!["gw1".to_owned()];
-        let outage = [Outage {
-            gateway: "gw1".into(),
-            step: "failover-gw1-down".into(),
-            from_us: 1_000_000,
-            until_us: 2_000_000,
-        }];
+        let outage = gw1_down_1s_to_2s();
         let probed = [
             options("gw1", 0),
             options("gw1", 500_000),
