@@ -129,3 +129,70 @@ fn the_built_in_library_passes_the_checks_certify_applies_to_files() {
         Vec::<String>::new()
     );
 }
+
+/// A loopback port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+#[test]
+fn a_copied_binary_attacks_with_the_torture_corpus_built_into_it() {
+    // The RFC 4475/5118 messages are compiled in (`include_bytes!`): a copy outside the
+    // repository sends them to its own gateway, started the same way.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bin = copied_binary(tmp.path());
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut gateway = {
+        let _one = EXEC.lock().unwrap_or_else(|e| e.into_inner());
+        Command::new(&bin)
+            .args([
+                "gateway",
+                "--listen",
+                &addr,
+                "--transport",
+                "tcp",
+                "--quiet",
+            ])
+            .current_dir(tmp.path())
+            .env_clear()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the copied gateway starts")
+    };
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    assert!(up, "the gateway listens on {addr}");
+    let o = run_in(
+        tmp.path(),
+        &bin,
+        &[
+            "torture",
+            "--target",
+            &addr,
+            "--transport",
+            "tcp",
+            "--only",
+            "rfc4475/",
+            "--max-cases",
+            "5",
+            "--out",
+            "out",
+        ],
+    );
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let json = report(&tmp.path().join("out"));
+    let cases: Vec<&str> = json["scenarios"][0]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .filter(|id| id.starts_with("rfc4475/"))
+        .collect();
+    assert_eq!(cases.len(), 5, "{cases:?}");
+}
