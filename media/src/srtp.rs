@@ -305,21 +305,22 @@ impl Unprotector {
         }
     }
 
-    /// The rollover counter guessed for `seq` (RFC 3711 §3.3.1).
-    fn guess_roc(&self, seq: u16) -> u32 {
-        let Some(s_l) = self.s_l else {
-            return self.roc;
+    /// The rollover counter guessed for `seq` (RFC 3711 §3.3.1), from the stream's rollover
+    /// counter `roc` and highest sequence number `s_l` so far.
+    fn guess_roc(roc: u32, s_l: Option<u16>, seq: u16) -> u32 {
+        let Some(s_l) = s_l else {
+            return roc;
         };
         if s_l < 0x8000 {
             if seq > s_l && seq - s_l > 0x8000 {
-                self.roc.wrapping_sub(1)
+                roc.wrapping_sub(1)
             } else {
-                self.roc
+                roc
             }
         } else if s_l - 0x8000 > seq {
-            self.roc.wrapping_add(1)
+            roc.wrapping_add(1)
         } else {
-            self.roc
+            roc
         }
     }
 
@@ -331,12 +332,14 @@ impl Unprotector {
         if packet.len() < h.len + tag_len {
             return Err(UnprotectError::NoTag);
         }
-        if self.ssrc != Some(h.ssrc) {
-            self.ssrc = Some(h.ssrc);
-            self.roc = 0;
-            self.s_l = None;
-        }
-        let v = self.guess_roc(h.seq);
+        // A packet of another SSRC is judged as a new stream's first, but the stream is only
+        // switched once it authenticates: a stray or forged packet never resets the estimate.
+        let (roc, s_l) = if self.ssrc == Some(h.ssrc) {
+            (self.roc, self.s_l)
+        } else {
+            (0, None)
+        };
+        let v = Self::guess_roc(roc, s_l, h.seq);
         let end = packet.len() - tag_len;
         let tag = self.keys.tag(&packet[..end], v);
         verify_slices_are_equal(&tag.as_ref()[..tag_len], &packet[end..])
@@ -347,15 +350,13 @@ impl Unprotector {
             self.keys.iv(h.ssrc, index),
             &mut packet[h.len..end],
         );
-        // Only an authenticated packet moves the estimate.
-        let newer = match self.s_l {
+        // Only an authenticated packet moves the estimate (and switches the stream).
+        let newer = match s_l {
             None => true,
-            Some(s_l) => v > self.roc || (v == self.roc && h.seq > s_l),
+            Some(s_l) => v > roc || (v == roc && h.seq > s_l),
         };
-        if newer {
-            self.roc = v;
-            self.s_l = Some(h.seq);
-        }
+        self.ssrc = Some(h.ssrc);
+        (self.roc, self.s_l) = if newer { (v, Some(h.seq)) } else { (roc, s_l) };
         h.padding = rtp::padding(&packet[..end], &h)?;
         Ok((h, end))
     }
@@ -481,6 +482,14 @@ mod tests {
                 .expect("authenticates after the wrap");
             assert_eq!(got.seq, seq);
             assert_eq!(&buf[12..len], &[i as u8; 160][..]);
+            if i == 200 {
+                // A stray packet of another SSRC (not authenticated) after the wrap must not
+                // reset the stream's rollover counter.
+                let mut stray = buf.clone();
+                stray[8..12].copy_from_slice(&99u32.to_be_bytes());
+                assert!(rx.unprotect(&mut stray).is_err());
+                assert_eq!((rx.ssrc, rx.roc), (Some(7), 1));
+            }
         }
         assert_eq!(rx.roc, 1);
     }
