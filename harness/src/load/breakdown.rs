@@ -7,6 +7,7 @@ use reports::load::LoadCounts;
 use reports::load_detail::SliceRow;
 
 use super::metrics::{CallResult, MAX_US, Outcome, histogram, percentiles};
+use super::report::round1;
 
 /// The calls of one dialed number or one step: counts and `setup` of the answered ones.
 #[derive(Debug, Clone)]
@@ -68,10 +69,6 @@ impl Slice {
             scr_pct: self.completed as f64 * 100.0 / n,
         }
     }
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 pub(crate) fn add_outcome(c: &mut LoadCounts, o: &Outcome) {

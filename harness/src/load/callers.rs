@@ -267,8 +267,10 @@ impl Callers {
     }
 }
 
-/// SplitMix64's finalizer: a fixed, well-mixed hash of the call index.
-fn splitmix(mut z: u64) -> u64 {
+/// SplitMix64's finalizer: a fixed, well-mixed hash of a call index, so what call `i` picks
+/// (its caller row, its dialled number in a mix) depends only on `i` and the seed, and shards
+/// pick exactly what one generator would.
+pub(crate) fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -213,6 +213,15 @@ struct Call {
     media: Option<CallMedia>,
 }
 
+impl Call {
+    /// Stops the call's media session (in the background) and tallies it.
+    fn stop_media(&mut self, tally: Option<&Arc<super::media::Tally>>) {
+        if let (Some(CallMedia::Running(s)), Some(tally)) = (self.media.take(), tally) {
+            tally.stop(s);
+        }
+    }
+}
+
 /// The live part of a connection.
 struct Live {
     reader: ConnReader,
@@ -375,24 +384,16 @@ impl Task {
 
     fn finish(&mut self, idx: u64) {
         if let Some(mut c) = self.calls.remove(&idx) {
-            self.stop_media(&mut c);
+            c.stop_media(self.s.media.as_ref());
             self.finish_now(c.r);
-        }
-    }
-
-    /// Stops a call's media session (in the background) and tallies it.
-    fn stop_media(&self, c: &mut Call) {
-        if let (Some(CallMedia::Running(s)), Some(tally)) = (c.media.take(), &self.s.media) {
-            tally.stop(s);
         }
     }
 
     /// The connection is gone: every call in progress ends with `why`.
     fn lost(&mut self, why: &'static str) {
         self.live = None;
-        let calls: Vec<Call> = self.calls.drain().map(|(_, c)| c).collect();
-        for mut c in calls {
-            self.stop_media(&mut c);
+        for (_, mut c) in self.calls.drain() {
+            c.stop_media(self.s.media.as_ref());
             if c.phase == Phase::Inviting {
                 c.r.outcome = Outcome::Errored(why.to_owned());
             } else {
@@ -438,9 +439,7 @@ impl Task {
         };
         let Some(d) = &c.dialog else { return };
         live.templates[c.spec].in_dialog(idx, "BYE", d, out);
-        if let (Some(CallMedia::Running(s)), Some(tally)) = (c.media.take(), &self.s.media) {
-            tally.stop(s);
-        }
+        c.stop_media(self.s.media.as_ref());
         let now = Instant::now();
         c.bye_sent = Some(now);
         c.phase = Phase::Byeing;

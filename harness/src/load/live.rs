@@ -28,7 +28,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::metrics::{CallResult, Outcome};
+use super::metrics::{CLASS_NAMES, CallResult};
 
 /// The content type of OpenMetrics text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -54,8 +54,7 @@ impl LoadMetrics {
         let calls = Family::<Labels, Counter>::default();
         let tls = Family::<Labels, Counter>::default();
         let m = LoadMetrics {
-            calls: ["answered", "rejected", "timed_out", "errored"]
-                .map(|o| calls.get_or_create(&vec![("outcome", o)]).clone()),
+            calls: CLASS_NAMES.map(|o| calls.get_or_create(&vec![("outcome", o)]).clone()),
             issued: Counter::default(),
             in_progress: Gauge::default(),
             target_rate: Gauge::default(),
@@ -106,12 +105,7 @@ impl LoadMetrics {
 
     /// Folds one finished call in.
     pub fn record(&self, c: &CallResult) {
-        let class = match c.outcome {
-            Outcome::Answered => 0,
-            Outcome::Rejected(_) => 1,
-            Outcome::TimedOut => 2,
-            Outcome::Errored(_) => 3,
-        };
+        let class = c.outcome.class();
         self.calls[class].inc();
         if let Some(lag) = c.lag_us {
             self.lag.observe(lag as f64 / 1e6);
@@ -329,6 +323,7 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::metrics::Outcome;
 
     #[test]
     fn load_metrics_render_as_openmetrics() {

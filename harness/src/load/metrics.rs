@@ -111,7 +111,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn class(&self) -> usize {
+    /// The class index ([`CLASS_NAMES`]).
+    pub(crate) fn class(&self) -> usize {
         match self {
             Outcome::Answered => 0,
             Outcome::Rejected(_) => 1,
@@ -120,6 +121,10 @@ impl Outcome {
         }
     }
 }
+
+/// The final statuses RFC 6076 counts as ineffective session attempts (ISA), beside no final
+/// response at all.
+pub const ISA_STATUSES: [u16; 4] = [408, 500, 503, 504];
 
 /// Outcome class names, by class index.
 pub const CLASS_NAMES: [&str; 4] = ["answered", "rejected", "timed_out", "errored"];
@@ -181,12 +186,13 @@ impl CallResult {
         }
     }
 
-    /// Ineffective for RFC 6076 ISA: 408, 500, 503, 504, or no final response.
+    /// Ineffective for RFC 6076 ISA: one of [`ISA_STATUSES`], or no final response.
     pub(crate) fn ineffective(&self) -> bool {
-        matches!(
-            self.outcome,
-            Outcome::TimedOut | Outcome::Rejected(408 | 500 | 503 | 504)
-        )
+        match self.outcome {
+            Outcome::TimedOut => true,
+            Outcome::Rejected(s) => ISA_STATUSES.contains(&s),
+            _ => false,
+        }
     }
 
     /// Answered and torn down cleanly (RFC 6076 SCR).
@@ -246,8 +252,6 @@ pub struct Recorder {
     pub retransmissions: u64,
     /// Answered and cleanly torn down.
     pub completed: u64,
-    /// TLS handshakes (full + resumed).
-    pub tls_handshakes: u64,
     /// Full TLS handshakes (the server signed).
     pub tls_full: u64,
     /// Resumed TLS sessions.
@@ -282,8 +286,12 @@ impl Recorder {
     /// Counts a TLS handshake of a connection that carried no call of its own yet (a pool
     /// connection).
     pub fn handshake(&mut self, resumed: bool) {
-        self.tls_handshakes += 1;
         self.tls_pooled += 1;
+        self.count_tls(resumed);
+    }
+
+    /// Counts one TLS handshake, full or resumed.
+    fn count_tls(&mut self, resumed: bool) {
         if resumed {
             self.tls_resumed += 1;
         } else {
@@ -291,10 +299,15 @@ impl Recorder {
         }
     }
 
+    /// TLS handshakes, full and resumed.
+    pub fn tls_handshakes(&self) -> u64 {
+        self.tls_full + self.tls_resumed
+    }
+
     /// The TLS handshakes, for the report.
     pub fn handshakes(&self) -> TlsHandshakes {
         TlsHandshakes {
-            total: self.tls_handshakes,
+            total: self.tls_handshakes(),
             full: self.tls_full,
             resumed: self.tls_resumed,
             pooled: self.tls_pooled,
@@ -342,12 +355,7 @@ impl Recorder {
             }
         }
         if c.tls_handshake_us.is_some() {
-            self.tls_handshakes += 1;
-            if c.tls_resumed {
-                self.tls_resumed += 1;
-            } else {
-                self.tls_full += 1;
-            }
+            self.count_tls(c.tls_resumed);
         }
         let setup = c.lag_us.zip(c.final_us).map(|(l, f)| l + f);
         if let Some(slice) = self.by_dial.get_mut(usize::from(c.spec)) {
@@ -390,7 +398,6 @@ impl Recorder {
         }
         self.retransmissions += other.retransmissions;
         self.completed += other.completed;
-        self.tls_handshakes += other.tls_handshakes;
         self.tls_full += other.tls_full;
         self.tls_resumed += other.tls_resumed;
         self.tls_pooled += other.tls_pooled;
@@ -489,7 +496,7 @@ impl Recorder {
         Rfc6076 {
             ser_pct: pct(self.counts.answered),
             seer_pct: pct(self.counts.answered + status(&[480, 486, 600, 603])),
-            isa_pct: pct(status(&[408, 500, 503, 504]) + self.counts.timed_out),
+            isa_pct: pct(status(&ISA_STATUSES) + self.counts.timed_out),
             scr_pct: pct(self.completed),
         }
     }

@@ -412,22 +412,17 @@ pub async fn load_with(a: LoadArgs, mut hooks: Hooks) -> anyhow::Result<u8> {
                 TransportKind::Tls => Some(client_config(&TlsTrust::ca(e.ca_pem.as_bytes()), &a)?),
                 TransportKind::Tcp => None,
             };
-            if let Some(c) = &checked.callers {
-                // The gateways serve the orgs of the caller rows, as a provisioned gateway would.
-                let mut orgs = c.orgs();
+            if checked.callers.is_some() || a.media {
+                // The gateways serve the orgs of the caller rows (as a provisioned gateway
+                // would) beside the default one, and carry media when the run does.
+                let mut orgs = checked.callers.as_ref().map_or_else(Vec::new, |c| c.orgs());
                 orgs.push(scenarios::DEFAULT_ORG_ID.to_owned());
+                orgs.sort();
                 orgs.dedup();
                 for gw in &e.gateways {
                     gw.set_policy(mock_gateway::Policy {
                         orgs: orgs.clone(),
                         media: a.media,
-                        ..mock_gateway::Policy::default()
-                    });
-                }
-            } else if a.media {
-                for gw in &e.gateways {
-                    gw.set_policy(mock_gateway::Policy {
-                        media: true,
                         ..mock_gateway::Policy::default()
                     });
                 }

@@ -295,7 +295,7 @@ pub fn judge(spec: &Spec, ran: &Ran) -> Judged {
         max_concurrent: ran.max_concurrent,
         late_starts: rec.late_starts,
         retransmissions: rec.retransmissions,
-        tls_handshakes: rec.tls_handshakes,
+        tls_handshakes: rec.tls_handshakes(),
         tls: rec.handshakes(),
         metrics: rec.summary(),
         breakdown: rec.breakdown(),

@@ -296,15 +296,6 @@ fn origin(start_at: Option<SystemTime>) -> (Instant, SystemTime) {
     }
 }
 
-/// SplitMix64's finalizer: the mix pick of call `i` depends only on `i` and the seed, so shards
-/// pick exactly what one generator would.
-fn mix_hash(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The scheduling loop and what it needs; runs on a dedicated thread.
 struct Dispatcher {
     schedule: Schedule,
@@ -346,8 +337,8 @@ impl Dispatcher {
                 let gw = (idx % gateways as u64) as usize;
                 let intended_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
                 self.issued.fetch_add(1, Ordering::Relaxed);
-                let mut pick =
-                    (mix_hash(self.schedule.seed ^ idx) % u64::from(total_weight)) as u32;
+                let mut pick = (super::callers::splitmix(self.schedule.seed ^ idx)
+                    % u64::from(total_weight)) as u32;
                 let spec = self
                     .weights
                     .iter()
@@ -441,9 +432,9 @@ fn aggregator(
             tokio::select! {
                 r = rx.recv() => match r {
                     Some(r) => {
+                        // The gauges (in progress, offered rate) move on the tick below.
                         if let Some(live) = &live {
                             live.record(&r);
-                            live.set_now(in_flight.load(Ordering::Relaxed), schedule.rate_at(t0.elapsed()));
                         }
                         rec.record(&r);
                     }

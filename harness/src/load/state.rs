@@ -175,7 +175,6 @@ pub fn import(l: &LoadReport) -> Result<(Recorder, Facts), String> {
     rec.teardown_failures = l.teardown_failures.clone();
     rec.retransmissions = l.retransmissions;
     rec.completed = st.completed;
-    rec.tls_handshakes = l.tls_handshakes;
     rec.tls_full = l.tls.full;
     rec.tls_resumed = l.tls.resumed;
     rec.tls_pooled = l.tls.pooled;

@@ -23,7 +23,7 @@ pub fn declared_rejections(mix: &str) -> Vec<u16> {
     let non_emergency = mix.split(',').any(|item| {
         let (dial, weight) = item.split_once('=').unwrap_or((item, "1"));
         let weight: u64 = weight.trim().parse().unwrap_or(1);
-        weight > 0 && !matches!(dial.trim(), "911" | "933")
+        weight > 0 && !scenarios::is_emergency_number(dial.trim())
     });
     if non_emergency { vec![404] } else { Vec::new() }
 }
