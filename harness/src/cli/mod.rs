@@ -95,8 +95,19 @@ pub fn main() -> ExitCode {
 
 /// Runs one subcommand and returns its exit code.
 pub async fn run_command(command: Command) -> anyhow::Result<u8> {
-    // SIGINT/SIGTERM handlers from the start, so a signal never kills a run unreported.
-    let _ = crate::signals::shutdown_token();
+    // The commands that stop cleanly on SIGINT/SIGTERM and write their reports take the
+    // signals from the start, so a signal never kills them unreported; the others (a single
+    // call, certificates, validation, merge, re-rendering) keep the default: a signal ends them.
+    if matches!(
+        command,
+        Command::Certify(_)
+            | Command::Run(_)
+            | Command::Gateway(_)
+            | Command::Load(_)
+            | Command::Torture(_)
+    ) {
+        let _ = crate::signals::shutdown_token();
+    }
     match command {
         Command::Certify(a) => certify::certify_cmd(a).await,
         Command::Run(a) => certify::run_cmd(a).await,
