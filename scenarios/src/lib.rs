@@ -60,7 +60,7 @@ pub use conformance::{
 pub use error::{LoadError, Problem, ProblemKind, quote_prefix};
 pub use load::{
     MAX_INPUT_FILE_BYTES, SHIPPED_DIR, SHIPPED_FILES, ShippedFile, load_file, load_location_table,
-    load_paths, load_str, read_input_file, shipped,
+    load_paths, load_str, read_input_file, read_text, shipped,
 };
 pub use media::{MediaFault, MediaFinding, MediaSpec};
 pub use model::{

@@ -45,8 +45,8 @@ pub fn read_input_file(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> 
     Ok(bytes)
 }
 
-/// [`read_input_file`] as UTF-8 text with the scenario limit.
-pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
+/// [`read_input_file`] as UTF-8 text with the input limit ([`MAX_INPUT_FILE_BYTES`]).
+pub fn read_text(path: &Path) -> std::io::Result<String> {
     String::from_utf8(read_input_file(path, MAX_INPUT_FILE_BYTES)?)
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::model::UnknownName;
 
@@ -18,7 +18,7 @@ pub struct MediaSpec {
     /// `false`: this scenario's calls carry no media even when the run does.
     pub enabled: bool,
     /// Largest share of packets lost in either direction, in parts per million (`"1%"`).
-    #[serde(rename = "loss_max", serialize_with = "serialize_ppm")]
+    #[serde(rename = "loss_max", serialize_with = "crate::route::confidence_text")]
     pub loss_max_ppm: u32,
     /// Largest RFC 3550 interarrival jitter in either direction.
     #[serde(with = "humantime_serde")]
@@ -40,20 +40,9 @@ impl Default for MediaSpec {
     }
 }
 
-fn serialize_ppm<S: Serializer>(ppm: &u32, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_ppm(*ppm))
-}
-
 /// Parts per million as a percentage (`10000` -> `"1%"`, `2500` -> `"0.25%"`).
 pub fn format_ppm(ppm: u32) -> String {
-    let whole = ppm / 10_000;
-    let frac = ppm % 10_000;
-    if frac == 0 {
-        format!("{whole}%")
-    } else {
-        let f = format!("{frac:04}");
-        format!("{whole}.{}%", f.trim_end_matches('0'))
-    }
+    crate::route::Percent(ppm).to_string()
 }
 
 /// A percentage from 0% to 100% with up to four decimals, in parts per million.

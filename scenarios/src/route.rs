@@ -501,7 +501,8 @@ impl RandomSplit {
     }
 }
 
-fn confidence_text<S: Serializer>(ppm: &u32, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes parts per million as a percentage ([`Percent`]).
+pub(crate) fn confidence_text<S: Serializer>(ppm: &u32, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&Percent(*ppm).to_string())
 }
 

@@ -210,23 +210,16 @@ pub async fn attempt(
     };
     let end = leg.run(call).await;
     a.end = match (&end, &leg.final_response) {
-        (LegEnd::Final, Some(r)) if (200..300).contains(&r.status) => {
+        // An abandoned call ends as its CANCEL met: 487, or a 2xx that raced it.
+        (LegEnd::Final | LegEnd::Abandoned, Some(r)) if (200..300).contains(&r.status) => {
             AttemptEnd::Answered { status: r.status }
         }
-        (LegEnd::Final, Some(r)) => AttemptEnd::Rejected {
+        (LegEnd::Final | LegEnd::Abandoned, Some(r)) => AttemptEnd::Rejected {
             status: r.status,
             q850: q850_cause(r),
         },
-        (LegEnd::TimedOut, _) => AttemptEnd::NoAnswer(Failure::TimedOut),
-        // What the CANCEL met: 487 (or a 2xx that raced it), else nothing at all.
-        (LegEnd::Abandoned, Some(r)) if (200..300).contains(&r.status) => {
-            AttemptEnd::Answered { status: r.status }
-        }
-        (LegEnd::Abandoned, Some(r)) => AttemptEnd::Rejected {
-            status: r.status,
-            q850: q850_cause(r),
-        },
-        (LegEnd::Abandoned, None) => AttemptEnd::NoAnswer(Failure::TimedOut),
+        (LegEnd::TimedOut | LegEnd::Abandoned, None) => AttemptEnd::NoAnswer(Failure::TimedOut),
+        (LegEnd::TimedOut, Some(_)) => AttemptEnd::NoAnswer(Failure::TimedOut),
         (LegEnd::Failed(f), _) => AttemptEnd::NoAnswer(f.clone()),
         (LegEnd::Final, None) => AttemptEnd::NoAnswer(Failure::Setup),
     };

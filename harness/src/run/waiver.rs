@@ -72,16 +72,11 @@ fn line_of(text: &str, offset: usize) -> usize {
 pub fn load(path: &Path) -> Result<Waivers, WaiverError> {
     let file = path.display().to_string();
     // Bounded like every input file: a regular file of at most 1 MiB.
-    let text = scenarios::read_input_file(path, scenarios::MAX_INPUT_FILE_BYTES)
-        .and_then(|b| {
-            String::from_utf8(b)
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
-        })
-        .map_err(|e| WaiverError {
-            file: file.clone(),
-            line: 0,
-            message: format!("cannot read the waiver file: {e}"),
-        })?;
+    let text = scenarios::read_text(path).map_err(|e| WaiverError {
+        file: file.clone(),
+        line: 0,
+        message: format!("cannot read the waiver file: {e}"),
+    })?;
     parse(&text, path)
 }
 

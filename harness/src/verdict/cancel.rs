@@ -74,7 +74,7 @@ fn fate(invite: &Observation, all: &[Observation]) -> Fate {
             && o.call_id == invite.call_id
     });
     match (invite.response, cancel) {
-        (Some(s), c) if (200..300).contains(&s) => Fate::Answered {
+        (Some(s), c) if invite.answered_2xx() => Fate::Answered {
             status: s,
             cancel_at: c.map(|c| c.at_us),
         },

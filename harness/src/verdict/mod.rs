@@ -178,15 +178,10 @@ pub fn judge_call(
     let mut out = Vec::new();
     match setting.topology {
         // The originator's side is not observed: the call as the gateways answered it.
-        Topology::Originator => {
-            out.extend(originator::judge_call(scenario, c));
-            out.extend(tls::originator_leg(setting, &scenario.call.tls, c));
-        }
-        _ => {
-            out.extend(call::judge(scenario, setting, c));
-            out.extend(tls::judge_call(setting, c));
-        }
+        Topology::Originator => out.extend(originator::judge_call(scenario, c)),
+        _ => out.extend(call::judge(scenario, setting, c)),
     }
+    out.extend(tls::judge_call(setting, &scenario.call.tls, c));
     out.extend(cancel::judge(setting, c));
     out.extend(identity::judge(scenario, setting, c));
     out.extend(location::judge(scenario, c));

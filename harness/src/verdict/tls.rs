@@ -28,8 +28,13 @@ const PROFILE_TEXT: &str =
 
 const TLS12_OR_LATER: &str = "TLS 1.2 or later";
 
-/// The TLS checks of one call.
-pub fn judge_call(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
+/// The TLS checks of one call; `expected`: the TLS profile the originator must speak (judged
+/// on a real originator's leg; the harness's own trunk offers its profile itself).
+pub fn judge_call(
+    setting: &Setting,
+    expected: &TlsProfile,
+    c: &CallEvidence<'_>,
+) -> Vec<CheckResult> {
     match setting.topology {
         Topology::Direct => direct(setting, c),
         Topology::ThroughSut => {
@@ -37,8 +42,7 @@ pub fn judge_call(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
             out.extend(gateway_leg(setting, c));
             out
         }
-        // Without the plan's profile: TLS 1.2 or later only (the verdict passes the profile).
-        Topology::Originator => originator_leg(setting, &TlsProfile::any(), c),
+        Topology::Originator => originator_leg(setting, expected, c),
         Topology::External => {
             let mut out = trunk_profile(setting, c);
             if let Some(session) = client_session(c) {
@@ -216,7 +220,7 @@ fn gateway_leg(setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
 /// each INVITE: TLS 1.2 or later (`transport.tls`, ICD 5.1.2) and, when the plan names the
 /// Genesys BYOC profile, that profile (`transport.tls-profile`, ICD 5.1: version, group and
 /// suite; the certificate is the gateways' own, so it is not judged here).
-pub fn originator_leg(
+fn originator_leg(
     setting: &Setting,
     expected: &TlsProfile,
     c: &CallEvidence<'_>,
