@@ -19,9 +19,26 @@ kubectl patch configmap e911-load --type merge -p "{\"data\":{\"START_AT\":\"$ST
 kubectl delete job e911-load e911-load-merge --ignore-not-found
 sed "s#image: e911-harness:latest#image: $IMAGE#" generators-job.yaml | kubectl apply -f -
 echo "run $RUN: generators start at $START_AT"
-kubectl wait --for=condition=complete job/e911-load --timeout=2h || {
-    echo "a generator failed; merging what there is (merge.shards will say which shard is missing)" >&2
+
+# Waits until job $1 is Complete (0) or Failed (1), at most $2 seconds (1). `kubectl wait` for
+# one condition would sit out its whole timeout on the other.
+wait_job() {
+    local end=$((SECONDS + $2)) state
+    while ((SECONDS < end)); do
+        state=$(kubectl get job "$1" -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}')
+        case " $state " in
+        *" Complete "*) return 0 ;;
+        *" Failed "*) return 1 ;;
+        esac
+        sleep 5
+    done
+    echo "job $1 still running after $2 s" >&2
+    return 1
+}
+
+wait_job e911-load 7200 || {
+    echo "a generator exited non-zero (an SLO failed, or it could not run); merging what there is (merge.shards says which shard is missing)" >&2
 }
 sed "s#image: e911-harness:latest#image: $IMAGE#" merge-job.yaml | kubectl apply -f -
-kubectl wait --for=condition=complete job/e911-load-merge --timeout=10m || true
+wait_job e911-load-merge 600 || true
 kubectl logs job/e911-load-merge
