@@ -51,7 +51,7 @@ while [ $# -gt 0 ]; do
         --gateway-socket) gateway_socket="$2"; shift 2 ;;
         --shm) shm="$2"; shift 2 ;;
         --rtpengine) rtpengine="$2"; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
