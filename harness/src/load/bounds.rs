@@ -56,6 +56,9 @@ mod tests {
         let e = check(100.0, 10_000_000, Some(8 * gib)).unwrap_err();
         assert!(e.contains("--max-concurrent") && e.contains("65536"), "{e}");
         assert!(check(100.0, 10_000_000, None).is_ok());
-        assert!(available_memory().is_none_or(|b| b > 0));
+        // Read from /proc/meminfo on Linux (this tool's platform): a figure, not a guess.
+        if cfg!(target_os = "linux") {
+            assert!(available_memory().is_some_and(|b| b > 0));
+        }
     }
 }

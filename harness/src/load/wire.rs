@@ -538,7 +538,15 @@ mod tests {
         let plain = template();
         let mut out = Vec::new();
         plain.invite_media(1, None, None, &mut out);
-        assert!(!String::from_utf8_lossy(&out).contains(KEY_HOLE));
+        let req = parse(out);
+        let body = std::str::from_utf8(&req.body).unwrap();
+        let a = sip::sdp::first_audio(body).unwrap();
+        assert!(
+            a.port.is_some_and(|p| (30000..=60000).contains(&p)),
+            "{body}"
+        );
+        assert!(a.crypto[0].key_params.starts_with("inline:"), "{body}");
+        assert!(!body.contains(KEY_HOLE), "{body}");
     }
 
     fn parse(bytes: Vec<u8>) -> sip::Request {

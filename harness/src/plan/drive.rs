@@ -174,10 +174,33 @@ mod tests {
     async fn a_command_past_its_time_is_stopped_with_what_it_started() {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("x.log");
-        let r = Running::start("sleep 30 & sleep 30; echo never", &[], &log).expect("start");
+        let pid_file = dir.path().join("bg.pid");
+        let command = format!(
+            "sleep 30 & echo $! > {}; sleep 30; echo never",
+            pid_file.display()
+        );
+        let r = Running::start(&command, &[], &log).expect("start");
+        let bg = loop {
+            match std::fs::read_to_string(&pid_file) {
+                Ok(p) if p.ends_with('\n') => break p.trim().to_owned(),
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        };
         let started = std::time::Instant::now();
         let d = r.stop(Duration::from_secs(2)).await;
         assert_eq!(d.code, None);
         assert!(started.elapsed() < Duration::from_secs(10));
+        // What the command started in the background was stopped with it (its process group):
+        // gone, or a zombie waiting for a reaper (state Z in /proc).
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            match std::fs::read_to_string(format!("/proc/{bg}/stat")) {
+                Err(_) => true,
+                Ok(stat) => stat
+                    .rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+            }
+        });
+        assert!(gone, "the background sleep {bg} outlived the stop");
     }
 }
