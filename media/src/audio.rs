@@ -152,14 +152,20 @@ impl Listener {
         if payload.is_empty() || payload.len() > 4 * FRAME {
             return;
         }
-        let samples: Vec<f64> = payload.iter().map(|b| f64::from(ulaw_decode(*b))).collect();
+        // Decoded on the stack: this runs for every packet of every call.
+        let mut decoded = [0f64; 4 * FRAME];
+        let samples = &mut decoded[..payload.len()];
+        for (s, b) in samples.iter_mut().zip(payload) {
+            *s = f64::from(ulaw_decode(*b));
+        }
+        let samples = &*samples;
         let energy: f64 = samples.iter().map(|s| s * s).sum::<f64>();
         let rms = (energy / samples.len() as f64).sqrt();
         let loud = rms > AUDIBLE_RMS;
         if loud {
             self.audible_ms += payload.len() as u64 / 8;
         }
-        let heard = loud.then(|| detect(&samples, energy)).flatten();
+        let heard = loud.then(|| detect(samples, energy)).flatten();
         if heard.is_some() && heard != self.last {
             self.digits.extend(heard);
         }

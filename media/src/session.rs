@@ -149,12 +149,16 @@ pub fn looks_clear(packet: &[u8]) -> bool {
     if payload.len() < 40 {
         return false;
     }
-    let x: Vec<f64> = payload
-        .iter()
-        .map(|b| f64::from(crate::audio::ulaw_decode(*b)))
-        .collect();
-    let energy: f64 = x.iter().map(|v| v * v).sum();
-    let diff: f64 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+    // One pass, nothing allocated: this runs for every packet that failed authentication.
+    let (mut energy, mut diff, mut prev) = (0f64, 0f64, None::<f64>);
+    for b in payload {
+        let v = f64::from(crate::audio::ulaw_decode(*b));
+        energy += v * v;
+        if let Some(p) = prev {
+            diff += (v - p).powi(2);
+        }
+        prev = Some(v);
+    }
     diff < 1.2 * energy || energy == 0.0
 }
 
@@ -162,6 +166,8 @@ struct Rx {
     unprotect: Option<Unprotector>,
     stats: Receiver,
     listener: Listener,
+    /// Where packets came from, first [`SOURCES_KEPT`] distinct addresses.
+    sources: Vec<SocketAddr>,
     leg: MediaLeg,
 }
 
@@ -203,10 +209,11 @@ impl Rx {
         }
     }
 
+    /// Notes where a packet came from (compared as addresses: nothing is allocated per packet;
+    /// written into the leg as text when the session ends).
     fn note_source(&mut self, from: SocketAddr) {
-        let s = from.to_string();
-        if self.leg.sources.len() < SOURCES_KEPT && !self.leg.sources.contains(&s) {
-            self.leg.sources.push(s);
+        if self.sources.len() < SOURCES_KEPT && !self.sources.contains(&from) {
+            self.sources.push(from);
         }
     }
 }
@@ -229,6 +236,7 @@ async fn run(socket: UdpSocket, plan: Plan, mut stop: oneshot::Receiver<()>) -> 
             .map(|k| Unprotector::new(k.suite, &k.key)),
         stats: Receiver::default(),
         listener: Listener::default(),
+        sources: Vec::new(),
         leg: MediaLeg {
             local,
             sdp_remote: plan.remote.to_string(),
@@ -252,10 +260,13 @@ async fn run(socket: UdpSocket, plan: Plan, mut stop: oneshot::Receiver<()>) -> 
     let mut buf = vec![0u8; 2048];
     let mut sent = 0u64;
     let mut lag_max = Duration::ZERO;
+    // One timer for the whole session, not one per packet.
+    let bound = tokio::time::sleep_until(deadline);
+    tokio::pin!(bound);
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            () = tokio::time::sleep_until(deadline) => break,
+            () = &mut bound => break,
             due = ticks.tick(), if plan.sending => {
                 lag_max = lag_max.max(due.elapsed());
                 plan.program.frame(frame_no, &mut frame);
@@ -289,6 +300,7 @@ async fn run(socket: UdpSocket, plan: Plan, mut stop: oneshot::Receiver<()>) -> 
         }
     }
     let mut leg = rx.leg;
+    leg.sources = rx.sources.iter().map(SocketAddr::to_string).collect();
     leg.sent = sent;
     leg.timer_lag_max_us = micros(lag_max);
     leg.lost = rx.stats.lost();
