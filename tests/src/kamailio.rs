@@ -9,7 +9,6 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use crate::peers::{free_port, tool, wait_listening};
 
@@ -145,16 +144,6 @@ fn misconfigured_copy(dir: &Path, m: Misconfiguration) -> PathBuf {
 impl Drop for Kamailio {
     /// SIGTERM first: Kamailio's main process then stops its workers (SIGKILL would orphan them).
     fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::peers::terminate(&mut self.child);
     }
 }

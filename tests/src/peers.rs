@@ -26,6 +26,24 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// Stops a peer daemon: SIGTERM first (so it stops its own workers; SIGKILL would orphan
+/// them), SIGKILL when it is still there 5 s later.
+pub fn terminate(child: &mut Child) {
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Waits until something accepts TCP connections on `addr`; panics (with the reason) when
 /// `child` exits first, which is what a taken port or a bad configuration looks like.
 pub fn wait_listening(addr: SocketAddr, child: &mut Child, what: &str) {

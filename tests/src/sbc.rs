@@ -8,7 +8,7 @@ use std::time::Duration;
 use harness::cli::{CertifyArgs, Command, run_command};
 use reports::{CheckResult, Outcome, RunReport};
 use sip::transport::TransportKind;
-use sip::transport::certs::{Authority, KeyKind, Validity};
+use sip::transport::certs::Validity;
 
 use crate::kamailio::{Kamailio, Misconfiguration, Options, deploy_dir};
 use crate::peers::free_port;
@@ -119,21 +119,8 @@ pub async fn certify_with(
     let certs = tempfile::tempdir().expect("temp dir");
     let d = certs.path();
     harness::run::write_gateway_certs(d).expect("lab CA and gateway certificates");
-    harness::run::embedded::issue_sbc_cert(d, &[SBC_NAME, "127.0.0.1"]).expect("SBC certificate");
-    if let Some((names, validity)) = sbc_cert {
-        let read = |f: &str| std::fs::read_to_string(d.join(f)).expect("lab CA file");
-        let ca = Authority::load(
-            harness::run::embedded::CA_NAME,
-            &read("ca.pem"),
-            &read("ca.key"),
-        )
-        .expect("lab CA");
-        let cert = ca
-            .issue(names, KeyKind::Rsa2048, validity)
-            .expect("SBC certificate");
-        std::fs::write(d.join("sbc.pem"), &cert.cert_pem).expect("sbc.pem");
-        std::fs::write(d.join("sbc.key"), &cert.key_pem).expect("sbc.key");
-    }
+    let (names, validity) = sbc_cert.unwrap_or((&[SBC_NAME, "127.0.0.1"], Validity::Current));
+    harness::run::embedded::issue_sbc_cert_with(d, names, validity).expect("SBC certificate");
     let gateways = [
         ([127, 0, 0, 1], free_port()).into(),
         ([127, 0, 0, 1], free_port()).into(),

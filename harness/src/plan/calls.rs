@@ -17,6 +17,7 @@
 
 use reports::Observation;
 
+use crate::verdict::identity::same_number;
 use crate::verdict::normalize_number;
 
 /// How long after an unanswered INVITE another gateway's INVITE can still be its failover:
@@ -209,12 +210,7 @@ pub struct Matched {
 pub fn assign(calls: Vec<ObservedCall>, dial: &str, ani: Option<&str>, expected: usize) -> Matched {
     let number = normalize_number(scenarios::dialled_number(dial));
     let same_ani = |c: &ObservedCall| {
-        ani.is_some_and(|want| {
-            c.ani().is_some_and(|got| {
-                normalize_number(got) == normalize_number(want)
-                    || scenarios::e164(got).is_some_and(|g| scenarios::e164(want) == Some(g))
-            })
-        })
+        ani.is_some_and(|want| c.ani().is_some_and(|got| same_number(got, want)))
     };
     let ours = |c: &ObservedCall| normalize_number(c.dialed()) == number;
     let mut chosen: Vec<usize> = Vec::new();

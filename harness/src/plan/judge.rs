@@ -156,12 +156,8 @@ pub fn judge_step(step: &PlanStep, setting: &Setting, w: &Window<'_>) -> Judged 
         .chain(sorted.strays)
         .collect();
     observations.sort_by_key(|o| (o.at_us, o.seq));
+    // The step's scenario says what the operator was told (`description` is the step's `say`).
     let report = ScenarioReport {
-        name: sc.name.clone(),
-        description: step.say.clone(),
-        file: sc.source.as_ref().map(|p| p.display().to_string()),
-        requirements: sc.requirements.clone(),
-        not_applicable: None,
         checks,
         calls: mine
             .iter()
@@ -169,6 +165,7 @@ pub fn judge_step(step: &PlanStep, setting: &Setting, w: &Window<'_>) -> Judged 
             .collect(),
         observations,
         duration_ms: w.duration_ms,
+        ..crate::run::base_report(&sc)
     };
     Judged {
         report,

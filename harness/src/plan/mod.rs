@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mock_gateway::{Gateway, Policy};
-use reports::{CheckResult, Observation, Outcome, ScenarioReport};
+use reports::{Observation, ScenarioReport};
 use scenarios::plan::{Plan, PlanStep};
 use scenarios::{FaultKind, Scenario, is_emergency_number};
 use sip::transport::TransportKind;
@@ -38,7 +38,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::evidence::Epoch;
 use crate::evidence::recording::Recording;
 use crate::evidence::trace::{self, Lanes};
-use crate::run::{base_report, faults, not_applicable_report};
+use crate::run::{faults, not_applicable_report};
 use crate::verdict::Setting;
 use crate::verdict::probing::{Outage, ProbeEvidence};
 
@@ -214,16 +214,7 @@ fn not_applicable(sc: &Scenario, setting: &Setting) -> Option<String> {
 }
 
 fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
-    let mut r = base_report(sc);
-    r.checks.push(CheckResult {
-        id: "plan.step".into(),
-        requirement: sc.requirements.first().cloned(),
-        outcome: Outcome::Error,
-        expected: None,
-        observed: None,
-        message: why.to_owned(),
-    });
-    r
+    crate::run::not_run_as(sc, "plan.step", why)
 }
 
 /// What one step needs from the run.

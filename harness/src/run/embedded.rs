@@ -244,6 +244,15 @@ pub fn write_gateway_certs(dir: &Path) -> Result<(), RunError> {
 /// name) from the lab CA in `dir`, making the CA and the gateways' certificates there first
 /// when the folder has none; writes `sbc.pem` (chain) and `sbc.key`.
 pub fn issue_sbc_cert(dir: &Path, names: &[&str]) -> Result<(PathBuf, PathBuf), RunError> {
+    issue_sbc_cert_with(dir, names, Validity::Current)
+}
+
+/// [`issue_sbc_cert`] with this validity (tests present expired certificates with it).
+pub fn issue_sbc_cert_with(
+    dir: &Path,
+    names: &[&str],
+    validity: Validity,
+) -> Result<(PathBuf, PathBuf), RunError> {
     let material = if dir.join("ca.pem").is_file() {
         GatewayCerts::load(dir)?
     } else {
@@ -256,7 +265,7 @@ pub fn issue_sbc_cert(dir: &Path, names: &[&str]) -> Result<(PathBuf, PathBuf), 
         )));
     };
     let issued = ca
-        .issue(names, KeyKind::Rsa2048, Validity::Current)
+        .issue(names, KeyKind::Rsa2048, validity)
         .map_err(|e| RunError::Certs(e.to_string()))?;
     let (cert, key) = (dir.join("sbc.pem"), dir.join("sbc.key"));
     for (path, text) in [(&cert, &issued.cert_pem), (&key, &issued.key_pem)] {

@@ -94,9 +94,14 @@ pub(crate) fn base_report(sc: &Scenario) -> ScenarioReport {
 }
 
 fn not_run(sc: &Scenario, why: &str) -> ScenarioReport {
+    not_run_as(sc, "scenario.run", why)
+}
+
+/// `sc` reported as not run, with one `id` error saying why (a plan step uses `plan.step`).
+pub(crate) fn not_run_as(sc: &Scenario, id: &str, why: &str) -> ScenarioReport {
     let mut r = base_report(sc);
     r.checks.push(CheckResult {
-        id: "scenario.run".into(),
+        id: id.into(),
         requirement: sc.requirements.first().cloned(),
         outcome: Outcome::Error,
         expected: None,

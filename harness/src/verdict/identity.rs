@@ -294,7 +294,7 @@ fn gateways(invites: &[&Observation]) -> String {
 }
 
 /// Whether two numbers are the same caller: equal digits, or equal in E.164 form.
-pub(super) fn same_number(a: &str, b: &str) -> bool {
+pub(crate) fn same_number(a: &str, b: &str) -> bool {
     normalize_number(a) == normalize_number(b)
         || scenarios::e164(a).is_some_and(|x| scenarios::e164(b).is_some_and(|y| x == y))
 }
