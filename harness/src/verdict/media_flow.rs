@@ -447,8 +447,9 @@ pub fn readback_audio(scenario: &Scenario, c: &CallEvidence<'_>) -> Option<Check
     let Some(leg) = answered.media.as_ref() else {
         return Some(skipped(id, req::NUMBER_PLAN, Some(want), NO_MEDIA));
     };
-    // Each digit plays for 100 ms, after up to one packet interval and the path's delay.
-    let needed = std::time::Duration::from_millis(100 * want.len() as u64 + 300);
+    // The digits as the gateway plays them, after up to one packet interval and the path's delay.
+    let needed =
+        std::time::Duration::from_millis(media::Program::readback(&want).digits_ms() + 300);
     if scenario.call.hold < needed {
         let why = format!(
             "the call was held {}, shorter than the read-back of {} digits ({}): hold at least that long to hear it",
