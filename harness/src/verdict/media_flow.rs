@@ -328,6 +328,14 @@ fn legs<'a>(setting: &Setting, c: &CallEvidence<'a>) -> Result<Option<Legs<'a>>,
 pub fn judge(scenario: &Scenario, setting: &Setting, c: &CallEvidence<'_>) -> Vec<CheckResult> {
     let hold = scenario.call.hold;
     let legs = match legs(setting, c) {
+        // Answered after the caller hung up: the trunk hangs up at once, with no hold to carry
+        // media (`call.cancel` judges that answer).
+        Ok(Some(_)) if c.call.abandoned_at_us().is_some() => Err(Box::new(skipped(
+            "media.*",
+            req::MEDIA,
+            None,
+            "the call was answered after the caller had hung up (an abandoned call, see call.cancel): the trunk hung up at once, so there was no media to judge",
+        ))),
         Ok(Some(_)) if hold < MIN_HOLD => Err(Box::new(skipped(
             "media.*",
             req::MEDIA,

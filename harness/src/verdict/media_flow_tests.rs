@@ -505,6 +505,28 @@ fn a_hold_too_short_for_media_is_skipped_not_passed() {
 }
 
 #[test]
+fn an_answer_after_the_caller_hung_up_carries_no_media_to_judge() {
+    let sc = crate::test_support::scenario("status = 487");
+    let mut call = call_with(Some(trunk()));
+    call.attempts[0].timings.abandoned_at_us = Some(500_000);
+    let obs = vec![bye(Some(gw()))];
+    let cs = judge(
+        &sc,
+        &Setting::direct(TransportKind::Tls),
+        &CallEvidence {
+            call: &call,
+            observations: Some(&obs),
+        },
+    );
+    assert_eq!(cs.len(), 4);
+    assert!(
+        cs.iter()
+            .all(|c| c.outcome == Outcome::Skipped && c.message.contains("see call.cancel")),
+        "{cs:?}"
+    );
+}
+
+#[test]
 fn the_readback_must_be_heard_as_audio() {
     let short = scenario("status = 200\nreadback = { number = \"+13125550100\" }");
     let sc = crate::test_support::scenario_with(
